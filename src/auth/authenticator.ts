@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto';
+import type { Store, User } from '../store/types.ts';
+import { verifyPassword } from './password.ts';
+
+/**
+ * Checks Basic credentials against the user directory. Devices send credentials with every
+ * request (a Ping every few minutes, a Sync every few seconds while busy), and a scrypt check
+ * costs tens of milliseconds of CPU, so a success is remembered for a while. The cache key binds
+ * the password to the stored hash: a password change makes old entries unreachable at once.
+ * Failures are never cached, so a corrected password works on the next request.
+ */
+export class Authenticator {
+  private readonly cache = new Map<string, number>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly ttlMs = 5 * 60_000,
+    private readonly maxEntries = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async authenticate(username: string, password: string): Promise<User | null> {
+    const user = await this.store.getUserByEmail(normalizeLogin(username));
+    if (!user) return null;
+    const key = createHash('sha256').update(user.passwordHash).update('\0').update(password).digest('base64');
+    const until = this.cache.get(key);
+    if (until !== undefined && until > this.now()) return user;
+    if (!(await verifyPassword(password, user.passwordHash))) return null;
+    if (this.cache.size >= this.maxEntries) this.cache.clear();
+    this.cache.set(key, this.now() + this.ttlMs);
+    return user;
+  }
+}
+
+/**
+ * Devices may send "DOMAIN\user" (the form Exchange documents for the Basic user name); easd
+ * users log in by e-mail address, so the domain part before a backslash is dropped.
+ */
+export function normalizeLogin(username: string): string {
+  const slash = username.lastIndexOf('\\');
+  return (slash >= 0 ? username.slice(slash + 1) : username).trim().toLowerCase();
+}
+
+/** Parses an Authorization header of the Basic scheme (RFC 7617); undefined if absent or malformed. */
+export function parseBasicAuth(header: string | undefined): { username: string; password: string } | undefined {
+  if (!header) return undefined;
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) return undefined;
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}

@@ -1,0 +1,34 @@
+import { Option, type Command } from 'commander';
+import { DEFAULT_DATA_DIR, openStore } from '../store/open.ts';
+import type { Store } from '../store/types.ts';
+
+/** Store options shared by every command that touches the store; each has an environment variable. */
+export interface StoreCliOptions {
+  data: string;
+  database?: string;
+}
+
+export function addStoreOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--data <dir>', 'data directory for the embedded SQLite store').env('EASD_DATA').default(DEFAULT_DATA_DIR))
+    .addOption(new Option('--database <url>', 'PostgreSQL URL (postgres://...) instead of SQLite').env('EASD_DATABASE_URL'));
+}
+
+export function openStoreFrom(opts: StoreCliOptions): Promise<Store> {
+  return openStore({ dataDir: opts.data, databaseUrl: opts.database });
+}
+
+/** "HOST:PORT", "[::1]:PORT" or ":PORT" (all interfaces). */
+export function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new Error(`--listen wants HOST:PORT, got "${value}"`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+export function parseSize(value: string): number {
+  const m = /^(\d+)\s*([kmg]?)i?b?$/i.exec(value.trim());
+  if (!m) throw new Error(`not a size: "${value}" (use bytes or a K/M/G suffix)`);
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Number(m[1]) * unit;
+}

@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import { pino } from 'pino';
+import { hashPassword } from '../auth/password.ts';
+import { commandHandlers } from '../commands/index.ts';
+import { buildServer, DEFAULT_MAX_REQUEST_BYTES } from '../http/server.ts';
+import type { Store } from '../store/types.ts';
+import { addStoreOptions, openStoreFrom, parseListen, parseSize, type StoreCliOptions } from './options.ts';
+
+export const DEFAULT_LISTEN = '127.0.0.1:8080';
+export const DEMO_USER = 'demo@localhost';
+
+interface ServeOptions extends StoreCliOptions {
+  listen: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  publicUrl?: string;
+  trustProxy: boolean;
+  maxRequestSize: string;
+  logLevel: string;
+  demoUser: boolean;
+}
+
+/** On an empty store, a first user to try the server with; its password is shown once. */
+async function ensureDemoUser(store: Store): Promise<string | undefined> {
+  if ((await store.countUsers()) > 0) return undefined;
+  const password = randomBytes(12).toString('base64url');
+  await store.createUser({ email: DEMO_USER, passwordHash: await hashPassword(password), displayName: 'Demo User' });
+  return password;
+}
+
+export function registerServe(program: Command): void {
+  const cmd = program
+    .command('serve')
+    .description('run the ActiveSync server')
+    .addOption(new Option('--listen <host:port>', 'address to listen on').env('EASD_LISTEN').default(DEFAULT_LISTEN))
+    .addOption(new Option('--tls-cert <file>', 'PEM certificate: serve HTTPS directly').env('EASD_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', 'PEM private key for --tls-cert').env('EASD_TLS_KEY'))
+    .addOption(new Option('--public-url <url>', 'URL devices reach easd at, for Autodiscover (e.g. https://mail.example.com)').env('EASD_PUBLIC_URL'))
+    .addOption(new Option('--trust-proxy', 'trust X-Forwarded-For/-Proto/-Host from a reverse proxy').env('EASD_TRUST_PROXY').default(false))
+    .addOption(new Option('--max-request-size <size>', 'largest request body (e.g. 50M)').env('EASD_MAX_REQUEST_SIZE').default(`${DEFAULT_MAX_REQUEST_BYTES / 1024 / 1024}M`))
+    .addOption(new Option('--log-level <level>', 'trace, debug, info, warn or error').env('EASD_LOG_LEVEL').default('info'))
+    .addOption(new Option('--no-demo-user', 'do not create demo@localhost on an empty store').env('EASD_NO_DEMO_USER'));
+  addStoreOptions(cmd).action(async (opts: ServeOptions) => {
+    const { host, port } = parseListen(opts.listen);
+    if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new Error('--tls-cert and --tls-key go together');
+    const tls = opts.tlsCert && opts.tlsKey ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } : undefined;
+    const log = pino({ level: opts.logLevel, base: { svc: 'easd' } });
+    const store = await openStoreFrom(opts);
+    const app = buildServer({
+      store,
+      log,
+      handlers: commandHandlers(),
+      config: { maxRequestBytes: parseSize(opts.maxRequestSize), publicUrl: opts.publicUrl, trustProxy: opts.trustProxy, tls },
+    });
+    const demoPassword = opts.demoUser ? await ensureDemoUser(store) : undefined;
+    await app.listen({ host, port });
+    const address = app.server.address();
+    const boundPort = typeof address === 'object' && address ? address.port : port;
+    const url = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+    log.info({ url, backend: opts.database ? 'postgres' : 'sqlite' }, 'easd listening');
+    process.stdout.write(`easd is listening on ${url}/Microsoft-Server-ActiveSync\n`);
+    if (demoPassword) {
+      process.stdout.write(`Created ${DEMO_USER} with password ${demoPassword} (shown only this once).\n`);
+    }
+    let closing = false;
+    const shutdown = async (signal: string) => {
+      if (closing) return;
+      closing = true;
+      log.info({ signal }, 'shutting down');
+      await app.close();
+      await store.close();
+      process.exit(0);
+    };
+    process.on('SIGINT', () => void shutdown('SIGINT'));
+    process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  });
+}

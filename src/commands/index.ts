@@ -1,0 +1,10 @@
+import type { CommandHandler } from './types.ts';
+
+/**
+ * The composition of command handlers: one module per command (MS-ASCMD 2.2.1), registered here
+ * by name. A command of src/eas/commands.ts with no handler here is answered with HTTP 501
+ * (MS-ASHTTP 2.2.2.1.1) until its issue lands.
+ */
+export function commandHandlers(): Map<string, CommandHandler> {
+  return new Map<string, CommandHandler>();
+}

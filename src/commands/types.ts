@@ -1,0 +1,38 @@
+import type { Logger } from 'pino';
+import type { EasVersion } from '../eas/versions.ts';
+import type { EasRequestParams } from '../http/query.ts';
+import type { Device, Store, User } from '../store/types.ts';
+import type { WbxmlElement } from '../wbxml/tree.ts';
+
+/** Everything a command handler gets: who asks, from which device, what they sent. */
+export interface CommandContext {
+  params: EasRequestParams;
+  version: EasVersion;
+  user: User;
+  device: Device;
+  /** The decoded WBXML request, when the request carried one. */
+  request?: WbxmlElement;
+  /** The raw request body (MIME for 12.x SendMail, empty for an empty Ping or Sync). */
+  rawBody: Buffer;
+  contentType?: string;
+  store: Store;
+  log: Logger;
+  /** Resolves when the client has gone away (for held Ping and Sync with Wait). */
+  aborted: AbortSignal;
+}
+
+export interface CommandResult {
+  /** HTTP status, 200 unless said otherwise. */
+  httpStatus?: number;
+  /** WBXML response body. */
+  body?: WbxmlElement;
+  /** A non-WBXML body (ItemOperations multipart, GetAttachment). */
+  raw?: { contentType: string; data: Buffer };
+  headers?: Record<string, string>;
+  /** The command's top-level Status, for the request log. */
+  easStatus?: number | string;
+  /** Item counts and similar, for the request log. */
+  logFields?: Record<string, number | string>;
+}
+
+export type CommandHandler = (ctx: CommandContext) => Promise<CommandResult>;

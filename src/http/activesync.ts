@@ -1,0 +1,154 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Authenticator } from '../auth/authenticator.ts';
+import { parseBasicAuth } from '../auth/authenticator.ts';
+import type { CommandHandler, CommandResult } from '../commands/types.ts';
+import { COMMANDS, commandByName } from '../eas/commands.ts';
+import { isSupportedVersion, SUPPORTED_VERSIONS, versionNumber } from '../eas/versions.ts';
+import type { Store } from '../store/types.ts';
+import { decodeWbxml, encodeWbxml, toXml, WbxmlError, type WbxmlElement } from '../wbxml/index.ts';
+import type { Logger } from 'pino';
+import { parseRequestParams, QueryError } from './query.ts';
+import { logFields } from './request-log.ts';
+
+export const ENDPOINT = '/Microsoft-Server-ActiveSync';
+export const WBXML_CONTENT_TYPE = 'application/vnd.ms-sync.wbxml';
+
+/** Headers that tell a client what easd speaks (MS-ASHTTP 2.2.2.1.2.3, 2.2.2.1.2.4). */
+export const PROTOCOL_HEADERS = {
+  'MS-ASProtocolVersions': SUPPORTED_VERSIONS.join(','),
+  'MS-ASProtocolCommands': COMMANDS.map((c) => c.name).join(','),
+  'MS-Server-ActiveSync': SUPPORTED_VERSIONS[SUPPORTED_VERSIONS.length - 1]!,
+};
+
+interface Deps {
+  store: Store;
+  log: Logger;
+  handlers: Map<string, CommandHandler>;
+  authenticator: Authenticator;
+}
+
+export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
+  const { log } = deps;
+
+  const refuse = (req: FastifyRequest, reply: FastifyReply, status: number, reason: string, headers: Record<string, string> = {}) => {
+    logFields(req).reason = reason;
+    return reply.code(status).headers(headers).send();
+  };
+
+  /** Basic authentication (MS-ASHTTP 2.2.1.1.2.1); 401 with a challenge when missing or wrong. */
+  const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
+    const creds = parseBasicAuth(req.headers.authorization);
+    const challenge = { 'WWW-Authenticate': 'Basic realm="easd"' };
+    if (!creds) {
+      await refuse(req, reply, 401, 'no credentials', challenge);
+      return null;
+    }
+    logFields(req).user = creds.username;
+    const user = await deps.authenticator.authenticate(creds.username, creds.password);
+    if (!user) {
+      await refuse(req, reply, 401, 'wrong user name or password', challenge);
+      return null;
+    }
+    logFields(req).user = user.email;
+    return user;
+  };
+
+  // OPTIONS tells the client the versions and commands (MS-ASHTTP 2.2.1.2, 2.2.2.1.2.3-4).
+  app.options(ENDPOINT, async (req, reply) => {
+    logFields(req).cmd = 'OPTIONS';
+    const user = await authenticate(req, reply);
+    if (!user) return reply;
+    return reply.code(200).headers({ ...PROTOCOL_HEADERS, Allow: 'OPTIONS,POST' }).send();
+  });
+
+  // Only OPTIONS and POST are part of the protocol (MS-ASHTTP 2.2.1.1).
+  app.get(ENDPOINT, async (req, reply) => refuse(req, reply, 501, 'GET is not an ActiveSync method'));
+
+  app.post(ENDPOINT, async (req, reply) => {
+    const f = logFields(req);
+    const rawQuery = req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
+    let params;
+    try {
+      params = parseRequestParams(rawQuery, req.headers);
+    } catch (err) {
+      if (err instanceof QueryError) return refuse(req, reply, 400, err.message);
+      throw err;
+    }
+    Object.assign(f, {
+      cmd: params.cmd,
+      user: params.user,
+      deviceId: params.deviceId,
+      deviceType: params.deviceType,
+      protocolVersion: params.protocolVersion,
+    });
+
+    const user = await authenticate(req, reply);
+    if (!user) return reply;
+
+    // An unknown command is functionality the server does not have: 501 (MS-ASHTTP 2.2.2.1.1).
+    const command = commandByName(params.cmd);
+    if (!command) return refuse(req, reply, 501, `unknown command ${params.cmd}`);
+    f.cmd = command.name;
+
+    // A version the server does not offer, or a command the version does not have, is a
+    // malformed request: 400, with the versions the client may pick from.
+    const version = params.protocolVersion;
+    if (!isSupportedVersion(version)) {
+      return refuse(req, reply, 400, `unsupported protocol version ${version ?? '(none)'}`, PROTOCOL_HEADERS);
+    }
+    const v = versionNumber(version);
+    if (v < versionNumber(command.since) || (command.until && v > versionNumber(command.until))) {
+      return refuse(req, reply, 400, `${command.name} is not part of protocol ${version}`, PROTOCOL_HEADERS);
+    }
+
+    const rawBody: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const contentType = req.headers['content-type'];
+    let request: WbxmlElement | undefined;
+    if (rawBody.length > 0 && (contentType ?? '').toLowerCase().includes('wbxml')) {
+      try {
+        request = decodeWbxml(rawBody);
+      } catch (err) {
+        if (err instanceof WbxmlError) return refuse(req, reply, 400, `malformed WBXML: ${err.message}`);
+        throw err;
+      }
+    }
+
+    const device = await deps.store.upsertDevice({
+      userId: user.id,
+      deviceId: params.deviceId,
+      deviceType: params.deviceType,
+      userAgent: req.headers['user-agent'] ?? null,
+      protocolVersion: version,
+    });
+
+    const handler = deps.handlers.get(command.name);
+    if (!handler) return refuse(req, reply, 501, `${command.name} is not implemented yet`);
+
+    const abort = new AbortController();
+    req.raw.once('close', () => abort.abort());
+    const reqLog = log.child({ cmd: command.name, user: user.email, deviceId: params.deviceId });
+    if (request && reqLog.isLevelEnabled('trace')) reqLog.trace({ xml: toXml(request, { maxOpaqueBytes: 256 }) }, 'request body');
+    const result: CommandResult = await handler({
+      params,
+      version,
+      user,
+      device,
+      request,
+      rawBody,
+      contentType,
+      store: deps.store,
+      log: reqLog,
+      aborted: abort.signal,
+    });
+    if (result.easStatus !== undefined) f.easStatus = result.easStatus;
+    if (result.logFields) Object.assign(f, result.logFields);
+    void reply.code(result.httpStatus ?? 200);
+    if (result.headers) void reply.headers(result.headers);
+    if (result.body) {
+      if (reqLog.isLevelEnabled('trace')) reqLog.trace({ xml: toXml(result.body, { maxOpaqueBytes: 256 }) }, 'response body');
+      return reply.type(WBXML_CONTENT_TYPE).send(encodeWbxml(result.body));
+    }
+    if (result.raw) return reply.type(result.raw.contentType).send(result.raw.data);
+    return reply.send();
+  });
+}

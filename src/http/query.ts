@@ -1,0 +1,159 @@
+import { commandByCode } from '../eas/commands.ts';
+import { versionFromByte } from '../eas/versions.ts';
+
+/** What an ActiveSync request's URI and headers say, in either query form (MS-ASHTTP 2.2.1.1.1). */
+export interface EasRequestParams {
+  form: 'plain' | 'base64';
+  cmd: string;
+  user?: string;
+  deviceId: string;
+  deviceType: string;
+  /** From the MS-ASProtocolVersion header (plain form) or the version byte (base64 form). */
+  protocolVersion?: string;
+  /** From X-MS-PolicyKey (plain form) or the policy key field (base64 form). */
+  policyKey?: string;
+  locale?: number;
+  attachmentName?: string;
+  collectionId?: string;
+  itemId?: string;
+  longId?: string;
+  occurrence?: string;
+  saveInSent: boolean;
+  acceptMultiPart: boolean;
+}
+
+export class QueryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'QueryError';
+  }
+}
+
+type Headers = Record<string, string | string[] | undefined>;
+
+const header = (headers: Headers, name: string): string | undefined => {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+/** DeviceId: up to 32 characters, letters and digits only (MS-ASHTTP 2.2.1.1.1.2.3). */
+const DEVICE_ID = /^[A-Za-z0-9]{1,32}$/;
+/** DeviceType is free text in practice ("iPhone", "SAMSUNGSMG991B", "Outlook"); bound its size. */
+const DEVICE_TYPE = /^[\x21-\x7e]{1,64}$/;
+
+/**
+ * Parses the request target of an ActiveSync POST. The query is either the plain form
+ * (Cmd=Sync&User=..&DeviceId=..&DeviceType=.., MS-ASHTTP 2.2.1.1.1.2) or one base64 value
+ * (MS-ASHTTP 2.2.1.1.1.1), told apart by the presence of "=" pairs naming Cmd.
+ */
+export function parseRequestParams(rawQuery: string, headers: Headers): EasRequestParams {
+  const query = rawQuery.startsWith('?') ? rawQuery.slice(1) : rawQuery;
+  const plain = new URLSearchParams(query);
+  const keys = [...plain.keys()].map((k) => k.toLowerCase());
+  if (keys.includes('cmd')) return parsePlain(plain, headers);
+  if (query.length > 0 && !query.includes('&')) return parseBase64(decodeURIComponent(query), headers);
+  throw new QueryError('query names no command');
+}
+
+function parsePlain(q: URLSearchParams, headers: Headers): EasRequestParams {
+  const get = (name: string) => {
+    for (const [k, v] of q) if (k.toLowerCase() === name.toLowerCase()) return v;
+    return undefined;
+  };
+  const cmd = get('Cmd');
+  const deviceId = get('DeviceId');
+  const deviceType = get('DeviceType');
+  if (!cmd) throw new QueryError('missing Cmd');
+  if (!deviceId || !DEVICE_ID.test(deviceId)) throw new QueryError('missing or malformed DeviceId');
+  if (!deviceType || !DEVICE_TYPE.test(deviceType)) throw new QueryError('missing or malformed DeviceType');
+  const saveInSent = get('SaveInSent');
+  return {
+    form: 'plain',
+    cmd,
+    user: get('User'),
+    deviceId,
+    deviceType,
+    protocolVersion: header(headers, 'ms-asprotocolversion'),
+    policyKey: header(headers, 'x-ms-policykey'),
+    attachmentName: get('AttachmentName'),
+    collectionId: get('CollectionId'),
+    itemId: get('ItemId'),
+    longId: get('LongId'),
+    occurrence: get('Occurrence'),
+    saveInSent: saveInSent?.toUpperCase() === 'T',
+    // Plain-form clients ask for multipart with the MS-ASAcceptMultiPart header (MS-ASHTTP 2.2.1.1.2.5).
+    acceptMultiPart: header(headers, 'ms-asacceptmultipart')?.toUpperCase() === 'T',
+  };
+}
+
+/** Command parameter tags of the base64 form (MS-ASHTTP 2.2.1.1.1.1.3). */
+const PARAM_TAGS: Record<number, 'attachmentName' | 'collectionId' | 'itemId' | 'longId' | 'occurrence' | 'user'> = {
+  0: 'attachmentName',
+  1: 'collectionId',
+  3: 'itemId',
+  4: 'longId',
+  6: 'occurrence',
+  8: 'user',
+};
+const OPTIONS_TAG = 7;
+const OPTION_SAVE_IN_SENT = 0x01;
+const OPTION_ACCEPT_MULTIPART = 0x02;
+
+function parseBase64(value: string, headers: Headers): EasRequestParams {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value)) throw new QueryError('query is neither plain nor base64');
+  const b = Buffer.from(value, 'base64');
+  let pos = 0;
+  const need = (n: number, what: string) => {
+    if (pos + n > b.length) throw new QueryError(`base64 query truncated in ${what}`);
+  };
+  const lengthPrefixed = (what: string): Buffer => {
+    need(1, what);
+    const n = b[pos++]!;
+    need(n, what);
+    const out = b.subarray(pos, pos + n);
+    pos += n;
+    return out;
+  };
+  need(4, 'header');
+  const versionByte = b[pos++]!;
+  const code = b[pos++]!;
+  const locale = b.readUInt16LE(pos);
+  pos += 2;
+  const command = commandByCode(code);
+  if (!command) throw new QueryError(`unknown command code ${code}`);
+  const deviceIdBytes = lengthPrefixed('device id');
+  // The device id may be a GUID in binary form (MS-ASHTTP 2.2.1.1.1.1); hex keeps it printable and stable.
+  const printable = /^[A-Za-z0-9]+$/.test(deviceIdBytes.toString('latin1'));
+  const deviceId = printable ? deviceIdBytes.toString('latin1') : deviceIdBytes.toString('hex');
+  if (deviceId.length === 0 || deviceId.length > 32) throw new QueryError('malformed device id');
+  const policyBytes = lengthPrefixed('policy key');
+  if (policyBytes.length !== 0 && policyBytes.length !== 4) throw new QueryError('policy key must be 0 or 4 bytes');
+  const policyKey = policyBytes.length === 4 ? String(policyBytes.readUInt32LE(0)) : undefined;
+  const deviceType = lengthPrefixed('device type').toString('latin1');
+  if (!DEVICE_TYPE.test(deviceType)) throw new QueryError('missing or malformed device type');
+  const out: EasRequestParams = {
+    form: 'base64',
+    cmd: command.name,
+    deviceId,
+    deviceType,
+    protocolVersion: versionFromByte(versionByte),
+    policyKey: policyKey ?? header(headers, 'x-ms-policykey'),
+    locale,
+    saveInSent: false,
+    acceptMultiPart: false,
+  };
+  while (pos < b.length) {
+    const tag = b[pos++]!;
+    const data = lengthPrefixed(`parameter ${tag}`);
+    if (tag === OPTIONS_TAG) {
+      const flags = data[0] ?? 0;
+      out.saveInSent = (flags & OPTION_SAVE_IN_SENT) !== 0;
+      out.acceptMultiPart = (flags & OPTION_ACCEPT_MULTIPART) !== 0;
+      continue;
+    }
+    const field = PARAM_TAGS[tag];
+    if (!field) throw new QueryError(`unknown command parameter tag ${tag}`);
+    out[field] = data.toString('utf8');
+  }
+  return out;
+}

@@ -1,0 +1,65 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+
+/**
+ * The one structured line written per ActiveSync request, with the fields an Exchange admin reads
+ * in IIS logs (DESIGN.md "Observability"): command, user, device id and type, protocol version,
+ * HTTP status, EAS status, bytes in and out, milliseconds.
+ */
+export interface RequestLogFields {
+  cmd?: string;
+  user?: string;
+  deviceId?: string;
+  deviceType?: string;
+  protocolVersion?: string;
+  easStatus?: number | string;
+  /** Why a request was refused, in a few words. */
+  reason?: string;
+  [extra: string]: unknown;
+}
+
+const fields = new WeakMap<FastifyRequest, RequestLogFields>();
+const started = new WeakMap<FastifyRequest, bigint>();
+
+/** Called from an onRequest hook, so the time includes body parsing and authentication. */
+export function markStart(req: FastifyRequest): void {
+  started.set(req, process.hrtime.bigint());
+}
+
+export function logFields(req: FastifyRequest): RequestLogFields {
+  let f = fields.get(req);
+  if (!f) {
+    f = {};
+    fields.set(req, f);
+  }
+  return f;
+}
+
+export function bodyLength(body: unknown): number {
+  return Buffer.isBuffer(body) ? body.length : typeof body === 'string' ? Buffer.byteLength(body) : 0;
+}
+
+export function writeRequestLog(log: Logger, req: FastifyRequest, reply: FastifyReply, bytesOut: number): void {
+  const f = fields.get(req) ?? {};
+  const httpStatus = reply.statusCode;
+  const line = {
+    method: req.method,
+    path: req.routeOptions.url ?? req.url.split('?')[0],
+    ...f,
+    httpStatus,
+    bytesIn: bodyLength(req.body),
+    bytesOut,
+    ms: elapsedMs(req),
+    remote: req.ip,
+  };
+  // 501 is the documented answer for a command easd does not have yet, not a server fault.
+  if (httpStatus >= 500 && httpStatus !== 501) log.error(line, 'request');
+  else if (httpStatus >= 400) log.warn(line, 'request');
+  else log.info(line, 'request');
+}
+
+function elapsedMs(req: FastifyRequest): number {
+  const start = started.get(req);
+  if (start === undefined) return 0;
+  return Math.round(Number(process.hrtime.bigint() - start) / 1e5) / 10;
+}

@@ -1,0 +1,68 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { Authenticator } from '../auth/authenticator.ts';
+import type { CommandHandler } from '../commands/types.ts';
+import type { Store } from '../store/types.ts';
+import { registerActiveSync } from './activesync.ts';
+import { registerAutodiscover } from './autodiscover.ts';
+import { bodyLength, logFields, markStart, writeRequestLog } from './request-log.ts';
+
+export interface ServerConfig {
+  /** Largest request body accepted; larger ones get HTTP 413. */
+  maxRequestBytes: number;
+  /** The URL devices reach easd at (for Autodiscover); derived from the request when unset. */
+  publicUrl?: string;
+  /** Trust X-Forwarded-* from a reverse proxy. */
+  trustProxy: boolean;
+  tls?: { cert: Buffer; key: Buffer };
+}
+
+export interface ServerDeps {
+  store: Store;
+  log: Logger;
+  config: ServerConfig;
+  handlers: Map<string, CommandHandler>;
+  authenticator?: Authenticator;
+}
+
+export const DEFAULT_MAX_REQUEST_BYTES = 50 * 1024 * 1024;
+
+export function buildServer(deps: ServerDeps): FastifyInstance {
+  const app = Fastify({
+    // easd writes its own request log line (src/http/request-log.ts); Fastify's is off.
+    logger: false,
+    bodyLimit: deps.config.maxRequestBytes,
+    trustProxy: deps.config.trustProxy,
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
+    // A held Ping can last the heartbeat interval (up to an hour, MS-ASCMD 2.2.3.79.1).
+    requestTimeout: 0,
+    ...(deps.config.tls ? { https: { cert: deps.config.tls.cert, key: deps.config.tls.key } } : {}),
+  }) as unknown as FastifyInstance;
+
+  // Bodies are WBXML, MIME or XML: take every content type as raw bytes and let each route decide.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  const authenticator = deps.authenticator ?? new Authenticator(deps.store);
+  registerActiveSync(app, { ...deps, authenticator });
+  registerAutodiscover(app, { ...deps, authenticator });
+
+  app.addHook('onRequest', async (req) => markStart(req));
+  // One request log line per request, whatever route answered (src/http/request-log.ts).
+  app.addHook('onSend', async (req, reply, payload) => {
+    writeRequestLog(deps.log, req, reply, bodyLength(payload));
+    return payload;
+  });
+  app.setNotFoundHandler((req, reply) => {
+    logFields(req).reason = 'no such path';
+    void reply.code(404).send();
+  });
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    // The request log line (written on send) carries the reason; a server error also gets its stack.
+    logFields(req).reason = err.code ?? err.message;
+    if (status === 500) deps.log.error({ err, method: req.method, url: req.url }, 'request failed');
+    void reply.code(status).send();
+  });
+  return app;
+}
