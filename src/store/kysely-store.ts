@@ -1,0 +1,706 @@
+/**
+ * The one Store implementation, over a Kysely instance of either dialect (sqlite.ts and
+ * postgres.ts only build the Kysely instance and run migrations).
+ *
+ * Dialect differences handled here, explicitly:
+ * - pg returns bigint (int8) columns and count(*) as strings -> `num()`;
+ * - constraint violations carry different error codes -> `mapDbError()`;
+ * - JSON is text on both, parsed and serialized here.
+ * Both dialects support UPDATE ... RETURNING and INSERT ... ON CONFLICT, which are used as-is.
+ *
+ * Concurrency: every write that assigns a change sequence starts by incrementing the counter
+ * row (the folder's `modseq` or the user's `hierarchy_modseq`) inside its transaction. On
+ * PostgreSQL that row lock serializes writers of one folder (or one user's hierarchy) until
+ * commit, so sequences commit in order; on SQLite the connection runs one transaction at a
+ * time anyway.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { Database, DevicesTable, FoldersTable, ItemsTable, UsersTable } from './schema.ts';
+import {
+  ITEM_CLASSES,
+  StoreError,
+  type Device,
+  type DeviceSeen,
+  type Folder,
+  type FolderPatch,
+  type Item,
+  type ItemClass,
+  type ItemPatch,
+  type JsonObject,
+  type NewFolder,
+  type NewItem,
+  type NewUser,
+  type Store,
+  type StoreOptions,
+  type User,
+} from './types.ts';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export class KyselyStore implements Store {
+  readonly #db: Kysely<Database>;
+  readonly #now: () => Date;
+  readonly #onClose: (() => Promise<void>) | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(db: Kysely<Database>, opts: StoreOptions & { onClose?: () => Promise<void> } = {}) {
+    this.#db = db;
+    this.#now = opts.now ?? (() => new Date());
+    this.#onClose = opts.onClose;
+  }
+
+  #ts(): string {
+    return this.#now().toISOString();
+  }
+
+  // ---------------------------------------------------------------- users
+
+  async createUser(u: NewUser): Promise<User> {
+    const email = normalizeEmail(u.email);
+    if (email === '') throw new StoreError('invalid', 'email is empty');
+    if (typeof u.passwordHash !== 'string' || u.passwordHash === '') throw new StoreError('invalid', 'passwordHash is empty');
+    const row = {
+      id: randomUUID(),
+      email,
+      display_name: u.displayName ?? null,
+      password_hash: u.passwordHash,
+      hierarchy_modseq: 0,
+      created_at: this.#ts(),
+    };
+    try {
+      const inserted = await this.#db.insertInto('users').values(row).returningAll().executeTakeFirstOrThrow();
+      return toUser(inserted);
+    } catch (err) {
+      throw mapDbError(err, `user ${email}`);
+    }
+  }
+
+  async getUserByEmail(email: string): Promise<User | null> {
+    const row = await this.#db.selectFrom('users').selectAll().where('email', '=', normalizeEmail(email)).executeTakeFirst();
+    return row ? toUser(row) : null;
+  }
+
+  async getUserById(userId: string): Promise<User | null> {
+    const row = await this.#db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
+    return row ? toUser(row) : null;
+  }
+
+  async listUsers(): Promise<User[]> {
+    const rows = await this.#db.selectFrom('users').selectAll().orderBy('email').execute();
+    return rows.map(toUser);
+  }
+
+  async countUsers(): Promise<number> {
+    const row = await this.#db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .executeTakeFirstOrThrow();
+    return num(row.n);
+  }
+
+  async setPasswordHash(userId: string, passwordHash: string): Promise<void> {
+    if (typeof passwordHash !== 'string' || passwordHash === '') throw new StoreError('invalid', 'passwordHash is empty');
+    const row = await this.#db
+      .updateTable('users')
+      .set({ password_hash: passwordHash })
+      .where('id', '=', userId)
+      .returning('id')
+      .executeTakeFirst();
+    if (!row) throw notFound('user', userId);
+  }
+
+  async deleteUser(userId: string): Promise<void> {
+    // Folders, items and devices go by ON DELETE CASCADE.
+    const row = await this.#db.deleteFrom('users').where('id', '=', userId).returning('id').executeTakeFirst();
+    if (!row) throw notFound('user', userId);
+  }
+
+  // -------------------------------------------------------------- folders
+
+  async createFolder(f: NewFolder): Promise<Folder> {
+    if (typeof f.displayName !== 'string' || f.displayName === '') throw new StoreError('invalid', 'folder displayName is empty');
+    if (!Number.isInteger(f.type)) throw new StoreError('invalid', 'folder type must be an integer');
+    if (f.serverId !== undefined && f.serverId === '') throw new StoreError('invalid', 'folder serverId is empty');
+    const id = randomUUID();
+    const ts = this.#ts();
+    try {
+      return await this.#db.transaction().execute(async (trx) => {
+        const hm = await bumpHierarchy(trx, f.userId, 1);
+        if (f.parentId !== null && !(await liveFolderExists(trx, f.userId, f.parentId))) throw notFound('parent folder', f.parentId);
+        const row = await trx
+          .insertInto('folders')
+          .values({
+            id,
+            user_id: f.userId,
+            parent_id: f.parentId,
+            server_id: f.serverId ?? id,
+            display_name: f.displayName,
+            type: f.type,
+            modseq: 0,
+            hierarchy_modseq: hm,
+            deleted: 0,
+            created_at: ts,
+            updated_at: ts,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return toFolder(row);
+      });
+    } catch (err) {
+      throw mapDbError(err, `folder ${f.serverId ?? id}`);
+    }
+  }
+
+  async listFolders(userId: string): Promise<Folder[]> {
+    const rows = await this.#db
+      .selectFrom('folders')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('deleted', '=', 0)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    return rows.map(toFolder);
+  }
+
+  async getFolder(userId: string, folderId: string): Promise<Folder | null> {
+    const row = await this.#db
+      .selectFrom('folders')
+      .selectAll()
+      .where('id', '=', folderId)
+      .where('user_id', '=', userId)
+      .where('deleted', '=', 0)
+      .executeTakeFirst();
+    return row ? toFolder(row) : null;
+  }
+
+  async getFolderByServerId(userId: string, serverId: string): Promise<Folder | null> {
+    const row = await this.#db
+      .selectFrom('folders')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('server_id', '=', serverId)
+      .where('deleted', '=', 0)
+      .executeTakeFirst();
+    return row ? toFolder(row) : null;
+  }
+
+  async updateFolder(userId: string, folderId: string, patch: FolderPatch): Promise<Folder> {
+    if (patch.displayName !== undefined && (typeof patch.displayName !== 'string' || patch.displayName === ''))
+      throw new StoreError('invalid', 'folder displayName is empty');
+    if (patch.type !== undefined && !Number.isInteger(patch.type)) throw new StoreError('invalid', 'folder type must be an integer');
+    try {
+      return await this.#db.transaction().execute(async (trx) => {
+        // Lock the user's hierarchy first (see bumpHierarchy), then read under the lock.
+        const hm = (await bumpHierarchy(trx, userId, 0)) + 1;
+        const current = await selectLiveFolder(trx, userId, folderId);
+        if (!current) throw notFound('folder', folderId);
+        if (patch.displayName === undefined && patch.parentId === undefined && patch.type === undefined) return toFolder(current);
+        if (patch.parentId !== undefined && patch.parentId !== null) {
+          // The new parent must be a live folder of this user and not in the moved subtree.
+          const parents = await liveParentMap(trx, userId);
+          if (!parents.has(patch.parentId)) throw notFound('parent folder', patch.parentId);
+          for (let at: string | null | undefined = patch.parentId; at != null; at = parents.get(at)) {
+            if (at === folderId) throw new StoreError('invalid', 'a folder cannot be moved under itself or its descendant');
+          }
+        }
+        await bumpHierarchy(trx, userId, 1);
+        const row = await trx
+          .updateTable('folders')
+          .set({
+            ...(patch.displayName !== undefined ? { display_name: patch.displayName } : {}),
+            ...(patch.parentId !== undefined ? { parent_id: patch.parentId } : {}),
+            ...(patch.type !== undefined ? { type: patch.type } : {}),
+            hierarchy_modseq: hm,
+            updated_at: this.#ts(),
+          })
+          .where('id', '=', folderId)
+          .where('user_id', '=', userId)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return toFolder(row);
+      });
+    } catch (err) {
+      throw mapDbError(err, `folder ${folderId}`);
+    }
+  }
+
+  async deleteFolder(userId: string, folderId: string): Promise<void> {
+    await this.#db.transaction().execute(async (trx) => {
+      // Lock the user's hierarchy first (see bumpHierarchy), then read under the lock.
+      let hm = await bumpHierarchy(trx, userId, 0);
+      if (!(await liveFolderExists(trx, userId, folderId))) throw notFound('folder', folderId);
+      // The folder and its live descendants, parents first.
+      const parents = await liveParentMap(trx, userId);
+      const doomed = [folderId];
+      for (let i = 0; i < doomed.length; i++) {
+        for (const [child, parent] of parents) if (parent === doomed[i]) doomed.push(child);
+      }
+      await bumpHierarchy(trx, userId, doomed.length);
+      const ts = this.#ts();
+      // Tombstone the folders before removing their items: on pg this takes each folder's row
+      // lock, so an item write in flight finishes first (and its item is removed below) and a
+      // later one finds the folder deleted.
+      for (const id of doomed) {
+        hm += 1;
+        await trx
+          .updateTable('folders')
+          .set({ deleted: 1, hierarchy_modseq: hm, updated_at: ts })
+          .where('id', '=', id)
+          .where('user_id', '=', userId)
+          .execute();
+      }
+      await trx.deleteFrom('items').where('user_id', '=', userId).where('folder_id', 'in', doomed).execute();
+    });
+  }
+
+  async getHierarchyModseq(userId: string): Promise<number> {
+    const row = await this.#db.selectFrom('users').select('hierarchy_modseq').where('id', '=', userId).executeTakeFirst();
+    if (!row) throw notFound('user', userId);
+    return num(row.hierarchy_modseq);
+  }
+
+  async listFolderChangesSince(userId: string, modseq: number): Promise<Folder[]> {
+    checkModseq(modseq);
+    const rows = await this.#db
+      .selectFrom('folders')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('hierarchy_modseq', '>', modseq)
+      .orderBy('hierarchy_modseq')
+      .execute();
+    return rows.map(toFolder);
+  }
+
+  // ---------------------------------------------------------------- items
+
+  async putItem(it: NewItem): Promise<Item> {
+    checkClass(it.class);
+    const data = serializeData(it.data);
+    if (it.serverId !== undefined && it.serverId === '') throw new StoreError('invalid', 'item serverId is empty');
+    const id = randomUUID();
+    const ts = this.#ts();
+    try {
+      return await this.#db.transaction().execute(async (trx) => {
+        const modseq = await bumpFolder(trx, it.userId, it.folderId);
+        const row = await trx
+          .insertInto('items')
+          .values({
+            id,
+            user_id: it.userId,
+            folder_id: it.folderId,
+            server_id: it.serverId ?? id,
+            class: it.class,
+            data,
+            uid: it.uid ?? null,
+            modseq,
+            deleted: 0,
+            created_at: ts,
+            updated_at: ts,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return toItem(row);
+      });
+    } catch (err) {
+      throw mapDbError(err, `item ${it.serverId ?? id}`);
+    }
+  }
+
+  async getItem(userId: string, itemId: string): Promise<Item | null> {
+    const row = await this.#db
+      .selectFrom('items')
+      .selectAll()
+      .where('id', '=', itemId)
+      .where('user_id', '=', userId)
+      .where('deleted', '=', 0)
+      .executeTakeFirst();
+    return row ? toItem(row) : null;
+  }
+
+  async getItemByServerId(userId: string, serverId: string): Promise<Item | null> {
+    const row = await this.#db
+      .selectFrom('items')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('server_id', '=', serverId)
+      .where('deleted', '=', 0)
+      .executeTakeFirst();
+    return row ? toItem(row) : null;
+  }
+
+  async getItemsByUid(userId: string, uid: string): Promise<Item[]> {
+    const rows = await this.#db
+      .selectFrom('items')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('uid', '=', uid)
+      .where('deleted', '=', 0)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    return rows.map(toItem);
+  }
+
+  async updateItem(userId: string, itemId: string, patch: ItemPatch): Promise<Item> {
+    const data = patch.data !== undefined ? serializeData(patch.data) : undefined;
+    return this.#db.transaction().execute(async (trx) => {
+      const current = await this.#lockLiveItem(trx, userId, itemId);
+      if (patch.expectedModseq !== undefined && num(current.modseq) !== patch.expectedModseq) {
+        throw new StoreError('conflict', `item ${itemId} changed (modseq ${num(current.modseq)}, expected ${patch.expectedModseq})`);
+      }
+      const row = await trx
+        .updateTable('items')
+        .set({
+          ...(data !== undefined ? { data } : {}),
+          ...(patch.uid !== undefined ? { uid: patch.uid } : {}),
+          modseq: current.nextModseq,
+          updated_at: this.#ts(),
+        })
+        .where('id', '=', itemId)
+        .where('user_id', '=', userId)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toItem(row);
+    });
+  }
+
+  async deleteItem(userId: string, itemId: string): Promise<void> {
+    await this.#db.transaction().execute(async (trx) => {
+      const current = await this.#lockLiveItem(trx, userId, itemId);
+      await trx
+        .updateTable('items')
+        .set({ deleted: 1, data: '{}', modseq: current.nextModseq, updated_at: this.#ts() })
+        .where('id', '=', itemId)
+        .where('user_id', '=', userId)
+        .execute();
+    });
+  }
+
+  async moveItem(userId: string, itemId: string, toFolderId: string, newServerId?: string): Promise<Item> {
+    if (newServerId !== undefined && newServerId === '') throw new StoreError('invalid', 'item serverId is empty');
+    const id = randomUUID();
+    const ts = this.#ts();
+    try {
+      return await this.#db.transaction().execute(async (trx) => {
+        const fromFolderId = await itemFolderId(trx, userId, itemId);
+        if (fromFolderId === toFolderId) throw new StoreError('invalid', 'source and target folder are the same');
+        // Lock both folders in a fixed order, so two opposite moves cannot deadlock.
+        const seq = new Map<string, number>();
+        for (const fid of [fromFolderId, toFolderId].sort()) seq.set(fid, await bumpFolder(trx, userId, fid));
+        const current = await selectLiveItem(trx, userId, itemId);
+        if (!current) throw notFound('item', itemId);
+        await trx
+          .updateTable('items')
+          .set({ deleted: 1, data: '{}', modseq: seq.get(fromFolderId)!, updated_at: ts })
+          .where('id', '=', itemId)
+          .where('user_id', '=', userId)
+          .execute();
+        const row = await trx
+          .insertInto('items')
+          .values({
+            id,
+            user_id: userId,
+            folder_id: toFolderId,
+            server_id: newServerId ?? id,
+            class: current.class,
+            data: current.data,
+            uid: current.uid,
+            modseq: seq.get(toFolderId)!,
+            deleted: 0,
+            created_at: ts,
+            updated_at: ts,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return toItem(row);
+      });
+    } catch (err) {
+      throw mapDbError(err, `item ${newServerId ?? id}`);
+    }
+  }
+
+  async listChangesSince(userId: string, folderId: string, modseq: number, limit: number): Promise<Item[]> {
+    checkModseq(modseq);
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new StoreError('invalid', `limit must be a positive integer, not ${limit}`);
+    if (!(await liveFolderExists(this.#db, userId, folderId))) throw notFound('folder', folderId);
+    const rows = await this.#db
+      .selectFrom('items')
+      .selectAll()
+      .where('folder_id', '=', folderId)
+      .where('user_id', '=', userId)
+      .where('modseq', '>', modseq)
+      .orderBy('modseq')
+      .limit(limit)
+      .execute();
+    return rows.map(toItem);
+  }
+
+  /**
+   * Takes the next modseq of the item's folder (locking the folder row on pg), then reads the
+   * item under that lock. Rolled back with the transaction if the caller throws.
+   */
+  async #lockLiveItem(trx: Transaction<Database>, userId: string, itemId: string) {
+    // An item row never changes folder (moveItem makes a new row), so folder_id read before
+    // the lock is still right after it.
+    const folderId = await itemFolderId(trx, userId, itemId);
+    const nextModseq = await bumpFolder(trx, userId, folderId);
+    const current = await selectLiveItem(trx, userId, itemId);
+    if (!current) throw notFound('item', itemId);
+    return { ...current, nextModseq };
+  }
+
+  // -------------------------------------------------------------- devices
+
+  async upsertDevice(d: DeviceSeen): Promise<Device> {
+    if (d.deviceId === '') throw new StoreError('invalid', 'deviceId is empty');
+    const ts = this.#ts();
+    try {
+      const row = await this.#db
+        .insertInto('devices')
+        .values({
+          user_id: d.userId,
+          device_id: d.deviceId,
+          device_type: d.deviceType,
+          user_agent: d.userAgent ?? null,
+          protocol_version: d.protocolVersion ?? null,
+          first_seen: ts,
+          last_seen: ts,
+        })
+        .onConflict((oc) =>
+          oc.columns(['user_id', 'device_id']).doUpdateSet({
+            device_type: d.deviceType,
+            ...(d.userAgent !== undefined ? { user_agent: d.userAgent } : {}),
+            ...(d.protocolVersion !== undefined ? { protocol_version: d.protocolVersion } : {}),
+            last_seen: ts,
+          }),
+        )
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toDevice(row);
+    } catch (err) {
+      throw mapDbError(err, `device ${d.deviceId}`);
+    }
+  }
+
+  async getDevice(userId: string, deviceId: string): Promise<Device | null> {
+    const row = await this.#db
+      .selectFrom('devices')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('device_id', '=', deviceId)
+      .executeTakeFirst();
+    return row ? toDevice(row) : null;
+  }
+
+  async listDevices(userId?: string): Promise<Device[]> {
+    let q = this.#db.selectFrom('devices').selectAll();
+    if (userId !== undefined) q = q.where('user_id', '=', userId);
+    const rows = await q.orderBy('user_id').orderBy('device_id').execute();
+    return rows.map(toDevice);
+  }
+
+  async deleteDevice(userId: string, deviceId: string): Promise<void> {
+    const row = await this.#db
+      .deleteFrom('devices')
+      .where('user_id', '=', userId)
+      .where('device_id', '=', deviceId)
+      .returning('device_id')
+      .executeTakeFirst();
+    if (!row) throw notFound('device', deviceId);
+  }
+
+  /** Idempotent. */
+  async close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#db.destroy();
+      await this.#onClose?.();
+    })();
+    return this.#closing;
+  }
+}
+
+// ------------------------------------------------------------------ helpers
+
+/**
+ * Increments the user's hierarchy sequence by n and returns the new value. Every hierarchy
+ * write calls it first (n = 0 just to take the lock), so on pg the user row lock serializes
+ * one user's folder changes and their reads of the folder tree happen under it.
+ */
+async function bumpHierarchy(trx: Db, userId: string, n: number): Promise<number> {
+  const row = await trx
+    .updateTable('users')
+    .set((eb) => ({ hierarchy_modseq: eb('hierarchy_modseq', '+', n).$castTo<number>() }))
+    .where('id', '=', userId)
+    .returning('hierarchy_modseq')
+    .executeTakeFirst();
+  if (!row) throw notFound('user', userId);
+  return num(row.hierarchy_modseq);
+}
+
+/** Increments a live folder's item sequence and returns the new value. */
+async function bumpFolder(trx: Db, userId: string, folderId: string): Promise<number> {
+  const row = await trx
+    .updateTable('folders')
+    .set((eb) => ({ modseq: eb('modseq', '+', 1).$castTo<number>() }))
+    .where('id', '=', folderId)
+    .where('user_id', '=', userId)
+    .where('deleted', '=', 0)
+    .returning('modseq')
+    .executeTakeFirst();
+  if (!row) throw notFound('folder', folderId);
+  return num(row.modseq);
+}
+
+async function selectLiveFolder(db: Db, userId: string, folderId: string) {
+  return db
+    .selectFrom('folders')
+    .selectAll()
+    .where('id', '=', folderId)
+    .where('user_id', '=', userId)
+    .where('deleted', '=', 0)
+    .executeTakeFirst();
+}
+
+async function liveFolderExists(db: Db, userId: string, folderId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('folders')
+    .select('id')
+    .where('id', '=', folderId)
+    .where('user_id', '=', userId)
+    .where('deleted', '=', 0)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** id -> parent_id of the user's live folders. */
+async function liveParentMap(db: Db, userId: string): Promise<Map<string, string | null>> {
+  const rows = await db
+    .selectFrom('folders')
+    .select(['id', 'parent_id'])
+    .where('user_id', '=', userId)
+    .where('deleted', '=', 0)
+    .execute();
+  return new Map(rows.map((r) => [r.id, r.parent_id]));
+}
+
+async function selectLiveItem(db: Db, userId: string, itemId: string) {
+  return db
+    .selectFrom('items')
+    .selectAll()
+    .where('id', '=', itemId)
+    .where('user_id', '=', userId)
+    .where('deleted', '=', 0)
+    .executeTakeFirst();
+}
+
+async function itemFolderId(db: Db, userId: string, itemId: string): Promise<string> {
+  const row = await db
+    .selectFrom('items')
+    .select('folder_id')
+    .where('id', '=', itemId)
+    .where('user_id', '=', userId)
+    .where('deleted', '=', 0)
+    .executeTakeFirst();
+  if (!row) throw notFound('item', itemId);
+  return row.folder_id;
+}
+
+function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+function notFound(what: string, id: string): StoreError {
+  return new StoreError('not_found', `${what} ${id} not found`);
+}
+
+function checkModseq(modseq: number): void {
+  if (!Number.isSafeInteger(modseq) || modseq < 0) throw new StoreError('invalid', `modseq must be a non-negative integer, not ${modseq}`);
+}
+
+function checkClass(cls: string): asserts cls is ItemClass {
+  if (!(ITEM_CLASSES as readonly string[]).includes(cls)) throw new StoreError('invalid', `unknown item class ${cls}`);
+}
+
+function serializeData(data: JsonObject): string {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new StoreError('invalid', 'item data must be a JSON object');
+  return JSON.stringify(data);
+}
+
+/** int8 from either driver (number from SQLite, string from pg) to a JS number. */
+function num(v: number | string | bigint): number {
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isSafeInteger(n)) throw new Error(`store: integer out of range: ${String(v)}`);
+  return n;
+}
+
+/**
+ * Constraint violations to StoreError; anything else passes through unchanged.
+ * SQLite (better-sqlite3): SqliteError.code SQLITE_CONSTRAINT_*; pg: SQLSTATE 23505/23503.
+ */
+function mapDbError(err: unknown, what: string): unknown {
+  if (err instanceof StoreError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+    return new StoreError('conflict', `${what} already exists`, { cause: err });
+  }
+  if (code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
+    return new StoreError('not_found', `${what}: a referenced row does not exist`, { cause: err });
+  }
+  return err;
+}
+
+function toUser(r: Selectable<UsersTable>): User {
+  return {
+    id: r.id,
+    email: r.email,
+    displayName: r.display_name,
+    passwordHash: r.password_hash,
+    createdAt: new Date(r.created_at),
+  };
+}
+
+function toFolder(r: Selectable<FoldersTable>): Folder {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    parentId: r.parent_id,
+    serverId: r.server_id,
+    displayName: r.display_name,
+    type: Number(r.type),
+    modseq: num(r.modseq),
+    hierarchyModseq: num(r.hierarchy_modseq),
+    deleted: Number(r.deleted) !== 0,
+    createdAt: new Date(r.created_at),
+    updatedAt: new Date(r.updated_at),
+  };
+}
+
+function toItem(r: Selectable<ItemsTable>): Item {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    folderId: r.folder_id,
+    serverId: r.server_id,
+    class: r.class as ItemClass,
+    data: JSON.parse(r.data) as JsonObject,
+    uid: r.uid,
+    modseq: num(r.modseq),
+    deleted: Number(r.deleted) !== 0,
+    createdAt: new Date(r.created_at),
+    updatedAt: new Date(r.updated_at),
+  };
+}
+
+function toDevice(r: Selectable<DevicesTable>): Device {
+  return {
+    userId: r.user_id,
+    deviceId: r.device_id,
+    deviceType: r.device_type,
+    userAgent: r.user_agent,
+    protocolVersion: r.protocol_version,
+    firstSeen: new Date(r.first_seen),
+    lastSeen: new Date(r.last_seen),
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * Migrations live in code (no files read from disk at run time) and are applied at open by
+ * Kysely's Migrator. Names sort in application order; never rename or edit a shipped one, add
+ * the next instead.
+ */
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { initial } from './0001_initial.ts';
+
+export const migrations: Readonly<Record<string, Migration>> = {
+  '0001_initial': initial,
+};
+
+const provider: MigrationProvider = {
+  async getMigrations() {
+    return { ...migrations };
+  },
+};
+
+/**
+ * Applies pending migrations. `schema` (PostgreSQL) names where Kysely's bookkeeping tables
+ * live; it must be given there, because without it Kysely's check for its migration table
+ * matches a table of that name in any schema of the database.
+ */
+export async function migrateToLatest(db: Kysely<any>, opts: { schema?: string } = {}): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider,
+    ...(opts.schema !== undefined ? { migrationTableSchema: opts.schema } : {}),
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new Error(`store migration ${failed ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
+  }
+}

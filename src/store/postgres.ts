@@ -1,0 +1,56 @@
+/**
+ * The PostgreSQL backend (pg Pool under Kysely), for real deployments and for several easd
+ * nodes sharing one store.
+ */
+import pg from 'pg';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import { KyselyStore } from './kysely-store.ts';
+import { migrateToLatest } from './migrations/index.ts';
+import type { Database } from './schema.ts';
+import type { Store, StoreOptions } from './types.ts';
+
+export interface PostgresStoreOptions extends StoreOptions {
+  /**
+   * Schema to keep easd's tables in (created if missing); every pooled connection gets it as
+   * its search_path. Default: the connection's current schema (normally `public`).
+   */
+  schema?: string;
+  /** Pool size; default pg's (10). */
+  maxConnections?: number;
+  /** How long to wait for a new connection before failing; default 10 s. */
+  connectTimeoutMs?: number;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export async function openPostgresStore(url: string, opts: PostgresStoreOptions = {}): Promise<Store> {
+  const { schema } = opts;
+  if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
+    throw new Error(`invalid PostgreSQL schema name ${JSON.stringify(schema)} (want lowercase letters, digits, _)`);
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
+    ...(schema !== undefined ? { options: `-c search_path=${schema}` } : {}),
+    ...(opts.maxConnections !== undefined ? { max: opts.maxConnections } : {}),
+  });
+  // An idle client's error (server restart, network drop) is emitted on the pool; without a
+  // listener it would crash the process. The pool drops that client and makes a new one.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    let migrationSchema = schema;
+    if (schema !== undefined) {
+      await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+    } else {
+      const { rows } = await sql<{ s: string | null }>`select current_schema() as s`.execute(db);
+      migrationSchema = rows[0]?.s ?? undefined;
+      if (migrationSchema === undefined) throw new Error('PostgreSQL: no current schema (check search_path)');
+    }
+    await migrateToLatest(db, { schema: migrationSchema });
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  return new KyselyStore(db, opts);
+}

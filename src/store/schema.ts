@@ -1,0 +1,72 @@
+/**
+ * Kysely table types, shared by the SQLite and PostgreSQL backends.
+ *
+ * Column types are chosen to read back the same on both dialects, with explicit conversion in
+ * kysely-store.ts where they do not:
+ * - ids and timestamps are text (timestamps as ISO 8601 UTC, `Date#toISOString()`, which sorts);
+ * - counters are bigint: SQLite returns a number, pg returns int8 as a string -> `Int8`;
+ * - flags are integer 0/1 (SQLite has no boolean);
+ * - JSON is text on both (parsed and serialized by the store, never by the driver).
+ */
+import type { ColumnType } from 'kysely';
+
+/** bigint column: read as number (SQLite) or string (pg int8); written as number. */
+export type Int8 = ColumnType<number | string, number | undefined, number>;
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  display_name: string | null;
+  password_hash: string;
+  /** Per-user folder hierarchy change sequence. */
+  hierarchy_modseq: Int8;
+  created_at: string;
+}
+
+export interface FoldersTable {
+  id: string;
+  user_id: string;
+  parent_id: string | null;
+  server_id: string;
+  display_name: string;
+  type: number;
+  /** Highest item change sequence in this folder. */
+  modseq: Int8;
+  /** User hierarchy sequence of this folder's last change. */
+  hierarchy_modseq: Int8;
+  deleted: ColumnType<number, number | undefined, number>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ItemsTable {
+  id: string;
+  user_id: string;
+  folder_id: string;
+  server_id: string;
+  class: string;
+  /** JSON object as text. */
+  data: string;
+  uid: string | null;
+  modseq: Int8;
+  deleted: ColumnType<number, number | undefined, number>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DevicesTable {
+  user_id: string;
+  device_id: string;
+  device_type: string;
+  user_agent: string | null;
+  protocol_version: string | null;
+  first_seen: string;
+  last_seen: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  folders: FoldersTable;
+  items: ItemsTable;
+  devices: DevicesTable;
+}

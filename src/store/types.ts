@@ -1,0 +1,230 @@
+/**
+ * The store: easd's one persistence interface. It knows nothing of EAS; it keeps users,
+ * folders, items and devices, and a change feed per folder (items) and per user (folder
+ * hierarchy), as DESIGN.md "Change feed, not state diffing" asks.
+ *
+ * Change feed model
+ * - Every folder has `modseq`, the highest item change sequence assigned in it. Each item
+ *   write (put, update, delete) takes the next number and stamps it on the item row; a delete
+ *   leaves a tombstone (`deleted: true`), so `listChangesSince` reports it later.
+ * - Every user has a hierarchy sequence (`getHierarchyModseq`); each folder create, update and
+ *   delete takes the next number and stamps it on the folder row (`hierarchyModseq`); deleted
+ *   folders stay as tombstones for `listFolderChangesSince`.
+ * - Sequences are strictly increasing and never reused. Within one folder (or one user's
+ *   hierarchy) writes are serialized, so a reader never sees sequence N+1 committed while N is
+ *   still to come.
+ *
+ * Ownership: every read and write of a folder or item takes the owner's userId, and never
+ * returns, changes or deletes another user's row even when handed its ids (it behaves as if
+ * the row did not exist: `null` or StoreError 'not_found').
+ *
+ * Errors: methods throw StoreError with a code the callers switch on; other errors are bugs or
+ * infrastructure failures (database down, disk full).
+ */
+
+export type ItemClass = 'Email' | 'Calendar' | 'Contacts' | 'Tasks' | 'Notes';
+export const ITEM_CLASSES: readonly ItemClass[] = ['Email', 'Calendar', 'Contacts', 'Tasks', 'Notes'];
+
+/** A JSON object as stored in an item's `data`. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export interface User {
+  id: string;
+  /** Lowercased and trimmed; unique. */
+  email: string;
+  displayName: string | null;
+  /** An encoded hash from src/auth/password.ts; never a plaintext password. */
+  passwordHash: string;
+  createdAt: Date;
+}
+
+export interface Folder {
+  id: string;
+  userId: string;
+  /** Parent folder's id (not serverId); null for a top-level folder. */
+  parentId: string | null;
+  /** The id a client syncs by; unique per user, never reused (tombstones keep it). */
+  serverId: string;
+  displayName: string;
+  /** Folder type number (for EAS, MS-ASCMD 2.2.3.186.3 FolderSync Type); opaque here. */
+  type: number;
+  /** Highest item change sequence in this folder (0 when nothing has happened yet). */
+  modseq: number;
+  /** User hierarchy sequence of this folder's last change (create, update or delete). */
+  hierarchyModseq: number;
+  deleted: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface Item {
+  id: string;
+  userId: string;
+  folderId: string;
+  /** The id a client syncs by; unique per user, never reused (tombstones keep it). */
+  serverId: string;
+  class: ItemClass;
+  /** Class-specific content. A tombstone's data is `{}`. */
+  data: JsonObject;
+  /** Calendar UID (GOID) or other correlation id; kept on tombstones. */
+  uid: string | null;
+  /** Folder change sequence of this item's last change. */
+  modseq: number;
+  /** True for a tombstone left by deleteItem or moveItem. */
+  deleted: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface Device {
+  userId: string;
+  deviceId: string;
+  deviceType: string;
+  userAgent: string | null;
+  protocolVersion: string | null;
+  firstSeen: Date;
+  lastSeen: Date;
+}
+
+export interface NewUser {
+  email: string;
+  passwordHash: string;
+  displayName?: string | null;
+}
+
+export interface NewFolder {
+  userId: string;
+  parentId: string | null;
+  displayName: string;
+  type: number;
+  /** Defaults to the folder's generated id. */
+  serverId?: string;
+}
+
+export interface FolderPatch {
+  displayName?: string;
+  /** A folder of the same user, not the folder itself nor one of its descendants. */
+  parentId?: string | null;
+  type?: number;
+}
+
+export interface NewItem {
+  userId: string;
+  folderId: string;
+  class: ItemClass;
+  data: JsonObject;
+  /** Defaults to the item's generated id. */
+  serverId?: string;
+  uid?: string | null;
+}
+
+export interface ItemPatch {
+  data?: JsonObject;
+  uid?: string | null;
+  /**
+   * Optimistic concurrency: when given, the update only happens if the item's modseq is still
+   * this value; otherwise StoreError 'conflict'.
+   */
+  expectedModseq?: number;
+}
+
+export interface DeviceSeen {
+  userId: string;
+  deviceId: string;
+  deviceType: string;
+  /** When absent, a known device keeps its stored value. */
+  userAgent?: string | null;
+  /** When absent, a known device keeps its stored value. */
+  protocolVersion?: string | null;
+}
+
+export interface Store {
+  // Users
+  /** Throws StoreError 'conflict' if the (case-insensitive) email is taken, 'invalid' if empty. */
+  createUser(user: NewUser): Promise<User>;
+  /** Case-insensitive. */
+  getUserByEmail(email: string): Promise<User | null>;
+  getUserById(userId: string): Promise<User | null>;
+  /** Ordered by email. */
+  listUsers(): Promise<User[]>;
+  countUsers(): Promise<number>;
+  setPasswordHash(userId: string, passwordHash: string): Promise<void>;
+  /** Deletes the user with all their folders, items and devices. */
+  deleteUser(userId: string): Promise<void>;
+
+  // Folders (hierarchy)
+  /** Throws 'not_found' if the user or parent does not exist, 'conflict' on a taken serverId. */
+  createFolder(folder: NewFolder): Promise<Folder>;
+  /** Live (not deleted) folders, ordered by createdAt then id (parents may follow children). */
+  listFolders(userId: string): Promise<Folder[]>;
+  /** Live folder or null. */
+  getFolder(userId: string, folderId: string): Promise<Folder | null>;
+  getFolderByServerId(userId: string, serverId: string): Promise<Folder | null>;
+  updateFolder(userId: string, folderId: string, patch: FolderPatch): Promise<Folder>;
+  /**
+   * Deletes the folder and its descendants: each becomes a tombstone with a new hierarchy
+   * sequence, and their items are removed (a client drops a deleted folder's contents).
+   */
+  deleteFolder(userId: string, folderId: string): Promise<void>;
+  /** The user's hierarchy sequence (0 for a new user). Throws 'not_found' for an unknown user. */
+  getHierarchyModseq(userId: string): Promise<number>;
+  /** Folders (live and tombstones) changed after `modseq`, ordered by hierarchyModseq. */
+  listFolderChangesSince(userId: string, modseq: number): Promise<Folder[]>;
+
+  // Items
+  /** Throws 'not_found' for a missing folder, 'conflict' on a taken serverId. */
+  putItem(item: NewItem): Promise<Item>;
+  /** Live item or null. */
+  getItem(userId: string, itemId: string): Promise<Item | null>;
+  getItemByServerId(userId: string, serverId: string): Promise<Item | null>;
+  /** Live items of the user with this uid (e.g. a meeting's occurrences across folders). */
+  getItemsByUid(userId: string, uid: string): Promise<Item[]>;
+  /** Bumps the item's modseq. */
+  updateItem(userId: string, itemId: string, patch: ItemPatch): Promise<Item>;
+  /** Leaves a tombstone with the folder's next modseq. */
+  deleteItem(userId: string, itemId: string): Promise<void>;
+  /**
+   * Moves an item: a tombstone in the source folder and a new item (new id and serverId,
+   * same data and uid) in the target folder, each with its folder's next modseq.
+   */
+  moveItem(userId: string, itemId: string, toFolderId: string, newServerId?: string): Promise<Item>;
+  /**
+   * Items (live and tombstones) of a live folder changed after `modseq`, ordered by modseq,
+   * at most `limit`. Throws 'not_found' for a missing folder.
+   */
+  listChangesSince(userId: string, folderId: string, modseq: number, limit: number): Promise<Item[]>;
+
+  // Devices
+  /** Creates or refreshes a device; sets lastSeen (and firstSeen when new). */
+  upsertDevice(device: DeviceSeen): Promise<Device>;
+  getDevice(userId: string, deviceId: string): Promise<Device | null>;
+  /** All devices, or one user's; ordered by userId, deviceId. */
+  listDevices(userId?: string): Promise<Device[]>;
+  deleteDevice(userId: string, deviceId: string): Promise<void>;
+
+  close(): Promise<void>;
+}
+
+export type StoreErrorCode = 'conflict' | 'not_found' | 'invalid';
+
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function isStoreError(err: unknown, code?: StoreErrorCode): err is StoreError {
+  return err instanceof StoreError && (code === undefined || err.code === code);
+}
+
+/** Options shared by both backends. */
+export interface StoreOptions {
+  /** Clock for createdAt/updatedAt/firstSeen/lastSeen; tests inject a fake one. */
+  now?: () => Date;
+}

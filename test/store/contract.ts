@@ -1,0 +1,653 @@
+/**
+ * The Store contract: one suite every backend runs (sqlite.test.ts, postgres.test.ts).
+ * Each test opens a fresh, empty store with a fake clock and cleans it up after.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { StoreError, type Folder, type Store, type StoreErrorCode, type StoreOptions, type User } from '../../src/store/types.ts';
+
+export interface OpenedStore {
+  store: Store;
+  cleanup: () => Promise<void>;
+  /** Opens a second Store on the same database; enables the migration idempotency test. */
+  reopen?: () => Promise<Store>;
+}
+
+export type OpenStore = (opts?: StoreOptions) => Promise<OpenedStore>;
+
+class FakeClock {
+  ms = Date.parse('2025-03-01T08:00:00.000Z');
+  readonly now = (): Date => new Date(this.ms);
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+}
+
+async function rejectsWith(p: Promise<unknown>, code: StoreErrorCode): Promise<void> {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(err instanceof StoreError, `expected StoreError, got ${String(err)}`);
+    assert.equal(err.code, code);
+    return true;
+  });
+}
+
+export function runStoreContract(name: string, open: OpenStore): void {
+  describe(`Store contract: ${name}`, () => {
+    /** Runs `fn` against a fresh store, always cleaning up. */
+    const withStore = (fn: (store: Store, clock: FakeClock, opened: OpenedStore) => Promise<void>) => async () => {
+      const clock = new FakeClock();
+      const opened = await open({ now: clock.now });
+      try {
+        await fn(opened.store, clock, opened);
+      } finally {
+        await opened.cleanup();
+      }
+    };
+
+    const mkUser = (store: Store, email = 'alice@example.com') =>
+      store.createUser({ email, passwordHash: 'scrypt$hash-of-' + email, displayName: 'Someone' });
+
+    const mkFolder = (store: Store, user: User, displayName = 'Inbox', parentId: string | null = null, type = 2) =>
+      store.createFolder({ userId: user.id, parentId, displayName, type });
+
+    describe('users', () => {
+      it(
+        'creates and reads a user, email lowercased and trimmed',
+        withStore(async (store, clock) => {
+          const u = await store.createUser({ email: '  Alice@Example.COM ', passwordHash: 'h1', displayName: 'Alice' });
+          assert.equal(u.email, 'alice@example.com');
+          assert.equal(u.displayName, 'Alice');
+          assert.equal(u.passwordHash, 'h1');
+          assert.equal(typeof u.id, 'string');
+          assert.ok(u.id.length > 0);
+          assert.deepEqual(u.createdAt, clock.now());
+
+          assert.deepEqual(await store.getUserById(u.id), u);
+          assert.deepEqual(await store.getUserByEmail('ALICE@example.com'), u);
+          assert.deepEqual(await store.getUserByEmail(' alice@example.com'), u);
+          assert.equal(await store.getUserByEmail('bob@example.com'), null);
+          assert.equal(await store.getUserById('no-such-id'), null);
+
+          const noName = await store.createUser({ email: 'x@example.com', passwordHash: 'h' });
+          assert.equal(noName.displayName, null);
+        }),
+      );
+
+      it(
+        'rejects a duplicate email, whatever its case, with conflict',
+        withStore(async (store) => {
+          await mkUser(store, 'alice@example.com');
+          await rejectsWith(store.createUser({ email: 'ALICE@example.com', passwordHash: 'x' }), 'conflict');
+          assert.equal(await store.countUsers(), 1);
+        }),
+      );
+
+      it(
+        'rejects an empty email or password hash with invalid',
+        withStore(async (store) => {
+          await rejectsWith(store.createUser({ email: '  ', passwordHash: 'x' }), 'invalid');
+          await rejectsWith(store.createUser({ email: 'a@b.c', passwordHash: '' }), 'invalid');
+        }),
+      );
+
+      it(
+        'lists users by email and counts them',
+        withStore(async (store) => {
+          assert.equal(await store.countUsers(), 0);
+          assert.deepEqual(await store.listUsers(), []);
+          await mkUser(store, 'carol@example.com');
+          await mkUser(store, 'alice@example.com');
+          await mkUser(store, 'bob@example.com');
+          assert.equal(await store.countUsers(), 3);
+          assert.deepEqual(
+            (await store.listUsers()).map((u) => u.email),
+            ['alice@example.com', 'bob@example.com', 'carol@example.com'],
+          );
+        }),
+      );
+
+      it(
+        'sets a password hash',
+        withStore(async (store) => {
+          const u = await mkUser(store);
+          await store.setPasswordHash(u.id, 'h2');
+          assert.equal((await store.getUserById(u.id))?.passwordHash, 'h2');
+          await rejectsWith(store.setPasswordHash('no-such-id', 'h3'), 'not_found');
+        }),
+      );
+
+      it(
+        "deletes a user with their folders, items and devices, leaving others' alone",
+        withStore(async (store) => {
+          const a = await mkUser(store, 'a@example.com');
+          const b = await mkUser(store, 'b@example.com');
+          const fa = await mkFolder(store, a);
+          const sub = await mkFolder(store, a, 'Sub', fa.id, 12);
+          const ia = await store.putItem({ userId: a.id, folderId: sub.id, class: 'Email', data: { s: 1 } });
+          await store.upsertDevice({ userId: a.id, deviceId: 'DEVA', deviceType: 'iPhone' });
+          const fb = await mkFolder(store, b);
+          const ib = await store.putItem({ userId: b.id, folderId: fb.id, class: 'Email', data: { s: 2 } });
+          await store.upsertDevice({ userId: b.id, deviceId: 'DEVB', deviceType: 'Android' });
+
+          await store.deleteUser(a.id);
+          assert.equal(await store.getUserById(a.id), null);
+          assert.equal(await store.getUserByEmail('a@example.com'), null);
+          assert.deepEqual(await store.listFolders(a.id), []);
+          assert.equal(await store.getFolder(a.id, fa.id), null);
+          assert.equal(await store.getItem(a.id, ia.id), null);
+          assert.deepEqual(await store.listDevices(a.id), []);
+          assert.equal(await store.getDevice(a.id, 'DEVA'), null);
+          await rejectsWith(store.deleteUser(a.id), 'not_found');
+
+          assert.equal(await store.countUsers(), 1);
+          assert.deepEqual(await store.getItem(b.id, ib.id), ib);
+          assert.equal((await store.listFolders(b.id)).length, 1);
+          assert.equal((await store.listDevices()).length, 1);
+
+          // The email is free again.
+          await mkUser(store, 'a@example.com');
+        }),
+      );
+    });
+
+    describe('folders', () => {
+      it(
+        'creates, lists, gets and finds folders by serverId',
+        withStore(async (store, clock) => {
+          const u = await mkUser(store);
+          const inbox = await mkFolder(store, u, 'Inbox', null, 2);
+          clock.advance(1000);
+          const sub = await store.createFolder({ userId: u.id, parentId: inbox.id, displayName: 'Receipts', type: 12, serverId: 'f-7' });
+
+          assert.equal(inbox.serverId, inbox.id, 'serverId defaults to the id');
+          assert.equal(inbox.parentId, null);
+          assert.equal(inbox.type, 2);
+          assert.equal(inbox.modseq, 0);
+          assert.equal(inbox.deleted, false);
+          assert.equal(typeof inbox.hierarchyModseq, 'number');
+          assert.deepEqual(inbox.createdAt, new Date('2025-03-01T08:00:00.000Z'));
+          assert.equal(sub.serverId, 'f-7');
+          assert.equal(sub.parentId, inbox.id);
+
+          assert.deepEqual(await store.listFolders(u.id), [inbox, sub]);
+          assert.deepEqual(await store.getFolder(u.id, sub.id), sub);
+          assert.deepEqual(await store.getFolderByServerId(u.id, 'f-7'), sub);
+          assert.equal(await store.getFolderByServerId(u.id, 'f-8'), null);
+          assert.equal(await store.getFolder(u.id, 'no-such-id'), null);
+        }),
+      );
+
+      it(
+        'rejects a taken serverId, a missing parent, a missing user and bad input',
+        withStore(async (store) => {
+          const u = await mkUser(store);
+          const v = await mkUser(store, 'v@example.com');
+          await store.createFolder({ userId: u.id, parentId: null, displayName: 'A', type: 1, serverId: 's1' });
+          await rejectsWith(store.createFolder({ userId: u.id, parentId: null, displayName: 'B', type: 1, serverId: 's1' }), 'conflict');
+          // serverIds are per user.
+          await store.createFolder({ userId: v.id, parentId: null, displayName: 'B', type: 1, serverId: 's1' });
+          await rejectsWith(store.createFolder({ userId: u.id, parentId: 'nope', displayName: 'C', type: 1 }), 'not_found');
+          await rejectsWith(store.createFolder({ userId: 'nobody', parentId: null, displayName: 'C', type: 1 }), 'not_found');
+          await rejectsWith(store.createFolder({ userId: u.id, parentId: null, displayName: '', type: 1 }), 'invalid');
+          await rejectsWith(store.createFolder({ userId: u.id, parentId: null, displayName: 'D', type: 1.5 }), 'invalid');
+          assert.equal((await store.listFolders(u.id)).length, 1);
+        }),
+      );
+
+      it(
+        'updates a folder: rename, retype, move; refuses cycles',
+        withStore(async (store, clock) => {
+          const u = await mkUser(store);
+          const a = await mkFolder(store, u, 'A');
+          const b = await mkFolder(store, u, 'B', a.id);
+          const c = await mkFolder(store, u, 'C', b.id);
+          clock.advance(5000);
+
+          const renamed = await store.updateFolder(u.id, b.id, { displayName: 'B2', type: 13 });
+          assert.equal(renamed.displayName, 'B2');
+          assert.equal(renamed.type, 13);
+          assert.equal(renamed.parentId, a.id);
+          assert.deepEqual(renamed.updatedAt, clock.now());
+          assert.deepEqual(renamed.createdAt, b.createdAt);
+
+          const moved = await store.updateFolder(u.id, c.id, { parentId: null });
+          assert.equal(moved.parentId, null);
+          assert.equal((await store.updateFolder(u.id, c.id, { parentId: a.id })).parentId, a.id);
+
+          await rejectsWith(store.updateFolder(u.id, a.id, { parentId: a.id }), 'invalid');
+          await rejectsWith(store.updateFolder(u.id, a.id, { parentId: b.id }), 'invalid');
+          await rejectsWith(store.updateFolder(u.id, a.id, { parentId: 'nope' }), 'not_found');
+          await rejectsWith(store.updateFolder(u.id, 'nope', { displayName: 'X' }), 'not_found');
+          await rejectsWith(store.updateFolder(u.id, a.id, { displayName: '' }), 'invalid');
+          assert.deepEqual(await store.getFolder(u.id, b.id), renamed);
+        }),
+      );
+
+      it(
+        'counts hierarchy changes and reports them, tombstones included, in order',
+        withStore(async (store) => {
+          const u = await mkUser(store);
+          assert.equal(await store.getHierarchyModseq(u.id), 0);
+          const a = await mkFolder(store, u, 'A');
+          const b = await mkFolder(store, u, 'B');
+          assert.equal(a.hierarchyModseq, 1);
+          assert.equal(b.hierarchyModseq, 2);
+          assert.equal(await store.getHierarchyModseq(u.id), 2);
+
+          const seen = await store.getHierarchyModseq(u.id);
+          const a2 = await store.updateFolder(u.id, a.id, { displayName: 'A2' });
+          assert.equal(a2.hierarchyModseq, 3);
+          await store.deleteFolder(u.id, b.id);
+          assert.equal(await store.getHierarchyModseq(u.id), 4);
+
+          const changes = await store.listFolderChangesSince(u.id, seen);
+          assert.deepEqual(
+            changes.map((f) => [f.id, f.displayName, f.deleted, f.hierarchyModseq]),
+            [
+              [a.id, 'A2', false, 3],
+              [b.id, 'B', true, 4],
+            ],
+          );
+          assert.equal((await store.listFolderChangesSince(u.id, 0)).length, 2);
+          assert.deepEqual(await store.listFolderChangesSince(u.id, 4), []);
+          // An update with nothing to change is not a change.
+          await store.updateFolder(u.id, a.id, {});
+          assert.equal(await store.getHierarchyModseq(u.id), 4);
+          await rejectsWith(store.getHierarchyModseq('nobody'), 'not_found');
+        }),
+      );
+
+      it(
+        'assigns distinct hierarchy sequences to concurrent folder changes',
+        withStore(async (store) => {
+          const u = await mkUser(store);
+          const made = await Promise.all(Array.from({ length: 10 }, (_, i) => mkFolder(store, u, `F${i}`)));
+          await Promise.all([
+            ...made.slice(0, 3).map((f) => store.updateFolder(u.id, f.id, { displayName: f.displayName + '!' })),
+            ...made.slice(3, 6).map((f) => store.deleteFolder(u.id, f.id)),
+          ]);
+          assert.deepEqual(made.map((f) => f.hierarchyModseq).sort((x, y) => x - y), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+          const changes = await store.listFolderChangesSince(u.id, 10);
+          assert.deepEqual(
+            changes.map((f) => f.hierarchyModseq),
+            [11, 12, 13, 14, 15, 16],
+          );
+          assert.deepEqual(new Set(changes.map((f) => f.id)), new Set(made.slice(0, 6).map((f) => f.id)));
+          assert.equal(await store.getHierarchyModseq(u.id), 16);
+          assert.equal((await store.listFolders(u.id)).length, 7);
+        }),
+      );
+
+      it(
+        'deletes a folder with its descendants and their items',
+        withStore(async (store) => {
+          const u = await mkUser(store);
+          const keep = await mkFolder(store, u, 'Keep');
+          const top = await mkFolder(store, u, 'Top');
+          const mid = await mkFolder(store, u, 'Mid', top.id);
+          const leaf = await mkFolder(store, u, 'Leaf', mid.id);
+          const item = await store.putItem({ userId: u.id, folderId: leaf.id, class: 'Notes', data: { n: 1 }, serverId: 'n1' });
+          const kept = await store.putItem({ userId: u.id, folderId: keep.id, class: 'Notes', data: { n: 2 } });
+          const before = await store.getHierarchyModseq(u.id);
+
+          await store.deleteFolder(u.id, top.id);
+          assert.deepEqual(
+            (await store.listFolders(u.id)).map((f) => f.id),
+            [keep.id],
+          );
+          for (const f of [top, mid, leaf]) assert.equal(await store.getFolder(u.id, f.id), null);
+          assert.equal(await store.getItem(u.id, item.id), null);
+          assert.equal(await store.getItemByServerId(u.id, 'n1'), null);
+          assert.deepEqual(await store.getItem(u.id, kept.id), kept);
+
+          const tombstones = await store.listFolderChangesSince(u.id, before);
+          assert.deepEqual(new Set(tombstones.map((f) => f.id)), new Set([top.id, mid.id, leaf.id]));
+          assert.ok(tombstones.every((f) => f.deleted));
+          assert.equal(new Set(tombstones.map((f) => f.hierarchyModseq)).size, 3, 'each tombstone has its own sequence');
+          assert.equal(await store.getHierarchyModseq(u.id), before + 3);
+
+          await rejectsWith(store.deleteFolder(u.id, top.id), 'not_found');
+          await rejectsWith(store.putItem({ userId: u.id, folderId: leaf.id, class: 'Notes', data: {} }), 'not_found');
+          await rejectsWith(store.listChangesSince(u.id, leaf.id, 0, 10), 'not_found');
+          await rejectsWith(store.updateFolder(u.id, mid.id, { displayName: 'X' }), 'not_found');
+          await rejectsWith(store.createFolder({ userId: u.id, parentId: mid.id, displayName: 'X', type: 1 }), 'not_found');
+          // A deleted folder's serverId is not reused.
+          await rejectsWith(
+            store.createFolder({ userId: u.id, parentId: null, displayName: 'X', type: 1, serverId: top.serverId }),
+            'conflict',
+          );
+        }),
+      );
+    });
+
+    describe('items', () => {
+      it(
+        'puts, gets, updates and deletes an item with strictly increasing modseq',
+        withStore(async (store, clock) => {
+          const u = await mkUser(store);
+          const f = await mkFolder(store, u, 'Calendar', null, 8);
+          const data = { subject: 'Réunion ☕', start: '2025-03-02T09:00:00Z', attendees: [{ email: 'b@x', status: 0 }], allDay: false, note: null };
+
+          const it1 = await store.putItem({ userId: u.id, folderId: f.id, class: 'Calendar', data, uid: 'UID-1' });
+          assert.equal(it1.serverId, it1.id, 'serverId defaults to the id');
+          assert.equal(it1.class, 'Calendar');
+          assert.deepEqual(it1.data, data);
+          assert.equal(it1.uid, 'UID-1');
+          assert.equal(it1.modseq, 1);
+          assert.equal(typeof it1.modseq, 'number');
+          assert.equal(it1.deleted, false);
+          assert.equal(it1.folderId, f.id);
+          assert.equal(it1.userId, u.id);
+          assert.deepEqual(await store.getItem(u.id, it1.id), it1);
+          assert.equal((await store.getFolder(u.id, f.id))?.modseq, 1);
+
+          const it2 = await store.putItem({ userId: u.id, folderId: f.id, class: 'Calendar', data: { subject: 'x' }, serverId: '8:2' });
+          assert.equal(it2.modseq, 2);
+          assert.equal(it2.uid, null);
+          assert.deepEqual(await store.getItemByServerId(u.id, '8:2'), it2);
+
+          clock.advance(60_000);
+          const up = await store.updateItem(u.id, it1.id, { data: { subject: 'moved' } });
+          assert.equal(up.modseq, 3);
+          assert.equal(up.id, it1.id);
+          assert.equal(up.serverId, it1.serverId);
+          assert.equal(up.uid, 'UID-1', 'uid is kept when not in the patch');
+          assert.deepEqual(up.data, { subject: 'moved' });
+          assert.deepEqual(up.createdAt, it1.createdAt);
+          assert.deepEqual(up.updatedAt, clock.now());
+          assert.equal((await store.updateItem(u.id, it1.id, { uid: null })).uid, null);
+
+          await store.deleteItem(u.id, it2.id);
+          assert.equal(await store.getItem(u.id, it2.id), null);
+          assert.equal(await store.getItemByServerId(u.id, '8:2'), null);
+          assert.equal((await store.getFolder(u.id, f.id))?.modseq, 5);
+          await rejectsWith(store.deleteItem(u.id, it2.id), 'not_found');
+          await rejectsWith(store.updateItem(u.id, it2.id, { data: {} }), 'not_found');
+          await rejectsWith(store.updateItem(u.id, 'nope', { data: {} }), 'not_found');
+        }),
+      );
+
+      it(
+        'keeps one sequence per folder',
+        withStore(async (store) => {
+          const u = await mkUser(store);
+          const f1 = await mkFolder(store, u, 'One');
+          const f2 = await mkFolder(store, u, 'Two');
+          const seqs: number[] = [];
+          for (let i = 0; i < 3; i++) seqs.push((await store.putItem({ userId: u.id, folderId: f1.id, class: 'Email', data: { i } })).modseq);
+          const other = await store.putItem({ userId: u.id, folderId: f2.id, class: 'Email', data: {} });
+          assert.deepEqual(seqs, [1, 2, 3]);
+          assert.equal(other.modseq, 1);
+        }),
+      );
+
+      it(
+        'lists changes and tombstones since a modseq, in order, up to a limit',
+        withStore(async (store) => {
+          const u = await mkUser(store);
+          const f = await mkFolder(store, u);
+          const a = await store.putItem({ userId: u.id, folderId: f.id, class: 'Email', data: { n: 'a' } }); // 1
+          const b = await store.putItem({ userId: u.id, folderId: f.id, class: 'Email', data: { n: 'b' } }); // 2
+          const c = await store.putItem({ userId: u.id, folderId: f.id, class: 'Email', data: { n: 'c' }, uid: 'U' }); // 3
+          await store.updateItem(u.id, a.id, { data: { n: 'a2' } }); // 4
+          await store.deleteItem(u.id, c.id); // 5
+
+          const all = await store.listChangesSince(u.id, f.id, 0, 100);
+          assert.deepEqual(
+            all.map((i) => [i.id, i.modseq, i.deleted]),
+            [
+              [b.id, 2, false],
+              [a.id, 4, false],
+              [c.id, 5, true],
+            ],
+          );
+          const tomb = all[2]!;
+          assert.equal(tomb.serverId, c.serverId);
+          assert.equal(tomb.uid, 'U');
+          assert.deepEqual(tomb.data, {});
+
+          assert.deepEqual(
+            (await store.listChangesSince(u.id, f.id, 2, 100)).map((i) => i.modseq),
+            [4, 5],
+          );
+          assert.deepEqual(
+            (await store.listChangesSince(u.id, f.id, 0, 2)).map((i) => i.modseq),
+            [2, 4],
+          );
+          assert.deepEqual(
+            (await store.listChangesSince(u.id, f.id, 4, 1)).map((i) => i.modseq),
+            [5],
+          );
+          assert.deepEqual(await store.listChangesSince(u.id, f.id, 5, 100), []);
+          await rejectsWith(store.listChangesSince(u.id, f.id, 0, 0), 'invalid');
+          await rejectsWith(store.listChangesSince(u.id, f.id, -1, 10), 'invalid');
+          await rejectsWith(store.listChangesSince(u.id, 'nope', 0, 10), 'not_found');
+        }),
+      );
+
+      it(
+        'refuses a stale update when expectedModseq is given',
+        withStore(async (store) => {
+          const u = await mkUser(store);
+          const f = await mkFolder(store, u);
+          const it1 = await store.putItem({ userId: u.id, folderId: f.id, class: 'Contacts', data: { v: 1 } });
+          const it2 = await store.updateItem(u.id, it1.id, { data: { v: 2 }, expectedModseq: it1.modseq });
+          await rejectsWith(store.updateItem(u.id, it1.id, { data: { v: 3 }, expectedModseq: it1.modseq }), 'conflict');
+          assert.deepEqual(await store.getItem(u.id, it1.id), it2);
+          assert.equal((await store.getFolder(u.id, f.id))?.modseq, it2.modseq, 'a refused update takes no sequence');
+        }),
+      );
+
+      it(
+        'rejects a taken serverId per user, unknown classes and non-object data',
+        withStore(async (store) => {
+          const u = await mkUser(store);
+          const v = await mkUser(store, 'v@example.com');
+          const fu = await mkFolder(store, u);
+          const fv = await mkFolder(store, v);
+          await store.putItem({ userId: u.id, folderId: fu.id, class: 'Tasks', data: {}, serverId: 'x1' });
+          await rejectsWith(store.putItem({ userId: u.id, folderId: fu.id, class: 'Tasks', data: {}, serverId: 'x1' }), 'conflict');
+          await store.putItem({ userId: v.id, folderId: fv.id, class: 'Tasks', data: {}, serverId: 'x1' });
+          await rejectsWith(store.putItem({ userId: u.id, folderId: fu.id, class: 'Memo' as 'Notes', data: {} }), 'invalid');
+          await rejectsWith(store.putItem({ userId: u.id, folderId: fu.id, class: 'Notes', data: [] as unknown as {} }), 'invalid');
+          await rejectsWith(store.putItem({ userId: u.id, folderId: 'nope', class: 'Notes', data: {} }), 'not_found');
+          assert.equal((await store.getFolder(u.id, fu.id))?.modseq, 1, 'failed puts take no sequence');
+        }),
+      );
+
+      it(
+        'finds live items by uid',
+        withStore(async (store) => {
+          const u = await mkUser(store);
+          const f1 = await mkFolder(store, u, 'Cal', null, 8);
+          const f2 = await mkFolder(store, u, 'Inbox', null, 2);
+          const a = await store.putItem({ userId: u.id, folderId: f1.id, class: 'Calendar', data: {}, uid: 'G1' });
+          const b = await store.putItem({ userId: u.id, folderId: f2.id, class: 'Email', data: {}, uid: 'G1' });
+          const c = await store.putItem({ userId: u.id, folderId: f2.id, class: 'Email', data: {}, uid: 'G1' });
+          await store.putItem({ userId: u.id, folderId: f1.id, class: 'Calendar', data: {}, uid: 'G2' });
+          await store.deleteItem(u.id, c.id);
+          assert.deepEqual(new Set((await store.getItemsByUid(u.id, 'G1')).map((i) => i.id)), new Set([a.id, b.id]));
+          assert.deepEqual(await store.getItemsByUid(u.id, 'G3'), []);
+        }),
+      );
+
+      it(
+        'moves an item: tombstone in the source, new item in the target',
+        withStore(async (store) => {
+          const u = await mkUser(store);
+          const src = await mkFolder(store, u, 'Inbox');
+          const dst = await mkFolder(store, u, 'Archive');
+          const item = await store.putItem({ userId: u.id, folderId: src.id, class: 'Email', data: { subject: 'hi' }, uid: 'M1' });
+          const moved = await store.moveItem(u.id, item.id, dst.id, 'arch:1');
+          assert.notEqual(moved.id, item.id);
+          assert.equal(moved.serverId, 'arch:1');
+          assert.equal(moved.folderId, dst.id);
+          assert.deepEqual(moved.data, { subject: 'hi' });
+          assert.equal(moved.uid, 'M1');
+          assert.equal(moved.modseq, 1);
+          assert.equal(await store.getItem(u.id, item.id), null);
+          assert.deepEqual(await store.getItem(u.id, moved.id), moved);
+          assert.deepEqual(
+            (await store.listChangesSince(u.id, src.id, item.modseq, 10)).map((i) => [i.id, i.deleted, i.modseq]),
+            [[item.id, true, 2]],
+          );
+          assert.deepEqual(
+            (await store.listChangesSince(u.id, dst.id, 0, 10)).map((i) => i.id),
+            [moved.id],
+          );
+          const back = await store.moveItem(u.id, moved.id, src.id);
+          assert.equal(back.serverId, back.id);
+          await rejectsWith(store.moveItem(u.id, back.id, src.id), 'invalid');
+          await rejectsWith(store.moveItem(u.id, back.id, 'nope'), 'not_found');
+          await rejectsWith(store.moveItem(u.id, item.id, dst.id), 'not_found');
+          await rejectsWith(store.moveItem(u.id, back.id, dst.id, 'arch:1'), 'conflict');
+          assert.deepEqual(await store.getItem(u.id, back.id), back, 'a failed move changes nothing');
+        }),
+      );
+
+      it(
+        'assigns distinct, gap-free sequences to concurrent writes in one folder',
+        withStore(async (store) => {
+          const u = await mkUser(store);
+          const f = await mkFolder(store, u);
+          const items = await Promise.all(
+            Array.from({ length: 20 }, (_, i) => store.putItem({ userId: u.id, folderId: f.id, class: 'Email', data: { i } })),
+          );
+          const updates = await Promise.all(items.slice(0, 10).map((it) => store.updateItem(u.id, it.id, { data: { up: true } })));
+          const seqs = [...items.map((i) => i.modseq).slice(10), ...updates.map((i) => i.modseq)].sort((x, y) => x - y);
+          assert.equal(new Set(items.map((i) => i.modseq)).size, 20);
+          assert.deepEqual(
+            (await store.listChangesSince(u.id, f.id, 0, 100)).map((i) => i.modseq),
+            seqs,
+          );
+          assert.equal((await store.getFolder(u.id, f.id))?.modseq, 30);
+        }),
+      );
+    });
+
+    describe('isolation between users', () => {
+      it(
+        "never lets one user read, change or delete another user's folders and items",
+        withStore(async (store) => {
+          const a = await mkUser(store, 'a@example.com');
+          const b = await mkUser(store, 'b@example.com');
+          const fa = await mkFolder(store, a, 'A-Inbox');
+          const fb = await mkFolder(store, b, 'B-Inbox');
+          const ia = await store.putItem({ userId: a.id, folderId: fa.id, class: 'Email', data: { secret: 'a' }, serverId: 'sa', uid: 'UA' });
+
+          // Items, named by A's ids but asked as B.
+          assert.equal(await store.getItem(b.id, ia.id), null);
+          assert.equal(await store.getItemByServerId(b.id, 'sa'), null);
+          assert.deepEqual(await store.getItemsByUid(b.id, 'UA'), []);
+          await rejectsWith(store.updateItem(b.id, ia.id, { data: { secret: 'b' } }), 'not_found');
+          await rejectsWith(store.deleteItem(b.id, ia.id), 'not_found');
+          await rejectsWith(store.moveItem(b.id, ia.id, fb.id), 'not_found');
+          await rejectsWith(store.moveItem(a.id, ia.id, fb.id), 'not_found');
+          await rejectsWith(store.putItem({ userId: b.id, folderId: fa.id, class: 'Email', data: {} }), 'not_found');
+          await rejectsWith(store.listChangesSince(b.id, fa.id, 0, 10), 'not_found');
+
+          // Folders.
+          assert.equal(await store.getFolder(b.id, fa.id), null);
+          assert.equal(await store.getFolderByServerId(b.id, fa.serverId), null);
+          assert.deepEqual(
+            (await store.listFolders(b.id)).map((f) => f.id),
+            [fb.id],
+          );
+          assert.deepEqual(
+            (await store.listFolderChangesSince(b.id, 0)).map((f) => f.id),
+            [fb.id],
+          );
+          await rejectsWith(store.updateFolder(b.id, fa.id, { displayName: 'pwned' }), 'not_found');
+          await rejectsWith(store.updateFolder(b.id, fb.id, { parentId: fa.id }), 'not_found');
+          await rejectsWith(store.deleteFolder(b.id, fa.id), 'not_found');
+          await rejectsWith(store.createFolder({ userId: b.id, parentId: fa.id, displayName: 'x', type: 1 }), 'not_found');
+
+          // Devices.
+          await store.upsertDevice({ userId: a.id, deviceId: 'DEV1', deviceType: 'iPhone' });
+          assert.equal(await store.getDevice(b.id, 'DEV1'), null);
+          await rejectsWith(store.deleteDevice(b.id, 'DEV1'), 'not_found');
+
+          // A's data is untouched.
+          assert.deepEqual(await store.getItem(a.id, ia.id), ia);
+          assert.deepEqual(await store.getFolder(a.id, fa.id), { ...fa, modseq: 1 });
+          assert.deepEqual(await store.listFolders(a.id), [{ ...fa, modseq: 1 }]);
+          assert.ok(await store.getDevice(a.id, 'DEV1'));
+        }),
+      );
+    });
+
+    describe('devices', () => {
+      it(
+        'upserts a device, refreshing lastSeen and protocol version',
+        withStore(async (store, clock) => {
+          const u = await mkUser(store);
+          const t0 = clock.now();
+          const d1 = await store.upsertDevice({ userId: u.id, deviceId: 'ApplF17XYZ', deviceType: 'iPhone', userAgent: 'Apple-iPhone/1', protocolVersion: '14.1' });
+          assert.deepEqual(d1, {
+            userId: u.id,
+            deviceId: 'ApplF17XYZ',
+            deviceType: 'iPhone',
+            userAgent: 'Apple-iPhone/1',
+            protocolVersion: '14.1',
+            firstSeen: t0,
+            lastSeen: t0,
+          });
+
+          clock.advance(90_000);
+          const d2 = await store.upsertDevice({ userId: u.id, deviceId: 'ApplF17XYZ', deviceType: 'iPhone', protocolVersion: '16.1' });
+          assert.deepEqual(d2.firstSeen, t0);
+          assert.deepEqual(d2.lastSeen, clock.now());
+          assert.ok(d2.lastSeen > d1.lastSeen);
+          assert.equal(d2.protocolVersion, '16.1');
+          assert.equal(d2.userAgent, 'Apple-iPhone/1', 'an absent userAgent keeps the stored one');
+          assert.deepEqual(await store.getDevice(u.id, 'ApplF17XYZ'), d2);
+
+          const d3 = await store.upsertDevice({ userId: u.id, deviceId: 'ApplF17XYZ', deviceType: 'iPhone', userAgent: null });
+          assert.equal(d3.userAgent, null);
+          assert.equal(d3.protocolVersion, '16.1');
+        }),
+      );
+
+      it(
+        'lists and deletes devices',
+        withStore(async (store) => {
+          const a = await mkUser(store, 'a@example.com');
+          const b = await mkUser(store, 'b@example.com');
+          await store.upsertDevice({ userId: a.id, deviceId: 'D2', deviceType: 'Android' });
+          await store.upsertDevice({ userId: a.id, deviceId: 'D1', deviceType: 'iPhone' });
+          await store.upsertDevice({ userId: b.id, deviceId: 'D1', deviceType: 'WindowsMail' });
+          assert.deepEqual(
+            (await store.listDevices(a.id)).map((d) => d.deviceId),
+            ['D1', 'D2'],
+          );
+          assert.equal((await store.listDevices()).length, 3);
+          assert.equal((await store.getDevice(b.id, 'D1'))?.deviceType, 'WindowsMail');
+
+          await store.deleteDevice(a.id, 'D1');
+          assert.equal(await store.getDevice(a.id, 'D1'), null);
+          assert.ok(await store.getDevice(b.id, 'D1'));
+          await rejectsWith(store.deleteDevice(a.id, 'D1'), 'not_found');
+          await rejectsWith(store.upsertDevice({ userId: 'nobody', deviceId: 'D9', deviceType: 'x' }), 'not_found');
+        }),
+      );
+    });
+
+    describe('migrations', () => {
+      it(
+        'are idempotent: opening the same database again keeps the data',
+        withStore(async (store, _clock, opened) => {
+          assert.ok(opened.reopen, 'the backend harness must provide reopen()');
+          const u = await mkUser(store);
+          const f: Folder = await mkFolder(store, u);
+          await store.close();
+          const again = await opened.reopen();
+          const third = await opened.reopen();
+          assert.deepEqual(await again.getUserById(u.id), u);
+          assert.deepEqual(await third.getFolder(u.id, f.id), f);
+          await again.putItem({ userId: u.id, folderId: f.id, class: 'Email', data: {} });
+          assert.equal((await third.getFolder(u.id, f.id))?.modseq, 1);
+        }),
+      );
+    });
+  });
+}

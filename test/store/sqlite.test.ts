@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { sql, Kysely, SqliteDialect } from 'kysely';
+import SqliteDatabase from 'better-sqlite3';
+import { openTempSqliteStore } from '../helpers/db.ts';
+import { SQLITE_FILE_NAME } from '../../src/store/sqlite.ts';
+import { runStoreContract } from './contract.ts';
+
+runStoreContract('sqlite', (opts) => openTempSqliteStore(opts));
+
+describe('sqlite backend', () => {
+  it('keeps easd.sqlite in WAL mode under the data directory, with foreign keys on', async () => {
+    const { store, dir, cleanup } = await openTempSqliteStore();
+    try {
+      await store.createUser({ email: 'a@example.com', passwordHash: 'h' });
+      assert.ok(existsSync(join(dir, SQLITE_FILE_NAME)));
+      // A second connection sees the committed row and the persistent WAL journal mode.
+      const raw = new SqliteDatabase(join(dir, SQLITE_FILE_NAME), { readonly: true });
+      try {
+        assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
+        assert.equal((raw.prepare('select count(*) as n from users').get() as { n: number }).n, 1);
+      } finally {
+        raw.close();
+      }
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('creates a missing data directory', async () => {
+    const { dir, cleanup, store } = await openTempSqliteStore();
+    const nested = join(dir, 'a', 'b');
+    const { openSqliteStore } = await import('../../src/store/sqlite.ts');
+    const s2 = await openSqliteStore(nested);
+    try {
+      assert.ok(existsSync(join(nested, SQLITE_FILE_NAME)));
+      const db = new Kysely<any>({ dialect: new SqliteDialect({ database: new SqliteDatabase(join(nested, SQLITE_FILE_NAME)) }) });
+      const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
+      assert.deepEqual(
+        rows.map((r) => r.name),
+        ['0001_initial'],
+      );
+      await db.destroy();
+    } finally {
+      await s2.close();
+      await store.close();
+      await cleanup();
+    }
+  });
+});
