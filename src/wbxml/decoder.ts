@@ -105,7 +105,8 @@ export function decodeWbxml(input: Uint8Array): WbxmlElement {
         }
         case T.ENTITY: {
           const cp = readMbUint32();
-          if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) fail(`invalid character entity ${cp}`, at);
+          // NUL cannot be carried by STR_I nor written in XML; surrogates are not characters.
+          if (cp === 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) fail(`invalid character entity ${cp}`, at);
           appendText(String.fromCodePoint(cp), at);
           break;
         }

@@ -20,8 +20,11 @@ export interface ToXmlOptions {
   maxOpaqueBytes?: number;
 }
 
-const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
-const escapeXml = (s: string) => s.replace(/[&<>"]/g, (c) => XML_ESCAPES[c]!);
+// CR is written as a reference: XML parsers turn a literal CR (or CR LF) into LF (XML 1.0 2.11).
+const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', '\r': '&#13;' };
+const escapeXml = (s: string) => s.replace(/[&<>"\r]/g, (c) => XML_ESCAPES[c]!);
+/** XML whitespace is space, tab, CR and LF only (XML 1.0 production S), not every Unicode space. */
+const XML_WHITESPACE_ONLY = /^[ \t\r\n]*$/;
 
 function collectPages(root: WbxmlElement): string[] {
   const seen = new Set<string>();
@@ -42,9 +45,10 @@ export function toXml(root: WbxmlElement, options: ToXmlOptions = {}): string {
   for (const ns of collectPages(root)) if (ns !== root.ns) prefixes.set(ns, ns.toLowerCase());
   const qname = (e: WbxmlElement) => (e.ns === root.ns ? e.name : `${prefixes.get(e.ns)}:${e.name}`);
 
-  const write = (e: WbxmlElement, depth: number) => {
-    const pad = indent ? '  '.repeat(depth) : '';
-    const nl = indent ? '\n' : '';
+  /** `flat` writes without indentation: inside mixed content, where whitespace would be text. */
+  const write = (e: WbxmlElement, depth: number, flat = !indent) => {
+    const pad = flat ? '' : '  '.repeat(depth);
+    const nl = flat ? '' : '\n';
     let open = `${pad}<${qname(e)}`;
     if (depth === 0) {
       open += ` xmlns="${root.ns}:"`;
@@ -68,13 +72,16 @@ export function toXml(root: WbxmlElement, options: ToXmlOptions = {}): string {
       }
       return;
     }
-    out.push(`${open}>${nl}`);
+    // Mixed content (never produced by ActiveSync, but possible in a decoded tree) is written
+    // flat, so its text reads back exactly.
+    const mixed = e.children.some((c) => !isElement(c));
+    out.push(`${open}>${mixed ? '' : nl}`);
     for (const c of e.children) {
-      if (isElement(c)) write(c, depth + 1);
-      else if (typeof c === 'string') out.push(`${pad}  ${escapeXml(c)}${nl}`);
-      else out.push(`${pad}  ${Buffer.from(c).toString('base64')}${nl}`);
+      if (isElement(c)) write(c, depth + 1, flat || mixed);
+      else if (typeof c === 'string') out.push(escapeXml(c));
+      else out.push(Buffer.from(c).toString('base64'));
     }
-    out.push(`${pad}</${qname(e)}>${nl}`);
+    out.push(`${mixed ? '' : pad}</${qname(e)}>${nl}`);
   };
   write(root, 0);
   return out.join('');
@@ -141,7 +148,7 @@ export function parseXml(xml: string): WbxmlElement {
   parser.on('closetag', () => {
     const top = stack.pop()!;
     const e = top.element;
-    e.children = e.children.filter((c) => typeof c !== 'string' || c.trim() !== '');
+    e.children = e.children.filter((c) => typeof c !== 'string' || !XML_WHITESPACE_ONLY.test(c));
     if (top.opaque) {
       const textParts = e.children.filter((c): c is string => typeof c === 'string');
       if (textParts.length !== e.children.length) fail(`opaque element ${e.ns}:${e.name} has child elements`);

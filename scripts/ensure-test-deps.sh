@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Makes sure the tools the test suite needs are installed.
+#
+# The WBXML oracle tests (test/wbxml/oracle.test.ts) check our codec against libwbxml's
+# command-line tools xml2wbxml and wbxml2xml (Debian package libwbxml2-utils). This installs that
+# package with apt-get when the tools are missing. It is idempotent and prints nothing when
+# everything is already there; it exits non-zero with a message when it cannot install.
+set -euo pipefail
+
+have_libwbxml() {
+  command -v wbxml2xml >/dev/null 2>&1 && command -v xml2wbxml >/dev/null 2>&1
+}
+
+if have_libwbxml; then
+  exit 0
+fi
+
+fail() {
+  echo "ensure-test-deps: $*" >&2
+  echo "ensure-test-deps: the WBXML oracle tests need xml2wbxml and wbxml2xml (Debian package libwbxml2-utils)." >&2
+  exit 1
+}
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  fail "wbxml2xml is missing and apt-get is not available to install libwbxml2-utils"
+fi
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo -n)
+  else
+    fail "wbxml2xml is missing and installing libwbxml2-utils needs root (no sudo available)"
+  fi
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+install() {
+  "${SUDO[@]}" apt-get install -y -q --no-install-recommends libwbxml2-utils >"$log" 2>&1
+}
+
+echo "ensure-test-deps: installing libwbxml2-utils (xml2wbxml, wbxml2xml)..." >&2
+if ! install; then
+  # The package lists may be missing or stale (a fresh machine): refresh them once and retry.
+  if ! "${SUDO[@]}" apt-get update -q >>"$log" 2>&1 || ! install; then
+    tail -n 20 "$log" >&2 || true
+    fail "could not install libwbxml2-utils with apt-get"
+  fi
+fi
+
+have_libwbxml || fail "libwbxml2-utils was installed but wbxml2xml/xml2wbxml are still not on PATH"
+echo "ensure-test-deps: libwbxml2-utils installed." >&2
