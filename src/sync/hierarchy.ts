@@ -1,0 +1,264 @@
+/**
+ * Folder hierarchy synchronization (MS-ASCMD 2.2.1.5 FolderSync): a device's hierarchy state and
+ * the changes it has not seen yet, computed from the store's per-user hierarchy change feed
+ * (`listFolderChangesSince`, tombstones included) — no diffing of folder lists.
+ *
+ * State, saved per device under each hierarchy sync key (collection HIERARCHY_COLLECTION):
+ * - `modseq`: every hierarchy change up to this sequence has been delivered to the device;
+ * - `known`:  the ServerIds the device has (so a live folder is an Add or an Update, and a
+ *             tombstone is a Delete only if the device ever had the folder);
+ * - `seen`:   ServerId -> sequence of a change the device made itself with FolderCreate or
+ *             FolderUpdate; a change of that folder at or below that sequence is not echoed
+ *             back by the next FolderSync (MS-ASCMD 2.2.1.3: the client already has it).
+ *
+ * Sync keys: a key K's successor is always nextSyncKey(K) and it is saved keeping K, so the store
+ * holds at most {K, nextSyncKey(K)} for a device: the current key and the previous one. A key is
+ * current when its successor is not stored. A request with the previous key is answered again
+ * from the previous key's state, under the same successor key, so a retried FolderSync whose
+ * response was lost gets the same answer (MS-ASCMD 2.2.3.181.2 / DESIGN.md "Change feed").
+ *
+ * The functions at the top are pure; the ones at the bottom read and write the store.
+ */
+import { HIERARCHY_COLLECTION, type Folder, type JsonObject, type Store } from '../store/types.ts';
+import { el, type WbxmlElement } from '../wbxml/tree.ts';
+import { isWellFormedSyncKey, nextSyncKey } from './sync-key.ts';
+
+export const NS = 'FolderHierarchy';
+
+/** ParentId of a top-level folder (MS-ASCMD 2.2.3.129.2 ParentId (FolderSync): "0" is the root). */
+export const ROOT_PARENT_ID = '0';
+
+export interface HierarchyState {
+  modseq: number;
+  known: string[];
+  seen: Record<string, number>;
+}
+
+export const EMPTY_HIERARCHY_STATE: HierarchyState = Object.freeze({ modseq: 0, known: [], seen: {} }) as HierarchyState;
+
+/** One entry of a FolderSync response's Changes (MS-ASCMD 2.2.3.7.1 Add, 2.2.3.187 Update, 2.2.3.42.1 Delete). */
+export type HierarchyChange =
+  | { kind: 'Add' | 'Update'; serverId: string; parentId: string; displayName: string; type: number }
+  | { kind: 'Delete'; serverId: string };
+
+export interface HierarchyDiff {
+  changes: HierarchyChange[];
+  /** The state after the device has applied `changes`. */
+  next: HierarchyState;
+}
+
+/** A live folder whose parent's ServerId the caller could not provide (an inconsistent read). */
+export class UnresolvedParentError extends Error {
+  override readonly name = 'UnresolvedParentError';
+}
+
+/** The state as saved in the store, or null when `data` is not one (a corrupt state). */
+export function parseHierarchyState(data: JsonObject): HierarchyState | null {
+  const { modseq, known, seen } = data;
+  if (typeof modseq !== 'number' || !Number.isSafeInteger(modseq) || modseq < 0) return null;
+  if (!Array.isArray(known) || !known.every((s) => typeof s === 'string')) return null;
+  const seenOut: Record<string, number> = {};
+  if (seen !== undefined) {
+    if (seen === null || typeof seen !== 'object' || Array.isArray(seen)) return null;
+    for (const [k, v] of Object.entries(seen)) {
+      if (typeof v !== 'number' || !Number.isSafeInteger(v)) return null;
+      seenOut[k] = v;
+    }
+  }
+  return { modseq, known: known as string[], seen: seenOut };
+}
+
+export function hierarchyStateData(state: HierarchyState): JsonObject {
+  return { modseq: state.modseq, known: [...state.known], seen: { ...state.seen } };
+}
+
+/**
+ * The changes a device in `state` has not seen, from `rows`: folder rows (live and tombstones) as
+ * listFolderChangesSince returns them; rows at or below `state.modseq` are ignored, so a full
+ * snapshot (`listFolderChangesSince(user, 0)`) works too.
+ *
+ * live & unknown -> Add; live & known -> Update; tombstone & known -> Delete; tombstone & unknown
+ * -> nothing. ParentId is the parent's ServerId, "0" at the root; `serverIdOf` maps a folder id
+ * to its ServerId (throws UnresolvedParentError when it cannot).
+ *
+ * Order: the feed's order (each folder at its last change), except that a folder the device does
+ * not have yet is added before the first entry that names it as parent, and a deleted folder's
+ * deleted subfolders are deleted before it. Replaying the list in order is then valid on the
+ * device: a parent always exists when named, a folder moved out of a deleted parent is moved
+ * before the parent goes, and a deleted name is gone before a new sibling takes it. (The XSD of
+ * MS-ASCMD 6.15 lists Update, Delete, Add as a sequence; clients read the elements one by one,
+ * and that fixed order cannot express "add the parent, then move a folder into it".)
+ */
+export function computeHierarchyChanges(
+  state: HierarchyState,
+  rows: readonly Folder[],
+  serverIdOf: (folderId: string) => string | undefined,
+): HierarchyDiff {
+  const known = new Set(state.known);
+  const pending = [...rows].filter((f) => f.hierarchyModseq > state.modseq).sort((a, b) => a.hierarchyModseq - b.hierarchyModseq);
+  let modseq = state.modseq;
+  for (const f of pending) modseq = Math.max(modseq, f.hierarchyModseq);
+
+  const isOwnEcho = (f: Folder) => (state.seen[f.serverId] ?? -1) >= f.hierarchyModseq;
+  const liveById = new Map<string, Folder>();
+  const goneChildren = new Map<string, Folder[]>();
+  for (const f of pending) {
+    if (isOwnEcho(f)) continue;
+    if (!f.deleted) liveById.set(f.id, f);
+    else if (f.parentId !== null) {
+      const list = goneChildren.get(f.parentId) ?? [];
+      list.push(f);
+      goneChildren.set(f.parentId, list);
+    }
+  }
+
+  const changes: HierarchyChange[] = [];
+  const emitted = new Set<string>();
+
+  const emitLive = (f: Folder): void => {
+    if (emitted.has(f.id)) return;
+    emitted.add(f.id);
+    let parentId = ROOT_PARENT_ID;
+    if (f.parentId !== null) {
+      const parent = liveById.get(f.parentId);
+      if (parent && !known.has(parent.serverId)) emitLive(parent);
+      const sid = parent?.serverId ?? serverIdOf(f.parentId);
+      if (sid === undefined) throw new UnresolvedParentError(`parent ${f.parentId} of folder ${f.serverId} is not known`);
+      parentId = sid;
+    }
+    changes.push({ kind: known.has(f.serverId) ? 'Update' : 'Add', serverId: f.serverId, parentId, displayName: f.displayName, type: f.type });
+    known.add(f.serverId);
+  };
+
+  const emitDelete = (f: Folder): void => {
+    if (emitted.has(f.id)) return;
+    emitted.add(f.id);
+    for (const child of goneChildren.get(f.id) ?? []) emitDelete(child);
+    if (!known.has(f.serverId)) return;
+    changes.push({ kind: 'Delete', serverId: f.serverId });
+    known.delete(f.serverId);
+  };
+
+  for (const f of pending) {
+    if (isOwnEcho(f)) continue;
+    if (f.deleted) emitDelete(f);
+    else emitLive(f);
+  }
+
+  // Entries of `seen` at or below the new modseq can no longer match a pending change.
+  const seen: Record<string, number> = {};
+  for (const [sid, m] of Object.entries(state.seen)) if (m > modseq && known.has(sid)) seen[sid] = m;
+  return { changes, next: { modseq, known: [...known], seen } };
+}
+
+/** The state after the device itself created a folder (FolderCreate). */
+export function withOwnAdd(state: HierarchyState, folder: Pick<Folder, 'serverId' | 'hierarchyModseq'>): HierarchyState {
+  return withOwnUpdate(state, folder);
+}
+
+/** The state after the device itself renamed or moved a folder (FolderUpdate). */
+export function withOwnUpdate(state: HierarchyState, folder: Pick<Folder, 'serverId' | 'hierarchyModseq'>): HierarchyState {
+  const known = state.known.includes(folder.serverId) ? [...state.known] : [...state.known, folder.serverId];
+  return { modseq: state.modseq, known, seen: { ...state.seen, [folder.serverId]: folder.hierarchyModseq } };
+}
+
+/**
+ * The state after the device itself deleted folders (FolderDelete: the folder and its
+ * subfolders). Their tombstones are then unknown to the device, so no Delete is echoed.
+ */
+export function withOwnDelete(state: HierarchyState, serverIds: Iterable<string>): HierarchyState {
+  const gone = new Set(serverIds);
+  const seen: Record<string, number> = {};
+  for (const [sid, m] of Object.entries(state.seen)) if (!gone.has(sid)) seen[sid] = m;
+  return { modseq: state.modseq, known: state.known.filter((s) => !gone.has(s)), seen };
+}
+
+/** The Changes element of a FolderSync response (MS-ASCMD 2.2.3.25), Count first (2.2.3.37). */
+export function changesElement(changes: readonly HierarchyChange[]): WbxmlElement {
+  return el(
+    NS,
+    'Changes',
+    el(NS, 'Count', changes.length),
+    changes.map((c) =>
+      c.kind === 'Delete'
+        ? el(NS, 'Delete', el(NS, 'ServerId', c.serverId))
+        : el(NS, c.kind, el(NS, 'ServerId', c.serverId), el(NS, 'ParentId', c.parentId), el(NS, 'DisplayName', c.displayName), el(NS, 'Type', c.type)),
+    ),
+  );
+}
+
+/** Folder ids of `folderId` and its live descendants, from a list of live folders. */
+export function subtree(folders: readonly Folder[], folderId: string): Folder[] {
+  const out = folders.filter((f) => f.id === folderId);
+  for (let i = 0; i < out.length; i++) for (const f of folders) if (f.parentId === out[i]!.id) out.push(f);
+  return out;
+}
+
+/** Sibling names compare case-insensitively (MS-ASCMD 2.2.3.49.4: unique within a folder). */
+export function sameFolderName(a: string, b: string): boolean {
+  return a.normalize('NFC').toLowerCase() === b.normalize('NFC').toLowerCase();
+}
+
+/**
+ * Whether a DisplayName from FolderCreate or FolderUpdate is acceptable: 1 to 256 characters
+ * (MS-ASCMD 2.2.3.49.3), and not only white space.
+ */
+export function isValidFolderName(name: string): boolean {
+  const length = [...name].length;
+  return length >= 1 && length <= 256 && name.trim() !== '';
+}
+
+// ------------------------------------------------------------------ with the store
+
+/**
+ * The state saved under a hierarchy sync key, or null when the key is not one easd issued to this
+ * device and still keeps (MS-ASCMD 2.2.3.181.2: Status 9), or its state is corrupt.
+ */
+export async function loadHierarchyState(store: Store, userId: string, deviceId: string, key: string): Promise<HierarchyState | null> {
+  if (!isWellFormedSyncKey(key)) return null;
+  const saved = await store.getSyncState(userId, deviceId, HIERARCHY_COLLECTION, key);
+  return saved ? parseHierarchyState(saved.data) : null;
+}
+
+/** Whether `key` (a stored key) is the device's current hierarchy key: nothing was saved after it. */
+export async function isCurrentHierarchyKey(store: Store, userId: string, deviceId: string, key: string): Promise<boolean> {
+  return (await store.getSyncState(userId, deviceId, HIERARCHY_COLLECTION, nextSyncKey(key))) === null;
+}
+
+/**
+ * Saves a hierarchy state under `key`, dropping the device's other hierarchy states except
+ * `keep` (the key it follows, so a retried request stays answerable; none for a first key).
+ */
+export async function saveHierarchyState(
+  store: Store,
+  userId: string,
+  deviceId: string,
+  key: string,
+  state: HierarchyState,
+  keep: readonly string[],
+): Promise<void> {
+  await store.saveSyncState({ userId, deviceId, collectionId: HIERARCHY_COLLECTION, syncKey: key, data: hierarchyStateData(state) }, keep);
+}
+
+/**
+ * Reads the hierarchy changes after `state` and computes the diff. `liveFolders` (from
+ * ensureDefaultFolders) resolves parents that did not change; if a parent still cannot be
+ * resolved (a folder created or moved between the two reads), everything is recomputed from one
+ * full read of the feed, which is self-consistent.
+ */
+export async function readHierarchyChanges(store: Store, userId: string, state: HierarchyState, liveFolders: readonly Folder[] = []): Promise<HierarchyDiff> {
+  if (state.modseq > 0) {
+    const rows = await store.listFolderChangesSince(userId, state.modseq);
+    const ids = new Map<string, string>();
+    for (const f of liveFolders) ids.set(f.id, f.serverId);
+    for (const f of rows) ids.set(f.id, f.serverId);
+    try {
+      return computeHierarchyChanges(state, rows, (id) => ids.get(id));
+    } catch (err) {
+      if (!(err instanceof UnresolvedParentError)) throw err;
+    }
+  }
+  const all = await store.listFolderChangesSince(userId, 0);
+  const ids = new Map(all.map((f) => [f.id, f.serverId]));
+  return computeHierarchyChanges(state, all, (id) => ids.get(id));
+}
