@@ -1,0 +1,191 @@
+/**
+ * Email class (MS-ASEMAIL), basic fields.
+ *
+ * Stored data:
+ *   {
+ *     to?, cc?, from?, replyTo?: string      // RFC 5322 address lists, as displayed ("Name" <a@b>)
+ *     subject?, displayTo?, threadTopic?: string
+ *     dateReceived?: string                  // ISO 8601 UTC
+ *     importance?: 0 | 1 | 2                 // low, normal, high (MS-ASEMAIL 2.2.2.42)
+ *     read?: boolean
+ *     messageClass?: string                  // "IPM.Note" when absent (MS-ASEMAIL 2.2.2.49)
+ *     categories?: string[]                  // sent to 14.0+ clients only
+ *     flag?: {                               // MS-ASEMAIL 2.2.2.34; absent = not flagged
+ *       status: 1 | 2,                       // 1 complete, 2 active
+ *       flagType?, subOrdinalDate?: string,
+ *       dateCompleted?, completeTime?, startDate?, dueDate?, utcStartDate?, utcDueDate?,
+ *       reminderTime?, ordinalDate?: string (ISO),
+ *       reminderSet?: boolean
+ *     }
+ *     body?: { text?, html?, mime? }          // see body.ts
+ *   }
+ *
+ * Element order follows the Email AllProps group of MS-ASEMAIL section 6 (Email.xsd), with the
+ * AirSyncBase elements where Exchange's own responses put them (MS-ASEMAIL 4.1.3.1, 4.1.5.1):
+ * To, Cc, From, Subject, ReplyTo, DateReceived, DisplayTo, ThreadTopic, Importance, Read,
+ * airsyncbase:Body, MessageClass, InternetCPID, Flag, airsyncbase:NativeBodyType, Categories.
+ * Importance (1), Read (0), MessageClass ("IPM.Note") are sent with their defaults when not
+ * stored; InternetCPID is always 65001, since easd sends bodies as UTF-8 (MS-ASEMAIL 2.2.2.43).
+ * Flag is always sent, empty when the message is not flagged, so that a cleared flag reaches the
+ * device.
+ */
+import type { JsonObject } from '../store/types.ts';
+import { child, children, el, type WbxmlElement } from '../wbxml/tree.ts';
+import { applyBodyFromEas, bodyToEas, nativeBodyType, readBody, NS as ASB } from './body.ts';
+import {
+  BOOL,
+  CATEGORIES,
+  DATE_TIME_KIND,
+  STRING,
+  fieldApplies,
+  fieldFromEas,
+  fieldToEas,
+  hashKey,
+  normalizeText,
+  obj,
+  storedDate,
+  str,
+  uint,
+  type FieldDef,
+} from './fields.ts';
+import { ConversionError, type ConvertContext, type ItemConverter } from './types.ts';
+
+const E = 'Email';
+const T = 'Tasks';
+
+const f = (key: string, name: string, kind: FieldDef['kind'], extra: Partial<FieldDef> = {}): FieldDef => ({
+  key,
+  ns: E,
+  name,
+  kind,
+  ...extra,
+});
+
+const TO = f('to', 'To', STRING);
+const CC = f('cc', 'Cc', STRING);
+const FROM = f('from', 'From', STRING);
+const SUBJECT = f('subject', 'Subject', STRING);
+const REPLY_TO = f('replyTo', 'ReplyTo', STRING);
+const DATE_RECEIVED = f('dateReceived', 'DateReceived', DATE_TIME_KIND);
+const DISPLAY_TO = f('displayTo', 'DisplayTo', STRING);
+const THREAD_TOPIC = f('threadTopic', 'ThreadTopic', STRING);
+const IMPORTANCE = f('importance', 'Importance', uint({ values: [0, 1, 2] }));
+const READ = f('read', 'Read', BOOL);
+const MESSAGE_CLASS = f('messageClass', 'MessageClass', STRING);
+const EMAIL_CATEGORIES = f('categories', 'Categories', CATEGORIES, { since: '14.0' });
+
+const SIMPLE_FIELDS: readonly FieldDef[] = [
+  TO, CC, FROM, SUBJECT, REPLY_TO, DATE_RECEIVED, DISPLAY_TO, THREAD_TOPIC, IMPORTANCE, READ, MESSAGE_CLASS, EMAIL_CATEGORIES,
+];
+
+/** Flag children in the order Email.xsd lists them (MS-ASEMAIL section 6, element Flag). */
+const FLAG_FIELDS: readonly FieldDef[] = [
+  { key: 'status', ns: E, name: 'Status', kind: uint({ values: [0, 1, 2] }) },
+  { key: 'flagType', ns: E, name: 'FlagType', kind: STRING },
+  { key: 'dateCompleted', ns: T, name: 'DateCompleted', kind: DATE_TIME_KIND },
+  { key: 'completeTime', ns: E, name: 'CompleteTime', kind: DATE_TIME_KIND },
+  { key: 'startDate', ns: T, name: 'StartDate', kind: DATE_TIME_KIND },
+  { key: 'dueDate', ns: T, name: 'DueDate', kind: DATE_TIME_KIND },
+  { key: 'utcStartDate', ns: T, name: 'UtcStartDate', kind: DATE_TIME_KIND },
+  { key: 'utcDueDate', ns: T, name: 'UtcDueDate', kind: DATE_TIME_KIND },
+  { key: 'reminderSet', ns: T, name: 'ReminderSet', kind: BOOL },
+  { key: 'reminderTime', ns: T, name: 'ReminderTime', kind: DATE_TIME_KIND },
+  { key: 'ordinalDate', ns: T, name: 'OrdinalDate', kind: DATE_TIME_KIND },
+  { key: 'subOrdinalDate', ns: T, name: 'SubOrdinalDate', kind: STRING },
+];
+
+function toEas(data: JsonObject, ctx: ConvertContext): WbxmlElement[] {
+  const out: WbxmlElement[] = [];
+  const push = (e: WbxmlElement | undefined) => {
+    if (e) out.push(e);
+  };
+  for (const fd of [TO, CC, FROM, SUBJECT, REPLY_TO, DATE_RECEIVED, DISPLAY_TO, THREAD_TOPIC]) push(fieldToEas(fd, data));
+  out.push(fieldToEas(IMPORTANCE, data) ?? el(E, 'Importance', '1'));
+  out.push(fieldToEas(READ, data) ?? el(E, 'Read', '0'));
+  const body = readBody(data);
+  out.push(bodyToEas(body, ctx));
+  out.push(fieldToEas(MESSAGE_CLASS, data) ?? el(E, 'MessageClass', 'IPM.Note'));
+  out.push(el(E, 'InternetCPID', '65001'));
+  out.push(flagToEas(obj(data, 'flag')));
+  out.push(el(ASB, 'NativeBodyType', nativeBodyType(body)));
+  if (fieldApplies(EMAIL_CATEGORIES, ctx)) push(fieldToEas(EMAIL_CATEGORIES, data));
+  return out;
+}
+
+function flagToEas(flag: JsonObject | undefined): WbxmlElement {
+  if (!flag) return el(E, 'Flag');
+  const kids: WbxmlElement[] = [];
+  for (const fd of FLAG_FIELDS) {
+    const e = fieldToEas(fd, flag);
+    if (e) kids.push(e);
+  }
+  return el(E, 'Flag', kids);
+}
+
+function fromEas(appData: WbxmlElement, _ctx: ConvertContext, existing?: JsonObject): JsonObject {
+  const out: JsonObject = { ...(existing ?? {}) };
+  for (const fd of SIMPLE_FIELDS) fieldFromEas(fd, appData, out);
+  const flag = child(appData, 'Flag', E);
+  if (flag) {
+    const parsed = flagFromEas(flag);
+    if (parsed) out['flag'] = parsed;
+    else delete out['flag'];
+  }
+  applyBodyFromEas(appData, out);
+  return out;
+}
+
+/** A client's Flag: the whole flag is replaced; an empty Flag or Status 0 clears it. */
+function flagFromEas(flag: WbxmlElement): JsonObject | undefined {
+  if (children(flag).length === 0) return undefined;
+  const out: JsonObject = {};
+  for (const fd of FLAG_FIELDS) fieldFromEas(fd, flag, out);
+  const status = out['status'];
+  if (status === undefined || status === 0) return undefined;
+  // MS-ASEMAIL 2.2.2.72, 2.2.2.31, 2.2.2.87, 2.2.2.86: the four dates all set or all absent,
+  // the due date not before the start date; otherwise Status 6.
+  const dates = ['startDate', 'dueDate', 'utcStartDate', 'utcDueDate'].filter((k) => out[k] !== undefined);
+  if (dates.length !== 0 && dates.length !== 4) {
+    throw new ConversionError('Email:Flag: StartDate, DueDate, UtcStartDate and UtcDueDate must be set together');
+  }
+  if (dates.length === 4) {
+    if (storedDate(out, 'dueDate')! < storedDate(out, 'startDate')!) throw new ConversionError('Email:Flag: DueDate before StartDate');
+    if (storedDate(out, 'utcDueDate')! < storedDate(out, 'utcStartDate')!) {
+      throw new ConversionError('Email:Flag: UtcDueDate before UtcStartDate');
+    }
+  }
+  // MS-ASEMAIL 2.2.2.23: DateCompleted is required to mark a flagged item complete, and with it
+  // CompleteTime.
+  if (status === 1 && out['dateCompleted'] === undefined) throw new ConversionError('Email:Flag: Status 1 without DateCompleted');
+  if (out['dateCompleted'] !== undefined && out['completeTime'] === undefined) {
+    throw new ConversionError('Email:Flag: DateCompleted without CompleteTime');
+  }
+  return out;
+}
+
+/** The address part of a From value ("Name" <a@b> -> a@b), lowercased. */
+function fromAddress(from: string | undefined): string {
+  if (!from) return '';
+  const m = /<([^<>]*)>\s*$/.exec(from);
+  return normalizeText(m ? m[1] : from);
+}
+
+function matchKey(data: JsonObject): string | undefined {
+  const subject = normalizeText(str(data, 'subject'));
+  const from = fromAddress(str(data, 'from'));
+  const received = storedDate(data, 'dateReceived')?.toISOString() ?? '';
+  if (!subject && !from && !received) return undefined;
+  return hashKey('email', [subject, from, received]);
+}
+
+function filterTime(data: JsonObject): Date | undefined {
+  return storedDate(data, 'dateReceived');
+}
+
+export const emailConverter: ItemConverter = {
+  itemClass: 'Email',
+  toEas,
+  fromEas,
+  matchKey,
+  filterTime,
+};

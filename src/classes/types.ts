@@ -1,0 +1,76 @@
+import type { EasVersion } from '../eas/versions.ts';
+import type { ItemClass, JsonObject } from '../store/types.ts';
+import type { WbxmlElement } from '../wbxml/tree.ts';
+
+/** One BodyPreference of a Sync or ItemOperations request (MS-ASAIRS 2.2.2.7). */
+export interface BodyPreference {
+  /** 1 plain text, 2 HTML, 3 RTF, 4 MIME (MS-ASAIRS 2.2.2.22.1). */
+  type: 1 | 2 | 3 | 4;
+  truncationSize?: number;
+  allOrNone?: boolean;
+  /** Characters of plain-text preview wanted (14.0+), 0-255. */
+  preview?: number;
+}
+
+/** What a converter needs to know about the client and the collection's Options. */
+export interface ConvertContext {
+  version: EasVersion;
+  bodyPreferences: BodyPreference[];
+  /** MIMESupport of the collection's Options (MS-ASCMD 2.2.3.110): 0 never, 1 S/MIME only, 2 always. */
+  mimeSupport?: 0 | 1 | 2;
+  /** MIMETruncation in bytes, when the client set one. */
+  mimeTruncationBytes?: number;
+  /**
+   * Clock for values the server fills in when a client leaves them out (a calendar item's missing
+   * StartTime/EndTime, MS-ASCAL 3.2.4.4; a completed task's DateCompleted). Defaults to the
+   * system clock; tests inject a fixed one.
+   */
+  now?: () => Date;
+  /**
+   * Generator of a calendar UID for an item added without one (MS-ASCAL 2.2.2.46: from 16.0 the
+   * server generates it). Defaults to a random 32-hex-digit id; tests inject a fixed one.
+   */
+  newUid?: () => string;
+}
+
+/** A client sent an item the class cannot take (Sync Status 6, MS-ASCMD 2.2.3.177.17). */
+export class ConversionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConversionError';
+  }
+}
+
+/**
+ * One converter per data class between the EAS element tree (the children of ApplicationData)
+ * and the stored item data (a JSON object, the store keeps it opaque). Pure functions.
+ */
+export interface ItemConverter {
+  itemClass: ItemClass;
+  /**
+   * First protocol version that has the class (Notes: 14.0, MS-ASNOTE 2.2.2); a collection of the
+   * class is not offered to older clients, and the converter refuses them (ConversionError).
+   * Absent: every version easd speaks.
+   */
+  minVersion?: EasVersion;
+  /** ApplicationData children for a Sync Add/Change or a Fetch response. */
+  toEas(data: JsonObject, ctx: ConvertContext): WbxmlElement[];
+  /**
+   * Stored data from a client's ApplicationData. For a Change, `existing` is the stored data:
+   * a field the client does not send is kept (ghosted properties, MS-ASCMD 2.2.3.168 Supported;
+   * for the basic fields, absence means "unchanged") unless the class says absence clears it.
+   * Throws ConversionError for content the class cannot take.
+   */
+  fromEas(appData: WbxmlElement, ctx: ConvertContext, existing?: JsonObject): JsonObject;
+  /**
+   * Identity used to match a client Add after a reset with an item already in the folder
+   * (kb-2.7): equal keys mean "the same item". Undefined when the class cannot tell.
+   */
+  matchKey(data: JsonObject): string | undefined;
+  /**
+   * The time the FilterType window (MS-ASCMD 2.2.3.70) is tested against: DateReceived for
+   * mail, the end of the last occurrence for calendar items (undefined: always in the window,
+   * e.g. an endless series), the due date for tasks. Undefined for classes without windows.
+   */
+  filterTime?(data: JsonObject): Date | undefined;
+}
