@@ -13,13 +13,19 @@
  * PostgreSQL that row lock serializes writers of one folder (or one user's hierarchy) until
  * commit, so sequences commit in order; on SQLite the connection runs one transaction at a
  * time anyway.
+ *
+ * Change notifications: writes that change items or folders run in `#write`, which collects
+ * their ChangeEvents and hands them to the backend's ChangeBus (changes.ts) inside the
+ * transaction and after the commit.
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import type { Database, DevicesTable, FoldersTable, ItemsTable, UsersTable } from './schema.ts';
+import { ChangeSet, LocalChangeBus, type ChangeBus } from './changes.ts';
+import type { Database, DevicesTable, FoldersTable, ItemsTable, SyncStatesTable, UsersTable } from './schema.ts';
 import {
   ITEM_CLASSES,
   StoreError,
+  type ChangeListener,
   type Device,
   type DeviceSeen,
   type Folder,
@@ -33,25 +39,57 @@ import {
   type NewUser,
   type Store,
   type StoreOptions,
+  type SyncState,
   type User,
 } from './types.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
+export interface KyselyStoreOptions extends StoreOptions {
+  /** Runs after the database is closed. */
+  onClose?: () => Promise<void>;
+  /** How change notifications travel; default in-process (LocalChangeBus). */
+  changes?: ChangeBus;
+}
+
 export class KyselyStore implements Store {
   readonly #db: Kysely<Database>;
   readonly #now: () => Date;
   readonly #onClose: (() => Promise<void>) | undefined;
+  readonly #changes: ChangeBus;
   #closing: Promise<void> | undefined;
 
-  constructor(db: Kysely<Database>, opts: StoreOptions & { onClose?: () => Promise<void> } = {}) {
+  constructor(db: Kysely<Database>, opts: KyselyStoreOptions = {}) {
     this.#db = db;
     this.#now = opts.now ?? (() => new Date());
     this.#onClose = opts.onClose;
+    this.#changes = opts.changes ?? new LocalChangeBus();
   }
 
   #ts(): string {
     return this.#now().toISOString();
+  }
+
+  /**
+   * Runs `fn` in a transaction. The changes it reports with `changed` are published inside
+   * the transaction (after `fn`, so only if it succeeded) and dispatched after the commit.
+   */
+  async #write<T>(fn: (trx: Transaction<Database>, changed: ChangeSet) => Promise<T>): Promise<T> {
+    const changes = new ChangeSet();
+    const result = await this.#db.transaction().execute(async (trx) => {
+      const r = await fn(trx, changes);
+      const events = changes.list();
+      if (events.length > 0) await this.#changes.publish(trx, events);
+      return r;
+    });
+    const events = changes.list();
+    if (events.length > 0) this.#changes.committed(events);
+    return result;
+  }
+
+  subscribeChanges(listener: ChangeListener): () => void {
+    if (typeof listener !== 'function') throw new TypeError('subscribeChanges: listener must be a function');
+    return this.#changes.subscribe(listener);
   }
 
   // ---------------------------------------------------------------- users
@@ -111,9 +149,13 @@ export class KyselyStore implements Store {
   }
 
   async deleteUser(userId: string): Promise<void> {
-    // Folders, items and devices go by ON DELETE CASCADE.
-    const row = await this.#db.deleteFrom('users').where('id', '=', userId).returning('id').executeTakeFirst();
-    if (!row) throw notFound('user', userId);
+    // Folders, items, devices and the devices' data go by ON DELETE CASCADE. The user's
+    // hierarchy is notified, so their held requests end.
+    await this.#write(async (trx, changed) => {
+      const row = await trx.deleteFrom('users').where('id', '=', userId).returning('id').executeTakeFirst();
+      if (!row) throw notFound('user', userId);
+      changed.add(userId, null);
+    });
   }
 
   // -------------------------------------------------------------- folders
@@ -125,7 +167,7 @@ export class KyselyStore implements Store {
     const id = randomUUID();
     const ts = this.#ts();
     try {
-      return await this.#db.transaction().execute(async (trx) => {
+      return await this.#write(async (trx, changed) => {
         const hm = await bumpHierarchy(trx, f.userId, 1);
         if (f.parentId !== null && !(await liveFolderExists(trx, f.userId, f.parentId))) throw notFound('parent folder', f.parentId);
         const row = await trx
@@ -145,6 +187,7 @@ export class KyselyStore implements Store {
           })
           .returningAll()
           .executeTakeFirstOrThrow();
+        changed.add(f.userId, null);
         return toFolder(row);
       });
     } catch (err) {
@@ -191,7 +234,7 @@ export class KyselyStore implements Store {
       throw new StoreError('invalid', 'folder displayName is empty');
     if (patch.type !== undefined && !Number.isInteger(patch.type)) throw new StoreError('invalid', 'folder type must be an integer');
     try {
-      return await this.#db.transaction().execute(async (trx) => {
+      return await this.#write(async (trx, changed) => {
         // Lock the user's hierarchy first (see bumpHierarchy), then read under the lock.
         const hm = (await bumpHierarchy(trx, userId, 0)) + 1;
         const current = await selectLiveFolder(trx, userId, folderId);
@@ -219,6 +262,7 @@ export class KyselyStore implements Store {
           .where('user_id', '=', userId)
           .returningAll()
           .executeTakeFirstOrThrow();
+        changed.add(userId, null);
         return toFolder(row);
       });
     } catch (err) {
@@ -227,7 +271,7 @@ export class KyselyStore implements Store {
   }
 
   async deleteFolder(userId: string, folderId: string): Promise<void> {
-    await this.#db.transaction().execute(async (trx) => {
+    await this.#write(async (trx, changed) => {
       // Lock the user's hierarchy first (see bumpHierarchy), then read under the lock.
       let hm = await bumpHierarchy(trx, userId, 0);
       if (!(await liveFolderExists(trx, userId, folderId))) throw notFound('folder', folderId);
@@ -252,6 +296,9 @@ export class KyselyStore implements Store {
           .execute();
       }
       await trx.deleteFrom('items').where('user_id', '=', userId).where('folder_id', 'in', doomed).execute();
+      // The hierarchy, then each deleted folder (its items are gone).
+      changed.add(userId, null);
+      for (const id of doomed) changed.add(userId, id);
     });
   }
 
@@ -282,7 +329,7 @@ export class KyselyStore implements Store {
     const id = randomUUID();
     const ts = this.#ts();
     try {
-      return await this.#db.transaction().execute(async (trx) => {
+      return await this.#write(async (trx, changed) => {
         const modseq = await bumpFolder(trx, it.userId, it.folderId);
         const row = await trx
           .insertInto('items')
@@ -301,6 +348,7 @@ export class KyselyStore implements Store {
           })
           .returningAll()
           .executeTakeFirstOrThrow();
+        changed.add(it.userId, it.folderId);
         return toItem(row);
       });
     } catch (err) {
@@ -345,7 +393,7 @@ export class KyselyStore implements Store {
 
   async updateItem(userId: string, itemId: string, patch: ItemPatch): Promise<Item> {
     const data = patch.data !== undefined ? serializeData(patch.data) : undefined;
-    return this.#db.transaction().execute(async (trx) => {
+    return this.#write(async (trx, changed) => {
       const current = await this.#lockLiveItem(trx, userId, itemId);
       if (patch.expectedModseq !== undefined && num(current.modseq) !== patch.expectedModseq) {
         throw new StoreError('conflict', `item ${itemId} changed (modseq ${num(current.modseq)}, expected ${patch.expectedModseq})`);
@@ -362,12 +410,13 @@ export class KyselyStore implements Store {
         .where('user_id', '=', userId)
         .returningAll()
         .executeTakeFirstOrThrow();
+      changed.add(userId, current.folder_id);
       return toItem(row);
     });
   }
 
   async deleteItem(userId: string, itemId: string): Promise<void> {
-    await this.#db.transaction().execute(async (trx) => {
+    await this.#write(async (trx, changed) => {
       const current = await this.#lockLiveItem(trx, userId, itemId);
       await trx
         .updateTable('items')
@@ -375,6 +424,7 @@ export class KyselyStore implements Store {
         .where('id', '=', itemId)
         .where('user_id', '=', userId)
         .execute();
+      changed.add(userId, current.folder_id);
     });
   }
 
@@ -383,7 +433,7 @@ export class KyselyStore implements Store {
     const id = randomUUID();
     const ts = this.#ts();
     try {
-      return await this.#db.transaction().execute(async (trx) => {
+      return await this.#write(async (trx, changed) => {
         const fromFolderId = await itemFolderId(trx, userId, itemId);
         if (fromFolderId === toFolderId) throw new StoreError('invalid', 'source and target folder are the same');
         // Lock both folders in a fixed order, so two opposite moves cannot deadlock.
@@ -414,6 +464,8 @@ export class KyselyStore implements Store {
           })
           .returningAll()
           .executeTakeFirstOrThrow();
+        changed.add(userId, fromFolderId);
+        changed.add(userId, toFolderId);
         return toItem(row);
       });
     } catch (err) {
@@ -511,9 +563,128 @@ export class KyselyStore implements Store {
     if (!row) throw notFound('device', deviceId);
   }
 
-  /** Idempotent. */
+  async recordSyncReset(userId: string, deviceId: string): Promise<number> {
+    const row = await this.#db
+      .updateTable('devices')
+      .set((eb) => ({ sync_resets: eb('sync_resets', '+', 1) }))
+      .where('user_id', '=', userId)
+      .where('device_id', '=', deviceId)
+      .returning('sync_resets')
+      .executeTakeFirst();
+    if (!row) throw notFound('device', deviceId);
+    return Number(row.sync_resets);
+  }
+
+  async getDeviceData(userId: string, deviceId: string, name: string): Promise<JsonObject | null> {
+    const row = await this.#db
+      .selectFrom('device_data')
+      .select('data')
+      .where('user_id', '=', userId)
+      .where('device_id', '=', deviceId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row ? (JSON.parse(row.data) as JsonObject) : null;
+  }
+
+  async putDeviceData(userId: string, deviceId: string, name: string, data: JsonObject): Promise<void> {
+    const text = serializeData(data, 'device data');
+    const ts = this.#ts();
+    try {
+      await this.#db
+        .insertInto('device_data')
+        .values({ user_id: userId, device_id: deviceId, name, data: text, updated_at: ts })
+        .onConflict((oc) => oc.columns(['user_id', 'device_id', 'name']).doUpdateSet({ data: text, updated_at: ts }))
+        .execute();
+    } catch (err) {
+      throw mapDbError(err, `device ${deviceId}`);
+    }
+  }
+
+  // ---------------------------------------------------------- sync states
+
+  async getSyncState(userId: string, deviceId: string, collectionId: string, syncKey: string): Promise<SyncState | null> {
+    const row = await this.#db
+      .selectFrom('sync_states')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('device_id', '=', deviceId)
+      .where('collection_id', '=', collectionId)
+      .where('sync_key', '=', syncKey)
+      .executeTakeFirst();
+    return row ? toSyncState(row) : null;
+  }
+
+  async saveSyncState(state: Omit<SyncState, 'createdAt'>, keep: readonly string[]): Promise<void> {
+    if (typeof state.syncKey !== 'string' || state.syncKey === '') throw new StoreError('invalid', 'syncKey is empty');
+    if (typeof state.collectionId !== 'string') throw new StoreError('invalid', 'collectionId must be a string');
+    const data = serializeData(state.data, 'sync state data');
+    const ts = this.#ts();
+    const { userId, deviceId, collectionId, syncKey } = state;
+    await this.#db.transaction().execute(async (trx) => {
+      // Takes the device row's lock (pg), so saves of one device apply one after the other and
+      // each one's clean-up sees the state the previous one left; also checks the device exists.
+      const device = await trx
+        .updateTable('devices')
+        .set((eb) => ({ sync_resets: eb.ref('sync_resets') }))
+        .where('user_id', '=', userId)
+        .where('device_id', '=', deviceId)
+        .returning('device_id')
+        .executeTakeFirst();
+      if (!device) throw notFound('device', deviceId);
+      await trx
+        .insertInto('sync_states')
+        .values({ user_id: userId, device_id: deviceId, collection_id: collectionId, sync_key: syncKey, data, created_at: ts })
+        .onConflict((oc) => oc.columns(['user_id', 'device_id', 'collection_id', 'sync_key']).doUpdateSet({ data, created_at: ts }))
+        .execute();
+      await trx
+        .deleteFrom('sync_states')
+        .where('user_id', '=', userId)
+        .where('device_id', '=', deviceId)
+        .where('collection_id', '=', collectionId)
+        .where('sync_key', 'not in', [syncKey, ...keep])
+        .execute();
+    });
+  }
+
+  async deleteSyncStates(userId: string, deviceId: string, collectionId?: string): Promise<void> {
+    let q = this.#db.deleteFrom('sync_states').where('user_id', '=', userId).where('device_id', '=', deviceId);
+    if (collectionId !== undefined) q = q.where('collection_id', '=', collectionId);
+    await q.execute();
+  }
+
+  // ---------------------------------------------------------- client adds
+
+  async getClientAdd(userId: string, deviceId: string, collectionId: string, clientId: string): Promise<string | null> {
+    const row = await this.#db
+      .selectFrom('client_adds')
+      .select('item_id')
+      .where('user_id', '=', userId)
+      .where('device_id', '=', deviceId)
+      .where('collection_id', '=', collectionId)
+      .where('client_id', '=', clientId)
+      .executeTakeFirst();
+    return row ? row.item_id : null;
+  }
+
+  async putClientAdd(userId: string, deviceId: string, collectionId: string, clientId: string, itemId: string): Promise<void> {
+    const ts = this.#ts();
+    try {
+      await this.#db
+        .insertInto('client_adds')
+        .values({ user_id: userId, device_id: deviceId, collection_id: collectionId, client_id: clientId, item_id: itemId, created_at: ts })
+        .onConflict((oc) =>
+          oc.columns(['user_id', 'device_id', 'collection_id', 'client_id']).doUpdateSet({ item_id: itemId, created_at: ts }),
+        )
+        .execute();
+    } catch (err) {
+      throw mapDbError(err, `device ${deviceId}`);
+    }
+  }
+
+  /** Idempotent. Stops change notifications first, then closes the database. */
   async close(): Promise<void> {
     this.#closing ??= (async () => {
+      await this.#changes.close();
       await this.#db.destroy();
       await this.#onClose?.();
     })();
@@ -623,8 +794,8 @@ function checkClass(cls: string): asserts cls is ItemClass {
   if (!(ITEM_CLASSES as readonly string[]).includes(cls)) throw new StoreError('invalid', `unknown item class ${cls}`);
 }
 
-function serializeData(data: JsonObject): string {
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new StoreError('invalid', 'item data must be a JSON object');
+function serializeData(data: JsonObject, what = 'item data'): string {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new StoreError('invalid', `${what} must be a JSON object`);
   return JSON.stringify(data);
 }
 
@@ -702,5 +873,17 @@ function toDevice(r: Selectable<DevicesTable>): Device {
     protocolVersion: r.protocol_version,
     firstSeen: new Date(r.first_seen),
     lastSeen: new Date(r.last_seen),
+    syncResets: Number(r.sync_resets),
+  };
+}
+
+function toSyncState(r: Selectable<SyncStatesTable>): SyncState {
+  return {
+    userId: r.user_id,
+    deviceId: r.device_id,
+    collectionId: r.collection_id,
+    syncKey: r.sync_key,
+    data: JSON.parse(r.data) as JsonObject,
+    createdAt: new Date(r.created_at),
   };
 }

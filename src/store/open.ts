@@ -3,13 +3,14 @@
  * SQLite file under the data directory. The CLI passes `--database` or EASD_DATABASE_URL as
  * databaseUrl and `--data` as dataDir.
  */
+import type { ChangeOptions } from './changes.ts';
 import { openPostgresStore } from './postgres.ts';
 import { openSqliteStore } from './sqlite.ts';
 import type { Store, StoreOptions } from './types.ts';
 
 export const DEFAULT_DATA_DIR = './data';
 
-export interface OpenStoreOptions extends StoreOptions {
+export interface OpenStoreOptions extends StoreOptions, ChangeOptions {
   dataDir?: string;
   databaseUrl?: string;
 }

@@ -62,6 +62,37 @@ export interface DevicesTable {
   protocol_version: string | null;
   first_seen: string;
   last_seen: string;
+  /** SyncKey 0 resets after the first sync (Device.syncResets). */
+  sync_resets: ColumnType<number, number | undefined, number>;
+}
+
+export interface DeviceDataTable {
+  user_id: string;
+  device_id: string;
+  name: string;
+  /** JSON object as text. */
+  data: string;
+  updated_at: string;
+}
+
+export interface SyncStatesTable {
+  user_id: string;
+  device_id: string;
+  /** A folder id, or '' (HIERARCHY_COLLECTION) for the folder hierarchy. */
+  collection_id: string;
+  sync_key: string;
+  /** JSON object as text. */
+  data: string;
+  created_at: string;
+}
+
+export interface ClientAddsTable {
+  user_id: string;
+  device_id: string;
+  collection_id: string;
+  client_id: string;
+  item_id: string;
+  created_at: string;
 }
 
 export interface Database {
@@ -69,4 +100,7 @@ export interface Database {
   folders: FoldersTable;
   items: ItemsTable;
   devices: DevicesTable;
+  device_data: DeviceDataTable;
+  sync_states: SyncStatesTable;
+  client_adds: ClientAddsTable;
 }

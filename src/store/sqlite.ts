@@ -1,11 +1,13 @@
 /**
  * The embedded default backend: one SQLite file, `easd.sqlite`, under the data directory,
- * in WAL mode (readers do not block the writer) with foreign keys enforced.
+ * in WAL mode (readers do not block the writer) with foreign keys enforced. Change notifications
+ * are in-process: another process writing the same file is not heard.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import { LocalChangeBus, type ChangeOptions } from './changes.ts';
 import { KyselyStore } from './kysely-store.ts';
 import { migrateToLatest } from './migrations/index.ts';
 import type { Database } from './schema.ts';
@@ -13,7 +15,7 @@ import type { Store, StoreOptions } from './types.ts';
 
 export const SQLITE_FILE_NAME = 'easd.sqlite';
 
-export async function openSqliteStore(dataDir: string, opts: StoreOptions = {}): Promise<Store> {
+export async function openSqliteStore(dataDir: string, opts: StoreOptions & ChangeOptions = {}): Promise<Store> {
   mkdirSync(dataDir, { recursive: true });
   const file = join(dataDir, SQLITE_FILE_NAME);
   const sqlite = new SqliteDatabase(file);
@@ -34,5 +36,5 @@ export async function openSqliteStore(dataDir: string, opts: StoreOptions = {}):
     await db.destroy();
     throw err;
   }
-  return new KyselyStore(db, opts);
+  return new KyselyStore(db, { ...opts, changes: new LocalChangeBus(opts) });
 }

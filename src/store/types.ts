@@ -85,7 +85,35 @@ export interface Device {
   protocolVersion: string | null;
   firstSeen: Date;
   lastSeen: Date;
+  /** How many times the device reset a collection with SyncKey 0 after its first sync (kb-2.13). */
+  syncResets: number;
 }
+
+/**
+ * One saved synchronization state of a device for one collection (a folder, or the folder
+ * hierarchy), under the sync key the device was given. `data` belongs to the sync engine; the
+ * store keeps it opaque.
+ */
+export interface SyncState {
+  userId: string;
+  deviceId: string;
+  /** A folder id, or HIERARCHY_COLLECTION for FolderSync. */
+  collectionId: string;
+  syncKey: string;
+  data: JsonObject;
+  createdAt: Date;
+}
+
+/** The collection id FolderSync states are saved under. */
+export const HIERARCHY_COLLECTION = '';
+
+/** A change notification: an item change in a folder, or (folderId null) a hierarchy change. */
+export interface ChangeEvent {
+  userId: string;
+  folderId: string | null;
+}
+
+export type ChangeListener = (event: ChangeEvent) => void;
 
 export interface NewUser {
   email: string;
@@ -202,6 +230,49 @@ export interface Store {
   /** All devices, or one user's; ordered by userId, deviceId. */
   listDevices(userId?: string): Promise<Device[]>;
   deleteDevice(userId: string, deviceId: string): Promise<void>;
+  /** Adds one to the device's syncResets and returns the new count. Throws 'not_found'. */
+  recordSyncReset(userId: string, deviceId: string): Promise<number>;
+  /** Small per-device values kept between requests (e.g. the last Ping or Sync request). */
+  getDeviceData(userId: string, deviceId: string, name: string): Promise<JsonObject | null>;
+  /** Replaces the value of that name. Throws 'not_found' for an unknown device. */
+  putDeviceData(userId: string, deviceId: string, name: string, data: JsonObject): Promise<void>;
+
+  // Sync states (per device and collection, by sync key)
+  getSyncState(userId: string, deviceId: string, collectionId: string, syncKey: string): Promise<SyncState | null>;
+  /**
+   * Saves the state under its sync key and, in the same transaction, deletes the device's other
+   * states of that collection except those whose keys are in `keep` (the previous key stays
+   * answerable for a retried request, MS-ASCMD 2.2.3.177.3). Saving an existing key replaces it.
+   * Saves of one device are serialized. Throws 'not_found' for an unknown device, 'invalid' for
+   * an empty syncKey.
+   */
+  saveSyncState(state: Omit<SyncState, 'createdAt'>, keep: readonly string[]): Promise<void>;
+  /** Deletes the device's states of one collection, or of all collections when omitted. */
+  deleteSyncStates(userId: string, deviceId: string, collectionId?: string): Promise<void>;
+
+  /**
+   * Client Adds are idempotent per device, collection and ClientId (kb-2.7): the item created
+   * for a ClientId, or null. Mappings outlive sync keys. putClientAdd replaces an existing
+   * mapping and throws 'not_found' for an unknown device.
+   */
+  getClientAdd(userId: string, deviceId: string, collectionId: string, clientId: string): Promise<string | null>;
+  putClientAdd(userId: string, deviceId: string, collectionId: string, clientId: string, itemId: string): Promise<void>;
+
+  /**
+   * Change notifications for held Ping and Sync Wait requests. Every committed item write
+   * notifies its folder (a move: both folders); every hierarchy write notifies (userId, null),
+   * deleteFolder also each deleted folder, deleteUser the user's hierarchy. A listener hears
+   * every user's changes and filters. Failed or empty writes notify nothing.
+   * With PostgreSQL the notification crosses processes (LISTEN/NOTIFY), so a listener hears
+   * changes stored by any node, asynchronously (maybe after the write's promise resolved); a
+   * change committed before subscribing may still arrive, one committed after subscribeChanges
+   * returned always does (except while the LISTEN connection is being re-established, which is
+   * reported to the onError option). With SQLite it is in-process and synchronous, before the
+   * write's promise resolves. Listeners are called after commit, never inside a transaction;
+   * a listener that throws (or rejects) is reported to onError and does not affect the write
+   * or other listeners. Returns unsubscribe.
+   */
+  subscribeChanges(listener: ChangeListener): () => void;
 
   close(): Promise<void>;
 }

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { openPostgresStore } from '../../src/store/postgres.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
+import type { ChangeOptions } from '../../src/store/changes.ts';
 import type { Store, StoreOptions } from '../../src/store/types.ts';
 
 export const PG_TEST_URL = process.env.EASD_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
@@ -31,7 +32,7 @@ export interface TestStore {
   cleanup: () => Promise<void>;
 }
 
-export async function openTempSqliteStore(opts: StoreOptions = {}): Promise<TestStore & { dir: string }> {
+export async function openTempSqliteStore(opts: StoreOptions & ChangeOptions = {}): Promise<TestStore & { dir: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'easd-test-'));
   const opened: Store[] = [];
   const open = async () => {
@@ -78,7 +79,7 @@ function checkPgReachable(): Promise<void> {
   return pgReachable;
 }
 
-export async function openTempPostgresStore(opts: StoreOptions = {}): Promise<TestStore & { schema: string }> {
+export async function openTempPostgresStore(opts: StoreOptions & ChangeOptions = {}): Promise<TestStore & { schema: string }> {
   await checkPgReachable();
   const schema = `easd_test_${randomBytes(6).toString('hex')}`;
   const opened: Store[] = [];

@@ -4,7 +4,17 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { StoreError, type Folder, type Store, type StoreErrorCode, type StoreOptions, type User } from '../../src/store/types.ts';
+import type { ChangeOptions } from '../../src/store/changes.ts';
+import {
+  HIERARCHY_COLLECTION,
+  StoreError,
+  type ChangeEvent,
+  type Folder,
+  type Store,
+  type StoreErrorCode,
+  type StoreOptions,
+  type User,
+} from '../../src/store/types.ts';
 
 export interface OpenedStore {
   store: Store;
@@ -13,7 +23,7 @@ export interface OpenedStore {
   reopen?: () => Promise<Store>;
 }
 
-export type OpenStore = (opts?: StoreOptions) => Promise<OpenedStore>;
+export type OpenStore = (opts?: StoreOptions & ChangeOptions) => Promise<OpenedStore>;
 
 class FakeClock {
   ms = Date.parse('2025-03-01T08:00:00.000Z');
@@ -30,6 +40,42 @@ async function rejectsWith(p: Promise<unknown>, code: StoreErrorCode): Promise<v
     return true;
   });
 }
+
+/** How long a test waits for an expected change notification before failing. */
+const NOTIFY_TIMEOUT_MS = 5000;
+
+/**
+ * Records the change notifications a store delivers. Both backends deliver in commit order
+ * (SQLite synchronously after the commit, PostgreSQL when the NOTIFY arrives), so sequential
+ * writes can be checked step by step.
+ */
+export function watchChanges(store: Store) {
+  const events: ChangeEvent[] = [];
+  let wake: (() => void) | undefined;
+  const off = store.subscribeChanges((e) => {
+    events.push(e);
+    wake?.();
+  });
+  /** Resolves once `n` events have arrived in all; fails after a timeout instead of hanging. */
+  const until = async (n: number, what: string, ms = NOTIFY_TIMEOUT_MS): Promise<void> => {
+    const deadline = Date.now() + ms;
+    while (events.length < n) {
+      const left = deadline - Date.now();
+      if (left <= 0) assert.fail(`timed out after ${ms} ms waiting for ${what}; events so far: ${JSON.stringify(events)}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+  };
+  return { events, off, until };
+}
+
+const byKey = (a: ChangeEvent, b: ChangeEvent) => JSON.stringify(a).localeCompare(JSON.stringify(b));
 
 export function runStoreContract(name: string, open: OpenStore): void {
   describe(`Store contract: ${name}`, () => {
@@ -591,6 +637,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
             protocolVersion: '14.1',
             firstSeen: t0,
             lastSeen: t0,
+            syncResets: 0,
           });
 
           clock.advance(90_000);
@@ -630,6 +677,343 @@ export function runStoreContract(name: string, open: OpenStore): void {
           await rejectsWith(store.upsertDevice({ userId: 'nobody', deviceId: 'D9', deviceType: 'x' }), 'not_found');
         }),
       );
+    });
+
+    describe('device sync data', () => {
+      const mkDevice = (store: Store, user: User, deviceId = 'DEV1') =>
+        store.upsertDevice({ userId: user.id, deviceId, deviceType: 'iPhone' });
+
+      it(
+        'saves, gets and replaces a sync state',
+        withStore(async (store, clock) => {
+          const u = await mkUser(store);
+          const f = await mkFolder(store, u);
+          await mkDevice(store, u);
+          const t0 = clock.now();
+          await store.saveSyncState({ userId: u.id, deviceId: 'DEV1', collectionId: f.id, syncKey: '{a}1', data: { seen: ['x', 1], n: null } }, []);
+          assert.deepEqual(await store.getSyncState(u.id, 'DEV1', f.id, '{a}1'), {
+            userId: u.id,
+            deviceId: 'DEV1',
+            collectionId: f.id,
+            syncKey: '{a}1',
+            data: { seen: ['x', 1], n: null },
+            createdAt: t0,
+          });
+          assert.equal(await store.getSyncState(u.id, 'DEV1', f.id, '{a}2'), null);
+          assert.equal(await store.getSyncState(u.id, 'DEV1', 'other', '{a}1'), null);
+
+          clock.advance(1000);
+          await store.saveSyncState({ userId: u.id, deviceId: 'DEV1', collectionId: f.id, syncKey: '{a}1', data: { v: 2 } }, []);
+          const replaced = await store.getSyncState(u.id, 'DEV1', f.id, '{a}1');
+          assert.deepEqual(replaced?.data, { v: 2 });
+          assert.deepEqual(replaced?.createdAt, clock.now());
+
+          // The folder hierarchy's states live under HIERARCHY_COLLECTION.
+          await store.saveSyncState({ userId: u.id, deviceId: 'DEV1', collectionId: HIERARCHY_COLLECTION, syncKey: '1', data: { h: 1 } }, []);
+          assert.deepEqual((await store.getSyncState(u.id, 'DEV1', HIERARCHY_COLLECTION, '1'))?.data, { h: 1 });
+          assert.deepEqual((await store.getSyncState(u.id, 'DEV1', f.id, '{a}1'))?.data, { v: 2 });
+        }),
+      );
+
+      it(
+        'keeps only the saved key and the keys in `keep` of that collection',
+        withStore(async (store) => {
+          const u = await mkUser(store);
+          await mkDevice(store, u);
+          const save = (syncKey: string, keep: string[]) =>
+            store.saveSyncState({ userId: u.id, deviceId: 'DEV1', collectionId: 'c', syncKey, data: { k: syncKey } }, keep);
+          const keys = async () => {
+            const out: string[] = [];
+            for (const k of ['k1', 'k2', 'k3', 'k4']) if (await store.getSyncState(u.id, 'DEV1', 'c', k)) out.push(k);
+            return out;
+          };
+          await save('k1', []);
+          await save('k2', ['k1']);
+          assert.deepEqual(await keys(), ['k1', 'k2']);
+          await save('k3', ['k2']);
+          assert.deepEqual(await keys(), ['k2', 'k3']);
+          // Keys in `keep` that do not exist are fine; a retried save of the current key keeps it.
+          await save('k3', ['k2', 'nope']);
+          assert.deepEqual(await keys(), ['k2', 'k3']);
+          await save('k4', []);
+          assert.deepEqual(await keys(), ['k4']);
+        }),
+      );
+
+      it(
+        "leaves other collections', devices' and users' states alone",
+        withStore(async (store) => {
+          const u = await mkUser(store);
+          const v = await mkUser(store, 'v@example.com');
+          await mkDevice(store, u, 'D1');
+          await mkDevice(store, u, 'D2');
+          await mkDevice(store, v, 'D1');
+          const all: [string, string, string][] = [
+            [u.id, 'D1', 'c1'],
+            [u.id, 'D1', 'c2'],
+            [u.id, 'D1', HIERARCHY_COLLECTION],
+            [u.id, 'D2', 'c1'],
+            [v.id, 'D1', 'c1'],
+          ];
+          for (const [userId, deviceId, collectionId] of all) {
+            await store.saveSyncState({ userId, deviceId, collectionId, syncKey: '1', data: { userId, deviceId, collectionId } }, []);
+          }
+          await store.saveSyncState({ userId: u.id, deviceId: 'D1', collectionId: 'c1', syncKey: '2', data: {} }, []);
+          assert.equal(await store.getSyncState(u.id, 'D1', 'c1', '1'), null);
+          for (const [userId, deviceId, collectionId] of all.slice(1)) {
+            assert.deepEqual((await store.getSyncState(userId, deviceId, collectionId, '1'))?.data, { userId, deviceId, collectionId });
+          }
+
+          // One collection of one device.
+          await store.deleteSyncStates(u.id, 'D1', 'c2');
+          assert.equal(await store.getSyncState(u.id, 'D1', 'c2', '1'), null);
+          assert.ok(await store.getSyncState(u.id, 'D1', HIERARCHY_COLLECTION, '1'));
+          assert.ok(await store.getSyncState(u.id, 'D1', 'c1', '2'));
+          // All collections of one device.
+          await store.deleteSyncStates(u.id, 'D1');
+          assert.equal(await store.getSyncState(u.id, 'D1', HIERARCHY_COLLECTION, '1'), null);
+          assert.equal(await store.getSyncState(u.id, 'D1', 'c1', '2'), null);
+          assert.ok(await store.getSyncState(u.id, 'D2', 'c1', '1'));
+          assert.ok(await store.getSyncState(v.id, 'D1', 'c1', '1'));
+          // Another user's device, by its id: nothing happens.
+          await store.deleteSyncStates(u.id, 'D1', 'c1');
+          await store.deleteSyncStates(v.id, 'nope');
+          assert.ok(await store.getSyncState(v.id, 'D1', 'c1', '1'));
+        }),
+      );
+
+      it(
+        "never reads or writes another user's device states; rejects unknown devices and bad input",
+        withStore(async (store) => {
+          const u = await mkUser(store);
+          const v = await mkUser(store, 'v@example.com');
+          await mkDevice(store, u, 'DU');
+          await store.saveSyncState({ userId: u.id, deviceId: 'DU', collectionId: 'c', syncKey: '1', data: { secret: 1 } }, []);
+          assert.equal(await store.getSyncState(v.id, 'DU', 'c', '1'), null);
+          await rejectsWith(store.saveSyncState({ userId: v.id, deviceId: 'DU', collectionId: 'c', syncKey: '2', data: {} }, []), 'not_found');
+          await rejectsWith(store.saveSyncState({ userId: u.id, deviceId: 'nope', collectionId: 'c', syncKey: '2', data: {} }, []), 'not_found');
+          await rejectsWith(store.saveSyncState({ userId: u.id, deviceId: 'DU', collectionId: 'c', syncKey: '', data: {} }, []), 'invalid');
+          await rejectsWith(
+            store.saveSyncState({ userId: u.id, deviceId: 'DU', collectionId: 'c', syncKey: '2', data: [] as unknown as {} }, []),
+            'invalid',
+          );
+          await store.deleteSyncStates(v.id, 'DU');
+          assert.deepEqual((await store.getSyncState(u.id, 'DU', 'c', '1'))?.data, { secret: 1 }, 'failed saves and deletes changed nothing');
+        }),
+      );
+
+      it(
+        'maps Client Adds per device, collection and ClientId',
+        withStore(async (store) => {
+          const u = await mkUser(store);
+          const v = await mkUser(store, 'v@example.com');
+          await mkDevice(store, u, 'D1');
+          await mkDevice(store, u, 'D2');
+          await mkDevice(store, v, 'D1');
+          assert.equal(await store.getClientAdd(u.id, 'D1', 'c', 'cid-1'), null);
+          await store.putClientAdd(u.id, 'D1', 'c', 'cid-1', 'item-1');
+          assert.equal(await store.getClientAdd(u.id, 'D1', 'c', 'cid-1'), 'item-1');
+          assert.equal(await store.getClientAdd(u.id, 'D1', 'c', 'cid-2'), null);
+          assert.equal(await store.getClientAdd(u.id, 'D1', 'c2', 'cid-1'), null);
+          assert.equal(await store.getClientAdd(u.id, 'D2', 'c', 'cid-1'), null);
+          assert.equal(await store.getClientAdd(v.id, 'D1', 'c', 'cid-1'), null);
+          await store.putClientAdd(v.id, 'D1', 'c', 'cid-1', 'item-v');
+          assert.equal(await store.getClientAdd(u.id, 'D1', 'c', 'cid-1'), 'item-1');
+          // Putting again replaces the mapping.
+          await store.putClientAdd(u.id, 'D1', 'c', 'cid-1', 'item-2');
+          assert.equal(await store.getClientAdd(u.id, 'D1', 'c', 'cid-1'), 'item-2');
+          // Mappings outlive sync states.
+          await store.deleteSyncStates(u.id, 'D1');
+          assert.equal(await store.getClientAdd(u.id, 'D1', 'c', 'cid-1'), 'item-2');
+          await rejectsWith(store.putClientAdd(u.id, 'nope', 'c', 'cid-1', 'x'), 'not_found');
+        }),
+      );
+
+      it(
+        'counts sync resets per device',
+        withStore(async (store) => {
+          const u = await mkUser(store);
+          const v = await mkUser(store, 'v@example.com');
+          assert.equal((await mkDevice(store, u)).syncResets, 0);
+          await mkDevice(store, v);
+          assert.equal(await store.recordSyncReset(u.id, 'DEV1'), 1);
+          assert.equal(await store.recordSyncReset(u.id, 'DEV1'), 2);
+          assert.equal((await store.getDevice(u.id, 'DEV1'))?.syncResets, 2);
+          assert.equal((await store.listDevices(u.id))[0]?.syncResets, 2);
+          assert.equal((await mkDevice(store, u)).syncResets, 2, 'a refresh keeps the count');
+          assert.equal((await store.getDevice(v.id, 'DEV1'))?.syncResets, 0);
+          await rejectsWith(store.recordSyncReset(u.id, 'nope'), 'not_found');
+          await rejectsWith(store.recordSyncReset('nobody', 'DEV1'), 'not_found');
+        }),
+      );
+
+      it(
+        'keeps named device data per device',
+        withStore(async (store) => {
+          const u = await mkUser(store);
+          const v = await mkUser(store, 'v@example.com');
+          await mkDevice(store, u, 'D1');
+          await mkDevice(store, u, 'D2');
+          await mkDevice(store, v, 'D1');
+          assert.equal(await store.getDeviceData(u.id, 'D1', 'ping'), null);
+          const ping = { heartbeat: 480, folders: [{ id: 'f1', class: 'Email' }] };
+          await store.putDeviceData(u.id, 'D1', 'ping', ping);
+          assert.deepEqual(await store.getDeviceData(u.id, 'D1', 'ping'), ping);
+          await store.putDeviceData(u.id, 'D1', 'ping', { heartbeat: 60 });
+          assert.deepEqual(await store.getDeviceData(u.id, 'D1', 'ping'), { heartbeat: 60 });
+          assert.equal(await store.getDeviceData(u.id, 'D1', 'sync'), null);
+          assert.equal(await store.getDeviceData(u.id, 'D2', 'ping'), null);
+          assert.equal(await store.getDeviceData(v.id, 'D1', 'ping'), null);
+          await store.putDeviceData(v.id, 'D1', 'ping', { other: true });
+          assert.deepEqual(await store.getDeviceData(u.id, 'D1', 'ping'), { heartbeat: 60 });
+          await rejectsWith(store.putDeviceData(u.id, 'nope', 'ping', {}), 'not_found');
+          await rejectsWith(store.putDeviceData('nobody', 'D1', 'ping', {}), 'not_found');
+          await rejectsWith(store.putDeviceData(u.id, 'D1', 'ping', null as unknown as {}), 'invalid');
+        }),
+      );
+
+      it(
+        "deleting a device deletes its states, data and Client Adds, not other devices'",
+        withStore(async (store) => {
+          const u = await mkUser(store);
+          for (const d of ['D1', 'D2']) {
+            await mkDevice(store, u, d);
+            await store.saveSyncState({ userId: u.id, deviceId: d, collectionId: 'c', syncKey: '1', data: {} }, []);
+            await store.putDeviceData(u.id, d, 'ping', { d });
+            await store.putClientAdd(u.id, d, 'c', 'cid', 'item');
+            await store.recordSyncReset(u.id, d);
+          }
+          await store.deleteDevice(u.id, 'D1');
+          // The same device coming back starts from nothing.
+          assert.equal((await mkDevice(store, u, 'D1')).syncResets, 0);
+          assert.equal(await store.getSyncState(u.id, 'D1', 'c', '1'), null);
+          assert.equal(await store.getDeviceData(u.id, 'D1', 'ping'), null);
+          assert.equal(await store.getClientAdd(u.id, 'D1', 'c', 'cid'), null);
+          assert.ok(await store.getSyncState(u.id, 'D2', 'c', '1'));
+          assert.deepEqual(await store.getDeviceData(u.id, 'D2', 'ping'), { d: 'D2' });
+          assert.equal(await store.getClientAdd(u.id, 'D2', 'c', 'cid'), 'item');
+        }),
+      );
+    });
+
+    describe('change notifications', () => {
+      it(
+        'notifies each item write of its folder and each hierarchy write of the user, after commit',
+        withStore(async (store) => {
+          const u = await mkUser(store);
+          const other = await mkUser(store, 'other@example.com');
+          const w = watchChanges(store);
+          let seen = 0;
+          /** Runs a write and checks it (and nothing else) was notified. */
+          const step = async <T>(what: string, write: () => Promise<T>, expect: (r: T) => ChangeEvent[]): Promise<T> => {
+            const r = await write();
+            const expected = expect(r);
+            await w.until(seen + expected.length, what);
+            assert.deepEqual(w.events.slice(seen).sort(byKey), [...expected].sort(byKey), what);
+            seen += expected.length;
+            return r;
+          };
+          const hier = { userId: u.id, folderId: null };
+          const inFolder = (f: { id: string }) => ({ userId: u.id, folderId: f.id });
+
+          const a = await step('createFolder', () => mkFolder(store, u, 'A'), () => [hier]);
+          const b = await step('createFolder', () => mkFolder(store, u, 'B'), () => [hier]);
+          const sub = await step('createFolder (child)', () => mkFolder(store, u, 'Sub', a.id), () => [hier]);
+          const item = await step('putItem', () => store.putItem({ userId: u.id, folderId: a.id, class: 'Email', data: {} }), () => [inFolder(a)]);
+          await step('updateItem', () => store.updateItem(u.id, item.id, { data: { v: 2 } }), () => [inFolder(a)]);
+          const moved = await step('moveItem', () => store.moveItem(u.id, item.id, b.id), () => [inFolder(a), inFolder(b)]);
+          await step('deleteItem', () => store.deleteItem(u.id, moved.id), () => [inFolder(b)]);
+          await step('updateFolder', () => store.updateFolder(u.id, b.id, { displayName: 'B2' }), () => [hier]);
+          await step('putItem (sub)', () => store.putItem({ userId: u.id, folderId: sub.id, class: 'Email', data: {} }), () => [inFolder(sub)]);
+          await step('deleteFolder', () => store.deleteFolder(u.id, a.id), () => [hier, inFolder(a), inFolder(sub)]);
+
+          // Failed and empty writes notify nothing.
+          await rejectsWith(store.putItem({ userId: u.id, folderId: a.id, class: 'Email', data: {} }), 'not_found');
+          const it2 = await step('putItem', () => store.putItem({ userId: u.id, folderId: b.id, class: 'Email', data: {} }), () => [inFolder(b)]);
+          await rejectsWith(store.updateItem(u.id, it2.id, { data: {}, expectedModseq: 0 }), 'conflict');
+          await rejectsWith(store.createFolder({ userId: u.id, parentId: 'nope', displayName: 'X', type: 1 }), 'not_found');
+          await store.updateFolder(u.id, b.id, {});
+          await store.upsertDevice({ userId: u.id, deviceId: 'D', deviceType: 'x' });
+          await store.saveSyncState({ userId: u.id, deviceId: 'D', collectionId: b.id, syncKey: '1', data: {} }, []);
+          // Another user's write: it arrives after anything the writes above might have sent.
+          await step('createFolder (other user)', () => mkFolder(store, other), () => [{ userId: other.id, folderId: null }]);
+
+          await step('deleteUser', () => store.deleteUser(u.id), () => [hier]);
+          w.off();
+        }),
+      );
+
+      it(
+        'calls listeners after the commit, so they read the change',
+        withStore(async (store) => {
+          const u = await mkUser(store);
+          const f = await mkFolder(store, u);
+          const read = new Promise<string[]>((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error('no notification')), NOTIFY_TIMEOUT_MS);
+            const off = store.subscribeChanges((e) => {
+              if (e.folderId !== f.id) return;
+              off();
+              clearTimeout(timer);
+              store.listChangesSince(u.id, f.id, 0, 10).then((items) => resolve(items.map((i) => i.id)), reject);
+            });
+          });
+          const item = await store.putItem({ userId: u.id, folderId: f.id, class: 'Notes', data: {} });
+          assert.deepEqual(await read, [item.id]);
+        }),
+      );
+
+      it(
+        'stops delivering to a listener once unsubscribed',
+        withStore(async (store) => {
+          // Subscribed before every write: with PostgreSQL a change committed before subscribing
+          // may still be delivered after.
+          const a = watchChanges(store);
+          const b = watchChanges(store);
+          const u = await mkUser(store);
+          const f = await mkFolder(store, u);
+          await store.putItem({ userId: u.id, folderId: f.id, class: 'Email', data: {} });
+          await a.until(2, 'the folder and the first put (a)');
+          await b.until(2, 'the folder and the first put (b)');
+          a.off();
+          a.off(); // twice is harmless
+          await store.putItem({ userId: u.id, folderId: f.id, class: 'Email', data: {} });
+          await b.until(3, 'the second put (b)');
+          assert.equal(a.events.length, 2);
+          b.off();
+        }),
+      );
+
+      it('a throwing listener breaks neither the write nor the other listeners', async () => {
+        const errors: unknown[] = [];
+        const opened = await open({ onError: (err) => errors.push(err) });
+        try {
+          const { store } = opened;
+          const w = watchChanges(store);
+          const u = await mkUser(store);
+          const f = await mkFolder(store, u);
+          await w.until(1, 'createFolder');
+          const boom = new Error('listener boom');
+          store.subscribeChanges(() => {
+            throw boom;
+          });
+          store.subscribeChanges(async () => {
+            throw boom;
+          });
+          const item = await store.putItem({ userId: u.id, folderId: f.id, class: 'Email', data: { ok: true } });
+          await w.until(2, 'putItem');
+          assert.deepEqual(w.events[1], { userId: u.id, folderId: f.id });
+          assert.deepEqual(await store.getItem(u.id, item.id), item);
+          // The async listener's rejection is reported a tick later.
+          for (let i = 0; i < 50 && errors.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+          assert.equal(errors.length, 2);
+          for (const err of errors) assert.equal((err as Error).cause, boom);
+          // And the store keeps working.
+          await store.updateItem(u.id, item.id, { data: {} });
+          await w.until(3, 'updateItem');
+        } finally {
+          await opened.cleanup();
+        }
+      });
     });
 
     describe('migrations', () => {

@@ -29,6 +29,37 @@ describe('sqlite backend', () => {
     }
   });
 
+  it("deleting a user removes their devices' sync states, data and Client Adds", async () => {
+    const { store, dir, cleanup } = await openTempSqliteStore();
+    try {
+      const ids: string[] = [];
+      for (const email of ['a@example.com', 'b@example.com']) {
+        const u = await store.createUser({ email, passwordHash: 'h' });
+        ids.push(u.id);
+        await store.upsertDevice({ userId: u.id, deviceId: 'D', deviceType: 'x' });
+        await store.saveSyncState({ userId: u.id, deviceId: 'D', collectionId: 'c', syncKey: '1', data: {} }, []);
+        await store.putDeviceData(u.id, 'D', 'ping', {});
+        await store.putClientAdd(u.id, 'D', 'c', 'cid', 'item');
+      }
+      await store.deleteUser(ids[0]!);
+      const raw = new SqliteDatabase(join(dir, SQLITE_FILE_NAME), { readonly: true });
+      try {
+        for (const table of ['sync_states', 'device_data', 'client_adds']) {
+          const rows = raw.prepare(`select user_id from ${table}`).all() as { user_id: string }[];
+          assert.deepEqual(
+            rows.map((r) => r.user_id),
+            [ids[1]],
+            table,
+          );
+        }
+      } finally {
+        raw.close();
+      }
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('creates a missing data directory', async () => {
     const { dir, cleanup, store } = await openTempSqliteStore();
     const nested = join(dir, 'a', 'b');
@@ -40,7 +71,7 @@ describe('sqlite backend', () => {
       const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
       assert.deepEqual(
         rows.map((r) => r.name),
-        ['0001_initial'],
+        ['0001_initial', '0002_sync'],
       );
       await db.destroy();
     } finally {

@@ -5,9 +5,11 @@
  */
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { initial } from './0001_initial.ts';
+import { sync } from './0002_sync.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
+  '0002_sync': sync,
 };
 
 const provider: MigrationProvider = {
