@@ -54,8 +54,9 @@ export function registerServe(program: Command): void {
       handlers: commandHandlers(),
       config: { maxRequestBytes: parseSize(opts.maxRequestSize), publicUrl: opts.publicUrl, trustProxy: opts.trustProxy, tls },
     });
-    const demoPassword = opts.demoUser ? await ensureDemoUser(store) : undefined;
     await app.listen({ host, port });
+    // Only once listening: a start that fails must not leave a demo user whose password nobody saw.
+    const demoPassword = opts.demoUser ? await ensureDemoUser(store) : undefined;
     const address = app.server.address();
     const boundPort = typeof address === 'object' && address ? address.port : port;
     const url = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;

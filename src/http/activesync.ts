@@ -25,6 +25,8 @@ interface Deps {
   log: Logger;
   handlers: Map<string, CommandHandler>;
   authenticator: Authenticator;
+  /** Aborted when the server closes. */
+  shutdown: AbortSignal;
 }
 
 export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
@@ -126,6 +128,7 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
 
     const abort = new AbortController();
     req.raw.once('close', () => abort.abort());
+    const aborted = AbortSignal.any([abort.signal, deps.shutdown]);
     const reqLog = log.child({ cmd: command.name, user: user.email, deviceId: params.deviceId });
     if (request && reqLog.isLevelEnabled('trace')) reqLog.trace({ xml: toXml(request, { maxOpaqueBytes: 256 }) }, 'request body');
     const result: CommandResult = await handler({
@@ -138,7 +141,7 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
       contentType,
       store: deps.store,
       log: reqLog,
-      aborted: abort.signal,
+      aborted,
     });
     if (result.easStatus !== undefined) f.easStatus = result.easStatus;
     if (result.logFields) Object.assign(f, result.logFields);

@@ -51,8 +51,16 @@ export function parseRequestParams(rawQuery: string, headers: Headers): EasReque
   const plain = new URLSearchParams(query);
   const keys = [...plain.keys()].map((k) => k.toLowerCase());
   if (keys.includes('cmd')) return parsePlain(plain, headers);
-  if (query.length > 0 && !query.includes('&')) return parseBase64(decodeURIComponent(query), headers);
+  if (query.length > 0 && !query.includes('&')) return parseBase64(percentDecode(query), headers);
   throw new QueryError('query names no command');
+}
+
+function percentDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new QueryError('query has malformed percent-encoding');
+  }
 }
 
 function parsePlain(q: URLSearchParams, headers: Headers): EasRequestParams {

@@ -44,7 +44,11 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   const authenticator = deps.authenticator ?? new Authenticator(deps.store);
-  registerActiveSync(app, { ...deps, authenticator });
+  // Closing the server ends held requests (Ping, Sync with Wait) at once instead of waiting out
+  // their heartbeat: they see their abort signal and answer.
+  const shutdown = new AbortController();
+  app.addHook('preClose', async () => shutdown.abort());
+  registerActiveSync(app, { ...deps, authenticator, shutdown: shutdown.signal });
   registerAutodiscover(app, { ...deps, authenticator });
 
   app.addHook('onRequest', async (req) => markStart(req));

@@ -342,6 +342,7 @@ export class KyselyStore implements Store {
             data,
             uid: it.uid ?? null,
             modseq,
+            created_modseq: modseq,
             deleted: 0,
             created_at: ts,
             updated_at: ts,
@@ -458,6 +459,7 @@ export class KyselyStore implements Store {
             data: current.data,
             uid: current.uid,
             modseq: seq.get(toFolderId)!,
+            created_modseq: seq.get(toFolderId)!,
             deleted: 0,
             created_at: ts,
             updated_at: ts,
@@ -646,10 +648,11 @@ export class KyselyStore implements Store {
     });
   }
 
-  async deleteSyncStates(userId: string, deviceId: string, collectionId?: string): Promise<void> {
+  async deleteSyncStates(userId: string, deviceId: string, collectionId?: string): Promise<number> {
     let q = this.#db.deleteFrom('sync_states').where('user_id', '=', userId).where('device_id', '=', deviceId);
     if (collectionId !== undefined) q = q.where('collection_id', '=', collectionId);
-    await q.execute();
+    const result = await q.executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 
   // ---------------------------------------------------------- client adds
@@ -858,6 +861,7 @@ function toItem(r: Selectable<ItemsTable>): Item {
     data: JSON.parse(r.data) as JsonObject,
     uid: r.uid,
     modseq: num(r.modseq),
+    createdModseq: num(r.created_modseq),
     deleted: Number(r.deleted) !== 0,
     createdAt: new Date(r.created_at),
     updatedAt: new Date(r.updated_at),

@@ -49,6 +49,8 @@ export interface ItemsTable {
   data: string;
   uid: string | null;
   modseq: Int8;
+  /** Folder sequence at which the item was created (putItem, or the target side of moveItem). */
+  created_modseq: Int8;
   deleted: ColumnType<number, number | undefined, number>;
   created_at: string;
   updated_at: string;

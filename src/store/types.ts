@@ -71,6 +71,8 @@ export interface Item {
   uid: string | null;
   /** Folder change sequence of this item's last change. */
   modseq: number;
+  /** Folder change sequence at which the item came into this folder (created or moved in). */
+  createdModseq: number;
   /** True for a tombstone left by deleteItem or moveItem. */
   deleted: boolean;
   createdAt: Date;
@@ -247,8 +249,8 @@ export interface Store {
    * an empty syncKey.
    */
   saveSyncState(state: Omit<SyncState, 'createdAt'>, keep: readonly string[]): Promise<void>;
-  /** Deletes the device's states of one collection, or of all collections when omitted. */
-  deleteSyncStates(userId: string, deviceId: string, collectionId?: string): Promise<void>;
+  /** Deletes the device's states of one collection, or of all collections when omitted; returns how many. */
+  deleteSyncStates(userId: string, deviceId: string, collectionId?: string): Promise<number>;
 
   /**
    * Client Adds are idempotent per device, collection and ClientId (kb-2.7): the item created

@@ -368,6 +368,27 @@ export function runStoreContract(name: string, open: OpenStore): void {
 
     describe('items', () => {
       it(
+        'records the sequence an item was created or moved in at, kept across updates',
+        withStore(async (store) => {
+          const u = await mkUser(store);
+          const a = await mkFolder(store, u, 'A');
+          const b = await mkFolder(store, u, 'B');
+          const first = await store.putItem({ userId: u.id, folderId: a.id, class: 'Email', data: { n: 1 } });
+          await store.putItem({ userId: u.id, folderId: a.id, class: 'Email', data: { n: 2 } });
+          assert.equal(first.createdModseq, first.modseq);
+          const updated = await store.updateItem(u.id, first.id, { data: { n: 3 } });
+          assert.equal(updated.createdModseq, first.createdModseq, 'an update keeps the creation sequence');
+          assert.ok(updated.modseq > updated.createdModseq);
+          await store.putItem({ userId: u.id, folderId: b.id, class: 'Email', data: { n: 4 } });
+          const moved = await store.moveItem(u.id, first.id, b.id);
+          assert.equal(moved.createdModseq, moved.modseq, 'a moved-in item is new to its folder');
+          assert.equal(moved.createdModseq, 2);
+          const [tombstone] = (await store.listChangesSince(u.id, a.id, 2, 10)).filter((i) => i.deleted);
+          assert.equal(tombstone?.createdModseq, first.createdModseq, 'the tombstone keeps its creation sequence');
+        }),
+      );
+
+      it(
         'puts, gets, updates and deletes an item with strictly increasing modseq',
         withStore(async (store, clock) => {
           const u = await mkUser(store);
@@ -712,6 +733,21 @@ export function runStoreContract(name: string, open: OpenStore): void {
           await store.saveSyncState({ userId: u.id, deviceId: 'DEV1', collectionId: HIERARCHY_COLLECTION, syncKey: '1', data: { h: 1 } }, []);
           assert.deepEqual((await store.getSyncState(u.id, 'DEV1', HIERARCHY_COLLECTION, '1'))?.data, { h: 1 });
           assert.deepEqual((await store.getSyncState(u.id, 'DEV1', f.id, '{a}1'))?.data, { v: 2 });
+        }),
+      );
+
+      it(
+        'deleteSyncStates says how many states it removed',
+        withStore(async (store) => {
+          const u = await mkUser(store);
+          const f = await mkFolder(store, u);
+          await mkDevice(store, u);
+          assert.equal(await store.deleteSyncStates(u.id, 'DEV1', f.id), 0);
+          await store.saveSyncState({ userId: u.id, deviceId: 'DEV1', collectionId: f.id, syncKey: 'k1', data: {} }, []);
+          await store.saveSyncState({ userId: u.id, deviceId: 'DEV1', collectionId: f.id, syncKey: 'k2', data: {} }, ['k1']);
+          await store.saveSyncState({ userId: u.id, deviceId: 'DEV1', collectionId: 'other', syncKey: 'k1', data: {} }, []);
+          assert.equal(await store.deleteSyncStates(u.id, 'DEV1', f.id), 2);
+          assert.equal(await store.deleteSyncStates(u.id, 'DEV1'), 1);
         }),
       );
 

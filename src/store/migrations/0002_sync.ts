@@ -15,6 +15,13 @@ export const sync: Migration = {
       .addColumn('sync_resets', 'integer', (c) => c.notNull().defaultTo(0))
       .execute();
 
+    // The folder sequence an item was created at: a sync engine tells a device "Add" from
+    // "Change" by comparing it with the sequence the device has seen.
+    await db.schema
+      .alterTable('items')
+      .addColumn('created_modseq', 'bigint', (c) => c.notNull().defaultTo(0))
+      .execute();
+
     await db.schema
       .createTable('device_data')
       .addColumn('user_id', 'text', (c) => c.notNull())

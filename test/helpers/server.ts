@@ -1,0 +1,117 @@
+/**
+ * A real easd HTTP server on loopback for one test: a temporary SQLite store, a pino logger that
+ * collects every log line (parsed) in an array, `buildServer` with the production handler map or
+ * a given one, and users created with hashed passwords.
+ *
+ *   const srv = await startTestServer({ users: [{ email: 'a@example.com', password: 'pw-a-123456' }] });
+ *   try { ... fetch(srv.endpoint) ...; srv.requestLogs() } finally { await srv.close(); }
+ */
+import type { FastifyInstance } from 'fastify';
+import { pino, type Level, type Logger } from 'pino';
+import { hashPassword } from '../../src/auth/password.ts';
+import { commandHandlers } from '../../src/commands/index.ts';
+import type { CommandHandler } from '../../src/commands/types.ts';
+import { ENDPOINT } from '../../src/http/activesync.ts';
+import { buildServer, DEFAULT_MAX_REQUEST_BYTES, type ServerConfig } from '../../src/http/server.ts';
+import type { Store, User } from '../../src/store/types.ts';
+import { openTempSqliteStore } from './db.ts';
+
+/** One parsed pino line: `msg`, `level` (number) and whatever fields the caller logged. */
+export type LogLine = Record<string, unknown> & { level: number; msg?: string };
+
+export interface TestUser {
+  email: string;
+  password: string;
+  displayName?: string;
+}
+
+export interface TestServerOptions {
+  /** Command handlers; default `commandHandlers()` (what `easd serve` uses). */
+  handlers?: Map<string, CommandHandler>;
+  /** Overrides of the server config (default: maxRequestBytes DEFAULT_MAX_REQUEST_BYTES, no proxy, no TLS). */
+  config?: Partial<ServerConfig>;
+  /** Users to create before the server starts. */
+  users?: TestUser[];
+  /** Logger level; default 'trace', so tests see every line (and can check none leaks a secret). */
+  logLevel?: Level;
+}
+
+export interface TestServer {
+  /** Base URL, e.g. http://127.0.0.1:41234 (https:// when config.tls is set). */
+  url: string;
+  /** url + /Microsoft-Server-ActiveSync. */
+  endpoint: string;
+  app: FastifyInstance;
+  store: Store;
+  /** Every log line written so far, parsed, in order. */
+  logs: LogLine[];
+  /** The users created from options.users, by lowercased email. */
+  users: Map<string, User>;
+  /** The one-per-request lines (msg "request"), optionally only those after index `from` of `logs`. */
+  requestLogs(from?: number): LogLine[];
+  /** Closes the server and the store and removes the temp directory. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** A pino destination that parses each JSON line into `into`. */
+export function collectingLogger(into: LogLine[], level: Level = 'trace'): Logger {
+  const stream = {
+    write(chunk: string) {
+      for (const line of chunk.split('\n')) {
+        if (line.trim() !== '') into.push(JSON.parse(line) as LogLine);
+      }
+    },
+  };
+  return pino({ level }, stream);
+}
+
+export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
+  const temp = await openTempSqliteStore();
+  const logs: LogLine[] = [];
+  let app: FastifyInstance | undefined;
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    try {
+      if (app) await app.close();
+    } finally {
+      await temp.cleanup();
+    }
+  };
+  try {
+    const users = new Map<string, User>();
+    for (const u of opts.users ?? []) {
+      const user = await temp.store.createUser({
+        email: u.email,
+        passwordHash: await hashPassword(u.password),
+        displayName: u.displayName ?? null,
+      });
+      users.set(user.email, user);
+    }
+    const config: ServerConfig = { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false, ...opts.config };
+    app = buildServer({
+      store: temp.store,
+      log: collectingLogger(logs, opts.logLevel),
+      config,
+      handlers: opts.handlers ?? commandHandlers(),
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const address = app.server.address();
+    if (!address || typeof address !== 'object') throw new Error('server has no TCP address');
+    const url = `${config.tls ? 'https' : 'http'}://127.0.0.1:${address.port}`;
+    return {
+      url,
+      endpoint: url + ENDPOINT,
+      app,
+      store: temp.store,
+      logs,
+      users,
+      requestLogs: (from = 0) => logs.slice(from).filter((l) => l.msg === 'request'),
+      close,
+    };
+  } catch (err) {
+    await close().catch(() => {});
+    throw err;
+  }
+}
