@@ -1,3 +1,10 @@
+import { folderCreate } from './folder-create.ts';
+import { folderDelete } from './folder-delete.ts';
+import { folderUpdate } from './folder-update.ts';
+import { folderSync } from './foldersync.ts';
+import { getItemEstimate } from './get-item-estimate.ts';
+import { ping } from './ping.ts';
+import { sync } from './sync.ts';
 import type { CommandHandler } from './types.ts';
 
 /**
@@ -6,5 +13,13 @@ import type { CommandHandler } from './types.ts';
  * (MS-ASHTTP 2.2.2.1.1) until its issue lands.
  */
 export function commandHandlers(): Map<string, CommandHandler> {
-  return new Map<string, CommandHandler>();
+  return new Map<string, CommandHandler>([
+    ['FolderSync', folderSync],
+    ['FolderCreate', folderCreate],
+    ['FolderUpdate', folderUpdate],
+    ['FolderDelete', folderDelete],
+    ['Sync', sync],
+    ['GetItemEstimate', getItemEstimate],
+    ['Ping', ping],
+  ]);
 }

@@ -14,7 +14,7 @@ import type { CommandHandler } from '../../src/commands/types.ts';
 import { ENDPOINT } from '../../src/http/activesync.ts';
 import { buildServer, DEFAULT_MAX_REQUEST_BYTES, type ServerConfig } from '../../src/http/server.ts';
 import type { Store, User } from '../../src/store/types.ts';
-import { openTempSqliteStore } from './db.ts';
+import { openTempPostgresStore, openTempSqliteStore } from './db.ts';
 
 /** One parsed pino line: `msg`, `level` (number) and whatever fields the caller logged. */
 export type LogLine = Record<string, unknown> & { level: number; msg?: string };
@@ -34,6 +34,8 @@ export interface TestServerOptions {
   users?: TestUser[];
   /** Logger level; default 'trace', so tests see every line (and can check none leaks a secret). */
   logLevel?: Level;
+  /** Store backend: a temp SQLite file (default) or a fresh PostgreSQL schema, dropped on close. */
+  backend?: 'sqlite' | 'postgres';
 }
 
 export interface TestServer {
@@ -51,6 +53,8 @@ export interface TestServer {
   requestLogs(from?: number): LogLine[];
   /** Closes the server and the store and removes the temp directory. Safe to call twice. */
   close(): Promise<void>;
+  /** The PostgreSQL schema of the store (backend 'postgres'), so a second node can open it. */
+  pgSchema?: string;
 }
 
 /** A pino destination that parses each JSON line into `into`. */
@@ -66,7 +70,7 @@ export function collectingLogger(into: LogLine[], level: Level = 'trace'): Logge
 }
 
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
-  const temp = await openTempSqliteStore();
+  const temp = opts.backend === 'postgres' ? await openTempPostgresStore() : await openTempSqliteStore();
   const logs: LogLine[] = [];
   let app: FastifyInstance | undefined;
   let closed = false;
@@ -108,6 +112,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       logs,
       users,
       requestLogs: (from = 0) => logs.slice(from).filter((l) => l.msg === 'request'),
+      pgSchema: 'schema' in temp ? temp.schema : undefined,
       close,
     };
   } catch (err) {

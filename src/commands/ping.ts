@@ -1,0 +1,98 @@
+import { readPositions } from '../sync/positions.ts';
+import { waitForChange } from '../sync/wait.ts';
+import type { Folder, JsonObject } from '../store/types.ts';
+import { child, childText, children, el } from '../wbxml/tree.ts';
+import type { CommandHandler, CommandResult } from './types.ts';
+
+/** Ping statuses (MS-ASCMD 2.2.3.177.12). */
+export const PingStatus = {
+  NoChanges: 1,
+  Changes: 2,
+  MissingParameters: 3,
+  SyntaxError: 4,
+  IntervalOutOfRange: 5,
+  TooManyFolders: 6,
+  HierarchyChanged: 7,
+  ServerError: 8,
+} as const;
+
+/** Heartbeat bounds in seconds (MS-ASCMD 2.2.3.84.1) and the most folders one Ping may watch. */
+export const PING_HEARTBEAT = { min: 60, max: 3540 } as const;
+export const PING_MAX_FOLDERS = 300;
+const CACHE = 'ping-request';
+
+interface PingRequest {
+  heartbeatInterval?: number;
+  folders?: string[];
+}
+
+const reply = (status: number, ...extra: ReturnType<typeof el>[]): CommandResult => ({
+  body: el('Ping', 'Ping', el('Ping', 'Status', status), extra),
+  easStatus: status,
+});
+
+function parsePing(ctx: Parameters<CommandHandler>[0]): PingRequest | 'syntax' {
+  const root = ctx.request;
+  if (!root) return {};
+  if (root.ns !== 'Ping' || root.name !== 'Ping') return 'syntax';
+  const out: PingRequest = {};
+  const hb = childText(root, 'HeartbeatInterval', 'Ping');
+  if (hb !== undefined) {
+    if (!/^\d{1,9}$/.test(hb.trim())) return 'syntax';
+    out.heartbeatInterval = Number(hb.trim());
+  }
+  const foldersEl = child(root, 'Folders', 'Ping');
+  if (foldersEl) {
+    const ids = children(foldersEl, 'Folder', 'Ping').map((f) => childText(f, 'Id', 'Ping')?.trim());
+    if (ids.length === 0 || ids.some((id) => !id)) return 'syntax';
+    out.folders = ids as string[];
+  }
+  return out;
+}
+
+/**
+ * Ping (MS-ASCMD 2.2.1.13), Direct Push: the device names folders and a heartbeat; the answer
+ * comes when one of them changes (Status 2, naming the folders) or when the heartbeat ends
+ * (Status 1). A Ping without a part reuses the part from the device's previous Ping.
+ */
+export const ping: CommandHandler = async (ctx) => {
+  const { store, user, device } = ctx;
+  const parsed = parsePing(ctx);
+  if (parsed === 'syntax') return reply(PingStatus.SyntaxError);
+  const cached = (await store.getDeviceData(user.id, device.deviceId, CACHE)) as PingRequest | null;
+  const heartbeat = parsed.heartbeatInterval ?? cached?.heartbeatInterval;
+  const folderIds = parsed.folders ?? cached?.folders;
+  if (heartbeat === undefined || folderIds === undefined) return reply(PingStatus.MissingParameters);
+  if (heartbeat < PING_HEARTBEAT.min) return reply(PingStatus.IntervalOutOfRange, el('Ping', 'HeartbeatInterval', PING_HEARTBEAT.min));
+  if (heartbeat > PING_HEARTBEAT.max) return reply(PingStatus.IntervalOutOfRange, el('Ping', 'HeartbeatInterval', PING_HEARTBEAT.max));
+  if (folderIds.length > PING_MAX_FOLDERS) return reply(PingStatus.TooManyFolders, el('Ping', 'MaxFolders', PING_MAX_FOLDERS));
+  await store.putDeviceData(user.id, device.deviceId, CACHE, { heartbeatInterval: heartbeat, folders: folderIds } as JsonObject);
+
+  const byServerId = (all: Folder[]) => new Map(all.map((f) => [f.serverId, f]));
+  let folders = byServerId(await store.listFolders(user.id));
+  // A folder the device watches that the server no longer has: resync the hierarchy first.
+  if (folderIds.some((id) => !folders.has(id))) return reply(PingStatus.HierarchyChanged);
+  const watched = new Set(folderIds.map((id) => folders.get(id)!.id));
+
+  const pending = async () => {
+    const positions = await readPositions(store, user.id, device.deviceId);
+    return folderIds.filter((id) => {
+      const f = folders.get(id)!;
+      return f.modseq > (positions[f.id] ?? 0);
+    });
+  };
+  const deadline = Date.now() + heartbeat * 1000;
+  for (;;) {
+    // Listen before looking, so a change stored in between is not missed.
+    const waiter = waitForChange(store, user.id, watched, Math.max(0, deadline - Date.now()), ctx.aborted);
+    const changed = await pending();
+    if (changed.length > 0) {
+      waiter.cancel();
+      return reply(PingStatus.Changes, el('Ping', 'Folders', changed.map((id) => el('Ping', 'Folder', id))));
+    }
+    if (!(await waiter.changed)) return reply(PingStatus.NoChanges);
+    // Woken: by a watched folder, or by the hierarchy (a watched folder may be gone).
+    folders = byServerId(await store.listFolders(user.id));
+    if (folderIds.some((id) => !folders.has(id))) return reply(PingStatus.HierarchyChanged);
+  }
+};

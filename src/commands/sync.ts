@@ -1,0 +1,134 @@
+import { versionNumber } from '../eas/versions.ts';
+import type { JsonObject } from '../store/types.ts';
+import { SyncStatus, syncCollection, type CollectionOutcome, type SyncContext } from '../sync/collection-sync.ts';
+import { recordPositions } from '../sync/positions.ts';
+import { waitForChange } from '../sync/wait.ts';
+import { parseSyncRequest, SyncProtocolError, type CollectionRequest, type SyncRequest } from '../sync/sync-request.ts';
+import { el, type WbxmlElement } from '../wbxml/tree.ts';
+import type { CommandContext, CommandHandler, CommandResult } from './types.ts';
+
+/** Most collections one Sync may name before Status 15 (MS-ASCMD 2.2.3.177.17). */
+export const MAX_SYNC_COLLECTIONS = 1000;
+/** Bounds of Wait in minutes (MS-ASCMD 2.2.3.190) and HeartbeatInterval in seconds (2.2.3.84.2). */
+export const WAIT_MINUTES = { min: 1, max: 59 } as const;
+export const HEARTBEAT_SECONDS = { min: 60, max: 3540 } as const;
+/** Device data name of the cached request that empty and partial Syncs reuse (MS-ASCMD 2.2.3.126 Partial). */
+const CACHE = 'sync-request';
+
+const statusOnly = (status: number, ...extra: WbxmlElement[]): CommandResult => ({
+  body: el('AirSync', 'Sync', el('AirSync', 'Status', status), extra),
+  easStatus: status,
+});
+
+interface CachedRequest {
+  collections: CollectionRequest[];
+  wait?: number;
+  heartbeatInterval?: number;
+  windowSize?: number;
+}
+
+/** What an empty or partial request means: the cached request, with this one's parts on top. */
+function withCache(req: SyncRequest, cached: CachedRequest | null): CachedRequest | null {
+  const empty = req.noCollections && req.wait === undefined && req.heartbeatInterval === undefined;
+  if (!empty && !req.partial) return { collections: req.collections, wait: req.wait, heartbeatInterval: req.heartbeatInterval, windowSize: req.windowSize };
+  if (!cached) return null;
+  const byId = new Map<string | undefined, CollectionRequest>(cached.collections.map((c) => [c.collectionId, { ...c, commands: [] }]));
+  for (const c of req.collections) {
+    // A partial collection says only what changed; what it leaves out comes from the cache.
+    const defined = Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)) as CollectionRequest;
+    byId.set(c.collectionId, { ...byId.get(c.collectionId), ...defined });
+  }
+  return {
+    collections: [...byId.values()],
+    wait: req.wait ?? (req.heartbeatInterval === undefined ? cached.wait : undefined),
+    heartbeatInterval: req.heartbeatInterval ?? (req.wait === undefined ? cached.heartbeatInterval : undefined),
+    windowSize: req.windowSize ?? cached.windowSize,
+  };
+}
+
+/** The request as cached: collections without their commands, with the keys just handed out. */
+function toCache(req: CachedRequest, outcomes: Map<string, CollectionOutcome>): JsonObject {
+  const collections = req.collections.map((c) => {
+    const outcome = outcomes.get(c.collectionId ?? '');
+    const key = outcome ? keyOf(outcome.element) : c.syncKey;
+    const { commands: _omit, ...rest } = c;
+    return { ...rest, syncKey: key };
+  });
+  return JSON.parse(JSON.stringify({ ...req, collections })) as JsonObject;
+}
+
+function keyOf(collection: WbxmlElement): string | undefined {
+  const k = collection.children.find((c) => typeof c === 'object' && 'name' in c && c.name === 'SyncKey') as WbxmlElement | undefined;
+  return k && typeof k.children[0] === 'string' ? k.children[0] : undefined;
+}
+
+/**
+ * Sync (MS-ASCMD 2.2.1.21): client changes in, server changes out, for several collections;
+ * with Wait or HeartbeatInterval it waits for a change when there is none yet.
+ */
+export const sync: CommandHandler = async (ctx: CommandContext) => {
+  const { store, user, device } = ctx;
+  let parsed: SyncRequest;
+  try {
+    parsed = parseSyncRequest(ctx.request);
+  } catch (err) {
+    if (err instanceof SyncProtocolError) {
+      ctx.log.info({ reason: err.message }, 'Sync protocol error');
+      return statusOnly(SyncStatus.ProtocolError);
+    }
+    throw err;
+  }
+  const cached = (await store.getDeviceData(user.id, device.deviceId, CACHE)) as CachedRequest | null;
+  const req = withCache(parsed, cached);
+  if (!req || req.collections.length === 0) return statusOnly(SyncStatus.Incomplete);
+  if (req.collections.length > MAX_SYNC_COLLECTIONS) return statusOnly(SyncStatus.TooManyCollections, el('AirSync', 'Limit', MAX_SYNC_COLLECTIONS));
+
+  // Wait in minutes and HeartbeatInterval in seconds, within bounds or Status 14 with the Limit.
+  let holdMs = 0;
+  if (req.wait !== undefined) {
+    if (req.wait < WAIT_MINUTES.min) return statusOnly(SyncStatus.InvalidWait, el('AirSync', 'Limit', WAIT_MINUTES.min));
+    if (req.wait > WAIT_MINUTES.max) return statusOnly(SyncStatus.InvalidWait, el('AirSync', 'Limit', WAIT_MINUTES.max));
+    holdMs = req.wait * 60_000;
+  } else if (req.heartbeatInterval !== undefined) {
+    if (req.heartbeatInterval < HEARTBEAT_SECONDS.min) return statusOnly(SyncStatus.InvalidWait, el('AirSync', 'Limit', HEARTBEAT_SECONDS.min));
+    if (req.heartbeatInterval > HEARTBEAT_SECONDS.max) return statusOnly(SyncStatus.InvalidWait, el('AirSync', 'Limit', HEARTBEAT_SECONDS.max));
+    holdMs = req.heartbeatInterval * 1000;
+  }
+
+  const syncCtx: SyncContext = { store, user, device, version: ctx.version, folders: await store.listFolders(user.id) };
+  const watched = new Set(syncCtx.folders.filter((f) => req.collections.some((c) => c.collectionId === f.serverId)).map((f) => f.id));
+  const pass = async (collections: CollectionRequest[]) => {
+    const budget = { remaining: req.windowSize ?? Number.MAX_SAFE_INTEGER };
+    const outcomes = new Map<string, CollectionOutcome>();
+    for (const c of collections) outcomes.set(c.collectionId ?? '', await syncCollection(syncCtx, c, budget));
+    return outcomes;
+  };
+
+  // A change stored while this pass runs must still wake the wait below: listen first.
+  const waiter = holdMs > 0 ? waitForChange(store, user.id, watched, holdMs, ctx.aborted) : undefined;
+  let outcomes = await pass(req.collections);
+  const anyChanged = () => [...outcomes.values()].some((o) => o.changed);
+  if (waiter && !anyChanged()) {
+    if (await waiter.changed) {
+      // Only the keys just handed out are valid now; commands were applied in the first pass.
+      const again = req.collections.map((c) => ({ ...c, syncKey: keyOf(outcomes.get(c.collectionId ?? '')!.element), commands: [] }));
+      outcomes = await pass(again);
+    }
+  } else {
+    waiter?.cancel();
+  }
+
+  await store.putDeviceData(user.id, device.deviceId, CACHE, toCache(req, outcomes));
+  await recordPositions(store, user.id, device.deviceId, new Map([...outcomes.values()].flatMap((o) => (o.folder && o.position !== undefined ? [[o.folder.id, o.position]] : []))));
+  const sent = [...outcomes.values()].reduce((n, o) => n + o.sent, 0);
+  const logFields = { collections: outcomes.size, sent };
+  // 14.0+: collections without news are left out, and a response with none is empty (MS-ASCMD 2.2.1.21).
+  const omitUnchanged = versionNumber(ctx.version) >= 140;
+  const shown = [...outcomes.values()].filter((o) => o.changed || !omitUnchanged);
+  if (shown.length === 0) return { easStatus: SyncStatus.Success, logFields };
+  return {
+    body: el('AirSync', 'Sync', el('AirSync', 'Collections', shown.map((o) => o.element))),
+    easStatus: shown.find((o) => o.status !== SyncStatus.Success)?.status ?? SyncStatus.Success,
+    logFields,
+  };
+};

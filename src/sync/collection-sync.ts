@@ -1,0 +1,391 @@
+import { classForFolderType, converterFor, withinFilter } from '../classes/index.ts';
+import { ConversionError, type ConvertContext, type ItemConverter } from '../classes/types.ts';
+import type { EasVersion } from '../eas/versions.ts';
+import type { Device, Folder, Item, ItemClass, JsonObject, Store, User } from '../store/types.ts';
+import { el, type WbxmlElement } from '../wbxml/tree.ts';
+import { firstSyncKey, INITIAL_SYNC_KEY, nextSyncKey } from './sync-key.ts';
+import { optionsToJson, type ClientCommand, type CollectionOptions, type CollectionRequest } from './sync-request.ts';
+
+/** Sync statuses (MS-ASCMD 2.2.3.177.17). */
+export const SyncStatus = {
+  Success: 1,
+  InvalidSyncKey: 3,
+  ProtocolError: 4,
+  ServerError: 5,
+  ConversionError: 6,
+  Conflict: 7,
+  NotFound: 8,
+  HierarchyChanged: 12,
+  Incomplete: 13,
+  InvalidWait: 14,
+  TooManyCollections: 15,
+  Retry: 16,
+} as const;
+
+/** WindowSize when the client gives none, and the most the server sends (MS-ASCMD 2.2.3.199). */
+export const DEFAULT_WINDOW_SIZE = 100;
+export const MAX_WINDOW_SIZE = 512;
+
+/**
+ * What the engine keeps per device, collection and sync key (Store.saveSyncState). The change
+ * feed makes this small: the folder sequence the device has seen, and the options it synced
+ * with (14.0+ clients may leave them out of later requests, MS-ASCMD 2.2.3.115.5).
+ */
+export interface CollectionState {
+  /** Every change of the folder up to this sequence has been sent or deliberately skipped. */
+  modseq: number;
+  options: CollectionOptions;
+  /**
+   * Set after a SyncKey 0 reset until the device has received everything once: a client Add
+   * that equals an item already in the folder is matched to it, not stored twice (kb-2.7).
+   */
+  matchAdds?: boolean;
+}
+
+export function readState(data: JsonObject): CollectionState {
+  return {
+    modseq: Number(data.modseq ?? 0),
+    options: (data.options ?? {}) as CollectionOptions,
+    matchAdds: data.matchAdds === true,
+  };
+}
+
+function stateToJson(s: CollectionState): JsonObject {
+  return { modseq: s.modseq, options: optionsToJson(s.options), ...(s.matchAdds ? { matchAdds: true } : {}) };
+}
+
+export interface SyncContext {
+  store: Store;
+  user: User;
+  device: Device;
+  version: EasVersion;
+  /** The user's live folders, read once per request. */
+  folders: Folder[];
+}
+
+export interface CollectionOutcome {
+  /** The Collection element for the response; undefined when nothing happened (14.0+ omits it). */
+  element: WbxmlElement;
+  /** False when the collection had no client commands, no changes and kept its key. */
+  changed: boolean;
+  folder?: Folder;
+  status: number;
+  sent: number;
+  moreAvailable: boolean;
+  /** The folder sequence the device is at after this response (for Ping, positions.ts). */
+  position?: number;
+}
+
+function collectionElement(syncKey: string, collectionId: string, status: number, rest: WbxmlElement[] = []): WbxmlElement {
+  // Child order of the response Collection: SyncKey, CollectionId, Status, MoreAvailable,
+  // Commands, Responses (MS-ASCMD 2.2.3.29.2).
+  return el('AirSync', 'Collection', el('AirSync', 'SyncKey', syncKey), el('AirSync', 'CollectionId', collectionId), el('AirSync', 'Status', status), rest);
+}
+
+export function convertContext(version: EasVersion, options: CollectionOptions): ConvertContext {
+  return {
+    version,
+    bodyPreferences: options.bodyPreferences ?? [{ type: 1 }],
+    mimeSupport: options.mimeSupport,
+    mimeTruncationBytes: mimeTruncationBytes(options.mimeTruncation),
+  };
+}
+
+/** MIMETruncation codes (MS-ASCMD 2.2.3.109): 0 none at all, 1 4 KB, ... 7 100 KB, 8 everything. */
+function mimeTruncationBytes(code: number | undefined): number | undefined {
+  const sizes = [0, 4096, 5120, 7168, 10240, 20480, 51200, 102400];
+  return code === undefined || code >= 8 ? undefined : sizes[code];
+}
+
+/**
+ * One collection of a Sync request: client commands first, then the server's changes since the
+ * device's sync key, paged by the window (MS-ASCMD 3.2.5.1 Sync processing).
+ */
+export async function syncCollection(ctx: SyncContext, req: CollectionRequest, budget: { remaining: number }): Promise<CollectionOutcome> {
+  const { store, user, device } = ctx;
+  const collectionId = req.collectionId ?? '';
+  if (!req.syncKey || !req.collectionId) {
+    return { element: collectionElement(req.syncKey ?? INITIAL_SYNC_KEY, collectionId, SyncStatus.ProtocolError), changed: true, status: SyncStatus.ProtocolError, sent: 0, moreAvailable: false };
+  }
+  const folder = ctx.folders.find((f) => f.serverId === collectionId);
+  if (!folder) {
+    // A collection the device knows but the server does not: its hierarchy is stale.
+    return { element: collectionElement(req.syncKey, collectionId, SyncStatus.HierarchyChanged), changed: true, status: SyncStatus.HierarchyChanged, sent: 0, moreAvailable: false };
+  }
+
+  if (req.syncKey === INITIAL_SYNC_KEY) {
+    // SyncKey 0 resets this collection alone (kb-2.13); a device that had state counts a reset.
+    const removed = await store.deleteSyncStates(user.id, device.deviceId, folder.id);
+    if (removed > 0) await store.recordSyncReset(user.id, device.deviceId);
+    const key = firstSyncKey();
+    const state: CollectionState = { modseq: 0, options: req.options ?? {}, matchAdds: true };
+    await store.saveSyncState({ userId: user.id, deviceId: device.deviceId, collectionId: folder.id, syncKey: key, data: stateToJson(state) }, []);
+    return { element: collectionElement(key, collectionId, SyncStatus.Success), changed: true, folder, status: SyncStatus.Success, sent: 0, moreAvailable: false };
+  }
+
+  const saved = await store.getSyncState(user.id, device.deviceId, folder.id, req.syncKey);
+  if (!saved) {
+    // Neither the current key nor the previous one: the client must start over (Status 3).
+    return { element: collectionElement(INITIAL_SYNC_KEY, collectionId, SyncStatus.InvalidSyncKey), changed: true, folder, status: SyncStatus.InvalidSyncKey, sent: 0, moreAvailable: false };
+  }
+  const state = readState(saved.data);
+  const options: CollectionOptions = req.options ?? state.options;
+  const itemClass = classForFolderType(folder.type);
+  const converter = converterFor(itemClass);
+  const cctx = convertContext(ctx.version, options);
+
+  // Client commands (MS-ASCMD 2.2.3.32 Commands): answered in Responses.
+  const responses: WbxmlElement[] = [];
+  const touched = new Set<string>();
+  const matcher = state.matchAdds ? new AddMatcher(store, user.id, folder, converter) : undefined;
+  for (const cmd of req.commands) {
+    responses.push(...(await applyClientCommand(ctx, folder, converter, cctx, options, state, cmd, touched, req.deletesAsMoves ?? true, matcher)));
+  }
+
+  // Server changes since the key's sequence, up to the window.
+  const commands: WbxmlElement[] = [];
+  let modseq = state.modseq;
+  let moreAvailable = false;
+  const getChanges = req.getChanges ?? true;
+  if (getChanges) {
+    const window = Math.min(req.windowSize ?? options.maxItems ?? DEFAULT_WINDOW_SIZE, MAX_WINDOW_SIZE, budget.remaining);
+    const filter = filterFor(itemClass, options.filterType);
+    const page = await collectChanges(store, user.id, folder, converter, cctx, state.modseq, window, filter, touched);
+    commands.push(...page.commands);
+    modseq = page.modseq;
+    moreAvailable = page.moreAvailable;
+    budget.remaining -= page.commands.length;
+  }
+
+  const optionsChanged = req.options !== undefined && JSON.stringify(optionsToJson(req.options)) !== JSON.stringify(optionsToJson(state.options));
+  const changed = responses.length > 0 || commands.length > 0 || modseq !== state.modseq || req.commands.length > 0 || optionsChanged;
+  let key = req.syncKey;
+  if (changed) {
+    key = nextSyncKey(req.syncKey);
+    // Adds are matched only until the first full pass after a reset has been sent.
+    const next: CollectionState = { modseq, options, matchAdds: state.matchAdds && moreAvailable ? true : undefined };
+    await store.saveSyncState({ userId: user.id, deviceId: device.deviceId, collectionId: folder.id, syncKey: key, data: stateToJson(next) }, [req.syncKey]);
+  }
+  const rest: WbxmlElement[] = [];
+  if (moreAvailable) rest.push(el('AirSync', 'MoreAvailable'));
+  if (commands.length) rest.push(el('AirSync', 'Commands', commands));
+  if (responses.length) rest.push(el('AirSync', 'Responses', responses));
+  return { element: collectionElement(key, collectionId, SyncStatus.Success, rest), changed, folder, status: SyncStatus.Success, sent: commands.length, moreAvailable, position: modseq };
+}
+
+interface ChangePage {
+  commands: WbxmlElement[];
+  modseq: number;
+  moreAvailable: boolean;
+}
+
+/**
+ * Reads the folder's change feed after `since` and turns it into Add/Change/Delete commands for
+ * the device, at most `window` of them. Items the device itself just wrote are skipped (it has
+ * them), as are items outside the FilterType window. The returned sequence is the last change
+ * looked at, so the next request resumes exactly there: nothing lost, nothing sent twice.
+ */
+export async function collectChanges(
+  store: Store,
+  userId: string,
+  folder: Folder,
+  converter: ItemConverter,
+  cctx: ConvertContext,
+  since: number,
+  window: number,
+  filter: ItemFilter | undefined,
+  touched: ReadonlySet<string> = new Set(),
+): Promise<ChangePage> {
+  const commands: WbxmlElement[] = [];
+  let cursor = since;
+  const batch = Math.max(window + 1, 64);
+  for (;;) {
+    const changes = await store.listChangesSince(userId, folder.id, cursor, batch);
+    for (const item of changes) {
+      const command = commandFor(item, since, converter, cctx, filter, touched);
+      if (command === undefined) {
+        cursor = item.modseq;
+        continue;
+      }
+      if (commands.length >= window) return { commands, modseq: cursor, moreAvailable: true };
+      commands.push(command);
+      cursor = item.modseq;
+    }
+    if (changes.length < batch) return { commands, modseq: cursor, moreAvailable: false };
+  }
+}
+
+type ChangeKind = 'Add' | 'Change' | 'Delete';
+
+/** What one change-feed entry means to a device at sequence `since`, or undefined to skip it. */
+/** Whether an item's data is inside the collection's FilterType window (MS-ASCMD 2.2.3.68.2). */
+export type ItemFilter = (data: JsonObject) => boolean;
+
+export function filterFor(itemClass: ItemClass, filterType: number | undefined, now = new Date()): ItemFilter | undefined {
+  if (!filterType) return undefined;
+  return (data) => withinFilter(itemClass, data, filterType, now);
+}
+
+function classify(item: Item, since: number, filter: ItemFilter | undefined, touched: ReadonlySet<string>): ChangeKind | undefined {
+  if (touched.has(item.id)) return undefined;
+  const newToDevice = item.createdModseq > since;
+  // A tombstone of an item created after the device's sequence was never sent to it.
+  if (item.deleted) return newToDevice ? undefined : 'Delete';
+  if (filter && !filter(item.data)) return undefined;
+  return newToDevice ? 'Add' : 'Change';
+}
+
+function commandFor(item: Item, since: number, converter: ItemConverter, cctx: ConvertContext, filter: ItemFilter | undefined, touched: ReadonlySet<string>): WbxmlElement | undefined {
+  const kind = classify(item, since, filter, touched);
+  if (kind === undefined) return undefined;
+  if (kind === 'Delete') return el('AirSync', 'Delete', el('AirSync', 'ServerId', item.serverId));
+  let appData: WbxmlElement[];
+  try {
+    appData = converter.toEas(item.data, cctx);
+  } catch (err) {
+    // An item that cannot be converted is skipped without stalling the folder (kb-2.4).
+    if (err instanceof ConversionError) return undefined;
+    throw err;
+  }
+  return el('AirSync', kind, el('AirSync', 'ServerId', item.serverId), el('AirSync', 'ApplicationData', appData));
+}
+
+/** How many commands a Sync from sequence `since` would send in all (GetItemEstimate, MS-ASCMD 2.2.1.9). */
+export async function countChanges(store: Store, userId: string, folder: Folder, since: number, filter: ItemFilter | undefined): Promise<number> {
+  let count = 0;
+  let cursor = since;
+  const batch = 1000;
+  for (;;) {
+    const changes = await store.listChangesSince(userId, folder.id, cursor, batch);
+    for (const item of changes) {
+      if (classify(item, since, filter, new Set()) !== undefined) count++;
+      cursor = item.modseq;
+    }
+    if (changes.length < batch) return count;
+  }
+}
+
+/** Matches client Adds after a reset against the folder's items by the class's match key (kb-2.7). */
+class AddMatcher {
+  private index: Map<string, string> | undefined;
+  constructor(
+    private readonly store: Store,
+    private readonly userId: string,
+    private readonly folder: Folder,
+    private readonly converter: ItemConverter,
+  ) {}
+
+  async find(data: JsonObject): Promise<string | undefined> {
+    const key = this.converter.matchKey(data);
+    if (key === undefined) return undefined;
+    if (!this.index) {
+      this.index = new Map();
+      let cursor = 0;
+      for (;;) {
+        const page = await this.store.listChangesSince(this.userId, this.folder.id, cursor, 1000);
+        for (const item of page) {
+          cursor = item.modseq;
+          const k = item.deleted ? undefined : this.converter.matchKey(item.data);
+          if (k !== undefined && !this.index.has(k)) this.index.set(k, item.id);
+        }
+        if (page.length < 1000) break;
+      }
+    }
+    return this.index.get(key);
+  }
+}
+
+const responseElement = (name: string, ...children: WbxmlElement[]) => el('AirSync', name, children);
+const idElement = (name: 'ClientId' | 'ServerId', value: string) => el('AirSync', name, value);
+const statusElement = (status: number) => el('AirSync', 'Status', status);
+
+async function applyClientCommand(
+  ctx: SyncContext,
+  folder: Folder,
+  converter: ItemConverter,
+  cctx: ConvertContext,
+  options: CollectionOptions,
+  state: CollectionState,
+  cmd: ClientCommand,
+  touched: Set<string>,
+  deletesAsMoves: boolean,
+  matcher: AddMatcher | undefined,
+): Promise<WbxmlElement[]> {
+  const { store, user, device } = ctx;
+  switch (cmd.kind) {
+    case 'Add': {
+      // Idempotent per device, collection and ClientId (kb-2.7): a replayed Add gets the same ServerId.
+      const known = await store.getClientAdd(user.id, device.deviceId, folder.id, cmd.clientId);
+      const knownItem = known ? await store.getItem(user.id, known) : null;
+      if (knownItem) {
+        touched.add(knownItem.id);
+        return [responseElement('Add', idElement('ClientId', cmd.clientId), idElement('ServerId', knownItem.serverId), statusElement(SyncStatus.Success))];
+      }
+      let data: JsonObject;
+      try {
+        data = converter.fromEas(cmd.appData, cctx);
+      } catch (err) {
+        if (!(err instanceof ConversionError)) throw err;
+        return [responseElement('Add', idElement('ClientId', cmd.clientId), statusElement(SyncStatus.ConversionError))];
+      }
+      const matchedId = matcher ? await matcher.find(data) : undefined;
+      const item = matchedId ? await store.getItem(user.id, matchedId) : await store.putItem({ userId: user.id, folderId: folder.id, class: converter.itemClass, data, uid: uidOf(data) });
+      if (!item) throw new Error('matched item vanished');
+      await store.putClientAdd(user.id, device.deviceId, folder.id, cmd.clientId, item.id);
+      touched.add(item.id);
+      return [responseElement('Add', idElement('ClientId', cmd.clientId), idElement('ServerId', item.serverId), statusElement(SyncStatus.Success))];
+    }
+    case 'Change': {
+      const item = await store.getItemByServerId(user.id, cmd.serverId);
+      if (!item || item.folderId !== folder.id) {
+        return [responseElement('Change', idElement('ServerId', cmd.serverId), statusElement(SyncStatus.NotFound))];
+      }
+      // Conflict (MS-ASCMD 2.2.3.34): the server changed the item after the device's sequence.
+      // Server wins by default: the client gets Status 7 and the server's version as a Change.
+      if (item.modseq > state.modseq && (options.conflict ?? 1) === 1) {
+        return [responseElement('Change', idElement('ServerId', cmd.serverId), statusElement(SyncStatus.Conflict))];
+      }
+      let data: JsonObject;
+      try {
+        data = converter.fromEas(cmd.appData, cctx, item.data);
+      } catch (err) {
+        if (!(err instanceof ConversionError)) throw err;
+        return [responseElement('Change', idElement('ServerId', cmd.serverId), statusElement(SyncStatus.ConversionError))];
+      }
+      const updated = await store.updateItem(user.id, item.id, { data, uid: uidOf(data) ?? item.uid });
+      touched.add(updated.id);
+      return []; // a successful Change is not answered (MS-ASCMD 2.2.3.24.3)
+    }
+    case 'Delete': {
+      const item = await store.getItemByServerId(user.id, cmd.serverId);
+      if (!item || item.folderId !== folder.id) {
+        return [responseElement('Delete', idElement('ServerId', cmd.serverId), statusElement(SyncStatus.NotFound))];
+      }
+      // DeletesAsMoves (default true, MS-ASCMD 2.2.3.43): deletes from a device move the item
+      // to Deleted Items, recoverable; only a delete inside Deleted Items is final (kb-1.5).
+      const trash = ctx.folders.find((f) => f.type === 4);
+      if (deletesAsMoves && trash && trash.id !== folder.id) await store.moveItem(user.id, item.id, trash.id);
+      else await store.deleteItem(user.id, item.id);
+      touched.add(item.id);
+      return [];
+    }
+    case 'Fetch': {
+      const item = await store.getItemByServerId(user.id, cmd.serverId);
+      if (!item || item.folderId !== folder.id) {
+        return [responseElement('Fetch', idElement('ServerId', cmd.serverId), statusElement(SyncStatus.NotFound))];
+      }
+      try {
+        const appData = converter.toEas(item.data, cctx);
+        return [responseElement('Fetch', idElement('ServerId', cmd.serverId), statusElement(SyncStatus.Success), el('AirSync', 'ApplicationData', appData))];
+      } catch (err) {
+        if (!(err instanceof ConversionError)) throw err;
+        return [responseElement('Fetch', idElement('ServerId', cmd.serverId), statusElement(SyncStatus.ConversionError))];
+      }
+    }
+  }
+}
+
+function uidOf(data: JsonObject): string | undefined {
+  return typeof data.uid === 'string' && data.uid !== '' ? data.uid : undefined;
+}
+

@@ -1,0 +1,34 @@
+import type { Store } from '../store/types.ts';
+
+export interface ChangeWaiter {
+  /** True when a watched folder (or the hierarchy) changed, false at timeout or abort. */
+  changed: Promise<boolean>;
+  cancel(): void;
+}
+
+/**
+ * Waits for a change to one of the user's folders (or their folder hierarchy) for at most
+ * `timeoutMs`: the held half of Ping and of Sync with Wait. It listens from the moment it is
+ * called, so a change stored while the caller is still computing is not missed.
+ */
+export function waitForChange(store: Store, userId: string, folderIds: ReadonlySet<string>, timeoutMs: number, aborted?: AbortSignal): ChangeWaiter {
+  let finish: (v: boolean) => void = () => {};
+  const changed = new Promise<boolean>((resolve) => (finish = resolve));
+  let done = false;
+  const end = (v: boolean) => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    unsubscribe();
+    aborted?.removeEventListener('abort', onAbort);
+    finish(v);
+  };
+  const unsubscribe = store.subscribeChanges((e) => {
+    if (e.userId === userId && (e.folderId === null || folderIds.has(e.folderId))) end(true);
+  });
+  const timer = setTimeout(() => end(false), timeoutMs);
+  const onAbort = () => end(false);
+  aborted?.addEventListener('abort', onAbort);
+  if (aborted?.aborted) end(false);
+  return { changed, cancel: () => end(false) };
+}
