@@ -1,5 +1,5 @@
 import { versionNumber } from '../eas/versions.ts';
-import type { JsonObject } from '../store/types.ts';
+import { isTransientStoreError, type JsonObject } from '../store/types.ts';
 import { SyncStatus, syncCollection, type CollectionOutcome, type SyncContext } from '../sync/collection-sync.ts';
 import { recordPositions } from '../sync/positions.ts';
 import { waitForChange } from '../sync/wait.ts';
@@ -66,7 +66,7 @@ function keyOf(collection: WbxmlElement): string | undefined {
  * Sync (MS-ASCMD 2.2.1.21): client changes in, server changes out, for several collections;
  * with Wait or HeartbeatInterval it waits for a change when there is none yet.
  */
-export const sync: CommandHandler = async (ctx: CommandContext) => {
+async function handleSync(ctx: CommandContext): Promise<CommandResult> {
   const { store, user, device } = ctx;
   let parsed: SyncRequest;
   try {
@@ -131,4 +131,15 @@ export const sync: CommandHandler = async (ctx: CommandContext) => {
     easStatus: shown.find((o) => o.status !== SyncStatus.Success)?.status ?? SyncStatus.Success,
     logFields,
   };
+}
+
+export const sync: CommandHandler = async (ctx) => {
+  try {
+    return await handleSync(ctx);
+  } catch (err) {
+    // A database hiccup (lost connection, deadlock, busy file) is worth a retry: Status 16.
+    if (!isTransientStoreError(err)) throw err;
+    ctx.log.warn({ err }, 'Sync hit a transient store error');
+    return statusOnly(SyncStatus.Retry);
+  }
 };

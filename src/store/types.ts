@@ -301,3 +301,24 @@ export interface StoreOptions {
   /** Clock for createdAt/updatedAt/firstSeen/lastSeen; tests inject a fake one. */
   now?: () => Date;
 }
+
+/**
+ * Whether an error is a passing condition of the database rather than a bug or bad input: a lost
+ * or refused connection, a serialization failure or deadlock (PostgreSQL SQLSTATE classes 08 and
+ * 40, 57P01-03), or a busy SQLite file. Commands answer these with their "retry" status.
+ */
+export function isTransientStoreError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string') return false;
+  return (
+    /^(08|40)/.test(code) ||
+    code === '57P01' ||
+    code === '57P02' ||
+    code === '57P03' ||
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    code === 'SQLITE_BUSY' ||
+    code === 'SQLITE_LOCKED'
+  );
+}

@@ -40,6 +40,17 @@ export interface CollectionState {
    * that equals an item already in the folder is matched to it, not stored twice (kb-2.7).
    */
   matchAdds?: boolean;
+  /**
+   * Commands owed to the device outside the change feed: what a FilterType change brought into
+   * the window (Add) or took out of it (SoftDelete), sent before the feed continues.
+   */
+  pending?: PendingCommand[];
+}
+
+export interface PendingCommand {
+  id: string;
+  serverId: string;
+  kind: 'Add' | 'SoftDelete';
 }
 
 export function readState(data: JsonObject): CollectionState {
@@ -47,11 +58,17 @@ export function readState(data: JsonObject): CollectionState {
     modseq: Number(data.modseq ?? 0),
     options: (data.options ?? {}) as CollectionOptions,
     matchAdds: data.matchAdds === true,
+    pending: Array.isArray(data.pending) ? (data.pending as unknown as PendingCommand[]) : undefined,
   };
 }
 
 function stateToJson(s: CollectionState): JsonObject {
-  return { modseq: s.modseq, options: optionsToJson(s.options), ...(s.matchAdds ? { matchAdds: true } : {}) };
+  return {
+    modseq: s.modseq,
+    options: optionsToJson(s.options),
+    ...(s.matchAdds ? { matchAdds: true } : {}),
+    ...(s.pending?.length ? { pending: s.pending as unknown as JsonObject[] } : {}),
+  };
 }
 
 export interface SyncContext {
@@ -142,6 +159,15 @@ export async function syncCollection(ctx: SyncContext, req: CollectionRequest, b
     responses.push(...(await applyClientCommand(ctx, folder, converter, cctx, options, state, cmd, touched, req.deletesAsMoves ?? true, matcher)));
   }
 
+  // A FilterType change (MS-ASCMD 2.2.3.68.2) without a reset: what entered the window is
+  // owed as Add, what left it as SoftDelete (MS-ASCMD 2.2.3.167), before the feed goes on.
+  let pending = state.pending ?? [];
+  if ((state.options.filterType ?? 0) !== (options.filterType ?? 0) && state.modseq > 0) {
+    const transition = await filterTransition(store, user.id, folder, itemClass, state.options.filterType, options.filterType, state.modseq);
+    const already = new Set(pending.map((p) => p.id));
+    pending = [...pending, ...transition.filter((p) => !already.has(p.id))];
+  }
+
   // Server changes since the key's sequence, up to the window.
   const commands: WbxmlElement[] = [];
   let modseq = state.modseq;
@@ -149,21 +175,31 @@ export async function syncCollection(ctx: SyncContext, req: CollectionRequest, b
   const getChanges = req.getChanges ?? true;
   if (getChanges) {
     const window = Math.min(req.windowSize ?? options.maxItems ?? DEFAULT_WINDOW_SIZE, MAX_WINDOW_SIZE, budget.remaining);
-    const filter = filterFor(itemClass, options.filterType);
-    const page = await collectChanges(store, user.id, folder, converter, cctx, state.modseq, window, filter, touched);
-    commands.push(...page.commands);
-    modseq = page.modseq;
-    moreAvailable = page.moreAvailable;
-    budget.remaining -= page.commands.length;
+    const drained = await drainPending(store, user.id, folder, converter, cctx, pending, window, touched);
+    commands.push(...drained.commands);
+    pending = drained.rest;
+    if (pending.length === 0) {
+      // Items just sent from `pending` went with their current data: the feed skips them.
+      const skip = new Set([...touched, ...drained.sentIds]);
+      const filter = filterFor(itemClass, options.filterType);
+      const page = await collectChanges(store, user.id, folder, converter, cctx, state.modseq, window - commands.length, filter, skip);
+      commands.push(...page.commands);
+      modseq = page.modseq;
+      moreAvailable = page.moreAvailable;
+    } else {
+      moreAvailable = true;
+    }
+    budget.remaining -= commands.length;
   }
 
   const optionsChanged = req.options !== undefined && JSON.stringify(optionsToJson(req.options)) !== JSON.stringify(optionsToJson(state.options));
-  const changed = responses.length > 0 || commands.length > 0 || modseq !== state.modseq || req.commands.length > 0 || optionsChanged;
+  const changed =
+    responses.length > 0 || commands.length > 0 || modseq !== state.modseq || req.commands.length > 0 || optionsChanged || pending.length !== (state.pending?.length ?? 0);
   let key = req.syncKey;
   if (changed) {
     key = nextSyncKey(req.syncKey);
     // Adds are matched only until the first full pass after a reset has been sent.
-    const next: CollectionState = { modseq, options, matchAdds: state.matchAdds && moreAvailable ? true : undefined };
+    const next: CollectionState = { modseq, options, matchAdds: state.matchAdds && moreAvailable ? true : undefined, pending };
     await store.saveSyncState({ userId: user.id, deviceId: device.deviceId, collectionId: folder.id, syncKey: key, data: stateToJson(next) }, [req.syncKey]);
   }
   const rest: WbxmlElement[] = [];
@@ -171,6 +207,72 @@ export async function syncCollection(ctx: SyncContext, req: CollectionRequest, b
   if (commands.length) rest.push(el('AirSync', 'Commands', commands));
   if (responses.length) rest.push(el('AirSync', 'Responses', responses));
   return { element: collectionElement(key, collectionId, SyncStatus.Success, rest), changed, folder, status: SyncStatus.Success, sent: commands.length, moreAvailable, position: modseq };
+}
+
+/**
+ * Compares the old and the new FilterType over the items the device could have (those that
+ * existed at its sequence): in the new window only -> Add, in the old one only -> SoftDelete.
+ * Filter changes are rare, so one scan of the folder is acceptable here.
+ */
+async function filterTransition(
+  store: Store,
+  userId: string,
+  folder: Folder,
+  itemClass: ItemClass,
+  oldType: number | undefined,
+  newType: number | undefined,
+  since: number,
+): Promise<PendingCommand[]> {
+  const now = new Date();
+  const inOld = filterFor(itemClass, oldType, now);
+  const inNew = filterFor(itemClass, newType, now);
+  const out: PendingCommand[] = [];
+  let cursor = 0;
+  for (;;) {
+    const page = await store.listChangesSince(userId, folder.id, cursor, 1000);
+    for (const item of page) {
+      cursor = item.modseq;
+      if (item.deleted || item.createdModseq > since) continue;
+      const before = !inOld || inOld(item.data);
+      const after = !inNew || inNew(item.data);
+      if (after && !before) out.push({ id: item.id, serverId: item.serverId, kind: 'Add' });
+      if (before && !after) out.push({ id: item.id, serverId: item.serverId, kind: 'SoftDelete' });
+    }
+    if (page.length < 1000) return out;
+  }
+}
+
+/** Sends owed commands first, up to the window; returns what is still owed. */
+async function drainPending(
+  store: Store,
+  userId: string,
+  folder: Folder,
+  converter: ItemConverter,
+  cctx: ConvertContext,
+  pending: PendingCommand[],
+  window: number,
+  touched: ReadonlySet<string>,
+): Promise<{ commands: WbxmlElement[]; rest: PendingCommand[]; sentIds: string[] }> {
+  const commands: WbxmlElement[] = [];
+  const sentIds: string[] = [];
+  let i = 0;
+  for (; i < pending.length && commands.length < window; i++) {
+    const p = pending[i]!;
+    if (touched.has(p.id)) continue;
+    if (p.kind === 'SoftDelete') {
+      commands.push(el('AirSync', 'SoftDelete', el('AirSync', 'ServerId', p.serverId)));
+      continue;
+    }
+    const item = await store.getItem(userId, p.id);
+    if (!item || item.folderId !== folder.id) continue; // gone since: the feed reports it
+    try {
+      commands.push(el('AirSync', 'Add', el('AirSync', 'ServerId', item.serverId), el('AirSync', 'ApplicationData', converter.toEas(item.data, cctx))));
+      sentIds.push(item.id);
+    } catch (err) {
+      if (!(err instanceof ConversionError)) throw err;
+    }
+  }
+  return { commands, rest: pending.slice(i), sentIds };
 }
 
 interface ChangePage {

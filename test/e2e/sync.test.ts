@@ -233,6 +233,35 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal((await d.folderSync()).status, 1, 'the hierarchy key still works too');
     });
 
+    it('a FilterType change sends what entered the window and soft-deletes what left it', async () => {
+      const d = await readyDevice(BOB);
+      const sent = await folder(bob, 5);
+      const ago = (hours: number) => new Date(Date.now() - hours * 3600_000).toISOString();
+      for (const [subject, hours] of [['12h', 12], ['2d', 48], ['5d', 120], ['10d', 240]] as const) {
+        await server.store.putItem({ userId: bob.id, folderId: sent.id, class: 'Email', data: email(0, { subject, dateReceived: ago(hours) }) });
+      }
+      const collectionId = d.folderByType(5).serverId;
+      const filter = (type: number) => ({ options: [el('AirSync', 'FilterType', type)] });
+      const subjects = (items: Array<{ appData: WbxmlElement }>) => items.map((a) => subjectOf(a.appData)).sort();
+      const bySubject = async () => new Map((await server.store.listChangesSince(bob.id, sent.id, 0, 100)).map((i) => [i.data.subject as string, i.serverId]));
+
+      assert.deepEqual(subjects(await d.initialSync(collectionId, filter(2))), ['12h', '2d'], 'three days');
+      const wider = await d.sync(collectionId, filter(3));
+      assert.deepEqual(subjects(wider.adds), ['5d'], 'one week adds what entered');
+      assert.equal(wider.softDeletes.length, 0);
+      const narrower = await d.sync(collectionId, filter(1));
+      const ids = await bySubject();
+      assert.deepEqual(narrower.softDeletes.sort(), [ids.get('2d'), ids.get('5d')].sort(), 'one day soft-deletes what left');
+      assert.equal(narrower.adds.length, 0);
+      assert.deepEqual([...d.view(collectionId).items.keys()], [ids.get('12h')]);
+      const all = await d.sync(collectionId, { ...filter(0), windowSize: 2 });
+      assert.ok(all.moreAvailable, 'owed commands page through the window too');
+      const rest = await d.sync(collectionId, filter(0));
+      assert.deepEqual(subjects([...all.adds, ...rest.adds]), ['10d', '2d', '5d'], 'no filter brings everything');
+      const quiet = await d.sync(collectionId, filter(0));
+      assert.equal(quiet.adds.length + quiet.softDeletes.length + quiet.changes.length, 0);
+    });
+
     it('bad input gets the documented status and changes nothing', async () => {
       const d = await readyDevice();
       // Unknown collection: the hierarchy is stale (Status 12).
