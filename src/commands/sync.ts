@@ -118,7 +118,9 @@ async function handleSync(ctx: CommandContext): Promise<CommandResult> {
     waiter?.cancel();
   }
 
-  await store.putDeviceData(user.id, device.deviceId, CACHE, toCache(req, outcomes));
+  // The cached request changes only when keys or options do; a quiet Sync writes nothing.
+  const cache = toCache(req, outcomes);
+  if (JSON.stringify(cache) !== JSON.stringify(cached)) await store.putDeviceData(user.id, device.deviceId, CACHE, cache);
   await recordPositions(store, user.id, device.deviceId, new Map([...outcomes.values()].flatMap((o) => (o.folder && o.position !== undefined ? [[o.folder.id, o.position]] : []))));
   const sent = [...outcomes.values()].reduce((n, o) => n + o.sent, 0);
   const logFields = { collections: outcomes.size, sent };
