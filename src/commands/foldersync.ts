@@ -18,7 +18,7 @@
  * mismatch or invalid, 10 incorrectly formatted request; 11 (unknown error) and 12 (code unknown)
  * are not produced.
  */
-import { PROTOCOL_HEADERS } from '../http/activesync.ts';
+import { PROTOCOL_HEADERS } from '../eas/commands.ts';
 import { ensureDefaultFolders } from '../sync/default-folders.ts';
 import {
   changesElement,

@@ -1,4 +1,4 @@
-import type { EasVersion } from './versions.ts';
+import { SUPPORTED_VERSIONS, type EasVersion } from './versions.ts';
 
 /**
  * The ActiveSync commands: name, the code the base64 query form uses (MS-ASHTTP 2.2.1.1.1.1.2)
@@ -46,3 +46,10 @@ export function commandByName(name: string): CommandInfo | undefined {
 export function commandByCode(code: number): CommandInfo | undefined {
   return BY_CODE.get(code);
 }
+
+/** Headers that tell a client what easd speaks (MS-ASHTTP 2.2.2.1.2.3, 2.2.2.1.2.4). */
+export const PROTOCOL_HEADERS = {
+  'MS-ASProtocolVersions': SUPPORTED_VERSIONS.join(','),
+  'MS-ASProtocolCommands': COMMANDS.map((c) => c.name).join(','),
+  'MS-Server-ActiveSync': SUPPORTED_VERSIONS[SUPPORTED_VERSIONS.length - 1]!,
+};

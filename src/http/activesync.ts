@@ -2,8 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth/authenticator.ts';
 import { parseBasicAuth } from '../auth/authenticator.ts';
 import type { CommandHandler, CommandResult } from '../commands/types.ts';
-import { COMMANDS, commandByName } from '../eas/commands.ts';
-import { isSupportedVersion, SUPPORTED_VERSIONS, versionNumber } from '../eas/versions.ts';
+import { commandByName, PROTOCOL_HEADERS } from '../eas/commands.ts';
+import { isSupportedVersion, versionNumber } from '../eas/versions.ts';
 import type { Store } from '../store/types.ts';
 import { decodeWbxml, encodeWbxml, toXml, WbxmlError, type WbxmlElement } from '../wbxml/index.ts';
 import type { Logger } from 'pino';
@@ -12,13 +12,7 @@ import { logFields } from './request-log.ts';
 
 export const ENDPOINT = '/Microsoft-Server-ActiveSync';
 export const WBXML_CONTENT_TYPE = 'application/vnd.ms-sync.wbxml';
-
-/** Headers that tell a client what easd speaks (MS-ASHTTP 2.2.2.1.2.3, 2.2.2.1.2.4). */
-export const PROTOCOL_HEADERS = {
-  'MS-ASProtocolVersions': SUPPORTED_VERSIONS.join(','),
-  'MS-ASProtocolCommands': COMMANDS.map((c) => c.name).join(','),
-  'MS-Server-ActiveSync': SUPPORTED_VERSIONS[SUPPORTED_VERSIONS.length - 1]!,
-};
+export { PROTOCOL_HEADERS };
 
 interface Deps {
   store: Store;
