@@ -8,8 +8,11 @@ import { after, before, describe, it } from 'node:test';
 import { openPostgresStore } from '../../src/store/postgres.ts';
 import type { Folder, JsonObject, Store, User } from '../../src/store/types.ts';
 import { child, childText, children, el, type WbxmlElement } from '../../src/wbxml/index.ts';
+import type { AddressInfo } from 'node:net';
+import { commandHandlers } from '../../src/commands/index.ts';
+import { buildServer, DEFAULT_MAX_REQUEST_BYTES } from '../../src/http/server.ts';
 import { PG_TEST_URL } from '../helpers/db.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { collectingLogger, startTestServer, type TestServer } from '../helpers/server.ts';
 import { contactData, Device } from './device.ts';
 
 const ALICE = { email: 'alice@example.com', password: 'alice-password-1' };
@@ -386,18 +389,32 @@ for (const backend of ['sqlite', 'postgres'] as const) {
 
     if (backend === 'postgres') {
       it('Ping held by one node wakes when another node stores the change (LISTEN/NOTIFY)', async () => {
-        const d = await readyDevice();
-        const inbox = d.folderByType(2).serverId;
-        await d.initialSync(inbox);
-        const otherNode: Store = await openPostgresStore(PG_TEST_URL, { schema: server.pgSchema! });
+        // Node B: a second easd server on the same PostgreSQL schema.
+        const otherStore: Store = await openPostgresStore(PG_TEST_URL, { schema: server.pgSchema! });
+        const nodeB = buildServer({ store: otherStore, log: collectingLogger([], 'warn'), handlers: commandHandlers(), config: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false } });
+        await nodeB.listen({ host: '127.0.0.1', port: 0 });
         try {
-          const held = d.ping([inbox], 120);
+          const onA = await readyDevice();
+          const contacts = onA.folderByType(9).serverId;
+          await onA.initialSync(contacts);
+          const address = nodeB.server.address() as AddressInfo;
+          const onB = new Device({ url: `http://127.0.0.1:${address.port}`, user: ALICE.email, password: ALICE.password, deviceId: `NODEB${backend}`, deviceType: 'TestPhone' });
+          assert.equal((await onB.folderSync()).status, 1);
+          await onB.initialSync(contacts);
+
+          const started = Date.now();
+          const held = onA.ping([contacts], 300);
           await new Promise((r) => setTimeout(r, 300));
-          await otherNode.putItem({ userId: alice.id, folderId: (await folder(alice, 2)).id, class: 'Email', data: email(904, { subject: 'from the other node' }) });
+          const added = await onB.sync(contacts, { commands: [el('AirSync', 'Add', el('AirSync', 'ClientId', 'node-b-1'), contactData('Monica', 'Reyes'))] });
+          assert.equal(childText(added.responses[0]!, 'Status', 'AirSync'), '1');
           const woke = await held;
+          assert.ok(Date.now() - started < 10_000, 'answered at the change, not at the heartbeat');
           assert.equal(childText(woke.wbxml!, 'Status', 'Ping'), '2');
+          const got = await onA.sync(contacts);
+          assert.deepEqual(got.adds.map((a) => childText(a.appData, 'FirstName', 'Contacts')), ['Monica']);
         } finally {
-          await otherNode.close();
+          await nodeB.close();
+          await otherStore.close();
         }
       });
     }
