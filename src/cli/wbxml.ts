@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { decodeWbxml, encodeWbxml, parseXml, toXml } from '../wbxml/index.ts';
+import { decodeWbxml, encodeWbxml, parseXml, toXmlBytes } from '../wbxml/index.ts';
 
 function readInput(file: string | undefined): Buffer {
   return readFileSync(file === undefined || file === '-' ? 0 : file);
@@ -12,7 +12,7 @@ export function registerWbxml(program: Command): void {
     .command('decode [file]')
     .description('WBXML from FILE or stdin to XML on stdout')
     .action((file?: string) => {
-      process.stdout.write(toXml(decodeWbxml(readInput(file))));
+      process.stdout.write(toXmlBytes(decodeWbxml(readInput(file))));
     });
   wbxml
     .command('encode [file]')

@@ -10,6 +10,9 @@ import type { WbxmlElement } from './tree.ts';
  */
 export const MAX_DEPTH = 256;
 
+/** UTF-8 to string as Buffer#toString does it (keeps a BOM, U+FFFD for invalid bytes), faster. */
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
 /**
  * Decodes an ActiveSync WBXML document (MS-ASWBXML 2.1.2, WBXML 1.3) into an element tree.
  * Never throws anything but WbxmlError; never loops more than once per input byte.
@@ -63,6 +66,11 @@ export function decodeWbxml(input: Uint8Array): WbxmlElement {
     const parent = stack[stack.length - 1];
     if (!parent) fail('text outside of an element', at);
     const kids = parent!.children;
+    // Text is usually an element's only child: an exact-size array, not the 17 slots push makes.
+    if (kids.length === 0) {
+      parent!.children = [s];
+      return;
+    }
     const last = kids[kids.length - 1];
     if (typeof last === 'string') kids[kids.length - 1] = last + s;
     else kids.push(s);
@@ -91,7 +99,7 @@ export function decodeWbxml(input: Uint8Array): WbxmlElement {
         case T.STR_I: {
           const z = buf.indexOf(0, pos);
           if (z < 0) fail('unterminated inline string', at);
-          appendText(buf.toString('utf8', pos, z), at);
+          appendText(utf8.decode(buf.subarray(pos, z)), at);
           pos = z + 1;
           break;
         }
@@ -100,7 +108,7 @@ export function decodeWbxml(input: Uint8Array): WbxmlElement {
           if (index >= tableLength) fail(`string table index ${index} out of range`, at);
           const z = buf.indexOf(0, tableStart + index);
           if (z < 0 || z >= tableEnd) fail('unterminated string-table string', at);
-          appendText(buf.toString('utf8', tableStart + index, z), at);
+          appendText(utf8.decode(buf.subarray(tableStart + index, z)), at);
           break;
         }
         case T.ENTITY: {
@@ -116,7 +124,9 @@ export function decodeWbxml(input: Uint8Array): WbxmlElement {
           const parent = stack[stack.length - 1];
           if (!parent) fail('opaque data outside of an element', at);
           // Copy, so the tree does not pin the whole request buffer.
-          parent!.children.push(Uint8Array.prototype.slice.call(buf, pos, pos + n));
+          const bytes = Uint8Array.prototype.slice.call(buf, pos, pos + n);
+          if (parent!.children.length === 0) parent!.children = [bytes];
+          else parent!.children.push(bytes);
           pos += n;
           break;
         }

@@ -1,6 +1,6 @@
 export { decodeWbxml, MAX_DEPTH } from './decoder.ts';
 export { encodeWbxml } from './encoder.ts';
 export { WbxmlError } from './errors.ts';
-export { parseXml, toXml, treesEqual, type ToXmlOptions } from './xml.ts';
+export { parseXml, toXml, toXmlBytes, treesEqual, type ToXmlOptions } from './xml.ts';
 export * from './tree.ts';
 export { CODE_PAGES, pageByName, pageByNumber, tagOf, tokenOf, type CodePage, type TagDef, type ProtocolVersion } from './codepages.ts';

@@ -22,7 +22,9 @@ export interface ToXmlOptions {
 
 // CR is written as a reference: XML parsers turn a literal CR (or CR LF) into LF (XML 1.0 2.11).
 const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', '\r': '&#13;' };
-const escapeXml = (s: string) => s.replace(/[&<>"\r]/g, (c) => XML_ESCAPES[c]!);
+const XML_SPECIAL = /[&<>"\r]/;
+/** Most text has nothing to escape: test once instead of running a replace with a callback. */
+const escapeXml = (s: string) => (XML_SPECIAL.test(s) ? s.replace(/[&<>"\r]/g, (c) => XML_ESCAPES[c]!) : s);
 /** XML whitespace is space, tab, CR and LF only (XML 1.0 production S), not every Unicode space. */
 const XML_WHITESPACE_ONLY = /^[ \t\r\n]*$/;
 
@@ -37,10 +39,38 @@ function collectPages(root: WbxmlElement): string[] {
   return [...seen];
 }
 
+/** The XML text form as a string. */
 export function toXml(root: WbxmlElement, options: ToXmlOptions = {}): string {
-  const indent = options.indent ?? true;
   const out: string[] = [];
-  if (options.declaration ?? true) out.push('<?xml version="1.0" encoding="utf-8"?>', indent ? '\n' : '');
+  renderXml(root, options, (s) => void out.push(s));
+  return out.join('');
+}
+
+/**
+ * The XML text form as UTF-8 bytes, written straight into a buffer: for the CLI and anything
+ * else that writes the XML out. Same output as Buffer.from(toXml(root, options)), without
+ * building (and flattening, and re-encoding) one large string.
+ */
+export function toXmlBytes(root: WbxmlElement, options: ToXmlOptions = {}): Buffer {
+  let buf = Buffer.allocUnsafe(1 << 16);
+  let len = 0;
+  renderXml(root, options, (s) => {
+    // At most 3 UTF-8 bytes per UTF-16 code unit.
+    if (len + s.length * 3 > buf.length) {
+      let size = buf.length * 2;
+      while (size < len + s.length * 3) size *= 2;
+      const next = Buffer.allocUnsafe(size);
+      buf.copy(next, 0, 0, len);
+      buf = next;
+    }
+    len += buf.write(s, len, 'utf8');
+  });
+  return buf.subarray(0, len);
+}
+
+function renderXml(root: WbxmlElement, options: ToXmlOptions, emit: (s: string) => void): void {
+  const indent = options.indent ?? true;
+  if (options.declaration ?? true) emit(indent ? '<?xml version="1.0" encoding="utf-8"?>\n' : '<?xml version="1.0" encoding="utf-8"?>');
   const prefixes = new Map<string, string>();
   for (const ns of collectPages(root)) if (ns !== root.ns) prefixes.set(ns, ns.toLowerCase());
   const qname = (e: WbxmlElement) => (e.ns === root.ns ? e.name : `${prefixes.get(e.ns)}:${e.name}`);
@@ -55,7 +85,7 @@ export function toXml(root: WbxmlElement, options: ToXmlOptions = {}): string {
       for (const [ns, prefix] of prefixes) open += ` xmlns:${prefix}="${ns}:"`;
     }
     if (e.children.length === 0) {
-      out.push(`${open}/>${nl}`);
+      emit(`${open}/>${nl}`);
       return;
     }
     const hasElements = e.children.some(isElement);
@@ -66,25 +96,24 @@ export function toXml(root: WbxmlElement, options: ToXmlOptions = {}): string {
           options.maxOpaqueBytes !== undefined && bytes.length > options.maxOpaqueBytes
             ? `[${bytes.length} bytes]`
             : bytes.toString('base64');
-        out.push(`${open} opaque="base64">${body}</${qname(e)}>${nl}`);
+        emit(`${open} opaque="base64">${body}</${qname(e)}>${nl}`);
       } else {
-        out.push(`${open}>${escapeXml((e.children as string[]).join(''))}</${qname(e)}>${nl}`);
+        emit(`${open}>${escapeXml((e.children as string[]).join(''))}</${qname(e)}>${nl}`);
       }
       return;
     }
     // Mixed content (never produced by ActiveSync, but possible in a decoded tree) is written
     // flat, so its text reads back exactly.
     const mixed = e.children.some((c) => !isElement(c));
-    out.push(`${open}>${mixed ? '' : nl}`);
+    emit(`${open}>${mixed ? '' : nl}`);
     for (const c of e.children) {
       if (isElement(c)) write(c, depth + 1, flat || mixed);
-      else if (typeof c === 'string') out.push(escapeXml(c));
-      else out.push(Buffer.from(c).toString('base64'));
+      else if (typeof c === 'string') emit(escapeXml(c));
+      else emit(Buffer.from(c).toString('base64'));
     }
-    out.push(`${mixed ? '' : pad}</${qname(e)}>${nl}`);
+    emit(`${mixed ? '' : pad}</${qname(e)}>${nl}`);
   };
   write(root, 0);
-  return out.join('');
 }
 
 /** Code page names by lower-case name, so "Gal:" (libwbxml's spelling) finds GAL. */
