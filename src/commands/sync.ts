@@ -112,6 +112,7 @@ async function handleSync(ctx: CommandContext): Promise<CommandResult> {
     if (await waiter.changed) {
       // Only the keys just handed out are valid now; commands were applied in the first pass.
       const again = req.collections.map((c) => ({ ...c, syncKey: keyOf(outcomes.get(c.collectionId ?? '')!.element), commands: [] }));
+      syncCtx.folders = await store.listFolders(user.id);
       outcomes = await pass(again);
     }
   } else {
@@ -121,7 +122,9 @@ async function handleSync(ctx: CommandContext): Promise<CommandResult> {
   // The cached request changes only when keys or options do; a quiet Sync writes nothing.
   const cache = toCache(req, outcomes);
   if (JSON.stringify(cache) !== JSON.stringify(cached)) await store.putDeviceData(user.id, device.deviceId, CACHE, cache);
-  await recordPositions(store, user.id, device.deviceId, new Map([...outcomes.values()].flatMap((o) => (o.folder && o.position !== undefined ? [[o.folder.id, o.position]] : []))));
+  // Positions move only with a changed collection (an unchanged one is where its key says).
+  const moved = [...outcomes.values()].filter((o) => o.changed && o.folder && o.position !== undefined);
+  if (moved.length) await recordPositions(store, user.id, device.deviceId, new Map(moved.map((o) => [o.folder!.id, o.position!])));
   const sent = [...outcomes.values()].reduce((n, o) => n + o.sent, 0);
   const logFields = { collections: outcomes.size, sent };
   // 14.0+: collections without news are left out, and a response with none is empty (MS-ASCMD 2.2.1.21).

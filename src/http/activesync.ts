@@ -8,6 +8,7 @@ import type { Store } from '../store/types.ts';
 import { decodeWbxml, encodeWbxml, toXml, WbxmlError, type WbxmlElement } from '../wbxml/index.ts';
 import type { Logger } from 'pino';
 import { parseRequestParams, QueryError } from './query.ts';
+import { SeenDevices } from '../devices/seen-devices.ts';
 import { logFields } from './request-log.ts';
 
 export const ENDPOINT = '/Microsoft-Server-ActiveSync';
@@ -25,6 +26,7 @@ interface Deps {
 
 export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
   const { log } = deps;
+  const seenDevices = new SeenDevices(deps.store);
 
   const refuse = (req: FastifyRequest, reply: FastifyReply, status: number, reason: string, headers: Record<string, string> = {}) => {
     logFields(req).reason = reason;
@@ -109,7 +111,7 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
       }
     }
 
-    const device = await deps.store.upsertDevice({
+    const device = await seenDevices.seen({
       userId: user.id,
       deviceId: params.deviceId,
       deviceType: params.deviceType,
@@ -125,18 +127,25 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
     const aborted = AbortSignal.any([abort.signal, deps.shutdown]);
     const reqLog = log.child({ cmd: command.name, user: user.email, deviceId: params.deviceId });
     if (request && reqLog.isLevelEnabled('trace')) reqLog.trace({ xml: toXml(request, { maxOpaqueBytes: 256 }) }, 'request body');
-    const result: CommandResult = await handler({
-      params,
-      version,
-      user,
-      device,
-      request,
-      rawBody,
-      contentType,
-      store: deps.store,
-      log: reqLog,
-      aborted,
-    });
+    let result: CommandResult;
+    try {
+      result = await handler({
+        params,
+        version,
+        user,
+        device,
+        request,
+        rawBody,
+        contentType,
+        store: deps.store,
+        log: reqLog,
+        aborted,
+      });
+    } catch (err) {
+      // The partnership row may be what failed (removed meanwhile): write it again next time.
+      seenDevices.forget(user.id, params.deviceId);
+      throw err;
+    }
     if (result.easStatus !== undefined) f.easStatus = result.easStatus;
     if (result.logFields) Object.assign(f, result.logFields);
     void reply.code(result.httpStatus ?? 200);

@@ -178,7 +178,9 @@ export async function syncCollection(ctx: SyncContext, req: CollectionRequest, b
     const drained = await drainPending(store, user.id, folder, converter, cctx, pending, window, touched);
     commands.push(...drained.commands);
     pending = drained.rest;
-    if (pending.length === 0) {
+    // A folder whose sequence (as read at the start of the request) is where the device is has
+    // nothing to read, unless this request's own commands just wrote to it.
+    if (pending.length === 0 && (folder.modseq > state.modseq || req.commands.length > 0)) {
       // Items just sent from `pending` went with their current data: the feed skips them.
       const skip = new Set([...touched, ...drained.sentIds]);
       const filter = filterFor(itemClass, options.filterType);
@@ -186,7 +188,7 @@ export async function syncCollection(ctx: SyncContext, req: CollectionRequest, b
       commands.push(...page.commands);
       modseq = page.modseq;
       moreAvailable = page.moreAvailable;
-    } else {
+    } else if (pending.length > 0) {
       moreAvailable = true;
     }
     budget.remaining -= commands.length;
