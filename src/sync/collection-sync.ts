@@ -196,7 +196,13 @@ export async function syncCollection(ctx: SyncContext, req: CollectionRequest, b
 
   const optionsChanged = req.options !== undefined && JSON.stringify(optionsToJson(req.options)) !== JSON.stringify(optionsToJson(state.options));
   const changed =
-    responses.length > 0 || commands.length > 0 || modseq !== state.modseq || req.commands.length > 0 || optionsChanged || pending.length !== (state.pending?.length ?? 0);
+    responses.length > 0 ||
+    commands.length > 0 ||
+    moreAvailable || // even with no room left in this response, the device must hear there is more
+    modseq !== state.modseq ||
+    req.commands.length > 0 ||
+    optionsChanged ||
+    pending.length !== (state.pending?.length ?? 0);
   let key = req.syncKey;
   if (changed) {
     key = nextSyncKey(req.syncKey);

@@ -78,6 +78,24 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal(rest.length, 3, 'the rest follows, nothing twice');
     });
 
+    it('a collection left no room by the request WindowSize still says MoreAvailable', async () => {
+      const d = await readyDevice();
+      const notes = d.folderByType(10).serverId;
+      const tasks = d.folderByType(7).serverId;
+      await d.initialSync(notes);
+      await d.initialSync(tasks);
+      for (let i = 0; i < 2; i++) {
+        await server.store.putItem({ userId: user.id, folderId: (await folder(10)).id, class: 'Notes', data: { subject: `full ${i}` } });
+        await server.store.putItem({ userId: user.id, folderId: (await folder(7)).id, class: 'Tasks', data: { subject: `starved ${i}`, complete: false } });
+      }
+      const r = await d.syncRaw(el('AirSync', 'Sync', el('AirSync', 'Collections', d.collectionRequest(notes), d.collectionRequest(tasks)), el('AirSync', 'WindowSize', 2)));
+      const byId = new Map(collectionsOf(r.wbxml!).map((c) => [childText(c, 'CollectionId', 'AirSync'), d.apply(childText(c, 'CollectionId', 'AirSync')!, c)]));
+      assert.equal(byId.get(notes)?.adds.length, 2);
+      assert.equal(byId.get(tasks)?.adds.length, 0);
+      assert.equal(byId.get(tasks)?.moreAvailable, true, 'the starved collection is in the response with MoreAvailable');
+      assert.equal((await d.syncAll(tasks)).length, 2);
+    });
+
     it('a partial request names one collection and keeps the cached others', async () => {
       const d = await readyDevice();
       const notes = d.folderByType(10).serverId;
