@@ -1,6 +1,6 @@
 import { readPositions } from '../sync/positions.ts';
 import { waitForChange } from '../sync/wait.ts';
-import type { Folder, JsonObject } from '../store/types.ts';
+import type { JsonObject } from '../store/types.ts';
 import { child, childText, children, el } from '../wbxml/tree.ts';
 import type { CommandHandler, CommandResult } from './types.ts';
 
@@ -68,31 +68,37 @@ export const ping: CommandHandler = async (ctx) => {
   if (folderIds.length > PING_MAX_FOLDERS) return reply(PingStatus.TooManyFolders, el('Ping', 'MaxFolders', PING_MAX_FOLDERS));
   await store.putDeviceData(user.id, device.deviceId, CACHE, { heartbeatInterval: heartbeat, folders: folderIds } as JsonObject);
 
-  const byServerId = (all: Folder[]) => new Map(all.map((f) => [f.serverId, f]));
-  let folders = byServerId(await store.listFolders(user.id));
-  // A folder the device watches that the server no longer has: resync the hierarchy first.
-  if (folderIds.some((id) => !folders.has(id))) return reply(PingStatus.HierarchyChanged);
-  const watched = new Set(folderIds.map((id) => folders.get(id)!.id));
-
-  const pending = async () => {
-    const positions = await readPositions(store, user.id, device.deviceId);
-    return folderIds.filter((id) => {
-      const f = folders.get(id)!;
-      return f.modseq > (positions[f.id] ?? 0);
-    });
+  // What a held Ping keeps is small: the watched folders' ids and sequences, not Folder rows.
+  const watchedFolders = async (): Promise<Map<string, { id: string; modseq: number }> | undefined> => {
+    const byServerId = new Map((await store.listFolders(user.id)).map((f) => [f.serverId, f]));
+    const out = new Map<string, { id: string; modseq: number }>();
+    for (const id of folderIds) {
+      const f = byServerId.get(id);
+      if (!f) return undefined; // a watched folder is gone: the hierarchy changed
+      out.set(id, { id: f.id, modseq: f.modseq });
+    }
+    return out;
   };
+  let folders = await watchedFolders();
+  // A folder the device watches that the server no longer has: resync the hierarchy first.
+  if (!folders) return reply(PingStatus.HierarchyChanged);
+  const watched = new Set([...folders.values()].map((f) => f.id));
   const deadline = Date.now() + heartbeat * 1000;
   for (;;) {
     // Listen before looking, so a change stored in between is not missed.
     const waiter = waitForChange(store, user.id, watched, Math.max(0, deadline - Date.now()), ctx.aborted);
-    const changed = await pending();
+    folders = await watchedFolders();
+    if (!folders) {
+      waiter.cancel();
+      return reply(PingStatus.HierarchyChanged);
+    }
+    const positions = await readPositions(store, user.id, device.deviceId);
+    const changed = [...folders].filter(([, f]) => f.modseq > (positions[f.id] ?? 0)).map(([serverId]) => serverId);
     if (changed.length > 0) {
       waiter.cancel();
       return reply(PingStatus.Changes, el('Ping', 'Folders', changed.map((id) => el('Ping', 'Folder', id))));
     }
+    // Woken by a watched folder or by the hierarchy (a watched folder may be gone): look again.
     if (!(await waiter.changed)) return reply(PingStatus.NoChanges);
-    // Woken: by a watched folder, or by the hierarchy (a watched folder may be gone).
-    folders = byServerId(await store.listFolders(user.id));
-    if (folderIds.some((id) => !folders.has(id))) return reply(PingStatus.HierarchyChanged);
   }
 };

@@ -125,8 +125,10 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
     const abort = new AbortController();
     req.raw.once('close', () => abort.abort());
     const aborted = AbortSignal.any([abort.signal, deps.shutdown]);
-    const reqLog = log.child({ cmd: command.name, user: user.email, deviceId: params.deviceId });
-    if (request && reqLog.isLevelEnabled('trace')) reqLog.trace({ xml: toXml(request, { maxOpaqueBytes: 256 }) }, 'request body');
+    // A child logger costs memory for every held Ping: made only when a handler or trace logs.
+    let childLog: Logger | undefined;
+    const reqLog = () => (childLog ??= log.child({ cmd: command.name, user: user.email, deviceId: params.deviceId }));
+    if (request && log.isLevelEnabled('trace')) reqLog().trace({ xml: toXml(request, { maxOpaqueBytes: 256 }) }, 'request body');
     let result: CommandResult;
     try {
       result = await handler({
@@ -138,7 +140,9 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
         rawBody,
         contentType,
         store: deps.store,
-        log: reqLog,
+        get log() {
+          return reqLog();
+        },
         aborted,
       });
     } catch (err) {
@@ -151,7 +155,7 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
     void reply.code(result.httpStatus ?? 200);
     if (result.headers) void reply.headers(result.headers);
     if (result.body) {
-      if (reqLog.isLevelEnabled('trace')) reqLog.trace({ xml: toXml(result.body, { maxOpaqueBytes: 256 }) }, 'response body');
+      if (log.isLevelEnabled('trace')) reqLog().trace({ xml: toXml(result.body, { maxOpaqueBytes: 256 }) }, 'response body');
       return reply.type(WBXML_CONTENT_TYPE).send(encodeWbxml(result.body));
     }
     if (result.raw) return reply.type(result.raw.contentType).send(result.raw.data);
