@@ -20,8 +20,12 @@ interface Deps {
   log: Logger;
   handlers: Map<string, CommandHandler>;
   authenticator: Authenticator;
-  /** Aborted when the server closes. */
-  shutdown: AbortSignal;
+  /**
+   * The abort controllers of requests in progress; closing the server aborts them all. (One
+   * controller per request, not AbortSignal.any with a server-wide signal: on Node 20 that keeps
+   * every request's signal alive for the server's life, nodejs/node#55351.)
+   */
+  held: Set<AbortController>;
 }
 
 export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
@@ -123,8 +127,10 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
     if (!handler) return refuse(req, reply, 501, `${command.name} is not implemented yet`);
 
     const abort = new AbortController();
-    req.raw.once('close', () => abort.abort());
-    const aborted = AbortSignal.any([abort.signal, deps.shutdown]);
+    const onClose = () => abort.abort();
+    req.raw.once('close', onClose);
+    deps.held.add(abort);
+    const aborted = abort.signal;
     // A child logger costs memory for every held Ping: made only when a handler or trace logs.
     let childLog: Logger | undefined;
     const reqLog = () => (childLog ??= log.child({ cmd: command.name, user: user.email, deviceId: params.deviceId }));
@@ -149,6 +155,9 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
       // The partnership row may be what failed (removed meanwhile): write it again next time.
       seenDevices.forget(user.id, params.deviceId);
       throw err;
+    } finally {
+      deps.held.delete(abort);
+      req.raw.off('close', onClose);
     }
     if (result.easStatus !== undefined) f.easStatus = result.easStatus;
     if (result.logFields) Object.assign(f, result.logFields);

@@ -46,9 +46,11 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const authenticator = deps.authenticator ?? new Authenticator(deps.store);
   // Closing the server ends held requests (Ping, Sync with Wait) at once instead of waiting out
   // their heartbeat: they see their abort signal and answer.
-  const shutdown = new AbortController();
-  app.addHook('preClose', async () => shutdown.abort());
-  registerActiveSync(app, { ...deps, authenticator, shutdown: shutdown.signal });
+  const held = new Set<AbortController>();
+  app.addHook('preClose', async () => {
+    for (const c of held) c.abort();
+  });
+  registerActiveSync(app, { ...deps, authenticator, held });
   registerAutodiscover(app, { ...deps, authenticator });
 
   app.addHook('onRequest', async (req) => markStart(req));
