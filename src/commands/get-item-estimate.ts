@@ -61,7 +61,8 @@ export const getItemEstimate: CommandHandler = async (ctx) => {
       responses.push(response(EstimateStatus.InvalidCollection, collectionId));
       continue;
     }
-    const estimate = await countChanges(ctx.store, ctx.user.id, folder, state.modseq, filterFor(classForFolderType(folder.type), filterType));
+    const own = new Map(Object.entries(state.own ?? {}));
+    const estimate = await countChanges(ctx.store, ctx.user.id, folder, state.modseq, filterFor(classForFolderType(folder.type), filterType), own);
     responses.push(response(EstimateStatus.Success, collectionId, estimate));
   }
   return { body: el('GetItemEstimate', 'GetItemEstimate', responses), easStatus: EstimateStatus.Success };

@@ -45,7 +45,16 @@ export interface CollectionState {
    * the window (Add) or took out of it (SoftDelete), sent before the feed continues.
    */
   pending?: PendingCommand[];
+  /**
+   * Items the device itself wrote (or had matched) that the feed has not passed yet, with the
+   * sequence of that version (-1 for its deletes): when a window cut the feed short, a later
+   * Sync must not send the device its own Add or Change back (kb-2.7).
+   */
+  own?: Record<string, number>;
 }
+
+/** Item id -> the sequence of the version the device has from its own write; -1 for a delete. */
+export type OwnWrites = ReadonlyMap<string, number>;
 
 export interface PendingCommand {
   id: string;
@@ -59,6 +68,7 @@ export function readState(data: JsonObject): CollectionState {
     options: (data.options ?? {}) as CollectionOptions,
     matchAdds: data.matchAdds === true,
     pending: Array.isArray(data.pending) ? (data.pending as unknown as PendingCommand[]) : undefined,
+    own: data.own && typeof data.own === 'object' && !Array.isArray(data.own) ? (data.own as Record<string, number>) : undefined,
   };
 }
 
@@ -68,6 +78,7 @@ function stateToJson(s: CollectionState): JsonObject {
     options: optionsToJson(s.options),
     ...(s.matchAdds ? { matchAdds: true } : {}),
     ...(s.pending?.length ? { pending: s.pending as unknown as JsonObject[] } : {}),
+    ...(s.own && Object.keys(s.own).length ? { own: s.own } : {}),
   };
 }
 
@@ -153,7 +164,8 @@ export async function syncCollection(ctx: SyncContext, req: CollectionRequest, b
 
   // Client commands (MS-ASCMD 2.2.3.32 Commands): answered in Responses.
   const responses: WbxmlElement[] = [];
-  const touched = new Set<string>();
+  // This request's own writes, and those of earlier requests the feed has not passed yet.
+  const touched = new Map<string, number>(Object.entries(state.own ?? {}));
   const matcher = state.matchAdds ? new AddMatcher(store, user.id, folder, converter) : undefined;
   for (const cmd of req.commands) {
     responses.push(...(await applyClientCommand(ctx, folder, converter, cctx, options, state, cmd, touched, req.deletesAsMoves ?? true, matcher)));
@@ -182,7 +194,8 @@ export async function syncCollection(ctx: SyncContext, req: CollectionRequest, b
     // nothing to read, unless this request's own commands just wrote to it.
     if (pending.length === 0 && (folder.modseq > state.modseq || req.commands.length > 0)) {
       // Items just sent from `pending` went with their current data: the feed skips them.
-      const skip = new Set([...touched, ...drained.sentIds]);
+      const skip = new Map(touched);
+      for (const id of drained.sentIds) skip.set(id, SKIP_ANY);
       const filter = filterFor(itemClass, options.filterType);
       const page = await collectChanges(store, user.id, folder, converter, cctx, state.modseq, window - commands.length, filter, skip);
       commands.push(...page.commands);
@@ -207,7 +220,13 @@ export async function syncCollection(ctx: SyncContext, req: CollectionRequest, b
   if (changed) {
     key = nextSyncKey(req.syncKey);
     // Adds are matched only until the first full pass after a reset has been sent.
-    const next: CollectionState = { modseq, options, matchAdds: state.matchAdds && moreAvailable ? true : undefined, pending };
+    const own: Record<string, number> = {};
+    for (const [id, seq] of touched) {
+      // Kept while the feed has not passed them; a delete's tombstone sequence is unknown, so
+      // it is kept until the feed has been read to the end.
+      if (seq > modseq || (seq === OWN_DELETE && moreAvailable)) own[id] = seq;
+    }
+    const next: CollectionState = { modseq, options, matchAdds: state.matchAdds && moreAvailable ? true : undefined, pending, own };
     await store.saveSyncState({ userId: user.id, deviceId: device.deviceId, collectionId: folder.id, syncKey: key, data: stateToJson(next) }, [req.syncKey]);
   }
   const rest: WbxmlElement[] = [];
@@ -259,7 +278,7 @@ async function drainPending(
   cctx: ConvertContext,
   pending: PendingCommand[],
   window: number,
-  touched: ReadonlySet<string>,
+  touched: OwnWrites,
 ): Promise<{ commands: WbxmlElement[]; rest: PendingCommand[]; sentIds: string[] }> {
   const commands: WbxmlElement[] = [];
   const sentIds: string[] = [];
@@ -304,7 +323,7 @@ export async function collectChanges(
   since: number,
   window: number,
   filter: ItemFilter | undefined,
-  touched: ReadonlySet<string> = new Set(),
+  touched: OwnWrites = new Map(),
 ): Promise<ChangePage> {
   const commands: WbxmlElement[] = [];
   let cursor = since;
@@ -336,8 +355,15 @@ export function filterFor(itemClass: ItemClass, filterType: number | undefined, 
   return (data) => withinFilter(itemClass, data, filterType, now);
 }
 
-function classify(item: Item, since: number, filter: ItemFilter | undefined, touched: ReadonlySet<string>): ChangeKind | undefined {
-  if (touched.has(item.id)) return undefined;
+/** In OwnWrites: skip every feed entry of the item in this response (sent from `pending`). */
+const SKIP_ANY = -2;
+/** In OwnWrites: the device deleted the item; skip its tombstone. */
+const OWN_DELETE = -1;
+
+function classify(item: Item, since: number, filter: ItemFilter | undefined, own: OwnWrites): ChangeKind | undefined {
+  const mine = own.get(item.id);
+  // The version the device wrote itself, its own delete, or an item just sent: nothing to send.
+  if (mine !== undefined && (mine === item.modseq || mine === SKIP_ANY || (mine === OWN_DELETE && item.deleted))) return undefined;
   const newToDevice = item.createdModseq > since;
   // A tombstone of an item created after the device's sequence was never sent to it.
   if (item.deleted) return newToDevice ? undefined : 'Delete';
@@ -345,7 +371,7 @@ function classify(item: Item, since: number, filter: ItemFilter | undefined, tou
   return newToDevice ? 'Add' : 'Change';
 }
 
-function commandFor(item: Item, since: number, converter: ItemConverter, cctx: ConvertContext, filter: ItemFilter | undefined, touched: ReadonlySet<string>): WbxmlElement | undefined {
+function commandFor(item: Item, since: number, converter: ItemConverter, cctx: ConvertContext, filter: ItemFilter | undefined, touched: OwnWrites): WbxmlElement | undefined {
   const kind = classify(item, since, filter, touched);
   if (kind === undefined) return undefined;
   if (kind === 'Delete') return el('AirSync', 'Delete', el('AirSync', 'ServerId', item.serverId));
@@ -361,14 +387,14 @@ function commandFor(item: Item, since: number, converter: ItemConverter, cctx: C
 }
 
 /** How many commands a Sync from sequence `since` would send in all (GetItemEstimate, MS-ASCMD 2.2.1.9). */
-export async function countChanges(store: Store, userId: string, folder: Folder, since: number, filter: ItemFilter | undefined): Promise<number> {
+export async function countChanges(store: Store, userId: string, folder: Folder, since: number, filter: ItemFilter | undefined, own: OwnWrites = new Map()): Promise<number> {
   let count = 0;
   let cursor = since;
   const batch = 1000;
   for (;;) {
     const changes = await store.listChangesSince(userId, folder.id, cursor, batch);
     for (const item of changes) {
-      if (classify(item, since, filter, new Set()) !== undefined) count++;
+      if (classify(item, since, filter, own) !== undefined) count++;
       cursor = item.modseq;
     }
     if (changes.length < batch) return count;
@@ -417,7 +443,7 @@ async function applyClientCommand(
   options: CollectionOptions,
   state: CollectionState,
   cmd: ClientCommand,
-  touched: Set<string>,
+  touched: Map<string, number>,
   deletesAsMoves: boolean,
   matcher: AddMatcher | undefined,
 ): Promise<WbxmlElement[]> {
@@ -428,7 +454,7 @@ async function applyClientCommand(
       const known = await store.getClientAdd(user.id, device.deviceId, folder.id, cmd.clientId);
       const knownItem = known ? await store.getItem(user.id, known) : null;
       if (knownItem) {
-        touched.add(knownItem.id);
+        touched.set(knownItem.id, knownItem.modseq);
         return [responseElement('Add', idElement('ClientId', cmd.clientId), idElement('ServerId', knownItem.serverId), statusElement(SyncStatus.Success))];
       }
       let data: JsonObject;
@@ -442,7 +468,7 @@ async function applyClientCommand(
       const item = matchedId ? await store.getItem(user.id, matchedId) : await store.putItem({ userId: user.id, folderId: folder.id, class: converter.itemClass, data, uid: uidOf(data) });
       if (!item) throw new Error('matched item vanished');
       await store.putClientAdd(user.id, device.deviceId, folder.id, cmd.clientId, item.id);
-      touched.add(item.id);
+      touched.set(item.id, item.modseq);
       return [responseElement('Add', idElement('ClientId', cmd.clientId), idElement('ServerId', item.serverId), statusElement(SyncStatus.Success))];
     }
     case 'Change': {
@@ -463,7 +489,7 @@ async function applyClientCommand(
         return [responseElement('Change', idElement('ServerId', cmd.serverId), statusElement(SyncStatus.ConversionError))];
       }
       const updated = await store.updateItem(user.id, item.id, { data, uid: uidOf(data) ?? item.uid });
-      touched.add(updated.id);
+      touched.set(updated.id, updated.modseq);
       return []; // a successful Change is not answered (MS-ASCMD 2.2.3.24.3)
     }
     case 'Delete': {
@@ -476,7 +502,7 @@ async function applyClientCommand(
       const trash = ctx.folders.find((f) => f.type === 4);
       if (deletesAsMoves && trash && trash.id !== folder.id) await store.moveItem(user.id, item.id, trash.id);
       else await store.deleteItem(user.id, item.id);
-      touched.add(item.id);
+      touched.set(item.id, OWN_DELETE);
       return [];
     }
     case 'Fetch': {

@@ -224,6 +224,27 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal(after, before + 1, 'one contact, not two or three');
     });
 
+    it('kb-2.7: a device never gets its own Add or Change back when the window cuts the feed short', async () => {
+      const d = await readyDevice(BOB);
+      const tasks = d.folderByType(7).serverId;
+      const tasksFolder = await folder(bob, 7);
+      await d.initialSync(tasks);
+      for (let i = 0; i < 30; i++) await server.store.putItem({ userId: bob.id, folderId: tasksFolder.id, class: 'Tasks', data: { subject: `server ${i}`, complete: false } });
+      const add = el('AirSync', 'Add', el('AirSync', 'ClientId', 'own-1'), el('AirSync', 'ApplicationData', el('Tasks', 'Subject', 'mine'), el('Tasks', 'Complete', 0)));
+      const first = await d.sync(tasks, { windowSize: 10, commands: [add] });
+      assert.ok(first.moreAvailable);
+      const mine = childText(first.responses[0]!, 'ServerId', 'AirSync')!;
+      // The rest of the feed: the device's Add would come back as an Add here (Device.apply rejects that).
+      const rest = await d.syncAll(tasks, { windowSize: 10 });
+      assert.equal(first.adds.length + rest.length, 30, 'every server item once');
+      assert.ok(!rest.some((a) => a.serverId === mine));
+      // A later server change of the same item is sent, as a Change.
+      const item = (await server.store.getItemByServerId(bob.id, mine))!;
+      await server.store.updateItem(bob.id, item.id, { data: { ...item.data, subject: 'changed on the server' } });
+      const later = await d.sync(tasks);
+      assert.deepEqual(later.changes.map((c) => c.serverId), [mine]);
+    });
+
     it('kb-2.11: a device that moves from 14.1 to 16.1 keeps syncing', async () => {
       const d = await readyDevice(ALICE, '14.1');
       const inbox = d.folderByType(2).serverId;
