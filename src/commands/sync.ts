@@ -50,17 +50,13 @@ function withCache(req: SyncRequest, cached: CachedRequest | null): CachedReques
 function toCache(req: CachedRequest, outcomes: Map<string, CollectionOutcome>): JsonObject {
   const collections = req.collections.map((c) => {
     const outcome = outcomes.get(c.collectionId ?? '');
-    const key = outcome ? keyOf(outcome.element) : c.syncKey;
+    const key = outcome ? outcome.syncKey : c.syncKey;
     const { commands: _omit, ...rest } = c;
     return { ...rest, syncKey: key };
   });
   return JSON.parse(JSON.stringify({ ...req, collections })) as JsonObject;
 }
 
-function keyOf(collection: WbxmlElement): string | undefined {
-  const k = collection.children.find((c) => typeof c === 'object' && 'name' in c && c.name === 'SyncKey') as WbxmlElement | undefined;
-  return k && typeof k.children[0] === 'string' ? k.children[0] : undefined;
-}
 
 /**
  * Sync (MS-ASCMD 2.2.1.21): client changes in, server changes out, for several collections;
@@ -111,7 +107,7 @@ async function handleSync(ctx: CommandContext): Promise<CommandResult> {
   if (waiter && !anyChanged()) {
     if (await waiter.changed) {
       // Only the keys just handed out are valid now; commands were applied in the first pass.
-      const again = req.collections.map((c) => ({ ...c, syncKey: keyOf(outcomes.get(c.collectionId ?? '')!.element), commands: [] }));
+      const again = req.collections.map((c) => ({ ...c, syncKey: outcomes.get(c.collectionId ?? '')!.syncKey, commands: [] }));
       syncCtx.folders = await store.listFolders(user.id);
       outcomes = await pass(again);
     }

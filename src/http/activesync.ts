@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth/authenticator.ts';
-import { parseBasicAuth } from '../auth/authenticator.ts';
 import type { CommandHandler, CommandResult } from '../commands/types.ts';
 import { commandByName, PROTOCOL_HEADERS } from '../eas/commands.ts';
 import { isSupportedVersion, versionNumber } from '../eas/versions.ts';
@@ -9,6 +8,7 @@ import { decodeWbxml, encodeWbxml, toXml, WbxmlError, type WbxmlElement } from '
 import type { Logger } from 'pino';
 import { parseRequestParams, QueryError } from './query.ts';
 import { SeenDevices } from '../devices/seen-devices.ts';
+import { authenticateRequest } from './authenticate.ts';
 import { logFields } from './request-log.ts';
 
 export const ENDPOINT = '/Microsoft-Server-ActiveSync';
@@ -38,22 +38,7 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
   };
 
   /** Basic authentication (MS-ASHTTP 2.2.1.1.2.1); 401 with a challenge when missing or wrong. */
-  const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
-    const creds = parseBasicAuth(req.headers.authorization);
-    const challenge = { 'WWW-Authenticate': 'Basic realm="easd"' };
-    if (!creds) {
-      await refuse(req, reply, 401, 'no credentials', challenge);
-      return null;
-    }
-    logFields(req).user = creds.username;
-    const user = await deps.authenticator.authenticate(creds.username, creds.password);
-    if (!user) {
-      await refuse(req, reply, 401, 'wrong user name or password', challenge);
-      return null;
-    }
-    logFields(req).user = user.email;
-    return user;
-  };
+  const authenticate = (req: FastifyRequest, reply: FastifyReply) => authenticateRequest(deps.authenticator, req, reply);
 
   // OPTIONS tells the client the versions and commands (MS-ASHTTP 2.2.1.2, 2.2.2.1.2.3-4).
   app.options(ENDPOINT, async (req, reply) => {

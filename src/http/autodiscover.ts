@@ -2,9 +2,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { SaxesParser } from 'saxes';
 import type { Authenticator } from '../auth/authenticator.ts';
-import { parseBasicAuth } from '../auth/authenticator.ts';
 import type { User } from '../store/types.ts';
 import { ENDPOINT } from './activesync.ts';
+import { authenticateRequest } from './authenticate.ts';
 import { logFields } from './request-log.ts';
 
 /**
@@ -105,14 +105,8 @@ export function registerAutodiscover(app: FastifyInstance, deps: Deps): void {
     const f = logFields(req);
     f.cmd = 'Autodiscover';
     const xmlReply = (body: string) => reply.code(200).type('text/xml; charset=utf-8').send(body);
-    const creds = parseBasicAuth(req.headers.authorization);
-    const user = creds ? await deps.authenticator.authenticate(creds.username, creds.password) : null;
-    if (creds) f.user = creds.username;
-    if (!user) {
-      f.reason = creds ? 'wrong user name or password' : 'no credentials';
-      return reply.code(401).header('WWW-Authenticate', 'Basic realm="easd"').send();
-    }
-    f.user = user.email;
+    const user = await authenticateRequest(deps.authenticator, req, reply);
+    if (!user) return reply;
     const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
     const parsed = parseAutodiscoverRequest(body);
     if (!parsed || !parsed.email) {

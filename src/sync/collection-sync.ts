@@ -92,8 +92,10 @@ export interface SyncContext {
 }
 
 export interface CollectionOutcome {
-  /** The Collection element for the response; undefined when nothing happened (14.0+ omits it). */
+  /** The Collection element for the response (14.0+ leaves it out when `changed` is false). */
   element: WbxmlElement;
+  /** The key the response gives the device for this collection. */
+  syncKey: string;
   /** False when the collection had no client commands, no changes and kept its key. */
   changed: boolean;
   folder?: Folder;
@@ -133,12 +135,12 @@ export async function syncCollection(ctx: SyncContext, req: CollectionRequest, b
   const { store, user, device } = ctx;
   const collectionId = req.collectionId ?? '';
   if (!req.syncKey || !req.collectionId) {
-    return { element: collectionElement(req.syncKey ?? INITIAL_SYNC_KEY, collectionId, SyncStatus.ProtocolError), changed: true, status: SyncStatus.ProtocolError, sent: 0, moreAvailable: false };
+    return { element: collectionElement(req.syncKey ?? INITIAL_SYNC_KEY, collectionId, SyncStatus.ProtocolError), syncKey: req.syncKey ?? INITIAL_SYNC_KEY, changed: true, status: SyncStatus.ProtocolError, sent: 0, moreAvailable: false };
   }
   const folder = ctx.folders.find((f) => f.serverId === collectionId);
   if (!folder) {
     // A collection the device knows but the server does not: its hierarchy is stale.
-    return { element: collectionElement(req.syncKey, collectionId, SyncStatus.HierarchyChanged), changed: true, status: SyncStatus.HierarchyChanged, sent: 0, moreAvailable: false };
+    return { element: collectionElement(req.syncKey, collectionId, SyncStatus.HierarchyChanged), syncKey: req.syncKey, changed: true, status: SyncStatus.HierarchyChanged, sent: 0, moreAvailable: false };
   }
 
   if (req.syncKey === INITIAL_SYNC_KEY) {
@@ -148,13 +150,13 @@ export async function syncCollection(ctx: SyncContext, req: CollectionRequest, b
     const key = firstSyncKey();
     const state: CollectionState = { modseq: 0, options: req.options ?? {}, matchAdds: true };
     await store.saveSyncState({ userId: user.id, deviceId: device.deviceId, collectionId: folder.id, syncKey: key, data: stateToJson(state) }, []);
-    return { element: collectionElement(key, collectionId, SyncStatus.Success), changed: true, folder, status: SyncStatus.Success, sent: 0, moreAvailable: false };
+    return { element: collectionElement(key, collectionId, SyncStatus.Success), syncKey: key, changed: true, folder, status: SyncStatus.Success, sent: 0, moreAvailable: false };
   }
 
   const saved = await store.getSyncState(user.id, device.deviceId, folder.id, req.syncKey);
   if (!saved) {
     // Neither the current key nor the previous one: the client must start over (Status 3).
-    return { element: collectionElement(INITIAL_SYNC_KEY, collectionId, SyncStatus.InvalidSyncKey), changed: true, folder, status: SyncStatus.InvalidSyncKey, sent: 0, moreAvailable: false };
+    return { element: collectionElement(INITIAL_SYNC_KEY, collectionId, SyncStatus.InvalidSyncKey), syncKey: INITIAL_SYNC_KEY, changed: true, folder, status: SyncStatus.InvalidSyncKey, sent: 0, moreAvailable: false };
   }
   const state = readState(saved.data);
   const options: CollectionOptions = req.options ?? state.options;
@@ -233,7 +235,7 @@ export async function syncCollection(ctx: SyncContext, req: CollectionRequest, b
   if (moreAvailable) rest.push(el('AirSync', 'MoreAvailable'));
   if (commands.length) rest.push(el('AirSync', 'Commands', commands));
   if (responses.length) rest.push(el('AirSync', 'Responses', responses));
-  return { element: collectionElement(key, collectionId, SyncStatus.Success, rest), changed, folder, status: SyncStatus.Success, sent: commands.length, moreAvailable, position: modseq };
+  return { element: collectionElement(key, collectionId, SyncStatus.Success, rest), syncKey: key, changed, folder, status: SyncStatus.Success, sent: commands.length, moreAvailable, position: modseq };
 }
 
 /**
