@@ -79,19 +79,19 @@ export const ping: CommandHandler = async (ctx) => {
     }
     return out;
   };
-  let folders = await watchedFolders();
-  // A folder the device watches that the server no longer has: resync the hierarchy first.
-  if (!folders) return reply(PingStatus.HierarchyChanged);
-  const watched = new Set([...folders.values()].map((f) => f.id));
   const deadline = Date.now() + heartbeat * 1000;
+  // Folder ids are known after the first look; until then any change of the user wakes the wait.
+  let watched: Set<string> | null = null;
   for (;;) {
     // Listen before looking, so a change stored in between is not missed.
     const waiter = waitForChange(store, user.id, watched, Math.max(0, deadline - Date.now()), ctx.aborted);
-    folders = await watchedFolders();
+    const folders = await watchedFolders();
     if (!folders) {
+      // A folder the device watches that the server no longer has: resync the hierarchy first.
       waiter.cancel();
       return reply(PingStatus.HierarchyChanged);
     }
+    watched ??= new Set([...folders.values()].map((f) => f.id));
     const positions = await readPositions(store, user.id, device.deviceId);
     const changed = [...folders].filter(([, f]) => f.modseq > (positions[f.id] ?? 0)).map(([serverId]) => serverId);
     if (changed.length > 0) {

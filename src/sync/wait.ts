@@ -11,7 +11,8 @@ export interface ChangeWaiter {
  * `timeoutMs`: the held half of Ping and of Sync with Wait. It listens from the moment it is
  * called, so a change stored while the caller is still computing is not missed.
  */
-export function waitForChange(store: Store, userId: string, folderIds: ReadonlySet<string>, timeoutMs: number, aborted?: AbortSignal): ChangeWaiter {
+/** `folderIds` null watches every folder of the user (for when the caller does not know them yet). */
+export function waitForChange(store: Store, userId: string, folderIds: ReadonlySet<string> | null, timeoutMs: number, aborted?: AbortSignal): ChangeWaiter {
   let finish: (v: boolean) => void = () => {};
   const changed = new Promise<boolean>((resolve) => (finish = resolve));
   let done = false;
@@ -24,7 +25,7 @@ export function waitForChange(store: Store, userId: string, folderIds: ReadonlyS
     finish(v);
   };
   const unsubscribe = store.subscribeChanges((e) => {
-    if (e.userId === userId && (e.folderId === null || folderIds.has(e.folderId))) end(true);
+    if (e.userId === userId && (e.folderId === null || folderIds === null || folderIds.has(e.folderId))) end(true);
   });
   const timer = setTimeout(() => end(false), timeoutMs);
   const onAbort = () => end(false);
