@@ -54,17 +54,7 @@ export function registerServe(program: Command): void {
       handlers: commandHandlers(),
       config: { maxRequestBytes: parseSize(opts.maxRequestSize), publicUrl: opts.publicUrl, trustProxy: opts.trustProxy, tls },
     });
-    await app.listen({ host, port });
-    // Only once listening: a start that fails must not leave a demo user whose password nobody saw.
-    const demoPassword = opts.demoUser ? await ensureDemoUser(store) : undefined;
-    const address = app.server.address();
-    const boundPort = typeof address === 'object' && address ? address.port : port;
-    const url = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
-    log.info({ url, backend: opts.database ? 'postgres' : 'sqlite' }, 'easd listening');
-    process.stdout.write(`easd is listening on ${url}/Microsoft-Server-ActiveSync\n`);
-    if (demoPassword) {
-      process.stdout.write(`Created ${DEMO_USER} with password ${demoPassword} (shown only this once).\n`);
-    }
+    // Signals are handled from the start, so a stop during start-up also closes the store cleanly.
     let closing = false;
     const shutdown = async (signal: string) => {
       if (closing) return;
@@ -76,5 +66,16 @@ export function registerServe(program: Command): void {
     };
     process.on('SIGINT', () => void shutdown('SIGINT'));
     process.on('SIGTERM', () => void shutdown('SIGTERM'));
+    await app.listen({ host, port });
+    // Only once listening: a start that fails must not leave a demo user whose password nobody saw.
+    const demoPassword = opts.demoUser ? await ensureDemoUser(store) : undefined;
+    const address = app.server.address();
+    const boundPort = typeof address === 'object' && address ? address.port : port;
+    const url = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+    log.info({ url, backend: opts.database ? 'postgres' : 'sqlite' }, 'easd listening');
+    process.stdout.write(`easd is listening on ${url}/Microsoft-Server-ActiveSync\n`);
+    if (demoPassword) {
+      process.stdout.write(`Created ${DEMO_USER} with password ${demoPassword} (shown only this once).\n`);
+    }
   });
 }
