@@ -3,6 +3,7 @@ import type { EasVersion } from '../eas/versions.ts';
 import type { EasRequestParams } from '../http/query.ts';
 import type { Device, Store, User } from '../store/types.ts';
 import type { WbxmlElement } from '../wbxml/tree.ts';
+import type { Services } from './services.ts';
 
 /** Everything a command handler gets: who asks, from which device, what they sent. */
 export interface CommandContext {
@@ -16,6 +17,8 @@ export interface CommandContext {
   rawBody: Buffer;
   contentType?: string;
   store: Store;
+  /** Configured services beyond the store (src/commands/services.ts). */
+  services: Services;
   log: Logger;
   /** Resolves when the client has gone away (for held Ping and Sync with Wait). */
   aborted: AbortSignal;

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth/authenticator.ts';
+import type { Services } from '../commands/services.ts';
 import type { CommandHandler, CommandResult } from '../commands/types.ts';
 import { commandByName, PROTOCOL_HEADERS } from '../eas/commands.ts';
 import { isSupportedVersion, versionNumber } from '../eas/versions.ts';
@@ -20,6 +21,7 @@ interface Deps {
   log: Logger;
   handlers: Map<string, CommandHandler>;
   authenticator: Authenticator;
+  services?: Services;
   /**
    * The abort controllers of requests in progress; closing the server aborts them all. (One
    * controller per request, not AbortSignal.any with a server-wide signal: on Node 20 that keeps
@@ -31,6 +33,7 @@ interface Deps {
 export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
   const { log } = deps;
   const seenDevices = new SeenDevices(deps.store);
+  const services: Services = deps.services ?? {};
 
   const refuse = (req: FastifyRequest, reply: FastifyReply, status: number, reason: string, headers: Record<string, string> = {}) => {
     logFields(req).reason = reason;
@@ -131,6 +134,7 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
         rawBody,
         contentType,
         store: deps.store,
+        services,
         get log() {
           return reqLog();
         },

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Authenticator } from '../auth/authenticator.ts';
+import type { Services } from '../commands/services.ts';
 import type { CommandHandler } from '../commands/types.ts';
 import type { Store } from '../store/types.ts';
 import { registerActiveSync } from './activesync.ts';
@@ -23,6 +24,8 @@ export interface ServerDeps {
   config: ServerConfig;
   handlers: Map<string, CommandHandler>;
   authenticator?: Authenticator;
+  /** Services handed to every command (default: none configured). */
+  services?: Services;
 }
 
 export const DEFAULT_MAX_REQUEST_BYTES = 50 * 1024 * 1024;

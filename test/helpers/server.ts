@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Level, type Logger } from 'pino';
 import { hashPassword } from '../../src/auth/password.ts';
 import { commandHandlers } from '../../src/commands/index.ts';
+import type { Services } from '../../src/commands/services.ts';
 import type { CommandHandler } from '../../src/commands/types.ts';
 import { ENDPOINT } from '../../src/http/activesync.ts';
 import { buildServer, DEFAULT_MAX_REQUEST_BYTES, type ServerConfig } from '../../src/http/server.ts';
@@ -36,6 +37,11 @@ export interface TestServerOptions {
   logLevel?: Level;
   /** Store backend: a temp SQLite file (default) or a fresh PostgreSQL schema, dropped on close. */
   backend?: 'sqlite' | 'postgres';
+  /**
+   * Services for the commands, built once the store is open (they usually need it), e.g.
+   * `services: (store) => ({ ... })`. Default: none configured.
+   */
+  services?: (store: Store) => Services | Promise<Services>;
 }
 
 export interface TestServer {
@@ -99,6 +105,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       log: collectingLogger(logs, opts.logLevel),
       config,
       handlers: opts.handlers ?? commandHandlers(),
+      services: opts.services ? await opts.services(temp.store) : {},
     });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();
