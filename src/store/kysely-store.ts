@@ -21,6 +21,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { ChangeSet, LocalChangeBus, type ChangeBus } from './changes.ts';
+import { KyselyDirectoryStore } from './directory-store.ts';
+import type { DirectoryStore } from './directory-types.ts';
 import type { Database, DevicesTable, FoldersTable, ItemsTable, SyncStatesTable, UsersTable } from './schema.ts';
 import {
   ITEM_CLASSES,
@@ -58,12 +60,14 @@ export class KyselyStore implements Store {
   readonly #onClose: (() => Promise<void>) | undefined;
   readonly #changes: ChangeBus;
   #closing: Promise<void> | undefined;
+  readonly directory: DirectoryStore;
 
   constructor(db: Kysely<Database>, opts: KyselyStoreOptions = {}) {
     this.#db = db;
     this.#now = opts.now ?? (() => new Date());
     this.#onClose = opts.onClose;
     this.#changes = opts.changes ?? new LocalChangeBus();
+    this.directory = new KyselyDirectoryStore(db, this.#now);
   }
 
   #ts(): string {

@@ -97,6 +97,44 @@ export interface ClientAddsTable {
   created_at: string;
 }
 
+/** Directory fields of a user (migration 0006; directory-store.ts). */
+export interface UserDirectoryTable {
+  user_id: string;
+  first_name: string | null;
+  last_name: string | null;
+  title: string | null;
+  phone: string | null;
+  mobile_phone: string | null;
+  home_phone: string | null;
+  office: string | null;
+  company: string | null;
+  /** Base64 of the picture bytes. */
+  picture: string | null;
+  picture_size: ColumnType<number, number | undefined, number>;
+  updated_at: string;
+}
+
+/** Additional addresses of users; `address` lowercased, unique across users. */
+export interface UserAliasesTable {
+  address: string;
+  user_id: string;
+  created_at: string;
+}
+
+export interface OofSettingsTable {
+  user_id: string;
+  /** JSON object as text (OofSettings). */
+  data: string;
+  updated_at: string;
+}
+
+/** The last automatic reply per user and sender (lowercased). */
+export interface AutoRepliesTable {
+  user_id: string;
+  sender: string;
+  sent_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   folders: FoldersTable;
@@ -105,4 +143,8 @@ export interface Database {
   device_data: DeviceDataTable;
   sync_states: SyncStatesTable;
   client_adds: ClientAddsTable;
+  user_directory: UserDirectoryTable;
+  user_aliases: UserAliasesTable;
+  oof_settings: OofSettingsTable;
+  auto_replies: AutoRepliesTable;
 }

@@ -22,6 +22,8 @@
  * infrastructure failures (database down, disk full).
  */
 
+import type { DirectoryStore } from './directory-types.ts';
+
 export type ItemClass = 'Email' | 'Calendar' | 'Contacts' | 'Tasks' | 'Notes';
 export const ITEM_CLASSES: readonly ItemClass[] = ['Email', 'Calendar', 'Contacts', 'Tasks', 'Notes'];
 
@@ -170,6 +172,9 @@ export interface DeviceSeen {
 }
 
 export interface Store {
+  /** The directory (GAL fields, aliases, picture) and per-user settings (out of office). */
+  readonly directory: DirectoryStore;
+
   // Users
   /** Throws StoreError 'conflict' if the (case-insensitive) email is taken, 'invalid' if empty. */
   createUser(user: NewUser): Promise<User>;

@@ -6,10 +6,12 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { initial } from './0001_initial.ts';
 import { sync } from './0002_sync.ts';
+import { directory } from './0006_directory.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
   '0002_sync': sync,
+  '0006_directory': directory,
 };
 
 const provider: MigrationProvider = {
