@@ -21,6 +21,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { ChangeSet, LocalChangeBus, type ChangeBus } from './changes.ts';
+import { KyselySearchStore } from './search-store.ts';
+import type { SearchStore } from './search-types.ts';
+import { KyselySendingStore } from './sending-store.ts';
+import type { SendingStore } from './sending-types.ts';
+import { KyselyDevicesStore } from './devices-store.ts';
+import type { DevicesStore } from './devices-types.ts';
 import { KyselyDirectoryStore } from './directory-store.ts';
 import type { DirectoryStore } from './directory-types.ts';
 import type { Database, DevicesTable, FoldersTable, ItemsTable, SyncStatesTable, UsersTable } from './schema.ts';
@@ -60,6 +66,9 @@ export class KyselyStore implements Store {
   readonly #onClose: (() => Promise<void>) | undefined;
   readonly #changes: ChangeBus;
   #closing: Promise<void> | undefined;
+  readonly sending: SendingStore;
+  readonly search: SearchStore;
+  readonly devices: DevicesStore;
   readonly directory: DirectoryStore;
 
   constructor(db: Kysely<Database>, opts: KyselyStoreOptions = {}) {
@@ -67,6 +76,9 @@ export class KyselyStore implements Store {
     this.#now = opts.now ?? (() => new Date());
     this.#onClose = opts.onClose;
     this.#changes = opts.changes ?? new LocalChangeBus();
+    this.sending = new KyselySendingStore(db, this.#now);
+    this.search = new KyselySearchStore(db);
+    this.devices = new KyselyDevicesStore(db, this.#now);
     this.directory = new KyselyDirectoryStore(db, this.#now);
   }
 

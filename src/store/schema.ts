@@ -135,6 +135,56 @@ export interface AutoRepliesTable {
   sent_at: string;
 }
 
+export interface SentClientIdsTable {
+  user_id: string;
+  device_id: string;
+  /** ComposeMail ClientId of a message the device sent (sending-store.ts). */
+  client_id: string;
+  created_at: string;
+}
+
+export interface SearchPositionsTable {
+  user_id: string;
+  folder_id: string;
+  /** Folder change sequence up to which the full-text index holds the folder (search-store.ts). */
+  indexed_modseq: Int8;
+}
+
+export interface DevicePoliciesTable {
+  name: string;
+  /** JSON object as text (src/devices/policy.ts settings). */
+  settings: string;
+  revision: Int8;
+  updated_at: string;
+}
+
+export interface DevicePolicyAssignmentsTable {
+  user_id: string;
+  policy_name: string;
+  updated_at: string;
+}
+
+export interface DeviceSettingsTable {
+  name: string;
+  value: string;
+}
+
+export interface DeviceAccessRulesTable {
+  id: string;
+  field: string;
+  pattern: string;
+  access: string;
+  created_at: string;
+}
+
+export interface DeviceStatesTable {
+  user_id: string;
+  device_id: string;
+  /** JSON object as text (src/devices/device-state.ts). */
+  data: string;
+  updated_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   folders: FoldersTable;
@@ -143,8 +193,15 @@ export interface Database {
   device_data: DeviceDataTable;
   sync_states: SyncStatesTable;
   client_adds: ClientAddsTable;
+  sent_client_ids: SentClientIdsTable;
+  search_positions: SearchPositionsTable;
   user_directory: UserDirectoryTable;
   user_aliases: UserAliasesTable;
   oof_settings: OofSettingsTable;
   auto_replies: AutoRepliesTable;
+  device_policies: DevicePoliciesTable;
+  device_policy_assignments: DevicePolicyAssignmentsTable;
+  device_settings: DeviceSettingsTable;
+  device_access_rules: DeviceAccessRulesTable;
+  device_states: DeviceStatesTable;
 }

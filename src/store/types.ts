@@ -23,7 +23,10 @@
  */
 
 import type { DirectoryStore } from './directory-types.ts';
+import type { DevicesStore } from './devices-types.ts';
 
+import type { SearchStore } from './search-types.ts';
+import type { SendingStore } from './sending-types.ts';
 export type ItemClass = 'Email' | 'Calendar' | 'Contacts' | 'Tasks' | 'Notes';
 export const ITEM_CLASSES: readonly ItemClass[] = ['Email', 'Calendar', 'Contacts', 'Tasks', 'Notes'];
 
@@ -172,6 +175,12 @@ export interface DeviceSeen {
 }
 
 export interface Store {
+  /** ComposeMail ClientIds already sent, per device (sending-types.ts). */
+  readonly sending: SendingStore;
+  /** The full-text index over the user's items (search-types.ts). */
+  readonly search: SearchStore;
+  /** Device management: policies, access rules, per-device provisioning/access/wipe state. */
+  readonly devices: DevicesStore;
   /** The directory (GAL fields, aliases, picture) and per-user settings (out of office). */
   readonly directory: DirectoryStore;
 

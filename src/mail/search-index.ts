@@ -1,0 +1,87 @@
+/**
+ * Keeps the full-text index (store.search) in step with the user's items, lazily: before a
+ * query, each folder in scope is brought up to its current change sequence by reading the
+ * folder's change feed from where the index stopped (Store.listChangesSince), the same feed
+ * devices sync from. A changed item's document is rewritten; a tombstone (delete, or the source
+ * side of a move) removes it; the target side of a move is a new item and gets a new document.
+ *
+ * Why lazily and not on every item write: delivery (LMTP) and Sync writes stay as fast as they
+ * were, the store's write paths need no knowledge of mail, and an index that was lost or reset
+ * (RebuildResults) rebuilds itself from the feed. The price is paid by the first search after
+ * many new messages; queries also join the live items, so a result is never a deleted item.
+ */
+import type { SearchDoc } from '../store/search-types.ts';
+import type { Folder, Item, JsonObject, JsonValue, Store } from '../store/types.ts';
+
+/** Items read from the feed per step (one transaction of the index each). */
+const BATCH = 500;
+
+function str(v: JsonValue | undefined): string {
+  return typeof v === 'string' ? v : '';
+}
+
+function obj(v: JsonValue | undefined): JsonObject | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
+}
+
+/** Rough text of an HTML body: tags and entities out, for indexing only. */
+export function htmlToIndexText(html: string): string {
+  return html
+    .replace(/<(script|style)[\s\S]*?<\/\1\s*>/gi, ' ')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&nbsp;/gi, ' ')
+    .replace(/&(amp|lt|gt|quot|#39);/g, ' ');
+}
+
+/**
+ * The searchable text of an item. Email: subject, the address fields and the body (plain text,
+ * or the HTML with its tags removed). Other classes: their subject and body, so a Search with a
+ * Calendar, Contacts, Tasks or Notes CollectionId works too.
+ */
+export function itemToSearchDoc(item: Item): SearchDoc {
+  const d = item.data;
+  const body = obj(d.body);
+  let bodyText = str(body?.text);
+  if (bodyText === '' && typeof body?.html === 'string') bodyText = htmlToIndexText(body.html);
+  if (bodyText === '') bodyText = str(d.preview);
+  const addresses = ['from', 'to', 'cc', 'bcc', 'replyTo', 'sender', 'displayTo', 'organizer', 'location']
+    .map((k) => str(d[k]))
+    .filter((s) => s !== '')
+    .join(' ');
+  const attachments = Array.isArray(d.attachments)
+    ? d.attachments.map((a) => str(obj(a)?.displayName) || str(obj(a)?.name)).filter((s) => s !== '')
+    : [];
+  const subject = str(d.subject) || str(d.fileAs) || [str(d.firstName), str(d.lastName)].filter((s) => s).join(' ');
+  return {
+    itemId: item.id,
+    folderId: item.folderId,
+    conversationId: str(d.conversationId) || null,
+    received: str(d.dateReceived) || str(d.startTime) || item.createdAt.toISOString(),
+    subject,
+    addresses: [addresses, ...attachments].join(' '),
+    body: bodyText,
+  };
+}
+
+/** Brings the index of each folder up to the folder's current change sequence. */
+export async function catchUpSearchIndex(store: Store, userId: string, folders: readonly Folder[]): Promise<void> {
+  for (const folder of folders) {
+    let pos = await store.search.getPosition(userId, folder.id);
+    while (pos < folder.modseq) {
+      let changes: Item[];
+      try {
+        changes = await store.listChangesSince(userId, folder.id, pos, BATCH);
+      } catch {
+        break; // the folder was deleted meanwhile: its items are gone, nothing to index
+      }
+      if (changes.length === 0) break;
+      const docs = changes.filter((it) => !it.deleted).map(itemToSearchDoc);
+      const removed = changes.filter((it) => it.deleted).map((it) => it.id);
+      const to = changes[changes.length - 1]!.modseq;
+      const applied = await store.search.applyBatch(userId, folder.id, pos, to, docs, removed);
+      // Another request indexed this stretch first: continue from where it got to.
+      pos = applied ? to : await store.search.getPosition(userId, folder.id);
+      if (changes.length < BATCH) break;
+    }
+  }
+}
