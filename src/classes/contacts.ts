@@ -1,77 +1,292 @@
 /**
- * Contacts class (MS-ASCNTC), basic fields.
+ * Contacts class (MS-ASCNTC): every element of the Contacts (code page 1) and Contacts2 (code
+ * page 12) code pages for protocol 12.0-16.1, with the notes in airsyncbase:Body.
  *
- * Stored data:
+ * Stored data (keys are the element names in camelCase; absent key = not set):
  *   {
- *     fileAs?, firstName?, middleName?, lastName?: string
- *     companyName?, jobTitle?: string
- *     email1Address?, email2Address?, email3Address?: string
- *     businessPhoneNumber?, homePhoneNumber?, mobilePhoneNumber?: string
- *     birthday?: string                      // ISO 8601 UTC (MS-ASCNTC 2.2.2.6, dateTime)
+ *     <string fields of CONTACT_FIELDS>: string      // names, company, phones, addresses, ...
+ *     birthday?, anniversary?: string                // a calendar day, "YYYY-MM-DD" (see below)
+ *     children?: string[]                            // Children/Child (MS-ASCNTC 2.2.2.16)
  *     categories?: string[]
- *     body?: { text?, html?, mime? }          // the contact's notes; see body.ts
+ *     picture?: string                               // base64, at most PICTURE_MAX_BASE64 chars
+ *     weightedRank?: number                          // 14.0+, server-set (recipient cache)
+ *     body?: { text?, html? }                        // the contact's notes; see body.ts
  *   }
  *
- * Element order: the Contacts AllProps group of MS-ASCNTC section 6.1 (Contacts.xsd), with
- * airsyncbase:Body where that group lists the (2.5) Body: Birthday, Body, BusinessPhoneNumber,
- * Email1Address, Email2Address, Email3Address, FileAs, FirstName, MiddleName, HomePhoneNumber,
- * MobilePhoneNumber, CompanyName, LastName, JobTitle, Categories.
+ * Element order: the order of the element definitions of Contacts.xsd (MS-ASCNTC section 6.1,
+ * which is the token order of MS-ASWBXML code page 1), with airsyncbase:Body where the 2.5
+ * Contacts Body stood (after Birthday), then the Contacts2 elements in the order of
+ * Contacts2.xsd (MS-ASCNTC section 6.2). ApplicationData allows them in any order; clients
+ * that compare responses byte for byte see the same order every time.
+ *
+ * Birthday and Anniversary (MS-ASCNTC 2.2.2.3, 2.2.2.7) are dateTime values, but they mean a
+ * day: a phone in UTC+10 storing "12 May" sends its local midnight, 1980-05-11T14:00:00.000Z;
+ * a phone in UTC-8 sends 1980-05-12T08:00:00.000Z; Outlook-style clients send UTC midnight.
+ * Reading the instant in UTC would move the first a day back. easd stores the day instead: the
+ * UTC date of the instant rounded to the nearest UTC midnight (right for every offset from
+ * UTC-11 to UTC+11, which covers nearly every inhabited zone; +12 and beyond round to the day
+ * before). It answers the day at 00:00:00.000Z, as Exchange does for a mailbox whose time zone
+ * is UTC (Exchange answers midnight of the mailbox's zone; easd has no mailbox zone). Clients
+ * read that back as the same day: Android's Exchange client and EAS-4-TbSync take the date of
+ * the UTC value (moving to the next day only from noon on), iOS shows the UTC date for
+ * all-day values. A device therefore reads back the day another device stored, whatever the
+ * zones of the two.
+ *
+ * Picture (MS-ASCNTC 2.2.2.58): base64, limited to 48 KB of base64 text; a larger one "MUST"
+ * get Status 6, and so does one that is not base64 at all. Nothing of the item is stored then.
+ *
+ * Ghosted properties (MS-ASCMD 2.2.3.179 Supported): every Contacts and Contacts2 element can
+ * be ghosted. On a Change, an omitted element that is ghosted keeps its stored value; one that
+ * is not ghosted is cleared. Which are ghosted is fixed by the collection's initial Sync
+ * (`ctx.supported`): no Supported element -> none is ghosted (a Change is the whole contact);
+ * Supported with children -> all but those are ghosted; an empty Supported -> all are ghosted.
+ * Body and Categories are not in the ghostable set; an omitted Body or Categories is kept (a
+ * client that was sent a truncated body cannot send it back whole, MS-ASAIRS 2.2.2.9), and a
+ * client clears them with an empty element. Alias and WeightedRank are server-side values of
+ * the recipient information cache (14.0+): a client's values are ignored and never cleared.
  */
 import type { JsonObject } from '../store/types.ts';
-import type { WbxmlElement } from '../wbxml/tree.ts';
+import { child, children, el, text, type WbxmlElement } from '../wbxml/tree.ts';
 import { applyBodyFromEas, bodyToEas, readBody } from './body.ts';
-import {
-  CATEGORIES,
-  DATE_TIME_KIND,
-  STRING,
-  fieldFromEas,
-  fieldToEas,
-  hashKey,
-  normalizePhone,
-  normalizeText,
-  str,
-  type FieldDef,
-} from './fields.ts';
-import type { ConvertContext, ItemConverter } from './types.ts';
+import { CATEGORIES, fieldApplies, fieldToEas, hashKey, normalizePhone, normalizeText, parseEasDate, str, uint } from './fields.ts';
+import { ConversionError, type ConvertContext, type ItemConverter } from './types.ts';
 
-const N = 'Contacts';
-const f = (key: string, name: string, kind: FieldDef['kind'] = STRING): FieldDef => ({ key, ns: N, name, kind });
+const C = 'Contacts';
+const C2 = 'Contacts2';
 
-const BIRTHDAY = f('birthday', 'Birthday', DATE_TIME_KIND);
-/** Fields after Body, in schema order. */
-const AFTER_BODY: readonly FieldDef[] = [
-  f('businessPhoneNumber', 'BusinessPhoneNumber'),
-  f('email1Address', 'Email1Address'),
-  f('email2Address', 'Email2Address'),
-  f('email3Address', 'Email3Address'),
-  f('fileAs', 'FileAs'),
-  f('firstName', 'FirstName'),
-  f('middleName', 'MiddleName'),
-  f('homePhoneNumber', 'HomePhoneNumber'),
-  f('mobilePhoneNumber', 'MobilePhoneNumber'),
-  f('companyName', 'CompanyName'),
-  f('lastName', 'LastName'),
-  f('jobTitle', 'JobTitle'),
-  f('categories', 'Categories', CATEGORIES),
+/** Largest Picture accepted, in characters of base64 (MS-ASCNTC 2.2.2.58: 48 KB). */
+export const PICTURE_MAX_BASE64 = 48 * 1024;
+
+type Kind = 'string' | 'day' | 'children' | 'categories' | 'picture' | 'rank';
+
+interface ContactField {
+  key: string;
+  ns: typeof C | typeof C2;
+  name: string;
+  kind: Kind;
+  since?: '14.0';
+  /** Server-side value: never read from a client. */
+  serverOnly?: boolean;
+}
+
+const s = (key: string, name: string, ns: typeof C | typeof C2 = C): ContactField => ({ key, ns, name, kind: 'string' });
+
+/** Contacts (in Contacts.xsd order, Body after Birthday) then Contacts2 fields. */
+export const CONTACT_FIELDS: readonly ContactField[] = [
+  { key: 'anniversary', ns: C, name: 'Anniversary', kind: 'day' },
+  s('assistantName', 'AssistantName'),
+  s('assistantPhoneNumber', 'AssistantPhoneNumber'),
+  { key: 'birthday', ns: C, name: 'Birthday', kind: 'day' },
+  // airsyncbase:Body goes here (see toEas)
+  s('business2PhoneNumber', 'Business2PhoneNumber'),
+  s('businessAddressCity', 'BusinessAddressCity'),
+  s('businessAddressCountry', 'BusinessAddressCountry'),
+  s('businessAddressPostalCode', 'BusinessAddressPostalCode'),
+  s('businessAddressState', 'BusinessAddressState'),
+  s('businessAddressStreet', 'BusinessAddressStreet'),
+  s('businessFaxNumber', 'BusinessFaxNumber'),
+  s('businessPhoneNumber', 'BusinessPhoneNumber'),
+  s('carPhoneNumber', 'CarPhoneNumber'),
+  { key: 'categories', ns: C, name: 'Categories', kind: 'categories' },
+  { key: 'children', ns: C, name: 'Children', kind: 'children' },
+  s('companyName', 'CompanyName'),
+  s('department', 'Department'),
+  s('email1Address', 'Email1Address'),
+  s('email2Address', 'Email2Address'),
+  s('email3Address', 'Email3Address'),
+  s('fileAs', 'FileAs'),
+  s('firstName', 'FirstName'),
+  s('home2PhoneNumber', 'Home2PhoneNumber'),
+  s('homeAddressCity', 'HomeAddressCity'),
+  s('homeAddressCountry', 'HomeAddressCountry'),
+  s('homeAddressPostalCode', 'HomeAddressPostalCode'),
+  s('homeAddressState', 'HomeAddressState'),
+  s('homeAddressStreet', 'HomeAddressStreet'),
+  s('homeFaxNumber', 'HomeFaxNumber'),
+  s('homePhoneNumber', 'HomePhoneNumber'),
+  s('jobTitle', 'JobTitle'),
+  s('lastName', 'LastName'),
+  s('middleName', 'MiddleName'),
+  s('mobilePhoneNumber', 'MobilePhoneNumber'),
+  s('officeLocation', 'OfficeLocation'),
+  s('otherAddressCity', 'OtherAddressCity'),
+  s('otherAddressCountry', 'OtherAddressCountry'),
+  s('otherAddressPostalCode', 'OtherAddressPostalCode'),
+  s('otherAddressState', 'OtherAddressState'),
+  s('otherAddressStreet', 'OtherAddressStreet'),
+  s('pagerNumber', 'PagerNumber'),
+  s('radioPhoneNumber', 'RadioPhoneNumber'),
+  s('spouse', 'Spouse'),
+  s('suffix', 'Suffix'),
+  s('title', 'Title'),
+  s('webPage', 'WebPage'),
+  s('yomiCompanyName', 'YomiCompanyName'),
+  s('yomiFirstName', 'YomiFirstName'),
+  s('yomiLastName', 'YomiLastName'),
+  { key: 'picture', ns: C, name: 'Picture', kind: 'picture' },
+  { key: 'alias', ns: C, name: 'Alias', kind: 'string', since: '14.0', serverOnly: true },
+  { key: 'weightedRank', ns: C, name: 'WeightedRank', kind: 'rank', since: '14.0', serverOnly: true },
+  s('customerId', 'CustomerId', C2),
+  s('governmentId', 'GovernmentId', C2),
+  s('imAddress', 'IMAddress', C2),
+  s('imAddress2', 'IMAddress2', C2),
+  s('imAddress3', 'IMAddress3', C2),
+  s('managerName', 'ManagerName', C2),
+  s('companyMainPhone', 'CompanyMainPhone', C2),
+  s('accountName', 'AccountName', C2),
+  s('nickName', 'NickName', C2),
+  s('mms', 'MMS', C2),
 ];
+
+/** The stored keys of the plain string fields (for vCard and directory mappings). */
+export const CONTACT_STRING_KEYS: readonly string[] = CONTACT_FIELDS.filter((f) => f.kind === 'string' && !f.serverOnly).map((f) => f.key);
+
+/** Not in the ghostable set of MS-ASCMD 2.2.3.179: kept when omitted. */
+const NOT_GHOSTABLE = new Set(['categories', 'alias', 'weightedRank']);
+
+// ---------------------------------------------------------------------------------------------
+// Days (Birthday, Anniversary)
+
+const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/**
+ * The calendar day a client meant by a Birthday/Anniversary instant: the UTC date of the
+ * instant rounded to the nearest UTC midnight. Undefined for anything that is not a date.
+ */
+export function dayFromEas(raw: string): string | undefined {
+  const d = parseEasDate(raw);
+  if (!d) return undefined;
+  return new Date(d.getTime() + 12 * 3600_000).toISOString().slice(0, 10);
+}
+
+/** A stored day ("YYYY-MM-DD", or an ISO instant stored by an older easd) as the day. */
+export function storedDay(v: unknown): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  if (DAY.test(v)) return v;
+  return dayFromEas(v);
+}
+
+/** The day as the dateTime easd answers: midnight UTC (see the header). */
+export function dayToEas(day: string): string {
+  return `${day}T00:00:00.000Z`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Picture
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** The Picture a client sent, whitespace removed; ConversionError when too large or not base64. */
+export function checkPicture(raw: string): string {
+  const v = raw.replace(/\s+/g, '');
+  if (v.length > PICTURE_MAX_BASE64) throw new ConversionError(`Contacts:Picture is ${v.length} characters of base64, more than ${PICTURE_MAX_BASE64} (MS-ASCNTC 2.2.2.58)`);
+  if (v.length % 4 !== 0 || !BASE64.test(v)) throw new ConversionError('Contacts:Picture is not base64');
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conversion
+
+function applies(f: ContactField, ctx: ConvertContext): boolean {
+  return fieldApplies({ since: f.since }, ctx);
+}
+
+function fieldElement(f: ContactField, data: JsonObject): WbxmlElement | undefined {
+  const v = data[f.key];
+  if (v === undefined || v === null) return undefined;
+  switch (f.kind) {
+    case 'string':
+    case 'picture':
+      return typeof v === 'string' && v !== '' ? el(f.ns, f.name, v) : undefined;
+    case 'day': {
+      const day = storedDay(v);
+      return day ? el(f.ns, f.name, dayToEas(day)) : undefined;
+    }
+    case 'children':
+      return Array.isArray(v) ? el(f.ns, 'Children', v.filter((x): x is string => typeof x === 'string').map((c) => el(f.ns, 'Child', c))) : undefined;
+    case 'categories':
+      return fieldToEas({ key: f.key, ns: f.ns, name: f.name, kind: CATEGORIES }, data);
+    case 'rank':
+      return fieldToEas({ key: f.key, ns: f.ns, name: f.name, kind: uint() }, data);
+  }
+}
 
 function toEas(data: JsonObject, ctx: ConvertContext): WbxmlElement[] {
   const out: WbxmlElement[] = [];
-  const b = fieldToEas(BIRTHDAY, data);
-  if (b) out.push(b);
-  out.push(bodyToEas(readBody(data), ctx));
-  for (const fd of AFTER_BODY) {
-    const e = fieldToEas(fd, data);
-    if (e) out.push(e);
+  for (const f of CONTACT_FIELDS) {
+    if (applies(f, ctx)) {
+      const e = fieldElement(f, data);
+      if (e) out.push(e);
+    }
+    if (f.key === 'birthday') out.push(bodyToEas(readBody(data), ctx));
   }
   return out;
 }
 
-function fromEas(appData: WbxmlElement, _ctx: ConvertContext, existing?: JsonObject): JsonObject {
+/** Whether an omitted element keeps its stored value on a Change (MS-ASCMD 2.2.3.179). */
+export function isGhosted(f: { ns: string; name: string; key: string }, supported: readonly string[] | undefined): boolean {
+  if (NOT_GHOSTABLE.has(f.key)) return true;
+  if (supported === undefined) return false;
+  return !supported.includes(`${f.ns}:${f.name}`);
+}
+
+function readField(f: ContactField, e: WbxmlElement, out: JsonObject): void {
+  switch (f.kind) {
+    case 'string': {
+      const v = text(e) ?? '';
+      if (v === '') delete out[f.key];
+      else out[f.key] = v;
+      return;
+    }
+    case 'picture': {
+      const v = checkPicture(text(e) ?? '');
+      if (v === '') delete out[f.key];
+      else out[f.key] = v;
+      return;
+    }
+    case 'day': {
+      const raw = (text(e) ?? '').trim();
+      if (raw === '') {
+        delete out[f.key];
+        return;
+      }
+      const day = dayFromEas(raw);
+      if (!day) throw new ConversionError(`${f.ns}:${f.name}: "${raw.slice(0, 40)}" is not a date`);
+      out[f.key] = day;
+      return;
+    }
+    case 'children': {
+      const list = children(e, 'Child', f.ns).map((c) => text(c) ?? '').filter((c) => c !== '');
+      if (list.length) out[f.key] = list;
+      else delete out[f.key];
+      return;
+    }
+    case 'categories': {
+      const list = children(e, 'Category', f.ns).map((c) => text(c) ?? '').filter((c) => c !== '');
+      if (list.length) out[f.key] = list;
+      else delete out[f.key];
+      return;
+    }
+    case 'rank':
+      return;
+  }
+}
+
+function fromEas(appData: WbxmlElement, ctx: ConvertContext, existing?: JsonObject): JsonObject {
   const out: JsonObject = { ...(existing ?? {}) };
-  fieldFromEas(BIRTHDAY, appData, out);
-  for (const fd of AFTER_BODY) fieldFromEas(fd, appData, out);
+  for (const f of CONTACT_FIELDS) {
+    if (f.serverOnly) continue;
+    const e = child(appData, f.name, f.ns);
+    if (e) readField(f, e, out);
+    else if (existing && !isGhosted(f, ctx.supported)) delete out[f.key];
+  }
   applyBodyFromEas(appData, out);
+  // Older stored values (an ISO instant) become days on the next write.
+  for (const k of ['birthday', 'anniversary']) {
+    const d = storedDay(out[k]);
+    if (d) out[k] = d;
+    else delete out[k];
+  }
   return out;
 }
 
@@ -90,15 +305,19 @@ function firstEmail(data: JsonObject): string {
   return '';
 }
 
-/** kb-2.7 identity: normalised name (first, middle, last; else FileAs), first email, mobile phone. */
+/**
+ * kb-2.7 identity: normalised name (first, middle, last; else FileAs; else company), first
+ * email, first phone in use (mobile, else home, else business). The same person entered twice
+ * with different numbers is two contacts to this key; a copy is the same contact.
+ */
 function matchKey(data: JsonObject): string | undefined {
   let name = normalizeText([str(data, 'firstName'), str(data, 'middleName'), str(data, 'lastName')].filter(Boolean).join(' '));
   if (!name) name = normalizeText(str(data, 'fileAs')?.replace(/,/g, ' '));
   if (!name) name = normalizeText(str(data, 'companyName'));
   const email = firstEmail(data);
-  const mobile = normalizePhone(str(data, 'mobilePhoneNumber'));
-  if (!name && !email && !mobile) return undefined;
-  return hashKey('contact', [name, email, mobile]);
+  const phone = normalizePhone(str(data, 'mobilePhoneNumber') ?? str(data, 'homePhoneNumber') ?? str(data, 'businessPhoneNumber'));
+  if (!name && !email && !phone) return undefined;
+  return hashKey('contact', [name, email, phone]);
 }
 
 export const contactsConverter: ItemConverter = {

@@ -31,6 +31,12 @@ export interface ConvertContext {
    * server generates it). Defaults to a random 32-hex-digit id; tests inject a fixed one.
    */
   newUid?: () => string;
+  /**
+   * The Supported list of the collection's initial Sync (MS-ASCMD 2.2.3.179), as "CodePage:Name"
+   * ("Contacts:JobTitle"): elements named there are not ghosted, the other ghostable ones are.
+   * Undefined: the client sent no Supported (nothing is ghosted); empty: everything is.
+   */
+  supported?: readonly string[];
 }
 
 /** A client sent an item the class cannot take (Sync Status 6, MS-ASCMD 2.2.3.177.17). */

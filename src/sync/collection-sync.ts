@@ -3,6 +3,7 @@ import { ConversionError, type ConvertContext, type ItemConverter } from '../cla
 import type { EasVersion } from '../eas/versions.ts';
 import type { Device, Folder, Item, ItemClass, JsonObject, Store, User } from '../store/types.ts';
 import { el, type WbxmlElement } from '../wbxml/tree.ts';
+import { RecentAddMatcher } from './recent-adds.ts';
 import { firstSyncKey, INITIAL_SYNC_KEY, nextSyncKey } from './sync-key.ts';
 import { optionsToJson, type ClientCommand, type CollectionOptions, type CollectionRequest } from './sync-request.ts';
 
@@ -51,6 +52,11 @@ export interface CollectionState {
    * Sync must not send the device its own Add or Change back (kb-2.7).
    */
   own?: Record<string, number>;
+  /**
+   * The Supported list of the collection's initial Sync ("Contacts:JobTitle", ...; MS-ASCMD
+   * 2.2.3.179): which elements are ghosted on a Change. Absent: the client sent none.
+   */
+  supported?: string[];
 }
 
 /** Item id -> the sequence of the version the device has from its own write; -1 for a delete. */
@@ -69,6 +75,7 @@ export function readState(data: JsonObject): CollectionState {
     matchAdds: data.matchAdds === true,
     pending: Array.isArray(data.pending) ? (data.pending as unknown as PendingCommand[]) : undefined,
     own: data.own && typeof data.own === 'object' && !Array.isArray(data.own) ? (data.own as Record<string, number>) : undefined,
+    supported: Array.isArray(data.supported) ? data.supported.filter((x): x is string => typeof x === 'string') : undefined,
   };
 }
 
@@ -79,6 +86,7 @@ function stateToJson(s: CollectionState): JsonObject {
     ...(s.matchAdds ? { matchAdds: true } : {}),
     ...(s.pending?.length ? { pending: s.pending as unknown as JsonObject[] } : {}),
     ...(s.own && Object.keys(s.own).length ? { own: s.own } : {}),
+    ...(s.supported ? { supported: s.supported } : {}),
   };
 }
 
@@ -148,7 +156,7 @@ export async function syncCollection(ctx: SyncContext, req: CollectionRequest, b
     const removed = await store.deleteSyncStates(user.id, device.deviceId, folder.id);
     if (removed > 0) await store.recordSyncReset(user.id, device.deviceId);
     const key = firstSyncKey();
-    const state: CollectionState = { modseq: 0, options: req.options ?? {}, matchAdds: true };
+    const state: CollectionState = { modseq: 0, options: req.options ?? {}, matchAdds: true, supported: req.supported };
     await store.saveSyncState({ userId: user.id, deviceId: device.deviceId, collectionId: folder.id, syncKey: key, data: stateToJson(state) }, []);
     return { element: collectionElement(key, collectionId, SyncStatus.Success), syncKey: key, changed: true, folder, status: SyncStatus.Success, sent: 0, moreAvailable: false };
   }
@@ -162,15 +170,16 @@ export async function syncCollection(ctx: SyncContext, req: CollectionRequest, b
   const options: CollectionOptions = req.options ?? state.options;
   const itemClass = classForFolderType(folder.type);
   const converter = converterFor(itemClass);
-  const cctx = convertContext(ctx.version, options);
+  const cctx: ConvertContext = { ...convertContext(ctx.version, options), supported: state.supported };
 
   // Client commands (MS-ASCMD 2.2.3.32 Commands): answered in Responses.
   const responses: WbxmlElement[] = [];
   // This request's own writes, and those of earlier requests the feed has not passed yet.
   const touched = new Map<string, number>(Object.entries(state.own ?? {}));
   const matcher = state.matchAdds ? new AddMatcher(store, user.id, folder, converter) : undefined;
+  const recent = itemClass === 'Contacts' ? new RecentAddMatcher(store, user.id, folder, converter, state.modseq) : undefined;
   for (const cmd of req.commands) {
-    responses.push(...(await applyClientCommand(ctx, folder, converter, cctx, options, state, cmd, touched, req.deletesAsMoves ?? true, matcher)));
+    responses.push(...(await applyClientCommand(ctx, folder, converter, cctx, options, state, cmd, touched, req.deletesAsMoves ?? true, matcher, recent)));
   }
 
   // A FilterType change (MS-ASCMD 2.2.3.68.2) without a reset: what entered the window is
@@ -228,7 +237,7 @@ export async function syncCollection(ctx: SyncContext, req: CollectionRequest, b
       // it is kept until the feed has been read to the end.
       if (seq > modseq || (seq === OWN_DELETE && moreAvailable)) own[id] = seq;
     }
-    const next: CollectionState = { modseq, options, matchAdds: state.matchAdds && moreAvailable ? true : undefined, pending, own };
+    const next: CollectionState = { modseq, options, matchAdds: state.matchAdds && moreAvailable ? true : undefined, pending, own, supported: state.supported };
     await store.saveSyncState({ userId: user.id, deviceId: device.deviceId, collectionId: folder.id, syncKey: key, data: stateToJson(next) }, [req.syncKey]);
   }
   const rest: WbxmlElement[] = [];
@@ -448,6 +457,7 @@ async function applyClientCommand(
   touched: Map<string, number>,
   deletesAsMoves: boolean,
   matcher: AddMatcher | undefined,
+  recent?: RecentAddMatcher,
 ): Promise<WbxmlElement[]> {
   const { store, user, device } = ctx;
   switch (cmd.kind) {
@@ -466,7 +476,7 @@ async function applyClientCommand(
         if (!(err instanceof ConversionError)) throw err;
         return [responseElement('Add', idElement('ClientId', cmd.clientId), statusElement(SyncStatus.ConversionError))];
       }
-      const matchedId = matcher ? await matcher.find(data) : undefined;
+      const matchedId = (matcher ? await matcher.find(data) : undefined) ?? (recent ? await recent.find(data, touched) : undefined);
       const item = matchedId ? await store.getItem(user.id, matchedId) : await store.putItem({ userId: user.id, folderId: folder.id, class: converter.itemClass, data, uid: uidOf(data) });
       if (!item) throw new Error('matched item vanished');
       await store.putClientAdd(user.id, device.deviceId, folder.id, cmd.clientId, item.id);

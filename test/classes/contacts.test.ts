@@ -1,75 +1,192 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { contactsConverter as conv } from '../../src/classes/contacts.ts';
+import { CONTACT_FIELDS, PICTURE_MAX_BASE64, contactsConverter as conv, dayFromEas } from '../../src/classes/contacts.ts';
 import { ConversionError } from '../../src/classes/types.ts';
 import type { JsonObject } from '../../src/store/types.ts';
 import { el } from '../../src/wbxml/tree.ts';
-import { appData, ctx, names, roundTrip, textOf } from './helpers.ts';
+import { appData, ctx, find, names, roundTrip, textOf } from './helpers.ts';
 
 const N = 'Contacts';
+const N2 = 'Contacts2';
 
-const FULL: JsonObject = {
-  fileAs: 'Doe, Jane',
-  firstName: 'Jane',
-  middleName: 'Q',
-  lastName: 'Doe',
+/** A small valid PNG-ish base64 payload. */
+const PICTURE = Buffer.from('\x89PNG\r\n\x1a\nnot really an image but bytes', 'latin1').toString('base64');
+
+/** Every client-writable field of the class set. */
+export const FULL_CONTACT: JsonObject = {
+  anniversary: '2005-06-18',
+  assistantName: 'Walter Skinner',
+  assistantPhoneNumber: '+1 555 0110',
+  birthday: '1980-05-12',
+  business2PhoneNumber: '+1 555 0111',
+  businessAddressCity: 'Washington',
+  businessAddressCountry: 'United States',
+  businessAddressPostalCode: '20535',
+  businessAddressState: 'DC',
+  businessAddressStreet: '935 Pennsylvania Avenue NW',
+  businessFaxNumber: '+1 555 0112',
+  businessPhoneNumber: '+1 555 0100',
+  carPhoneNumber: '+1 555 0113',
+  categories: ['Friends', 'Work'],
+  children: ['Samantha', 'William'],
   companyName: 'Example Ltd',
-  jobTitle: 'Engineer',
+  department: 'X-Files',
   email1Address: '"Jane Doe" <jane@example.com>',
   email2Address: 'jane.doe@example.org',
   email3Address: 'jd@example.net',
-  businessPhoneNumber: '+1 555 0100',
+  fileAs: 'Doe, Jane',
+  firstName: 'Jane',
+  home2PhoneNumber: '+1 555 0114',
+  homeAddressCity: 'Alexandria',
+  homeAddressCountry: 'United States',
+  homeAddressPostalCode: '22314',
+  homeAddressState: 'VA',
+  homeAddressStreet: '2630 Hegal Place\nApt. 42',
+  homeFaxNumber: '+1 555 0115',
   homePhoneNumber: '+1 555 0101',
+  jobTitle: 'Engineer',
+  lastName: 'Doe',
+  middleName: 'Q',
   mobilePhoneNumber: '+1 (555) 010-0102',
-  birthday: '1980-05-11T22:00:00.000Z',
-  categories: ['Friends'],
+  officeLocation: 'Basement',
+  otherAddressCity: 'Quantico',
+  otherAddressCountry: 'United States',
+  otherAddressPostalCode: '22134',
+  otherAddressState: 'VA',
+  otherAddressStreet: 'FBI Academy',
+  pagerNumber: '+1 555 0116',
+  radioPhoneNumber: '+1 555 0117',
+  spouse: 'John Doe',
+  suffix: 'Jr.',
+  title: 'Dr.',
+  webPage: 'https://example.com/~jane',
+  yomiCompanyName: 'イグザンプル',
+  yomiFirstName: 'ジェーン',
+  yomiLastName: 'ドウ',
+  picture: PICTURE,
+  customerId: 'C-1234',
+  governmentId: 'GOV-987',
+  imAddress: 'jane@im.example.com',
+  imAddress2: 'xmpp:jane@example.org',
+  imAddress3: 'sip:jane@example.net',
+  managerName: 'Skinner',
+  companyMainPhone: '+1 555 0199',
+  accountName: 'jdoe',
+  nickName: 'JD',
+  mms: '+1 555 0102',
   body: { text: 'Met at the conference.' },
 };
 
-test('full round trip: data -> toEas -> WBXML -> fromEas', () => {
-  assert.deepEqual(roundTrip(conv, FULL, ctx('14.1')), FULL);
-  assert.deepEqual(roundTrip(conv, FULL, ctx('12.0', { bodyPreferences: [{ type: 1 }] })), FULL);
-});
-
-test('element names and order (Contacts.xsd AllProps, MS-ASCNTC section 6.1)', () => {
-  assert.deepEqual(names(conv.toEas(FULL, ctx('16.1'))), [
-    'Contacts:Birthday',
-    'AirSyncBase:Body',
-    'Contacts:BusinessPhoneNumber',
-    'Contacts:Email1Address',
-    'Contacts:Email2Address',
-    'Contacts:Email3Address',
-    'Contacts:FileAs',
-    'Contacts:FirstName',
-    'Contacts:MiddleName',
-    'Contacts:HomePhoneNumber',
-    'Contacts:MobilePhoneNumber',
-    'Contacts:CompanyName',
-    'Contacts:LastName',
-    'Contacts:JobTitle',
-    'Contacts:Categories',
-  ]);
-});
-
-test('Birthday is an MS-ASDTYPE dateTime', () => {
-  assert.equal(textOf(conv.toEas(FULL, ctx('14.1')), 'Birthday'), '1980-05-11T22:00:00.000Z');
-});
-
-test('a Change keeps the fields it does not carry; an empty element clears one', () => {
-  const c = ctx('14.1');
-  assert.deepEqual(conv.fromEas(appData(el(N, 'JobTitle', 'Manager')), c, FULL), { ...FULL, jobTitle: 'Manager' });
-  const cleared = conv.fromEas(appData(el(N, 'MiddleName')), c, FULL);
-  assert.equal('middleName' in cleared, false);
-  assert.equal(cleared['firstName'], 'Jane');
-});
-
-test('malformed values are ConversionErrors', () => {
-  const c = ctx('14.1');
-  for (const e of [el(N, 'Birthday', '11/05/1980'), el(N, 'Birthday', '1980-13-01T00:00:00.000Z')]) {
-    assert.throws(() => conv.fromEas(appData(e), c, FULL), ConversionError);
+test('every field of Contacts and Contacts2 round-trips in every version (12.0-16.1)', () => {
+  for (const v of ['12.0', '12.1', '14.0', '14.1', '16.0', '16.1'] as const) {
+    assert.deepEqual(roundTrip(conv, FULL_CONTACT, ctx(v, { bodyPreferences: [{ type: 1 }] })), FULL_CONTACT, v);
   }
-  assert.throws(() => conv.fromEas(appData(el('AirSyncBase', 'Body', el('AirSyncBase', 'Type', '9'))), c), ConversionError);
+});
+
+test('the full set covers every client-writable element of both code pages', () => {
+  const writable = CONTACT_FIELDS.filter((f) => f.key !== 'alias' && f.key !== 'weightedRank').map((f) => f.key);
+  assert.deepEqual(writable.filter((k) => !(k in FULL_CONTACT)), []);
+  // Code page 1: 50 elements (without Body/BodySize/BodyTruncated of 2.5, the container children
+  // Category and Child, and server-side Alias and WeightedRank); code page 12: 10.
+  assert.equal(writable.length, 60);
+});
+
+test('element order: Contacts.xsd (Body after Birthday), then Contacts2.xsd (MS-ASCNTC section 6)', () => {
+  const got = names(conv.toEas({ ...FULL_CONTACT, alias: 'jdoe', weightedRank: 3 }, ctx('16.1')));
+  assert.deepEqual(got.slice(0, 6), ['Contacts:Anniversary', 'Contacts:AssistantName', 'Contacts:AssistantPhoneNumber', 'Contacts:Birthday', 'AirSyncBase:Body', 'Contacts:Business2PhoneNumber']);
+  assert.deepEqual(got.slice(-13), [
+    'Contacts:Picture',
+    'Contacts:Alias',
+    'Contacts:WeightedRank',
+    'Contacts2:CustomerId',
+    'Contacts2:GovernmentId',
+    'Contacts2:IMAddress',
+    'Contacts2:IMAddress2',
+    'Contacts2:IMAddress3',
+    'Contacts2:ManagerName',
+    'Contacts2:CompanyMainPhone',
+    'Contacts2:AccountName',
+    'Contacts2:NickName',
+    'Contacts2:MMS',
+  ]);
+  // Alias and WeightedRank exist from 14.0 (MS-ASWBXML code page 1).
+  const old = names(conv.toEas({ ...FULL_CONTACT, alias: 'jdoe', weightedRank: 3 }, ctx('12.1')));
+  assert.equal(old.includes('Contacts:Alias'), false);
+  assert.equal(old.includes('Contacts:WeightedRank'), false);
+});
+
+test('Children and Categories are containers', () => {
+  const kids = conv.toEas(FULL_CONTACT, ctx('14.1'));
+  assert.deepEqual(find(kids, 'Children', N)!.children.map((c) => typeof c === 'object' && 'name' in c && c.name), ['Child', 'Child']);
+});
+
+test('Birthday: the day a device meant, whatever its time zone (no drift)', () => {
+  // Local midnight of 12 May 1980 in UTC+10, UTC-8, UTC+5:30, UTC-11, UTC; and UTC noon.
+  for (const sent of ['1980-05-11T14:00:00.000Z', '1980-05-12T08:00:00.000Z', '1980-05-11T18:30:00.000Z', '1980-05-12T11:00:00.000Z', '1980-05-12T00:00:00.000Z', '19800511T140000Z']) {
+    assert.equal(dayFromEas(sent), '1980-05-12', sent);
+    const stored = conv.fromEas(appData(el(N, 'Birthday', sent)), ctx('14.1'));
+    assert.equal(stored['birthday'], '1980-05-12');
+    // Answered as Exchange answers a mailbox in UTC: midnight of the day.
+    assert.equal(textOf(conv.toEas(stored, ctx('16.1')), 'Birthday', N), '1980-05-12T00:00:00.000Z');
+  }
+  // A value stored as an instant by an older version is read as its day.
+  assert.equal(textOf(conv.toEas({ birthday: '1980-05-11T14:00:00.000Z' }, ctx('14.1')), 'Birthday', N), '1980-05-12T00:00:00.000Z');
+});
+
+test('invalid dates are ConversionErrors (Sync Status 6)', () => {
+  for (const e of [el(N, 'Birthday', '11/05/1980'), el(N, 'Birthday', '1980-13-01T00:00:00.000Z'), el(N, 'Anniversary', '2001-02-30T00:00:00.000Z')]) {
+    assert.throws(() => conv.fromEas(appData(e), ctx('14.1'), FULL_CONTACT), ConversionError);
+  }
+  assert.throws(() => conv.fromEas(appData(el('AirSyncBase', 'Body', el('AirSyncBase', 'Type', '9'))), ctx('14.1')), ConversionError);
+});
+
+test('Picture: up to 48 KB of base64; larger or not base64 is Status 6 (MS-ASCNTC 2.2.2.58)', () => {
+  const max = 'A'.repeat(PICTURE_MAX_BASE64);
+  assert.equal(conv.fromEas(appData(el(N, 'Picture', max)), ctx('14.1'))['picture'], max);
+  assert.throws(() => conv.fromEas(appData(el(N, 'Picture', max + 'AAAA')), ctx('14.1')), /48|49152/);
+  assert.throws(() => conv.fromEas(appData(el(N, 'Picture', 'not*base64!')), ctx('14.1')), /base64/);
+  assert.throws(() => conv.fromEas(appData(el(N, 'Picture', 'AAA')), ctx('14.1')), /base64/);
+  // Line-wrapped base64 is accepted and stored unwrapped.
+  assert.equal(conv.fromEas(appData(el(N, 'Picture', 'QUJD\r\nREVG')), ctx('14.1'))['picture'], 'QUJDREVG');
+});
+
+test('ghosting without Supported: a Change is the whole contact (omitted elements are cleared)', () => {
+  const out = conv.fromEas(appData(el(N, 'FirstName', 'Jane'), el(N, 'JobTitle', 'Manager')), ctx('14.1'), FULL_CONTACT);
+  assert.equal(out['jobTitle'], 'Manager');
+  assert.equal(out['firstName'], 'Jane');
+  assert.equal('lastName' in out, false);
+  assert.equal('picture' in out, false);
+  assert.equal('birthday' in out, false);
+  // Body and Categories are not ghostable elements: kept when omitted.
+  assert.deepEqual(out['body'], FULL_CONTACT['body']);
+  assert.deepEqual(out['categories'], FULL_CONTACT['categories']);
+});
+
+test('ghosting with Supported: omitted elements outside the list are kept, those in it are cleared', () => {
+  const c = ctx('14.1', { supported: ['Contacts:FirstName', 'Contacts:LastName', 'Contacts:JobTitle', 'Contacts2:NickName'] });
+  const out = conv.fromEas(appData(el(N, 'FirstName', 'Janet'), el(N, 'LastName', 'Doe')), c, FULL_CONTACT);
+  assert.equal(out['firstName'], 'Janet');
+  assert.equal('jobTitle' in out, false, 'supported and omitted: cleared');
+  assert.equal('nickName' in out, false, 'supported and omitted: cleared');
+  assert.equal(out['picture'], PICTURE, 'ghosted: kept');
+  assert.equal(out['birthday'], '1980-05-12', 'ghosted: kept');
+  assert.equal(out['managerName'], 'Skinner', 'ghosted: kept');
+  // An empty Supported ghosts everything: only what is sent changes.
+  const all = conv.fromEas(appData(el(N, 'JobTitle', 'Boss')), ctx('14.1', { supported: [] }), FULL_CONTACT);
+  assert.deepEqual(all, { ...FULL_CONTACT, jobTitle: 'Boss' });
+  // An empty element clears a field whatever its ghosting.
+  const cleared = conv.fromEas(appData(el(N, 'MiddleName'), el(N2, 'NickName'), el(N, 'Categories')), ctx('14.1', { supported: [] }), FULL_CONTACT);
+  assert.equal('middleName' in cleared, false);
+  assert.equal('nickName' in cleared, false);
+  assert.equal('categories' in cleared, false);
+});
+
+test('server-side Alias and WeightedRank are neither taken from a client nor cleared by one', () => {
+  const stored = { ...FULL_CONTACT, alias: 'jdoe', weightedRank: 7 };
+  const out = conv.fromEas(appData(el(N, 'FirstName', 'Jane'), el(N, 'Alias', 'evil')), ctx('16.1'), stored);
+  assert.equal(out['alias'], 'jdoe');
+  assert.equal(out['weightedRank'], 7);
 });
 
 test('matchKey: same contact with different whitespace, case and phone formatting matches', () => {
@@ -80,6 +197,8 @@ test('matchKey: same contact with different whitespace, case and phone formattin
   assert.notEqual(a, conv.matchKey({ firstName: 'John', lastName: 'Doe', email1Address: 'jane@example.com', mobilePhoneNumber: '+15550100102' }));
   assert.notEqual(a, conv.matchKey({ firstName: 'Jane', lastName: 'Doe', email1Address: 'jane@example.org', mobilePhoneNumber: '+15550100102' }));
   assert.notEqual(a, conv.matchKey({ firstName: 'Jane', lastName: 'Doe', email1Address: 'jane@example.com', mobilePhoneNumber: '+15550100103' }));
+  // Without a mobile number, the home or business number identifies.
+  assert.notEqual(conv.matchKey({ firstName: 'Jane', homePhoneNumber: '1' }), conv.matchKey({ firstName: 'Jane', homePhoneNumber: '2' }));
   assert.equal(conv.matchKey({}), undefined);
 });
 
