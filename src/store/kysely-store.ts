@@ -29,6 +29,8 @@ import { KyselyDevicesStore } from './devices-store.ts';
 import type { DevicesStore } from './devices-types.ts';
 import { KyselyDirectoryStore } from './directory-store.ts';
 import type { DirectoryStore } from './directory-types.ts';
+import { KyselyMailStore } from './mail-store.ts';
+import type { MailStore } from './mail-types.ts';
 import type { Database, DevicesTable, FoldersTable, ItemsTable, SyncStatesTable, UsersTable } from './schema.ts';
 import {
   ITEM_CLASSES,
@@ -70,6 +72,7 @@ export class KyselyStore implements Store {
   readonly search: SearchStore;
   readonly devices: DevicesStore;
   readonly directory: DirectoryStore;
+  readonly mail: MailStore;
 
   constructor(db: Kysely<Database>, opts: KyselyStoreOptions = {}) {
     this.#db = db;
@@ -80,6 +83,7 @@ export class KyselyStore implements Store {
     this.search = new KyselySearchStore(db);
     this.devices = new KyselyDevicesStore(db, this.#now);
     this.directory = new KyselyDirectoryStore(db, this.#now);
+    this.mail = new KyselyMailStore(db, this.#now);
   }
 
   #ts(): string {

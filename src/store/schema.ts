@@ -185,6 +185,14 @@ export interface DeviceStatesTable {
   updated_at: string;
 }
 
+/** Mail content kept once by content (migration 0003_mail; mail-store.ts). */
+export interface MailBlobsTable {
+  sha256: string;
+  size: Int8;
+  data: Buffer;
+  created_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   folders: FoldersTable;
@@ -204,4 +212,5 @@ export interface Database {
   device_settings: DeviceSettingsTable;
   device_access_rules: DeviceAccessRulesTable;
   device_states: DeviceStatesTable;
+  mail_blobs: MailBlobsTable;
 }

@@ -24,6 +24,7 @@
 
 import type { DirectoryStore } from './directory-types.ts';
 import type { DevicesStore } from './devices-types.ts';
+import type { MailStore } from './mail-types.ts';
 
 import type { SearchStore } from './search-types.ts';
 import type { SendingStore } from './sending-types.ts';
@@ -183,6 +184,8 @@ export interface Store {
   readonly devices: DevicesStore;
   /** The directory (GAL fields, aliases, picture) and per-user settings (out of office). */
   readonly directory: DirectoryStore;
+  /** Mail content kept once by content: raw messages and attachments (mail-types.ts). */
+  readonly mail: MailStore;
 
   // Users
   /** Throws StoreError 'conflict' if the (case-insensitive) email is taken, 'invalid' if empty. */

@@ -6,6 +6,7 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { initial } from './0001_initial.ts';
 import { sync } from './0002_sync.ts';
+import { mail } from './0003_mail.ts';
 import { devices } from './0007_devices.ts';
 import { directory } from './0006_directory.ts';
 import { sending } from './0004_sending.ts';
@@ -13,6 +14,7 @@ import { sending } from './0004_sending.ts';
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
   '0002_sync': sync,
+  '0003_mail': mail,
   '0006_directory': directory,
   '0004_sending': sending,
   '0007_devices': devices,
