@@ -4,6 +4,7 @@ import { folderUpdate } from './folder-update.ts';
 import { folderSync } from './foldersync.ts';
 import { getItemEstimate } from './get-item-estimate.ts';
 import { ping } from './ping.ts';
+import { resolveRecipients } from './resolve-recipients.ts';
 import { sync } from './sync.ts';
 import type { CommandHandler } from './types.ts';
 
@@ -21,5 +22,6 @@ export function commandHandlers(): Map<string, CommandHandler> {
     ['Sync', sync],
     ['GetItemEstimate', getItemEstimate],
     ['Ping', ping],
+    ['ResolveRecipients', resolveRecipients],
   ]);
 }

@@ -1,0 +1,182 @@
+/**
+ * ResolveRecipients (MS-ASCMD 2.2.1.15): resolves the names or addresses a user typed (To) against
+ * the directory, with optional certificates, free/busy and pictures.
+ *
+ * Resolution of one To: an exact address (primary or alias, src/directory/addresses.ts) is that
+ * user; otherwise the GAL prefix match of src/directory/gal-search.ts. Only the GAL is searched
+ * (Recipient Type 1); the user's own contacts (Type 2) are not consulted yet.
+ *
+ * Status values (MS-ASCMD 2.2.3.177.12 Status (ResolveRecipients)):
+ *   ResolveRecipients: 1 success; 5 protocol error (no To, more than MAX_TO To elements, a To
+ *     longer than 256 characters, an option out of its range, Availability without a valid
+ *     StartTime before EndTime); 6 server error (the client retries: a transient store failure).
+ *   Response: 1 one recipient; 2 ambiguous, all suggestions returned; 3 ambiguous, more matched
+ *     than MaxAmbiguousRecipients and that many are returned; 4 not found.
+ *   Certificates (CertificateRetrieval 2 full, 3 mini): easd stores no S/MIME certificates yet,
+ *     so every recipient answers 7 (no valid certificate) with CertificateCount 0. Status 8
+ *     (MaxCertificates reached) cannot arise until certificates are stored.
+ *   Availability (14.0+): free/busy needs the calendar service, which is not built yet; every
+ *     resolved recipient answers 163 (free/busy could not be retrieved for this recipient),
+ *     and a request naming more than 100 recipients answers 160 (too many recipients) as the
+ *     spec sets. Ambiguous results carry no Availability (2.2.3.16).
+ *   Picture (14.1+): 1 with Data, 173 none, 174 larger than MaxSize, 175 MaxPictures reached.
+ */
+import { versionNumber } from '../eas/versions.ts';
+import { findUserByAddress } from '../directory/addresses.ts';
+import { findGalEntries, pictureFor, readPictureOptions, type PictureOptions } from '../directory/gal-search.ts';
+import type { DirectoryEntry } from '../store/directory-types.ts';
+import { isTransientStoreError } from '../store/types.ts';
+import { child, children, el, text, type WbxmlElement } from '../wbxml/tree.ts';
+import type { CommandHandler, CommandResult } from './types.ts';
+
+const NS = 'ResolveRecipients';
+
+export const ResolveStatus = { Success: 1, ProtocolError: 5, ServerError: 6 } as const;
+export const ResponseStatus = { Resolved: 1, Ambiguous: 2, AmbiguousPartial: 3, NotFound: 4 } as const;
+export const CertificateStatus = { Success: 1, NoValidCertificate: 7, LimitReached: 8 } as const;
+export const AvailabilityStatus = { Success: 1, TooManyRecipients: 160, GroupTooLarge: 161, Transient: 162, NotAvailable: 163 } as const;
+
+/** Most To elements one request may carry (our bound; the spec's Availability limit is 100). */
+export const MAX_TO = 1000;
+const MAX_AVAILABILITY_RECIPIENTS = 100;
+const MAX_TO_LENGTH = 256;
+/** Suggestions for an ambiguous name when the request sets no MaxAmbiguousRecipients. */
+const DEFAULT_MAX_AMBIGUOUS = 100;
+
+interface Options {
+  certificateRetrieval: 1 | 2 | 3;
+  maxCertificates?: number;
+  maxAmbiguous: number;
+  availability?: { start: Date; end: Date };
+  picture?: PictureOptions;
+}
+
+class ProtocolError extends Error {}
+
+function failure(status: number, reason: string): CommandResult {
+  return { body: el(NS, 'ResolveRecipients', el(NS, 'Status', status)), easStatus: status, logFields: { reason } };
+}
+
+function intOption(e: WbxmlElement | undefined, name: string, min: number, max: number): number | undefined {
+  if (!e) return undefined;
+  const v = (text(e) ?? '').trim();
+  if (!/^\d{1,5}$/.test(v) || Number(v) < min || Number(v) > max) throw new ProtocolError(`${name} must be ${min}-${max}`);
+  return Number(v);
+}
+
+/** MS-ASDTYPE 2.3 dateTime, e.g. 2026-03-02T09:00:00.000Z (the Z form devices send). */
+function parseDateTime(v: string | undefined): Date | undefined {
+  if (v === undefined || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/.test(v.trim())) return undefined;
+  const d = new Date(v.trim());
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+function readOptions(opts: WbxmlElement | undefined, version: number): Options {
+  const o: Options = { certificateRetrieval: 1, maxAmbiguous: DEFAULT_MAX_AMBIGUOUS };
+  if (!opts) return o;
+  o.certificateRetrieval = (intOption(child(opts, 'CertificateRetrieval', NS), 'CertificateRetrieval', 1, 3) ?? 1) as 1 | 2 | 3;
+  o.maxCertificates = intOption(child(opts, 'MaxCertificates', NS), 'MaxCertificates', 0, 9999);
+  o.maxAmbiguous = intOption(child(opts, 'MaxAmbiguousRecipients', NS), 'MaxAmbiguousRecipients', 0, 9999) ?? DEFAULT_MAX_AMBIGUOUS;
+  const avail = child(opts, 'Availability', NS);
+  if (avail && version >= 140) {
+    const start = parseDateTime(text(child(avail, 'StartTime', NS)));
+    const end = parseDateTime(text(child(avail, 'EndTime', NS)));
+    if (!start || !end || end <= start) throw new ProtocolError('Availability needs StartTime before EndTime');
+    o.availability = { start, end };
+  }
+  const pic = child(opts, 'Picture', NS);
+  if (pic && version >= 141) {
+    const p = readPictureOptions(pic, NS);
+    if (!p) throw new ProtocolError('Picture MaxSize and MaxPictures must be numbers');
+    o.picture = p;
+  }
+  return o;
+}
+
+interface Resolution {
+  to: string;
+  status: number;
+  entries: DirectoryEntry[];
+}
+
+async function resolveOne(ctx: Parameters<CommandHandler>[0], to: string, maxAmbiguous: number): Promise<Resolution> {
+  const { store } = ctx;
+  const byAddress = /@/.test(to) ? await findUserByAddress(store, to) : null;
+  if (byAddress) {
+    const entry = await store.directory.getEntry(byAddress.id);
+    if (entry) return { to, status: ResponseStatus.Resolved, entries: [entry] };
+  }
+  const matches = await findGalEntries(store, to);
+  if (matches.length === 0) return { to, status: ResponseStatus.NotFound, entries: [] };
+  if (matches.length === 1) return { to, status: ResponseStatus.Resolved, entries: matches };
+  if (matches.length <= maxAmbiguous) return { to, status: ResponseStatus.Ambiguous, entries: matches };
+  return { to, status: ResponseStatus.AmbiguousPartial, entries: matches.slice(0, maxAmbiguous) };
+}
+
+export const resolveRecipients: CommandHandler = async (ctx) => {
+  const req = ctx.request;
+  if (!req || req.ns !== NS || req.name !== 'ResolveRecipients') return failure(ResolveStatus.ProtocolError, 'no ResolveRecipients in the request');
+  const version = versionNumber(ctx.version);
+  const tos = children(req, 'To', NS).map((t) => (text(t) ?? '').trim());
+  if (tos.length === 0) return failure(ResolveStatus.ProtocolError, 'no To');
+  if (tos.length > MAX_TO) return failure(ResolveStatus.ProtocolError, `more than ${MAX_TO} To`);
+  if (tos.some((t) => t === '' || t.length > MAX_TO_LENGTH)) return failure(ResolveStatus.ProtocolError, `a To is empty or longer than ${MAX_TO_LENGTH}`);
+  let options: Options;
+  try {
+    options = readOptions(child(req, 'Options', NS), version);
+  } catch (err) {
+    if (err instanceof ProtocolError) return failure(ResolveStatus.ProtocolError, err.message);
+    throw err;
+  }
+
+  try {
+    const resolutions: Resolution[] = [];
+    for (const to of tos) resolutions.push(await resolveOne(ctx, to, options.maxAmbiguous));
+    const resolvedCount = resolutions.reduce((n, r) => n + (r.status === ResponseStatus.Resolved ? r.entries.length : 0), 0);
+    const pictures = { count: 0 };
+    const responses: WbxmlElement[] = [];
+    for (const r of resolutions) {
+      const recipients: WbxmlElement[] = [];
+      for (const e of r.entries) {
+        let availability: WbxmlElement | null = null;
+        if (options.availability && r.status === ResponseStatus.Resolved) {
+          // No free/busy source exists until the calendar service lands (see the header).
+          const status = resolvedCount > MAX_AVAILABILITY_RECIPIENTS ? AvailabilityStatus.TooManyRecipients : AvailabilityStatus.NotAvailable;
+          availability = el(NS, 'Availability', el(NS, 'Status', status));
+        }
+        const certificates =
+          options.certificateRetrieval === 1
+            ? null
+            : el(NS, 'Certificates', el(NS, 'Status', CertificateStatus.NoValidCertificate), el(NS, 'CertificateCount', 0));
+        let picture: WbxmlElement | null = null;
+        if (options.picture) {
+          const p = await pictureFor(ctx.store, e, options.picture, pictures);
+          picture = el(NS, 'Picture', el(NS, 'Status', p.status), p.data ? el(NS, 'Data', p.data.toString('base64')) : null);
+        }
+        recipients.push(
+          el(
+            NS,
+            'Recipient',
+            el(NS, 'Type', 1),
+            el(NS, 'DisplayName', e.displayName ?? e.email),
+            el(NS, 'EmailAddress', e.email),
+            availability,
+            certificates,
+            picture,
+          ),
+        );
+      }
+      responses.push(
+        el(NS, 'Response', el(NS, 'To', r.to), el(NS, 'Status', r.status), el(NS, 'RecipientCount', recipients.length), recipients),
+      );
+    }
+    return {
+      body: el(NS, 'ResolveRecipients', el(NS, 'Status', ResolveStatus.Success), responses),
+      easStatus: ResolveStatus.Success,
+      logFields: { to: tos.length, resolved: resolvedCount },
+    };
+  } catch (err) {
+    if (!isTransientStoreError(err)) ctx.log.error({ err }, 'ResolveRecipients failed');
+    return failure(ResolveStatus.ServerError, 'server error');
+  }
+};
