@@ -79,4 +79,11 @@ export interface ItemConverter {
    * e.g. an endless series), the due date for tasks. Undefined for classes without windows.
    */
   filterTime?(data: JsonObject): Date | undefined;
+  /**
+   * What a client's Change means beyond the item itself, for classes where the server acts on
+   * it (completing one occurrence of a recurring task, MS-OXOTASK 3.1.4.6): the data to store
+   * for the item (which the device must then be sent, as it differs from what it wrote) and
+   * new items to create beside it. Undefined: store the converted data as it is.
+   */
+  afterClientChange?(data: JsonObject, existing: JsonObject, ctx: ConvertContext): { data: JsonObject; created: JsonObject[] } | undefined;
 }

@@ -500,8 +500,15 @@ async function applyClientCommand(
         if (!(err instanceof ConversionError)) throw err;
         return [responseElement('Change', idElement('ServerId', cmd.serverId), statusElement(SyncStatus.ConversionError))];
       }
+      // A Change the server acts on (a recurring task's occurrence completed): the stored data
+      // differs from the device's, so the device is sent it back; new items reach it as Adds.
+      const after = converter.afterClientChange?.(data, item.data, cctx);
+      if (after) {
+        data = after.data;
+        for (const created of after.created) await store.putItem({ userId: user.id, folderId: folder.id, class: converter.itemClass, data: created });
+      }
       const updated = await store.updateItem(user.id, item.id, { data, uid: uidOf(data) ?? item.uid });
-      touched.set(updated.id, updated.modseq);
+      if (!after) touched.set(updated.id, updated.modseq);
       return []; // a successful Change is not answered (MS-ASCMD 2.2.3.24.3)
     }
     case 'Delete': {
