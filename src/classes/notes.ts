@@ -15,6 +15,12 @@
  * notes:LastModifiedDate, notes:Categories (MS-ASCMD section 6, Sync response schema); that order
  * is used. MessageClass is sent with its default when not stored.
  *
+ * A Change is the whole note (Supported and ghosting are for contacts and calendar items,
+ * MS-ASCMD 2.2.3.179): Subject, MessageClass and Categories left out are cleared; an omitted
+ * Body is kept (a client sent a truncated body does not send it back). LastModifiedDate is the
+ * client's when it sends one, else the time of the write (MS-ASNOTE 2.2.2.4: when the note was
+ * last changed), to the second as Compact DateTime carries it.
+ *
  * Versions: the Notes class and its code page exist from 14.0 (MS-ASNOTE 2.2.2, MS-ASWBXML
  * code page 23). A 12.x client is never offered a Notes collection (`minVersion`); should one
  * reach the converter anyway, it refuses with a ConversionError (Sync Status 6 for an Add or
@@ -62,9 +68,12 @@ function toEas(data: JsonObject, ctx: ConvertContext): WbxmlElement[] {
 
 function fromEas(appData: WbxmlElement, ctx: ConvertContext, existing?: JsonObject): JsonObject {
   requireVersion(ctx);
-  const out: JsonObject = { ...(existing ?? {}) };
+  // The whole note: only the body survives from the stored one (see the header).
+  const out: JsonObject = {};
+  if (existing?.['body'] !== undefined) out['body'] = existing['body'];
   for (const fd of [SUBJECT, MESSAGE_CLASS, LAST_MODIFIED, NOTE_CATEGORIES]) fieldFromEas(fd, appData, out);
   applyBodyFromEas(appData, out);
+  if (out['lastModifiedDate'] === undefined) out['lastModifiedDate'] = (ctx.now ?? (() => new Date()))().toISOString().replace(/\.\d{3}Z$/, '.000Z');
   return out;
 }
 

@@ -44,9 +44,16 @@ test('12.x: the Notes class is refused (14.0+, MS-ASNOTE), and says so', () => {
   }
 });
 
-test('a Change keeps the fields it does not carry', () => {
-  assert.deepEqual(conv.fromEas(appData(el(N, 'Subject', 'Groceries')), ctx('14.1'), FULL), { ...FULL, subject: 'Groceries' });
-  assert.deepEqual(conv.fromEas(appData(el(N, 'Categories')), ctx('14.1'), FULL), { ...FULL, categories: [] });
+test('a Change is the whole note: omitted elements are cleared, an omitted body is kept', () => {
+  const c = ctx('14.1', { now: () => new Date('2009-07-03T10:11:12.345Z') });
+  assert.deepEqual(conv.fromEas(appData(el(N, 'Subject', 'Groceries')), c, FULL), {
+    subject: 'Groceries',
+    body: FULL['body'],
+    // Not sent: the time of the write, to the second (Compact DateTime).
+    lastModifiedDate: '2009-07-03T10:11:12.000Z',
+  });
+  assert.deepEqual(conv.fromEas(appData(el(N, 'Subject', 'x'), el(N, 'Categories')), c, FULL)['categories'] ?? [], []);
+  assert.deepEqual(conv.fromEas(appData(el(N, 'Subject', 'x'), el(N, 'LastModifiedDate', '20090702T195142Z')), c, FULL)['lastModifiedDate'], '2009-07-02T19:51:42.000Z');
 });
 
 test('malformed values are ConversionErrors', () => {
