@@ -1,0 +1,217 @@
+/**
+ * The device manager: the one place that reads and writes device management state for the
+ * server (the provisioning gate, Provision) and the admin tools.
+ *
+ * The gate asks `view` on every request, so a view (the device's effective policy, its state and
+ * its access decision) is cached per partnership for `cacheTtlMs` (default 5 s). Writes made
+ * through this manager drop the cached view at once; changes made by another process (the `easd`
+ * admin commands against the same store) reach a running server within the cache time.
+ */
+import { ensureDefaultFolders } from '../sync/default-folders.ts';
+import type { Device, JsonObject, Store } from '../store/types.ts';
+import { decideAccess, DEFAULT_ACCESS_SETTING, factsOf, type AccessDecision } from './access.ts';
+import { DEVICE_INFORMATION } from './device-information.ts';
+import { isAccessLevel, parseDeviceState, serializeDeviceState, type AccessLevel, type DeviceState, type WipeKind } from './device-state.ts';
+import { BUILTIN_POLICY, resolvePolicy, type Policy } from './policy.ts';
+
+/** The setting (Store.devices.getSetting) naming the policy of users without an assigned one. */
+export const DEFAULT_POLICY_SETTING = 'defaultPolicy';
+
+export interface DeviceView {
+  policy: Policy;
+  state: DeviceState;
+  access: AccessDecision;
+  loadedAt: number;
+}
+
+export interface DeviceManagerOptions {
+  /** Address of the administrator told of quarantined devices (delivered locally if a user). */
+  adminEmail?: string;
+  /** How long a device's view is reused by the gate; 0 reads it on every request. */
+  cacheTtlMs?: number;
+  now?: () => Date;
+  /** Where notices and failures to deliver them are reported. */
+  log?: { warn: (obj: object, msg: string) => void; info: (obj: object, msg: string) => void };
+}
+
+const MAX_CACHED = 100_000;
+const INBOX_TYPE = 2;
+
+export class DeviceManager {
+  readonly #cache = new Map<string, DeviceView>();
+  readonly #ttl: number;
+  readonly #now: () => Date;
+
+  constructor(
+    readonly store: Store,
+    private readonly opts: DeviceManagerOptions = {},
+  ) {
+    this.#ttl = opts.cacheTtlMs ?? 5_000;
+    this.#now = opts.now ?? (() => new Date());
+  }
+
+  now(): Date {
+    return this.#now();
+  }
+
+  /** The policy that applies to a user: the assigned one, else the default one, else BUILTIN_POLICY. */
+  async policyFor(userId: string): Promise<Policy> {
+    const devices = this.store.devices;
+    const name = (await devices.getAssignedPolicy(userId)) ?? (await devices.getSetting(DEFAULT_POLICY_SETTING));
+    if (name === null) return BUILTIN_POLICY;
+    const stored = await devices.getPolicy(name);
+    return stored ? resolvePolicy(stored.name, stored.revision, stored.settings) : BUILTIN_POLICY;
+  }
+
+  /**
+   * The device's policy, state and access, from the cache when fresh. Loading a view also records
+   * a changed access decision, and tells the user and the admin when the device becomes quarantined.
+   */
+  async view(user: { id: string; email: string }, device: Device): Promise<DeviceView> {
+    const key = cacheKey(user.id, device.deviceId);
+    const cached = this.#cache.get(key);
+    const nowMs = this.#now().getTime();
+    if (cached && nowMs - cached.loadedAt < this.#ttl) return cached;
+
+    const devices = this.store.devices;
+    const [policy, stored, rules, defaultAccess, info] = await Promise.all([
+      this.policyFor(user.id),
+      devices.getDeviceState(user.id, device.deviceId),
+      devices.listRules(),
+      devices.getSetting(DEFAULT_ACCESS_SETTING),
+      this.store.getDeviceData(user.id, device.deviceId, DEVICE_INFORMATION),
+    ]);
+    let state = parseDeviceState(stored?.data);
+    const access = decideAccess(factsOf(device, info), state.accessOverride, rules, isAccessLevel(defaultAccess) ? defaultAccess : 'allow');
+    if (access.level !== state.accessState || access.reason !== state.accessReason) {
+      const quarantinedNow = access.level === 'quarantine' && state.quarantineNotifiedAt === null;
+      state = {
+        ...state,
+        accessState: access.level,
+        accessReason: access.reason,
+        quarantineNotifiedAt: access.level === 'quarantine' ? (state.quarantineNotifiedAt ?? (quarantinedNow ? this.#now().toISOString() : null)) : null,
+      };
+      await devices.putDeviceState(user.id, device.deviceId, serializeDeviceState(state));
+      if (quarantinedNow) await this.#notifyQuarantine(user, device, access);
+    }
+    const view: DeviceView = { policy, state, access, loadedAt: nowMs };
+    if (this.#cache.size >= MAX_CACHED) this.#cache.clear();
+    this.#cache.set(key, view);
+    return view;
+  }
+
+  invalidate(userId: string, deviceId: string): void {
+    this.#cache.delete(cacheKey(userId, deviceId));
+  }
+
+  async state(userId: string, deviceId: string): Promise<DeviceState> {
+    return parseDeviceState((await this.store.devices.getDeviceState(userId, deviceId))?.data);
+  }
+
+  /** Read, change and write a device's state; the cached view is dropped. Throws 'not_found' for an unknown device. */
+  async update(userId: string, deviceId: string, change: (s: DeviceState) => DeviceState): Promise<DeviceState> {
+    const next = change(await this.state(userId, deviceId));
+    await this.store.devices.putDeviceState(userId, deviceId, serializeDeviceState(next));
+    this.invalidate(userId, deviceId);
+    return next;
+  }
+
+  // ----------------------------------------------------------- admin actions
+
+  /** The admin's access decision for one device (null returns it to the rules). */
+  async setAccess(userId: string, deviceId: string, level: AccessLevel | null): Promise<DeviceState> {
+    await this.#requireDevice(userId, deviceId);
+    return this.update(userId, deviceId, (s) => ({
+      ...s,
+      accessOverride: level,
+      // A released device that was flagged for ignoring refreshes starts again with a clean count.
+      ...(level === 'allow' ? { ignoresRefreshSince: null, refreshRequests: 0 } : {}),
+    }));
+  }
+
+  /** Asks for a remote wipe (full, or account-only for 16.1 devices), delivered at the device's next request. */
+  async requestWipe(userId: string, deviceId: string, kind: WipeKind): Promise<DeviceState> {
+    await this.#requireDevice(userId, deviceId);
+    const at = this.#now().toISOString();
+    return this.update(userId, deviceId, (s) => ({
+      ...s,
+      wipe: { kind, requestedAt: at, sentAt: null, acknowledgedAt: null, ackStatus: null },
+    }));
+  }
+
+  /** Ends the partnership: the device, its state and sync states go; it starts from nothing next time. */
+  async removeDevice(userId: string, deviceId: string): Promise<void> {
+    await this.#requireDevice(userId, deviceId);
+    await this.store.deleteDevice(userId, deviceId);
+    this.invalidate(userId, deviceId);
+  }
+
+  async #requireDevice(userId: string, deviceId: string): Promise<Device> {
+    const d = await this.store.getDevice(userId, deviceId);
+    if (!d) throw new Error(`no device ${deviceId} for that user`);
+    return d;
+  }
+
+  // ------------------------------------------------------------- notices
+
+  async #notifyQuarantine(user: { id: string; email: string }, device: Device, access: AccessDecision): Promise<void> {
+    const subject = `Your device ${device.deviceId} is quarantined`;
+    const body = [
+      `Your mobile device is temporarily blocked from synchronizing with your mailbox because it is quarantined.`,
+      `No action is needed from you: content is downloaded as soon as an administrator grants the device access.`,
+      ``,
+      `Device ID: ${device.deviceId}`,
+      `Device type: ${device.deviceType}`,
+      `User agent: ${device.userAgent ?? ''}`,
+      `Reason: ${access.reason}`,
+    ].join('\n');
+    const from = this.opts.adminEmail ?? 'postmaster@localhost';
+    await this.#deliver(user.id, { subject, from, to: user.email, dateReceived: this.#now().toISOString(), body: { text: body } });
+    if (this.opts.adminEmail) {
+      const admin = await this.store.getUserByEmail(this.opts.adminEmail);
+      if (admin) {
+        await this.#deliver(admin.id, {
+          subject: `Device ${device.deviceId} of ${user.email} is quarantined`,
+          from,
+          to: this.opts.adminEmail,
+          dateReceived: this.#now().toISOString(),
+          body: { text: `${body}\nUser: ${user.email}\n\nRelease it with: easd device allow ${device.deviceId} --user ${user.email}\n` },
+        });
+      } else {
+        this.opts.log?.warn({ adminEmail: this.opts.adminEmail }, 'admin address is not a local user: quarantine notice not delivered to the admin');
+      }
+    }
+    this.opts.log?.info({ user: user.email, deviceId: device.deviceId, reason: access.reason }, 'device quarantined');
+  }
+
+  /** Puts a message in the user's Inbox (created with the default folders when the mailbox is new). */
+  async #deliver(userId: string, data: JsonObject): Promise<void> {
+    try {
+      let inbox = (await this.store.listFolders(userId)).find((f) => f.type === INBOX_TYPE);
+      if (!inbox) {
+        await ensureDefaultFolders(this.store, userId);
+        inbox = (await this.store.listFolders(userId)).find((f) => f.type === INBOX_TYPE);
+      }
+      if (!inbox) throw new Error('mailbox has no Inbox');
+      await this.store.putItem({ userId, folderId: inbox.id, class: 'Email', data: { read: false, ...data } });
+    } catch (err) {
+      // A notice that cannot be delivered must not keep the device from getting its answer.
+      this.opts.log?.warn({ err, userId }, 'could not deliver a device notice');
+    }
+  }
+}
+
+function cacheKey(userId: string, deviceId: string): string {
+  return `${userId}\0${deviceId}`;
+}
+
+/** One manager per store when the composition root configured none (tests, `easd` tools). */
+const defaults = new WeakMap<Store, DeviceManager>();
+export function defaultDeviceManager(store: Store): DeviceManager {
+  let m = defaults.get(store);
+  if (!m) {
+    m = new DeviceManager(store);
+    defaults.set(store, m);
+  }
+  return m;
+}
