@@ -4,6 +4,7 @@ import { folderUpdate } from './folder-update.ts';
 import { folderSync } from './foldersync.ts';
 import { getItemEstimate } from './get-item-estimate.ts';
 import { ping } from './ping.ts';
+import { provision } from './provision.ts';
 import { resolveRecipients } from './resolve-recipients.ts';
 import { sync } from './sync.ts';
 import type { CommandHandler } from './types.ts';
@@ -22,6 +23,7 @@ export function commandHandlers(): Map<string, CommandHandler> {
     ['Sync', sync],
     ['GetItemEstimate', getItemEstimate],
     ['Ping', ping],
+    ['Provision', provision],
     ['ResolveRecipients', resolveRecipients],
   ]);
 }

@@ -1,3 +1,4 @@
+import type { DeviceManager } from '../devices/manager.ts';
 /**
  * Services a command may need beyond the store: outbound mail, local delivery, the directory,
  * policies. Each area adds its own optional member here, built once in the composition root
@@ -5,5 +6,7 @@
  * A member left unset means the deployment has not configured that service; a command that
  * needs it answers with the status its spec gives for a server-side failure.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface Services {}
+export interface Services {
+  /** Device management (policies, access, wipe; src/devices/manager.ts); one per store by default. */
+  devices?: DeviceManager;
+}

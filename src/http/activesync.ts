@@ -9,6 +9,7 @@ import { decodeWbxml, encodeWbxml, toXml, WbxmlError, type WbxmlElement } from '
 import type { Logger } from 'pino';
 import { parseRequestParams, QueryError } from './query.ts';
 import { SeenDevices } from '../devices/seen-devices.ts';
+import { withProvisionGate } from '../devices/provision-gate.ts';
 import { authenticateRequest } from './authenticate.ts';
 import { logFields } from './request-log.ts';
 
@@ -111,7 +112,8 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
       protocolVersion: version,
     });
 
-    const handler = deps.handlers.get(command.name);
+    // Provisioning, access rules and remote wipe decide first (src/devices/provision-gate.ts).
+    const handler = withProvisionGate(deps.handlers.get(command.name));
     if (!handler) return refuse(req, reply, 501, `${command.name} is not implemented yet`);
 
     const abort = new AbortController();
