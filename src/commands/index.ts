@@ -3,9 +3,16 @@ import { folderDelete } from './folder-delete.ts';
 import { folderUpdate } from './folder-update.ts';
 import { folderSync } from './foldersync.ts';
 import { getItemEstimate } from './get-item-estimate.ts';
+import { find } from './find.ts';
+import { moveItems } from './move-items.ts';
 import { ping } from './ping.ts';
+import { search } from './search.ts';
+import { sendMail } from './send-mail.ts';
+import { smartForward } from './smart-forward.ts';
+import { smartReply } from './smart-reply.ts';
 import { provision } from './provision.ts';
 import { resolveRecipients } from './resolve-recipients.ts';
+import { settings } from './settings.ts';
 import { sync } from './sync.ts';
 import type { CommandHandler } from './types.ts';
 
@@ -23,7 +30,14 @@ export function commandHandlers(): Map<string, CommandHandler> {
     ['Sync', sync],
     ['GetItemEstimate', getItemEstimate],
     ['Ping', ping],
+    ['SendMail', sendMail],
+    ['SmartReply', smartReply],
+    ['SmartForward', smartForward],
+    ['MoveItems', moveItems],
+    ['Search', search],
+    ['Find', find],
     ['Provision', provision],
     ['ResolveRecipients', resolveRecipients],
+    ['Settings', settings],
   ]);
 }

@@ -1,3 +1,4 @@
+import type { OutboundMail } from '../mail/relay.ts';
 import type { DeviceManager } from '../devices/manager.ts';
 /**
  * Services a command may need beyond the store: outbound mail, local delivery, the directory,
@@ -7,6 +8,8 @@ import type { DeviceManager } from '../devices/manager.ts';
  * needs it answers with the status its spec gives for a server-side failure.
  */
 export interface Services {
+  /** Sends mail: local recipients delivered directly, the rest through the SMTP relay (src/mail/relay.ts). */
+  outbound?: OutboundMail;
   /** Device management (policies, access, wipe; src/devices/manager.ts); one per store by default. */
   devices?: DeviceManager;
 }

@@ -111,6 +111,8 @@ export class KyselySearchStore implements SearchStore {
     }
     if (q.folderIds !== undefined) conds.push(sql`d.folder_id in (${sql.join([...q.folderIds])})`);
     if (q.conversationId !== undefined) conds.push(sql`d.conversation_id = ${q.conversationId}`);
+    if (q.receivedAfter !== undefined) conds.push(sql`d.received > ${q.receivedAfter}`);
+    if (q.receivedBefore !== undefined) conds.push(sql`d.received < ${q.receivedBefore}`);
     const where = sql.join(conds, sql` and `);
     const join = sql`join items i on i.id = d.item_id and i.user_id = d.user_id and i.deleted = 0`;
     const count = await sql<{ n: number | string }>`select count(*) as n from ${from} ${join} where ${where}`.execute(this.#db);

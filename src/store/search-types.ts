@@ -28,6 +28,9 @@ export interface SearchQuery {
   /** Only these folders (ids, not ServerIds); absent: every folder. */
   folderIds?: readonly string[];
   conversationId?: string;
+  /** Only documents received after / before these ISO 8601 UTC times (exclusive). */
+  receivedAfter?: string;
+  receivedBefore?: string;
   offset: number;
   limit: number;
 }

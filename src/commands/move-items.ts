@@ -1,0 +1,89 @@
+/**
+ * MoveItems (MS-ASCMD 2.2.1.12): moves items between the user's folders, one Response per Move,
+ * in request order, each with its own Status (MS-ASCMD 2.2.3.177.10):
+ *   1 invalid source: SrcFldId is not one of the user's folders, or SrcMsgId is not an item in
+ *     it (already moved away, deleted, or another user's: the same answer, revealing nothing);
+ *   2 invalid destination: DstFldId is not one of the user's folders, or a folder of another
+ *     class (a mail item cannot go to a Calendar folder);
+ *   3 success, with DstMsgId, the item's ServerId in the destination;
+ *   4 source and destination are the same folder;
+ *   5 failure: a malformed Move (an element missing), or the store failed;
+ *   7 the source or destination item is locked: a passing store failure (busy database,
+ *     serialization failure), which a retry can get past.
+ * A request that is not MoveItems at all is answered with HTTP 400 (nothing to respond to).
+ * The move is the store's moveItem: a tombstone in the source folder and a new item in the
+ * destination, so devices syncing either folder see a Delete and an Add.
+ */
+import { classForFolderType } from '../classes/index.ts';
+import { isStoreError, isTransientStoreError, type Folder } from '../store/types.ts';
+import { childText, children, el, type WbxmlElement } from '../wbxml/tree.ts';
+import type { CommandHandler, CommandResult } from './types.ts';
+
+const NS = 'Move';
+
+export const MoveStatus = {
+  InvalidSource: 1,
+  InvalidDestination: 2,
+  Success: 3,
+  SameFolder: 4,
+  Failure: 5,
+  Locked: 7,
+} as const;
+
+export const moveItems: CommandHandler = async (ctx): Promise<CommandResult> => {
+  const req = ctx.request;
+  if (!req || req.ns !== NS || req.name !== 'MoveItems') return { httpStatus: 400, logFields: { reason: 'no MoveItems in the request' } };
+  const { store, user } = ctx;
+  const responses: WbxmlElement[] = [];
+  let moved = 0;
+  let folders: Folder[] | undefined;
+  const folderBySid = async (sid: string | undefined) => {
+    if (sid === undefined) return undefined;
+    folders ??= await store.listFolders(user.id);
+    return folders.find((f) => f.serverId === sid);
+  };
+  for (const move of children(req, 'Move', NS)) {
+    const srcMsgId = childText(move, 'SrcMsgId', NS);
+    const srcFldId = childText(move, 'SrcFldId', NS);
+    const dstFldId = childText(move, 'DstFldId', NS);
+    const respond = (status: number, dstMsgId?: string) => {
+      responses.push(el(NS, 'Response', el(NS, 'SrcMsgId', srcMsgId ?? ''), el(NS, 'Status', status), dstMsgId !== undefined ? el(NS, 'DstMsgId', dstMsgId) : null));
+    };
+    if (srcMsgId === undefined || srcFldId === undefined || dstFldId === undefined) {
+      respond(MoveStatus.Failure);
+      continue;
+    }
+    try {
+      const src = await folderBySid(srcFldId);
+      const item = src ? await store.getItemByServerId(user.id, srcMsgId) : null;
+      if (!src || !item || item.folderId !== src.id) {
+        respond(MoveStatus.InvalidSource);
+        continue;
+      }
+      const dst = await folderBySid(dstFldId);
+      if (!dst || classForFolderType(dst.type) !== item.class) {
+        respond(MoveStatus.InvalidDestination);
+        continue;
+      }
+      if (dst.id === src.id) {
+        respond(MoveStatus.SameFolder);
+        continue;
+      }
+      const newItem = await store.moveItem(user.id, item.id, dst.id);
+      moved += 1;
+      respond(MoveStatus.Success, newItem.serverId);
+    } catch (err) {
+      if (isStoreError(err, 'not_found')) {
+        // Moved, deleted or its folder removed between the read and the move.
+        respond(MoveStatus.InvalidSource);
+      } else if (isTransientStoreError(err)) {
+        respond(MoveStatus.Locked);
+      } else {
+        ctx.log.error({ err }, 'MoveItems: a move failed');
+        respond(MoveStatus.Failure);
+      }
+      folders = undefined;
+    }
+  }
+  return { body: el(NS, 'MoveItems', responses), logFields: { moves: responses.length, moved } };
+};

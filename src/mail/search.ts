@@ -1,0 +1,128 @@
+/**
+ * Searching the mailbox, for Search Store=Mailbox (MS-ASCMD 2.2.1.16) and Find (2.2.1.2):
+ * scope (folders, DeepTraversal), the query, ranges, and the LongId of a result.
+ *
+ * LongId (MS-ASCMD 2.2.3.96.3): easd's LongId of a search result is the item's ServerId. It is
+ * unique per user and never reused (src/store/types.ts), stays valid as long as the item is
+ * where the search found it, and needs no table. `resolveLongId` is THE way to read one back
+ * (ItemOperations Fetch by LongId, SmartReply/SmartForward Source LongId): it only ever finds
+ * the caller's own items.
+ *
+ * Results are never cached between requests: every request runs against the index caught up to
+ * the latest change (search-index.ts), so RebuildResults (2.2.3.146) is always satisfied and
+ * costs nothing extra.
+ */
+import { classForFolderType } from '../classes/index.ts';
+import type { SearchHit } from '../store/search-types.ts';
+import type { Folder, Item, Store } from '../store/types.ts';
+import { catchUpSearchIndex } from './search-index.ts';
+
+/** The most results one Search or Find response carries (Range 0-99, MS-ASCMD 2.2.3.143.3). */
+export const MAX_SEARCH_RESULTS = 100;
+
+/** The item a LongId names, if it is one of the user's live items. */
+export async function resolveLongId(store: Store, userId: string, longId: string): Promise<Item | null> {
+  if (longId === '' || longId.length > 256) return null;
+  return store.getItemByServerId(userId, longId);
+}
+
+/** The LongId of an item found by a search. */
+export function longIdOf(item: Item): string {
+  return item.serverId;
+}
+
+export interface MailboxQuery {
+  freeText?: string;
+  /** Hex, as the Email class keeps ConversationId. */
+  conversationId?: string;
+  /** ServerIds of the folders to search; absent: every mail folder. */
+  collectionIds?: readonly string[];
+  deepTraversal: boolean;
+  receivedAfter?: string;
+  receivedBefore?: string;
+  /** Inclusive range of result positions. */
+  range: [number, number];
+}
+
+export type MailboxSearchOutcome =
+  | { kind: 'ok'; total: number; items: Item[]; range?: [number, number] }
+  /** A CollectionId that is not one of the user's folders (or the client's hierarchy is stale). */
+  | { kind: 'unknown_folder'; collectionId: string }
+  | { kind: 'invalid'; reason: string };
+
+/** "m-n" -> [m, n]; null when malformed. */
+export function parseRange(text: string | undefined, fallback: [number, number] = [0, MAX_SEARCH_RESULTS - 1]): [number, number] | null {
+  if (text === undefined) return fallback;
+  const m = /^\s*(\d{1,9})\s*-\s*(\d{1,9})\s*$/.exec(text);
+  if (!m) return null;
+  const lo = Number(m[1]);
+  const hi = Number(m[2]);
+  return lo <= hi ? [lo, hi] : null;
+}
+
+/** A ConversationId from a request (opaque bytes, or text: hex or base64) as the hex the store keeps. */
+export function conversationIdHex(value: Uint8Array | string): string {
+  if (typeof value !== 'string') return Buffer.from(value).toString('hex');
+  const t = value.trim();
+  if (/^[0-9a-fA-F]{32}$/.test(t)) return t.toLowerCase();
+  return Buffer.from(t, 'base64').toString('hex');
+}
+
+function withDescendants(all: readonly Folder[], roots: readonly Folder[]): Folder[] {
+  const out = new Map(roots.map((f) => [f.id, f]));
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const f of all) {
+      if (f.parentId !== null && out.has(f.parentId) && !out.has(f.id)) {
+        out.set(f.id, f);
+        grew = true;
+      }
+    }
+  }
+  return [...out.values()];
+}
+
+export async function searchMailbox(store: Store, userId: string, q: MailboxQuery): Promise<MailboxSearchOutcome> {
+  const freeText = q.freeText?.trim();
+  if ((freeText === undefined || freeText === '') && q.conversationId === undefined) {
+    return { kind: 'invalid', reason: 'neither FreeText nor ConversationId' };
+  }
+  const all = await store.listFolders(userId);
+  let scope: Folder[];
+  if (q.collectionIds !== undefined && q.collectionIds.length > 0) {
+    const roots: Folder[] = [];
+    for (const sid of q.collectionIds) {
+      const f = all.find((x) => x.serverId === sid);
+      if (!f) return { kind: 'unknown_folder', collectionId: sid };
+      roots.push(f);
+    }
+    scope = q.deepTraversal ? withDescendants(all, roots) : roots;
+  } else {
+    scope = all.filter((f) => classForFolderType(f.type) === 'Email');
+  }
+  await catchUpSearchIndex(store, userId, scope);
+  const [lo, hi] = q.range;
+  const limit = Math.min(hi - lo + 1, MAX_SEARCH_RESULTS);
+  const { total, hits } = await store.search.search({
+    userId,
+    ...(freeText ? { text: freeText } : {}),
+    ...(q.conversationId !== undefined ? { conversationId: q.conversationId } : {}),
+    ...(q.receivedAfter !== undefined ? { receivedAfter: q.receivedAfter } : {}),
+    ...(q.receivedBefore !== undefined ? { receivedBefore: q.receivedBefore } : {}),
+    folderIds: scope.map((f) => f.id),
+    offset: lo,
+    limit,
+  });
+  const items = await loadHits(store, userId, hits);
+  return { kind: 'ok', total, items, ...(items.length > 0 ? { range: [lo, lo + items.length - 1] as [number, number] } : {}) };
+}
+
+async function loadHits(store: Store, userId: string, hits: readonly SearchHit[]): Promise<Item[]> {
+  const out: Item[] = [];
+  for (const h of hits) {
+    const item = await store.getItem(userId, h.itemId);
+    if (item) out.push(item);
+  }
+  return out;
+}
