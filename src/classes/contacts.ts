@@ -35,6 +35,9 @@
  * Picture (MS-ASCNTC 2.2.2.58): base64, limited to 48 KB of base64 text; a larger one "MUST"
  * get Status 6, and so does one that is not base64 at all. Nothing of the item is stored then.
  *
+ * Text that was not UTF-8 on the wire (the decoder's U+FFFD) is a ConversionError (Status 6)
+ * rather than a contact stored with replacement characters.
+ *
  * Ghosted properties (MS-ASCMD 2.2.3.179 Supported): every Contacts and Contacts2 element can
  * be ghosted. On a Change, an omitted element that is ghosted keeps its stored value; one that
  * is not ghosted is cleared. Which are ghosted is fixed by the collection's initial Sync
@@ -234,6 +237,9 @@ function readField(f: ContactField, e: WbxmlElement, out: JsonObject): void {
   switch (f.kind) {
     case 'string': {
       const v = text(e) ?? '';
+      // U+FFFD is what the WBXML decoder puts for bytes that are not UTF-8 (MS-ASWBXML strings
+      // are UTF-8): a broken encoding is refused, not stored as replacement characters.
+      if (v.includes('\uFFFD')) throw new ConversionError(`${f.ns}:${f.name} is not valid UTF-8`);
       if (v === '') delete out[f.key];
       else out[f.key] = v;
       return;

@@ -205,3 +205,7 @@ test('matchKey: same contact with different whitespace, case and phone formattin
 test('contacts have no FilterType window', () => {
   assert.equal(conv.filterTime, undefined);
 });
+
+test('text that was not UTF-8 on the wire (U+FFFD from the decoder) is a ConversionError', () => {
+  assert.throws(() => conv.fromEas(appData(el(N, 'FirstName', 'J\uFFFDne')), ctx('14.1')), /UTF-8/);
+});
