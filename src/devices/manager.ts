@@ -74,13 +74,25 @@ export class DeviceManager {
     if (cached && nowMs - cached.loadedAt < this.#ttl) return cached;
 
     const devices = this.store.devices;
-    const [policy, stored, rules, defaultAccess, info] = await Promise.all([
+    const [policy, stored, rules, defaultAccess, info, row] = await Promise.all([
       this.policyFor(user.id),
       devices.getDeviceState(user.id, device.deviceId),
       devices.listRules(),
       devices.getSetting(DEFAULT_ACCESS_SETTING),
       this.store.getDeviceData(user.id, device.deviceId, DEVICE_INFORMATION),
+      this.store.getDevice(user.id, device.deviceId),
     ]);
+    // The admin removed the partnership while the HTTP layer still remembered the device: it
+    // starts again from nothing, so its row is written again before a command needs it.
+    if (!row) {
+      await this.store.upsertDevice({
+        userId: user.id,
+        deviceId: device.deviceId,
+        deviceType: device.deviceType,
+        userAgent: device.userAgent,
+        protocolVersion: device.protocolVersion,
+      });
+    }
     let state = parseDeviceState(stored?.data);
     const access = decideAccess(factsOf(device, info), state.accessOverride, rules, isAccessLevel(defaultAccess) ? defaultAccess : 'allow');
     if (access.level !== state.accessState || access.reason !== state.accessReason) {
