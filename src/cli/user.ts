@@ -1,6 +1,8 @@
-import type { Command } from 'commander';
+import { readFile, stat } from 'node:fs/promises';
+import { Option, type Command } from 'commander';
 import { hashPassword } from '../auth/password.ts';
-import { isStoreError } from '../store/types.ts';
+import { MAX_PICTURE_BYTES, type DirectoryEntry, type OofSettings, type ProfileField } from '../store/directory-types.ts';
+import { isStoreError, type Store, type User } from '../store/types.ts';
 import { addStoreOptions, openStoreFrom, type StoreCliOptions } from './options.ts';
 import { readNewPassword } from './prompt.ts';
 
@@ -64,6 +66,8 @@ export function registerUser(program: Command): void {
     }
   });
 
+  registerUserDirectory(user);
+
   addStoreOptions(user.command('remove <email>').description('delete a user with all their mail, folders and devices')).action(
     async (email: string, opts: StoreCliOptions) => {
       const store = await openStoreFrom(opts);
@@ -77,4 +81,179 @@ export function registerUser(program: Command): void {
       }
     },
   );
+}
+
+// ------------------------------------------------------------------ user set / user show
+
+/**
+ * One option of `easd user set`: its commander Option and how a given value is applied. To add an
+ * option (for example --home-url), push an entry to USER_SET_OPTIONS; `check` runs for every
+ * option before anything is written, so a bad value changes nothing.
+ */
+export interface UserSetOption {
+  option: Option;
+  /** The commander attribute name of the option (e.g. 'displayName' for --display-name). */
+  key: string;
+  check?: (value: unknown) => Promise<void> | void;
+  apply: (store: Store, user: User, value: unknown) => Promise<void>;
+}
+
+const field = (flags: string, key: ProfileField | 'displayName', description: string): UserSetOption => ({
+  option: new Option(flags, `${description} ("" clears it)`),
+  key,
+  apply: async (store, user, value) => {
+    await store.directory.updateEntry(user.id, { [key]: value as string });
+  },
+});
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Picture formats devices show: JPEG, PNG, GIF (by their magic numbers). */
+export function pictureKind(data: Buffer): 'jpeg' | 'png' | 'gif' | null {
+  if (data.length >= 3 && data[0] === 0xff && data[1] === 0xd8 && data[2] === 0xff) return 'jpeg';
+  if (data.length >= 8 && data.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'png';
+  if (data.length >= 6 && /^GIF8[79]a$/.test(data.subarray(0, 6).toString('latin1'))) return 'gif';
+  return null;
+}
+
+async function readPicture(file: string): Promise<Buffer> {
+  let size: number;
+  try {
+    size = (await stat(file)).size;
+  } catch {
+    throw new Error(`cannot read picture ${file}`);
+  }
+  if (size > MAX_PICTURE_BYTES) throw new Error(`picture ${file} is ${size} bytes; the limit is ${MAX_PICTURE_BYTES} bytes (${MAX_PICTURE_BYTES / 1024} KB)`);
+  const data = await readFile(file);
+  if (data.length === 0) throw new Error(`picture ${file} is empty`);
+  if (!pictureKind(data)) throw new Error(`picture ${file} is not a JPEG, PNG or GIF image`);
+  return data;
+}
+
+export const USER_SET_OPTIONS: UserSetOption[] = [
+  field('--display-name <name>', 'displayName', "the user's full name"),
+  field('--first-name <name>', 'firstName', 'given name'),
+  field('--last-name <name>', 'lastName', 'family name'),
+  field('--title <title>', 'title', 'job title'),
+  field('--phone <number>', 'phone', 'office phone'),
+  field('--mobile-phone <number>', 'mobilePhone', 'mobile phone'),
+  field('--home-phone <number>', 'homePhone', 'home phone'),
+  field('--office <office>', 'office', 'office location'),
+  field('--company <company>', 'company', 'company name'),
+  {
+    option: new Option('--alias <address>', 'an additional address the user receives mail at (repeatable)').argParser(collect),
+    key: 'alias',
+    check: (value) => {
+      for (const a of value as string[]) if (!EMAIL.test(a)) throw new Error(`not an e-mail address: "${a}"`);
+    },
+    apply: async (store, user, value) => {
+      for (const a of value as string[]) {
+        try {
+          await store.directory.addAlias(user.id, a);
+        } catch (err) {
+          if (isStoreError(err, 'conflict')) throw new Error(`${a} is already the address of another user`);
+          throw err;
+        }
+      }
+    },
+  },
+  {
+    option: new Option('--remove-alias <address>', 'remove an additional address (repeatable)').argParser(collect),
+    key: 'removeAlias',
+    apply: async (store, user, value) => {
+      for (const a of value as string[]) {
+        if (!(await store.directory.removeAlias(user.id, a))) throw new Error(`${user.email} has no alias ${a}`);
+      }
+    },
+  },
+  {
+    option: new Option('--picture <file>', `a JPEG, PNG or GIF picture of at most ${MAX_PICTURE_BYTES / 1024} KB`),
+    key: 'picture',
+    // Read during the checks, so a file that is too large or not an image changes nothing.
+    check: async (value) => {
+      pictures.set(value as string, await readPicture(value as string));
+    },
+    apply: async (store, user, value) => {
+      await store.directory.setPicture(user.id, pictures.get(value as string)!);
+    },
+  },
+  {
+    option: new Option('--remove-picture', 'remove the picture'),
+    key: 'removePicture',
+    apply: async (store, user) => {
+      await store.directory.setPicture(user.id, null);
+    },
+  },
+];
+
+const pictures = new Map<string, Buffer>();
+
+function formatUser(entry: DirectoryEntry, oof: OofSettings | null): string {
+  const rows: Array<[string, string | null]> = [
+    ['email', entry.email],
+    ['display name', entry.displayName],
+    ['first name', entry.firstName],
+    ['last name', entry.lastName],
+    ['title', entry.title],
+    ['phone', entry.phone],
+    ['mobile phone', entry.mobilePhone],
+    ['home phone', entry.homePhone],
+    ['office', entry.office],
+    ['company', entry.company],
+    ['aliases', entry.aliases.join(', ') || null],
+    ['picture', entry.pictureSize > 0 ? `${entry.pictureSize} bytes` : null],
+    [
+      'out of office',
+      !oof || oof.state === 'disabled' ? 'off' : oof.state === 'global' ? 'on' : `scheduled ${oof.start} to ${oof.end}`,
+    ],
+  ];
+  return rows.map(([k, v]) => `${k}: ${v ?? ''}`).join('\n') + '\n';
+}
+
+export function registerUserDirectory(user: Command): void {
+  const set = user.command('set <email>').description("change a user's directory details (the global address list)");
+  for (const o of USER_SET_OPTIONS) set.addOption(o.option);
+  addStoreOptions(set).action(async (email: string, opts: StoreCliOptions & Record<string, unknown>) => {
+    const given = USER_SET_OPTIONS.filter((o) => opts[o.key] !== undefined);
+    if (given.length === 0) throw new Error('nothing to change: give at least one option (see easd user set --help)');
+    for (const o of given) await o.check?.(opts[o.key]);
+    const store = await openStoreFrom(opts);
+    try {
+      const u = await store.getUserByEmail(email);
+      if (!u) throw new Error(`no user ${email}`);
+      // Aliases are checked against every address first, so a taken one changes nothing.
+      for (const a of (opts.alias as string[] | undefined) ?? []) {
+        const owner = await store.directory.findUserIdByAddress(a);
+        if (owner !== null && owner !== u.id) throw new Error(`${a} is already the address of another user`);
+      }
+      for (const o of given) {
+        try {
+          await o.apply(store, u, opts[o.key]);
+        } catch (err) {
+          if (isStoreError(err, 'invalid')) throw new Error(err.message);
+          throw err;
+        }
+      }
+      process.stdout.write(`updated ${u.email}\n`);
+    } finally {
+      await store.close();
+    }
+  });
+
+  addStoreOptions(
+    user.command('show <email>').description("show a user's directory details and out-of-office state").option('--json', 'as JSON'),
+  ).action(async (email: string, opts: StoreCliOptions & { json?: boolean }) => {
+    const store = await openStoreFrom(opts);
+    try {
+      const u = await store.getUserByEmail(email);
+      if (!u) throw new Error(`no user ${email}`);
+      const entry = await store.directory.getEntry(u.id);
+      if (!entry) throw new Error(`no user ${email}`);
+      const oof = await store.directory.getOof(u.id);
+      const { userId: _id, ...shown } = entry;
+      process.stdout.write(opts.json ? JSON.stringify({ ...shown, outOfOffice: oof }, null, 2) + '\n' : formatUser(entry, oof));
+    } finally {
+      await store.close();
+    }
+  });
 }
