@@ -6,6 +6,11 @@ import { hashPassword } from '../auth/password.ts';
 import { commandHandlers } from '../commands/index.ts';
 import { buildServer, DEFAULT_MAX_REQUEST_BYTES } from '../http/server.ts';
 import type { Store } from '../store/types.ts';
+import type { AfterDeliveryHook, DeliveryOptions } from '../mail/deliver.ts';
+import { createMailListener, DEFAULT_MAX_MESSAGE_BYTES, type MailListener } from '../mail/lmtp-server.ts';
+import { deliverMessage } from '../mail/deliver.ts';
+import { createOutboundMail, parseStartTls } from '../mail/relay.ts';
+import type { Services } from '../commands/services.ts';
 import { addStoreOptions, openStoreFrom, parseListen, parseSize, type StoreCliOptions } from './options.ts';
 
 export const DEFAULT_LISTEN = '127.0.0.1:8080';
@@ -20,6 +25,19 @@ interface ServeOptions extends StoreCliOptions {
   maxRequestSize: string;
   logLevel: string;
   demoUser: boolean;
+  lmtp?: string;
+  smtp?: string;
+  acceptedDomain: string[];
+  maxMessageSize: string;
+  smtpRelay?: string;
+  smtpRelayUser?: string;
+  smtpRelayPassword?: string;
+  smtpRelayStarttls: string;
+}
+
+/** Repeatable --accepted-domain; the environment variable may list several, comma-separated. */
+function collectDomains(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((d) => d.trim().toLowerCase()).filter((d) => d !== '')];
 }
 
 /** On an empty store, a first user to try the server with; its password is shown once. */
@@ -41,16 +59,62 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--trust-proxy', 'trust X-Forwarded-For/-Proto/-Host from a reverse proxy').env('EASD_TRUST_PROXY').default(false))
     .addOption(new Option('--max-request-size <size>', 'largest request body (e.g. 50M)').env('EASD_MAX_REQUEST_SIZE').default(`${DEFAULT_MAX_REQUEST_BYTES / 1024 / 1024}M`))
     .addOption(new Option('--log-level <level>', 'trace, debug, info, warn or error').env('EASD_LOG_LEVEL').default('info'))
-    .addOption(new Option('--no-demo-user', 'do not create demo@localhost on an empty store').env('EASD_NO_DEMO_USER'));
+    .addOption(new Option('--no-demo-user', 'do not create demo@localhost on an empty store').env('EASD_NO_DEMO_USER'))
+    .addOption(new Option('--lmtp <host:port>', 'take mail in over LMTP from the MTA (e.g. 127.0.0.1:2424)').env('EASD_LMTP'))
+    .addOption(new Option('--smtp <host:port>', 'take mail in over SMTP (no auth: for a trusted MTA only)').env('EASD_SMTP'))
+    .addOption(
+      new Option('--accepted-domain <domain>', 'a mail domain easd accepts besides its users\' own (repeatable)')
+        .env('EASD_ACCEPTED_DOMAIN')
+        .argParser(collectDomains)
+        .default([]),
+    )
+    .addOption(
+      new Option('--max-message-size <size>', 'largest message taken in over LMTP/SMTP (e.g. 50M)')
+        .env('EASD_MAX_MESSAGE_SIZE')
+        .default(`${DEFAULT_MAX_MESSAGE_BYTES / 1024 / 1024}M`),
+    )
+    .addOption(new Option('--smtp-relay <url>', 'send mail for outside recipients through this SMTP relay (smtp://host:port or smtps://host:port)').env('EASD_SMTP_RELAY'))
+    .addOption(new Option('--smtp-relay-user <name>', 'user name for SMTP AUTH at the relay').env('EASD_SMTP_RELAY_USER'))
+    .addOption(new Option('--smtp-relay-password <password>', 'password for SMTP AUTH at the relay (prefer the environment variable)').env('EASD_SMTP_RELAY_PASSWORD'))
+    .addOption(
+      new Option('--smtp-relay-starttls <mode>', 'STARTTLS with an smtp:// relay: require, opportunistic or off')
+        .env('EASD_SMTP_RELAY_STARTTLS')
+        .default('opportunistic'),
+    );
   addStoreOptions(cmd).action(async (opts: ServeOptions) => {
     const { host, port } = parseListen(opts.listen);
     if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new Error('--tls-cert and --tls-key go together');
     const tls = opts.tlsCert && opts.tlsKey ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } : undefined;
     const log = pino({ level: opts.logLevel, base: { svc: 'easd' } });
     const store = await openStoreFrom(opts);
+    // Mail in (src/mail/deliver.ts): one set of delivery options for LMTP/SMTP and for local
+    // recipients of sent mail. Other areas (out of office, meetings) push their hooks here.
+    const deliveryHooks: AfterDeliveryHook[] = [];
+    const deliveryOptions: DeliveryOptions = { acceptedDomains: opts.acceptedDomain, afterDelivery: deliveryHooks, log };
+    const maxMessageBytes = parseSize(opts.maxMessageSize);
+    const mailListeners: MailListener[] = [];
+    // Mail out (src/mail/relay.ts): local recipients through the same delivery as LMTP, the rest
+    // through --smtp-relay. Without a relay, mail for outside recipients is refused (SendMail 120).
+    const outbound = createOutboundMail({
+      store,
+      log,
+      deliverLocal: (m) => deliverMessage(store, m, deliveryOptions),
+      acceptedDomains: opts.acceptedDomain,
+      ...(opts.smtpRelay
+        ? {
+            relay: {
+              url: opts.smtpRelay,
+              starttls: parseStartTls(opts.smtpRelayStarttls),
+              ...(opts.smtpRelayUser !== undefined ? { user: opts.smtpRelayUser, password: opts.smtpRelayPassword ?? '' } : {}),
+            },
+          }
+        : {}),
+    });
+    const services: Services = { outbound };
     const app = buildServer({
       store,
       log,
+      services,
       handlers: commandHandlers(),
       config: { maxRequestBytes: parseSize(opts.maxRequestSize), publicUrl: opts.publicUrl, trustProxy: opts.trustProxy, tls },
     });
@@ -61,12 +125,22 @@ export function registerServe(program: Command): void {
       closing = true;
       log.info({ signal }, 'shutting down');
       await app.close();
+      for (const l of mailListeners) await l.close();
+      outbound.close();
       await store.close();
       process.exit(0);
     };
     process.on('SIGINT', () => void shutdown('SIGINT'));
     process.on('SIGTERM', () => void shutdown('SIGTERM'));
     await app.listen({ host, port });
+    for (const [protocol, where] of [['lmtp', opts.lmtp], ['smtp', opts.smtp]] as const) {
+      if (!where) continue;
+      const listener = createMailListener({ store, log, protocol, acceptedDomains: opts.acceptedDomain, maxMessageBytes, afterDelivery: deliveryHooks });
+      mailListeners.push(listener);
+      const at = parseListen(where);
+      const bound = await listener.listen(at.host, at.port);
+      process.stdout.write(`easd takes mail in over ${protocol.toUpperCase()} on ${at.host}:${bound}\n`);
+    }
     // Only once listening: a start that fails must not leave a demo user whose password nobody saw.
     const demoPassword = opts.demoUser ? await ensureDemoUser(store) : undefined;
     const address = app.server.address();
