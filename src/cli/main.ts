@@ -1,5 +1,8 @@
 import { Command } from 'commander';
 import { WbxmlError } from '../wbxml/errors.ts';
+import { registerDevice } from './device.ts';
+import { registerPolicy } from './policy.ts';
+import { registerRule } from './rule.ts';
 import { registerServe } from './serve.ts';
 import { registerUser } from './user.ts';
 import { registerWbxml } from './wbxml.ts';
@@ -12,6 +15,9 @@ const program = new Command('easd')
 registerServe(program);
 registerUser(program);
 registerWbxml(program);
+registerDevice(program);
+registerPolicy(program);
+registerRule(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   // Expected failures (bad input, a missing user) are one line on stderr and exit status 1.

@@ -1,0 +1,154 @@
+/**
+ * `easd device`, `easd policy` and `easd rule` as an admin runs them: ./bin/easd as a child
+ * process against a temporary SQLite data directory that the test also opens as a store.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parseDeviceState, serializeDeviceState, EMPTY_STATE } from '../../src/devices/device-state.ts';
+import { openStore } from '../../src/store/open.ts';
+import type { Store } from '../../src/store/types.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const EASD = join(ROOT, 'bin/easd');
+
+function env(): NodeJS.ProcessEnv {
+  const e: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EASD_')) e[k] = v;
+  return e;
+}
+
+function easd(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    execFile(EASD, args, { cwd: ROOT, env: env(), timeout: 60_000 }, (err, stdout, stderr) => {
+      const e = err as (Error & { code?: unknown }) | null;
+      if (e && typeof e.code !== 'number') return rej(e);
+      res({ code: e ? (e.code as number) : 0, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+describe('easd device, policy and rule', () => {
+  let dir: string;
+  let userId: string;
+  const run = (...args: string[]) => easd([...args, '--data', dir]);
+  const withStore = async <T>(fn: (s: Store) => Promise<T>): Promise<T> => {
+    const s = await openStore({ dataDir: dir });
+    try {
+      return await fn(s);
+    } finally {
+      await s.close();
+    }
+  };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'easd-cli-devices-'));
+    await withStore(async (s) => {
+      const u = await s.createUser({ email: 'alice@example.com', passwordHash: 'h' });
+      userId = u.id;
+      await s.upsertDevice({ userId: u.id, deviceId: 'PHONE1', deviceType: 'iPhone', userAgent: 'Apple-iPhone/1', protocolVersion: '16.1' });
+      await s.upsertDevice({ userId: u.id, deviceId: 'PHONE2', deviceType: 'Android', protocolVersion: '14.1' });
+      await s.putDeviceData(u.id, 'PHONE1', 'deviceInformation', { Model: 'iPhone 16', OS: 'iOS 19', IMEI: '356938035643809' });
+    });
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('policy set, show, assign, default and list', async () => {
+    const set = await run('policy', 'set', 'phones', '--DevicePasswordEnabled', '1', '--MinDevicePasswordLength=6', '--PolicyRefreshInterval', '86400');
+    assert.equal(set.code, 0, set.stderr);
+    assert.match(set.stdout, /revision 1/);
+    const again = await run('policy', 'set', 'phones', '--AllowCamera', 'no');
+    assert.match(again.stdout, /revision 2/);
+    const show = await run('policy', 'show', 'phones');
+    assert.match(show.stdout, /\* MinDevicePasswordLength\s+6/);
+    assert.match(show.stdout, /\* AllowCamera\s+0/);
+    assert.match(show.stdout, /  AllowBrowser\s+1/);
+    const bad = await run('policy', 'set', 'phones', '--MinDevicePasswordLength', '40');
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /MinDevicePasswordLength wants a whole number from 1 to 16/);
+    assert.equal((await run('policy', 'set', 'phones', '--NoSuchSetting', '1')).code, 1);
+    assert.equal((await run('policy', 'assign', 'phones', '--user', 'alice@example.com')).code, 0);
+    assert.equal((await run('policy', 'default', 'phones')).code, 0);
+    assert.match((await run('policy', 'list')).stdout, /phones\t2\tdefault/);
+    await withStore(async (s) => {
+      assert.equal(await s.devices.getAssignedPolicy(userId), 'phones');
+      assert.deepEqual((await s.devices.getPolicy('phones'))?.settings, {
+        DevicePasswordEnabled: true,
+        MinDevicePasswordLength: 6,
+        PolicyRefreshInterval: 86400,
+        AllowCamera: false,
+      });
+    });
+    assert.match((await easd(['policy', 'settings'])).stdout, /RequireProvisioning\s+1/);
+  });
+
+  it('rule add, list, default and remove', async () => {
+    const add = await run('rule', 'add', 'model', 'iPhone*', 'quarantine');
+    assert.equal(add.code, 0, add.stderr);
+    const id = /added rule (\S+)/.exec(add.stdout)![1]!;
+    assert.equal((await run('rule', 'add', 'colour', 'x', 'block')).code, 1);
+    assert.equal((await run('rule', 'default', 'quarantine')).code, 0);
+    const list = await run('rule', 'list');
+    assert.match(list.stdout, /default access: quarantine/);
+    assert.match(list.stdout, new RegExp(`${id}\\tmodel\\tiPhone\\*\\tquarantine`));
+    assert.equal((await run('rule', 'remove', id)).code, 0);
+    assert.equal((await run('rule', 'remove', id)).code, 1);
+    await run('rule', 'default', 'allow');
+  });
+
+  it('device list, show (with the kb-2.1 reason and the kb-2.12 flag), block, allow and quarantine', async () => {
+    await withStore((s) =>
+      s.devices.putDeviceState(
+        userId,
+        'PHONE2',
+        serializeDeviceState({
+          ...EMPTY_STATE,
+          refusedStatus: 139,
+          complianceReason: 'the device applied the policy only partially (Status 2)',
+          ignoresRefreshSince: '2026-11-01T00:00:00.000Z',
+          refreshRequests: 6,
+        }),
+      ),
+    );
+    const list = await run('device', 'list', '--user', 'alice@example.com');
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /alice@example.com\tPHONE1\tiPhone/);
+    assert.match(list.stdout, /PHONE2\tAndroid/);
+    const show = await run('device', 'show', 'PHONE1');
+    assert.match(show.stdout, /model\s+iPhone 16/);
+    assert.match(show.stdout, /os\s+iOS 19/);
+    assert.match(show.stdout, /imei\s+356938035643809/);
+    assert.match(show.stdout, /policy\s+phones/);
+    const two = await run('device', 'show', 'PHONE2', '--user', 'alice@example.com');
+    assert.match(two.stdout, /compliance\s+refused \(status 139\): the device applied the policy only partially/);
+    assert.match(two.stdout, /policy refresh\s+IGNORED since 2026-11-01/);
+
+    assert.equal((await run('device', 'block', 'PHONE1')).code, 0);
+    await withStore(async (s) => assert.equal(parseDeviceState((await s.devices.getDeviceState(userId, 'PHONE1'))?.data).accessOverride, 'block'));
+    assert.match((await run('device', 'show', 'PHONE1')).stdout, /access\s+block \(set by the administrator\)/);
+    assert.equal((await run('device', 'quarantine', 'PHONE1')).code, 0);
+    assert.equal((await run('device', 'allow', 'PHONE1', '--user', 'alice@example.com')).code, 0);
+    await withStore(async (s) => assert.equal(parseDeviceState((await s.devices.getDeviceState(userId, 'PHONE1'))?.data).accessOverride, 'allow'));
+    const missing = await run('device', 'block', 'NOPE');
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no device NOPE/);
+  });
+
+  it('device wipe (account-only), show and remove', async () => {
+    const wipe = await run('device', 'wipe', 'PHONE1', '--account-only');
+    assert.equal(wipe.code, 0, wipe.stderr);
+    assert.match((await run('device', 'show', 'PHONE1')).stdout, /wipe\s+account-only wipe pending \(requested /);
+    // A 14.1 device cannot be told an account-only wipe: the admin is warned.
+    const old = await run('device', 'wipe', 'PHONE2', '--account-only');
+    assert.match(old.stderr, /needs 16.1/);
+    assert.equal((await run('device', 'remove', 'PHONE1')).code, 0);
+    await withStore(async (s) => {
+      assert.equal(await s.getDevice(userId, 'PHONE1'), null);
+      assert.equal(await s.devices.getDeviceState(userId, 'PHONE1'), null);
+    });
+  });
+});
