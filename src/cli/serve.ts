@@ -11,6 +11,7 @@ import { createMailListener, DEFAULT_MAX_MESSAGE_BYTES, type MailListener } from
 import { deliverMessage } from '../mail/deliver.ts';
 import { createOutboundMail, parseStartTls } from '../mail/relay.ts';
 import type { Services } from '../commands/services.ts';
+import { autoReplyHook } from '../settings/auto-reply-hook.ts';
 import { addStoreOptions, openStoreFrom, parseListen, parseSize, type StoreCliOptions } from './options.ts';
 
 export const DEFAULT_LISTEN = '127.0.0.1:8080';
@@ -111,6 +112,8 @@ export function registerServe(program: Command): void {
         : {}),
     });
     const services: Services = { outbound };
+    // Out of office (src/settings/auto-reply-hook.ts): replies on delivery, sent through outbound.
+    deliveryHooks.push(autoReplyHook({ store, outbound: () => outbound, log }));
     const app = buildServer({
       store,
       log,
