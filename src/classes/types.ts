@@ -37,6 +37,11 @@ export interface ConvertContext {
    * Undefined: the client sent no Supported (nothing is ghosted); empty: everything is.
    */
   supported?: readonly string[];
+  /**
+   * 16.0+: the airsyncbase:InstanceId of a Sync Change (MS-ASCMD 2.2.3.24, MS-ASAIRS 2.2.2.25):
+   * the Change is of that one occurrence of a recurring calendar item, not of the series.
+   */
+  instanceId?: string;
 }
 
 /** A client sent an item the class cannot take (Sync Status 6, MS-ASCMD 2.2.3.177.17). */
@@ -79,6 +84,12 @@ export interface ItemConverter {
    * e.g. an endless series), the due date for tasks. Undefined for classes without windows.
    */
   filterTime?(data: JsonObject): Date | undefined;
+  /**
+   * 16.0+: a Sync Delete with airsyncbase:InstanceId (MS-ASCMD 2.2.3.42.2) deletes one occurrence
+   * of a recurring item: the item's data with that occurrence removed (the item stays). Throws
+   * ConversionError when the item has no such occurrence. Only classes with occurrences have it.
+   */
+  deleteInstance?(data: JsonObject, instanceId: string): JsonObject;
   /**
    * What a client's Change means beyond the item itself, for classes where the server acts on
    * it (completing one occurrence of a recurring task, MS-OXOTASK 3.1.4.6): the data to store

@@ -34,10 +34,11 @@ const FULL: JsonObject = {
   startTime: '2009-11-12T08:00:00.000Z',
   uid: '040000008200E00074C5B7101A82E00800000000',
   meetingStatus: 1,
-  attendees: node('Attendees', node('Attendee', node('Email', 'a@example.com'), node('Name', 'A'), node('AttendeeStatus', '3'), node('AttendeeType', '1'))),
+  attendees: [{ email: 'a@example.com', name: 'A', attendeeStatus: 3, attendeeType: 1 }],
   categories: ['Meetings'],
-  recurrence: node('Recurrence', node('Type', '1'), node('Interval', '1'), node('DayOfWeek', '16')),
-  exceptions: node('Exceptions', node('Exception', node('Deleted', '1'), node('ExceptionStartTime', '20091119T080000Z'))),
+  // Weekly on Thursdays (2009-11-12 is a Thursday), the next week's occurrence deleted.
+  recurrence: { type: 1, interval: 1, dayOfWeek: 16 },
+  exceptions: [{ exceptionStartTime: '2009-11-19T08:00:00.000Z', deleted: true }],
   body: { text: 'Agenda' },
 };
 
