@@ -1,4 +1,5 @@
 import { versionNumber } from '../eas/versions.ts';
+import { asksToSend, sendDraft } from '../mail/send-draft.ts';
 import { isTransientStoreError, type JsonObject } from '../store/types.ts';
 import { SyncStatus, syncCollection, type CollectionOutcome, type SyncContext } from '../sync/collection-sync.ts';
 import { recordPositions } from '../sync/positions.ts';
@@ -91,7 +92,16 @@ async function handleSync(ctx: CommandContext): Promise<CommandResult> {
     holdMs = req.heartbeatInterval * 1000;
   }
 
-  const syncCtx: SyncContext = { store, user, device, version: ctx.version, folders: await store.listFolders(user.id) };
+  const syncCtx: SyncContext = {
+    store,
+    user,
+    device,
+    version: ctx.version,
+    folders: await store.listFolders(user.id),
+    onClientWrite: async (folder, item, appData) => {
+      if (asksToSend(folder, appData, ctx.version)) await sendDraft({ store, user, version: ctx.version, outbound: ctx.services.outbound, log: ctx.log }, item, appData);
+    },
+  };
   const watched = new Set(syncCtx.folders.filter((f) => req.collections.some((c) => c.collectionId === f.serverId)).map((f) => f.id));
   const pass = async (collections: CollectionRequest[]) => {
     const budget = { remaining: req.windowSize ?? Number.MAX_SAFE_INTEGER };

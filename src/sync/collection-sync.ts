@@ -97,6 +97,8 @@ export interface SyncContext {
   version: EasVersion;
   /** The user's live folders, read once per request. */
   folders: Folder[];
+  /** Runs after a client Add or Change is stored (a draft with Send: src/mail/send-draft.ts). */
+  onClientWrite?: (folder: Folder, item: Item, appData: WbxmlElement) => Promise<void>;
 }
 
 export interface CollectionOutcome {
@@ -481,6 +483,7 @@ async function applyClientCommand(
       if (!item) throw new Error('matched item vanished');
       await store.putClientAdd(user.id, device.deviceId, folder.id, cmd.clientId, item.id);
       touched.set(item.id, item.modseq);
+      if (!matchedId) await ctx.onClientWrite?.(folder, item, cmd.appData);
       return [responseElement('Add', idElement('ClientId', cmd.clientId), idElement('ServerId', item.serverId), statusElement(SyncStatus.Success))];
     }
     case 'Change': {
@@ -509,6 +512,7 @@ async function applyClientCommand(
       }
       const updated = await store.updateItem(user.id, item.id, { data, uid: uidOf(data) ?? item.uid });
       if (!after) touched.set(updated.id, updated.modseq);
+      await ctx.onClientWrite?.(folder, updated, cmd.appData);
       return []; // a successful Change is not answered (MS-ASCMD 2.2.3.24.3)
     }
     case 'Delete': {

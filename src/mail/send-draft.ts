@@ -1,0 +1,99 @@
+/**
+ * Sending a draft from Sync (protocol 16.0 and later, MS-ASEMAIL 2.2.2.69 Send, 3.1.5.3.1): a
+ * device adds or changes a message in Drafts (Email To, Cc, Subject, Importance, body, and
+ * Email2 Bcc) and puts an empty email2:Send in the ApplicationData; the server sends the draft
+ * and takes it out of Drafts. The draft's fields are already stored by the Sync (the Email
+ * class); this hook runs after that write.
+ *
+ * What is sent is composed with nodemailer's MailComposer from the stored draft (From is always
+ * the user, src/mail/compose.ts), goes through Services.outbound like SendMail, and a copy is
+ * put in Sent Items; then the draft is deleted, so every device syncing Drafts sees it go and
+ * the sent message appear in Sent Items. If sending fails the draft stays in Drafts, unchanged,
+ * and the failure is logged: Sync has no per-item status for a failed submission, and a draft
+ * that stays visible is what lets the user try again.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import type { OutboundMail } from './relay.ts';
+import { deliverMessage } from './deliver.ts';
+import { versionNumber, type EasVersion } from '../eas/versions.ts';
+import type { Folder, Item, JsonObject, Store, User } from '../store/types.ts';
+import { child, childText, type WbxmlElement } from '../wbxml/tree.ts';
+
+const DRAFTS_TYPE = 3;
+const SENT_ITEMS_TYPE = 5;
+
+export interface DraftContext {
+  store: Store;
+  user: User;
+  version: EasVersion;
+  outbound?: OutboundMail;
+  log: Logger;
+}
+
+/** Whether a client's ApplicationData asks for the draft to be sent. */
+export function asksToSend(folder: Folder, appData: WbxmlElement, version: EasVersion): boolean {
+  return folder.type === DRAFTS_TYPE && versionNumber(version) >= 160 && child(appData, 'Send', 'Email2') !== undefined;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v.trim() !== '' ? v : undefined;
+}
+
+function addresses(list: string | undefined): string[] {
+  if (!list) return [];
+  const out: string[] = [];
+  for (const m of list.matchAll(/<([^<>@\s]+@[^<>\s]+)>|([^\s,;<>"]+@[^\s,;<>"]+)/g)) out.push((m[1] ?? m[2]!).toLowerCase());
+  return out;
+}
+
+/** Sends the draft `item` (just written by the device's Sync); returns whether it was sent. */
+export async function sendDraft(ctx: DraftContext, item: Item, appData: WbxmlElement): Promise<boolean> {
+  const d: JsonObject = item.data;
+  const bcc = str(childText(appData, 'Bcc', 'Email2')) ?? str(d.bcc);
+  const to = str(d.to);
+  const cc = str(d.cc);
+  const recipients = [...new Set([...addresses(to), ...addresses(cc), ...addresses(bcc)])];
+  if (!ctx.outbound) {
+    ctx.log.warn({ itemId: item.id }, 'draft not sent: no outbound mail service');
+    return false;
+  }
+  if (recipients.length === 0) {
+    ctx.log.warn({ itemId: item.id }, 'draft not sent: it has no recipient');
+    return false;
+  }
+  const body = (d.body && typeof d.body === 'object' && !Array.isArray(d.body) ? d.body : {}) as JsonObject;
+  const host = ctx.user.email.slice(ctx.user.email.lastIndexOf('@') + 1) || 'localhost';
+  const importance = d.importance === 2 ? 'high' : d.importance === 0 ? 'low' : undefined;
+  const node = new MailComposer({
+    from: ctx.user.displayName ? { name: ctx.user.displayName, address: ctx.user.email } : ctx.user.email,
+    ...(to ? { to } : {}),
+    ...(cc ? { cc } : {}),
+    ...(bcc ? { bcc } : {}),
+    subject: str(d.subject) ?? '',
+    date: new Date(),
+    messageId: `<${randomBytes(12).toString('hex')}@${host}>`,
+    // MailComposer has no `priority` (that is nodemailer's Mailer): the headers mail clients read.
+    ...(importance ? { headers: { Importance: importance === 'high' ? 'High' : 'Low', 'X-Priority': importance === 'high' ? '1 (Highest)' : '5 (Lowest)' } } : {}),
+    text: typeof body.text === 'string' ? body.text : '',
+    ...(typeof body.html === 'string' ? { html: body.html } : {}),
+  }).compile();
+  node.keepBcc = true;
+  const sentCopy = await node.build();
+  node.keepBcc = false;
+  const raw = await node.build();
+  try {
+    await ctx.outbound.send({ from: ctx.user.email, recipients, raw });
+  } catch (err) {
+    ctx.log.warn({ err, itemId: item.id }, 'draft not sent: submission failed; it stays in Drafts');
+    return false;
+  }
+  try {
+    await deliverMessage(ctx.store, { envelopeFrom: ctx.user.email, recipients: [ctx.user.email], raw: sentCopy }, { folderType: SENT_ITEMS_TYPE, extraData: { read: true } });
+    await ctx.store.deleteItem(ctx.user.id, item.id);
+  } catch (err) {
+    ctx.log.error({ err, itemId: item.id }, 'draft sent, but moving it to Sent Items failed');
+  }
+  return true;
+}
