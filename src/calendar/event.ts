@@ -62,6 +62,9 @@ export function occurrencesOf(data: JsonObject, from: Date, to: Date): Occurrenc
 export function eventFilterTime(data: JsonObject): Date | undefined {
   const series = seriesOf(data);
   if (series) return lastOccurrenceEnd(series);
+  // A recurrence the server cannot read (kept verbatim by an earlier version): always inside,
+  // rather than hiding a series that may well have occurrences in the window.
+  if (data['recurrence'] !== undefined && data['recurrence'] !== null) return undefined;
   return date(data, 'endTime') ?? date(data, 'startTime');
 }
 
