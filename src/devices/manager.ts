@@ -8,6 +8,7 @@
  * admin commands against the same store) reach a running server within the cache time.
  */
 import { ensureDefaultFolders } from '../sync/default-folders.ts';
+import type { StoredAccessRule } from '../store/devices-types.ts';
 import type { Device, JsonObject, Store } from '../store/types.ts';
 import { decideAccess, DEFAULT_ACCESS_SETTING, factsOf, type AccessDecision } from './access.ts';
 import { DEVICE_INFORMATION } from './device-information.ts';
@@ -34,11 +35,20 @@ export interface DeviceManagerOptions {
   log?: { warn: (obj: object, msg: string) => void; info: (obj: object, msg: string) => void };
 }
 
+interface Shared {
+  loadedAt: number;
+  policies: Map<string, Policy>;
+  rules: StoredAccessRule[];
+  defaultPolicy: string | null;
+  defaultAccess: AccessLevel;
+}
+
 const MAX_CACHED = 100_000;
 const INBOX_TYPE = 2;
 
 export class DeviceManager {
   readonly #cache = new Map<string, DeviceView>();
+  #sharedCache: Shared | undefined;
   readonly #ttl: number;
   readonly #now: () => Date;
 
@@ -54,13 +64,39 @@ export class DeviceManager {
     return this.#now();
   }
 
+  /**
+   * What every device shares (policies, rules, the default policy and access level), read once
+   * per cache time for all devices instead of once per device.
+   */
+  async #shared(): Promise<Shared> {
+    const nowMs = this.#now().getTime();
+    if (this.#sharedCache && nowMs - this.#sharedCache.loadedAt < this.#ttl) return this.#sharedCache;
+    const devices = this.store.devices;
+    const [policies, rules, defaultPolicy, defaultAccess] = await Promise.all([
+      devices.listPolicies(),
+      devices.listRules(),
+      devices.getSetting(DEFAULT_POLICY_SETTING),
+      devices.getSetting(DEFAULT_ACCESS_SETTING),
+    ]);
+    this.#sharedCache = {
+      loadedAt: nowMs,
+      policies: new Map(policies.map((p) => [p.name, resolvePolicy(p.name, p.revision, p.settings)])),
+      rules,
+      defaultPolicy,
+      defaultAccess: isAccessLevel(defaultAccess) ? defaultAccess : 'allow',
+    };
+    return this.#sharedCache;
+  }
+
   /** The policy that applies to a user: the assigned one, else the default one, else BUILTIN_POLICY. */
   async policyFor(userId: string): Promise<Policy> {
-    const devices = this.store.devices;
-    const name = (await devices.getAssignedPolicy(userId)) ?? (await devices.getSetting(DEFAULT_POLICY_SETTING));
-    if (name === null) return BUILTIN_POLICY;
-    const stored = await devices.getPolicy(name);
-    return stored ? resolvePolicy(stored.name, stored.revision, stored.settings) : BUILTIN_POLICY;
+    const [shared, assigned] = await Promise.all([this.#shared(), this.store.devices.getAssignedPolicy(userId)]);
+    return this.#resolve(shared, assigned);
+  }
+
+  #resolve(shared: Shared, assigned: string | null): Policy {
+    const name = assigned ?? shared.defaultPolicy;
+    return (name !== null ? shared.policies.get(name) : undefined) ?? BUILTIN_POLICY;
   }
 
   /**
@@ -74,11 +110,10 @@ export class DeviceManager {
     if (cached && nowMs - cached.loadedAt < this.#ttl) return cached;
 
     const devices = this.store.devices;
-    const [policy, stored, rules, defaultAccess, info, row] = await Promise.all([
-      this.policyFor(user.id),
+    const [shared, assigned, stored, info, row] = await Promise.all([
+      this.#shared(),
+      devices.getAssignedPolicy(user.id),
       devices.getDeviceState(user.id, device.deviceId),
-      devices.listRules(),
-      devices.getSetting(DEFAULT_ACCESS_SETTING),
       this.store.getDeviceData(user.id, device.deviceId, DEVICE_INFORMATION),
       this.store.getDevice(user.id, device.deviceId),
     ]);
@@ -94,7 +129,8 @@ export class DeviceManager {
       });
     }
     let state = parseDeviceState(stored?.data);
-    const access = decideAccess(factsOf(device, info), state.accessOverride, rules, isAccessLevel(defaultAccess) ? defaultAccess : 'allow');
+    const policy = this.#resolve(shared, assigned);
+    const access = decideAccess(factsOf(device, info), state.accessOverride, shared.rules, shared.defaultAccess);
     if (access.level !== state.accessState || access.reason !== state.accessReason) {
       const quarantinedNow = access.level === 'quarantine' && state.quarantineNotifiedAt === null;
       state = {
@@ -114,6 +150,12 @@ export class DeviceManager {
 
   invalidate(userId: string, deviceId: string): void {
     this.#cache.delete(cacheKey(userId, deviceId));
+  }
+
+  /** Drops every cached view and the shared policies and rules (after an admin change in this process). */
+  invalidateAll(): void {
+    this.#cache.clear();
+    this.#sharedCache = undefined;
   }
 
   async state(userId: string, deviceId: string): Promise<DeviceState> {

@@ -42,10 +42,13 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     const strict = async (name: string, settings: Record<string, unknown> = {}) => {
       await server.store.devices.putPolicy(name, settings as never);
       await server.store.devices.assignPolicy(userId(), name);
+      // As an admin change in this process would: the running server sees it at once.
+      manager.invalidateAll();
     };
 
     it('without a policy that requires it, a device syncs without ever provisioning (the built-in default)', async () => {
       await server.store.devices.assignPolicy(userId(), null);
+      manager.invalidateAll();
       const c = phone('16.1');
       const r = await c.post('FolderSync', folderSyncRequest());
       assert.equal(topStatus(r, 'FolderHierarchy'), 1);
@@ -140,7 +143,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       await provision(c);
       assert.equal(topStatus(await c.post('FolderSync', folderSyncRequest()), 'FolderHierarchy'), 1);
       await server.store.devices.putPolicy('phones', { MinDevicePasswordLength: 8 });
-      manager.invalidate(userId(), c.deviceId);
+      manager.invalidateAll();
       assert.equal(topStatus(await c.post('FolderSync', folderSyncRequest()), 'FolderHierarchy'), 144);
       const p = await provision(c);
       assert.equal(childText(p.doc!, 'MinDevicePasswordLength', 'Provision'), '8');
@@ -150,6 +153,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     it("a wrong DeviceId cannot take over another device's partnership with its policy key", async () => {
       await strict('phones');
       await server.store.devices.assignPolicy(userId(BOB), 'phones');
+      manager.invalidateAll();
       const a = phone('16.1');
       const p = await provision(a);
       const intruder = phone('16.1');
@@ -187,7 +191,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal(topStatus(await managed.post('FolderSync', folderSyncRequest()), 'FolderHierarchy'), 145);
       // The admin allows devices that cannot comply: the device provisions again and syncs; the reason stays visible.
       await server.store.devices.putPolicy('strict', { RequireDeviceEncryption: true, AllowNonProvisionableDevices: true });
-      manager.invalidate(userId(), c.deviceId);
+      manager.invalidateAll();
       assert.equal(topStatus(await c.post('FolderSync', folderSyncRequest()), 'FolderHierarchy'), 142);
       const again = await provision(c, { ackStatus: 2 });
       assert.equal(again.status, 1);
@@ -201,13 +205,13 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const c = phone('16.1');
       await provision(c);
       clock = new Date(clock.getTime() + 400 * 86_400_000);
-      manager.invalidate(userId(), c.deviceId);
+      manager.invalidateAll();
       assert.equal(topStatus(await c.post('FolderSync', folderSyncRequest()), 'FolderHierarchy'), 1, 'unlimited by default');
 
       await strict('refresh', { PolicyRefreshInterval: 3600, IgnoredRefreshLimit: 2 });
       await provision(c);
       clock = new Date(clock.getTime() + 3601_000);
-      manager.invalidate(userId(), c.deviceId);
+      manager.invalidateAll();
       // The device keeps ignoring 143: after IgnoredRefreshLimit answers it is flagged; the default action allows it.
       for (let i = 0; i < 3; i++) assert.equal(topStatus(await c.post('FolderSync', folderSyncRequest()), 'FolderHierarchy'), 143);
       const flagged = await state(c);
