@@ -12,6 +12,7 @@ import { deliverMessage } from '../mail/deliver.ts';
 import { createOutboundMail, parseStartTls } from '../mail/relay.ts';
 import type { Services } from '../commands/services.ts';
 import { autoReplyHook } from '../settings/auto-reply-hook.ts';
+import { DeviceManager } from '../devices/manager.ts';
 import { addStoreOptions, openStoreFrom, parseListen, parseSize, type StoreCliOptions } from './options.ts';
 
 export const DEFAULT_LISTEN = '127.0.0.1:8080';
@@ -34,6 +35,7 @@ interface ServeOptions extends StoreCliOptions {
   smtpRelayUser?: string;
   smtpRelayPassword?: string;
   smtpRelayStarttls: string;
+  adminEmail?: string;
 }
 
 /** Repeatable --accepted-domain; the environment variable may list several, comma-separated. */
@@ -82,6 +84,7 @@ export function registerServe(program: Command): void {
         .env('EASD_SMTP_RELAY_STARTTLS')
         .default('opportunistic'),
     );
+  cmd.addOption(new Option('--admin-email <address>', 'administrator told of quarantined devices (delivered to the Inbox if a local user)').env('EASD_ADMIN_EMAIL'));
   addStoreOptions(cmd).action(async (opts: ServeOptions) => {
     const { host, port } = parseListen(opts.listen);
     if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new Error('--tls-cert and --tls-key go together');
@@ -114,6 +117,8 @@ export function registerServe(program: Command): void {
     const services: Services = { outbound };
     // Out of office (src/settings/auto-reply-hook.ts): replies on delivery, sent through outbound.
     deliveryHooks.push(autoReplyHook({ store, outbound: () => outbound, log }));
+    // Device management (src/devices): policies, access rules, wipe; quarantine notices to --admin-email.
+    services.devices = new DeviceManager(store, { ...(opts.adminEmail ? { adminEmail: opts.adminEmail } : {}), log });
     const app = buildServer({
       store,
       log,
