@@ -3,80 +3,12 @@ import assert from 'node:assert/strict';
 
 import { CONTACT_FIELDS, PICTURE_MAX_BASE64, contactsConverter as conv, dayFromEas } from '../../src/classes/contacts.ts';
 import { ConversionError } from '../../src/classes/types.ts';
-import type { JsonObject } from '../../src/store/types.ts';
 import { el } from '../../src/wbxml/tree.ts';
+import { FULL_CONTACT, PICTURE } from './contacts-fixture.ts';
 import { appData, ctx, find, names, roundTrip, textOf } from './helpers.ts';
 
 const N = 'Contacts';
 const N2 = 'Contacts2';
-
-/** A small valid PNG-ish base64 payload. */
-const PICTURE = Buffer.from('\x89PNG\r\n\x1a\nnot really an image but bytes', 'latin1').toString('base64');
-
-/** Every client-writable field of the class set. */
-export const FULL_CONTACT: JsonObject = {
-  anniversary: '2005-06-18',
-  assistantName: 'Walter Skinner',
-  assistantPhoneNumber: '+1 555 0110',
-  birthday: '1980-05-12',
-  business2PhoneNumber: '+1 555 0111',
-  businessAddressCity: 'Washington',
-  businessAddressCountry: 'United States',
-  businessAddressPostalCode: '20535',
-  businessAddressState: 'DC',
-  businessAddressStreet: '935 Pennsylvania Avenue NW',
-  businessFaxNumber: '+1 555 0112',
-  businessPhoneNumber: '+1 555 0100',
-  carPhoneNumber: '+1 555 0113',
-  categories: ['Friends', 'Work'],
-  children: ['Samantha', 'William'],
-  companyName: 'Example Ltd',
-  department: 'X-Files',
-  email1Address: '"Jane Doe" <jane@example.com>',
-  email2Address: 'jane.doe@example.org',
-  email3Address: 'jd@example.net',
-  fileAs: 'Doe, Jane',
-  firstName: 'Jane',
-  home2PhoneNumber: '+1 555 0114',
-  homeAddressCity: 'Alexandria',
-  homeAddressCountry: 'United States',
-  homeAddressPostalCode: '22314',
-  homeAddressState: 'VA',
-  homeAddressStreet: '2630 Hegal Place\nApt. 42',
-  homeFaxNumber: '+1 555 0115',
-  homePhoneNumber: '+1 555 0101',
-  jobTitle: 'Engineer',
-  lastName: 'Doe',
-  middleName: 'Q',
-  mobilePhoneNumber: '+1 (555) 010-0102',
-  officeLocation: 'Basement',
-  otherAddressCity: 'Quantico',
-  otherAddressCountry: 'United States',
-  otherAddressPostalCode: '22134',
-  otherAddressState: 'VA',
-  otherAddressStreet: 'FBI Academy',
-  pagerNumber: '+1 555 0116',
-  radioPhoneNumber: '+1 555 0117',
-  spouse: 'John Doe',
-  suffix: 'Jr.',
-  title: 'Dr.',
-  webPage: 'https://example.com/~jane',
-  yomiCompanyName: 'イグザンプル',
-  yomiFirstName: 'ジェーン',
-  yomiLastName: 'ドウ',
-  picture: PICTURE,
-  customerId: 'C-1234',
-  governmentId: 'GOV-987',
-  imAddress: 'jane@im.example.com',
-  imAddress2: 'xmpp:jane@example.org',
-  imAddress3: 'sip:jane@example.net',
-  managerName: 'Skinner',
-  companyMainPhone: '+1 555 0199',
-  accountName: 'jdoe',
-  nickName: 'JD',
-  mms: '+1 555 0102',
-  body: { text: 'Met at the conference.' },
-};
 
 test('every field of Contacts and Contacts2 round-trips in every version (12.0-16.1)', () => {
   for (const v of ['12.0', '12.1', '14.0', '14.1', '16.0', '16.1'] as const) {
