@@ -74,7 +74,7 @@ export interface MailOutEnv {
   close(): Promise<void>;
 }
 
-export async function startMailOut(opts: { backend: 'sqlite' | 'postgres'; relay?: boolean | RelayConfig }): Promise<MailOutEnv> {
+export async function startMailOut(opts: { backend: 'sqlite' | 'postgres'; relay?: boolean | RelayConfig; maxRequestBytes?: number }): Promise<MailOutEnv> {
   const sink = opts.relay === true ? await startSmtpSink() : undefined;
   const outboundLogs: LogLine[] = [];
   let outbound: OutboundMail | undefined;
@@ -82,6 +82,7 @@ export async function startMailOut(opts: { backend: 'sqlite' | 'postgres'; relay
   const srv = await startTestServer({
     backend: opts.backend,
     users: [ALICE, BOB],
+    ...(opts.maxRequestBytes !== undefined ? { config: { maxRequestBytes: opts.maxRequestBytes } } : {}),
     services: (store) => {
       outbound = createOutboundMail({
         store,
