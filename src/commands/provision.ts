@@ -3,7 +3,8 @@
  * takes its acknowledgement, and delivers remote wipes.
  *
  * - DeviceInformation (Settings code page, 14.1+, MS-ASPROV 2.2.2.52) in the request is stored as
- *   device data DEVICE_INFORMATION (model and OS feed the access rules).
+ *   device data DEVICE_INFORMATION in the shape of src/devices/device-information.ts, as the
+ *   Settings command stores it (model and OS feed the access rules).
  * - Initial request (Policy with a PolicyType, no PolicyKey): the user's policy as an
  *   EASProvisionDoc and a temporary policy key (MS-ASPROV 3.2.5.1.1).
  * - Acknowledgement (Policy with the temporary PolicyKey and a Status): Status 1 gets the final

@@ -24,7 +24,7 @@ export const DEFAULT_ACCESS_SETTING = 'defaultAccess';
 export interface DeviceFacts {
   deviceType: string;
   userAgent: string | null;
-  /** From DeviceInformation (device data DEVICE_INFORMATION). */
+  /** From DeviceInformation (device data DEVICE_INFORMATION, src/devices/device-information.ts). */
   model: string | null;
   os: string | null;
 }
