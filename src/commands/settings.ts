@@ -11,17 +11,20 @@
  *   3 access denied: not used (every user may change their own settings);
  *   4 server unavailable: a store failure while handling a property (top level too);
  *   5 invalid arguments: a value out of its range (OofState, Enabled, BodyType, a dateTime, a
- *     DevicePassword or DeviceInformation field too long, EnableOutboundSMS);
+ *     recovery password over 255 characters, a DeviceInformation field over 1024, an
+ *     EnableOutboundSMS other than 0 or 1);
  *   6 conflicting arguments: OofState 2 without StartTime and EndTime, or EndTime not after
  *     StartTime;
- *   7 denied by policy: not used until policies can forbid password recovery.
+ *   7 denied by policy: DevicePassword when the user's policy does not enable password recovery
+ *     (MS-ASPROV PasswordRecoveryEnabled, off by default).
  *
  * Oof: see src/settings/oof.ts. The settings are the user's (one per mailbox, whatever device
  * sets them) and saving them starts a new automatic-reply period (src/settings/auto-reply.ts).
  * DevicePassword Set (2.2.3.46): the recovery password a device escrows for its owner, kept as
  * device data 'devicePassword' (readable by the administrator, as Exchange shows it to the user;
- * it is the device's unlock code, not the account password).
- * DeviceInformation Set: src/settings/device-information.ts, device data 'deviceInformation'.
+ * it is the device's unlock code, not the account password); an empty one clears it.
+ * DeviceInformation Set: src/settings/device-information.ts, device data 'deviceInformation'
+ * (Provision writes the same shape; the device administration and access rules read it).
  * UserInformation Get (2.2.3.192): the primary address and aliases; before 14.1 as
  * EmailAddresses/SMTPAddress, from 14.1 inside Accounts/Account with UserDisplayName and
  * PrimarySmtpAddress.
@@ -30,6 +33,7 @@
  */
 import { userAddresses } from '../directory/addresses.ts';
 import { versionNumber } from '../eas/versions.ts';
+import { defaultDeviceManager } from '../devices/manager.ts';
 import { DEVICE_INFORMATION, DeviceInformationError, readDeviceInformation } from '../settings/device-information.ts';
 import { applyOofSet, oofGetElement, OofRequestError, parseBodyType } from '../settings/oof.ts';
 import { child, children, el, text, type WbxmlElement } from '../wbxml/tree.ts';
@@ -47,8 +51,10 @@ export const SettingsStatus = {
   DeniedByPolicy: 7,
 } as const;
 
-/** Longest recovery password kept (characters). */
-const MAX_DEVICE_PASSWORD = 256;
+/** Longest recovery password (MS-ASCMD 2.2.3.130.2: 255 characters). */
+const MAX_DEVICE_PASSWORD = 255;
+/** Device data name of the recovery password. */
+export const DEVICE_PASSWORD = 'devicePassword';
 
 class PropertyError extends Error {
   constructor(
@@ -99,8 +105,15 @@ const devicePassword: Handler = async (ctx, prop) => {
   const pw = child(set, 'Password', NS);
   if (!pw) throw new PropertyError(SettingsStatus.ProtocolError, 'DevicePassword Set without Password');
   const password = text(pw) ?? '';
-  if (password.length > MAX_DEVICE_PASSWORD) throw new PropertyError(SettingsStatus.InvalidArguments, 'Password is too long');
-  await ctx.store.putDeviceData(ctx.user.id, ctx.device.deviceId, 'devicePassword', { password, setAt: new Date().toISOString() });
+  if (password.length > MAX_DEVICE_PASSWORD) throw new PropertyError(SettingsStatus.InvalidArguments, `Password is longer than ${MAX_DEVICE_PASSWORD}`);
+  // MS-ASPROV 2.2.2.39: with PasswordRecoveryEnabled off the server does not keep recovery
+  // passwords; a device that sends one anyway is denied by policy.
+  const policy = await (ctx.services.devices ?? defaultDeviceManager(ctx.store)).policyFor(ctx.user.id);
+  if (policy.settings.PasswordRecoveryEnabled !== true) {
+    throw new PropertyError(SettingsStatus.DeniedByPolicy, `policy ${policy.name} does not enable password recovery`);
+  }
+  // An empty Password clears the stored one (2.2.3.130.2).
+  await ctx.store.putDeviceData(ctx.user.id, ctx.device.deviceId, DEVICE_PASSWORD, { password: password === '' ? null : password, setAt: new Date().toISOString() });
   return null;
 };
 
@@ -114,6 +127,8 @@ const deviceInformation: Handler = async (ctx, prop) => {
     throw err;
   }
   await ctx.store.putDeviceData(ctx.user.id, ctx.device.deviceId, DEVICE_INFORMATION, info);
+  // Access rules by model or OS (src/devices/access.ts) are decided again on the next request.
+  (ctx.services.devices ?? defaultDeviceManager(ctx.store)).invalidate(ctx.user.id, ctx.device.deviceId);
   return null;
 };
 

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { child, childText, children, el, type WbxmlElement } from '../../src/wbxml/tree.ts';
+import { hashPassword } from '../../src/auth/password.ts';
 import { pgSkipped } from '../helpers/db.ts';
 import { EasClient } from '../helpers/eas-client.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -29,6 +30,9 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     before(async () => {
       server = await startTestServer({ users: [ANN], backend, logLevel: 'warn' });
       await server.store.directory.addAlias(server.users.get(ANN.email)!.id, 'sales@example.com');
+      // Password recovery is a policy choice (MS-ASPROV PasswordRecoveryEnabled, off by default).
+      await server.store.devices.putPolicy('recovery', { PasswordRecoveryEnabled: true, RequireProvisioning: false });
+      await server.store.devices.assignPolicy(server.users.get(ANN.email)!.id, 'recovery');
     });
     after(() => server.close());
 
@@ -178,12 +182,15 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         updatedAt: undefined,
       });
       assert.equal((await server.store.getDeviceData(userId, deviceId, 'devicePassword'))?.password, '1234-recovery');
+      const cleared = await settings(s('Settings', s('DevicePassword', s('Set', s('Password')))), client);
+      assert.equal(status(child(cleared, 'DevicePassword', NS)), 1);
+      assert.equal((await server.store.getDeviceData(userId, deviceId, 'devicePassword'))?.password, null, 'an empty Password clears it');
 
       const bad = await settings(
         s(
           'Settings',
           s('DevicePassword', s('Set')),
-          s('DevicePassword', s('Set', s('Password', 'x'.repeat(300)))),
+          s('DevicePassword', s('Set', s('Password', 'x'.repeat(256)))),
           s('DeviceInformation', s('Set', s('EnableOutboundSMS', 'yes'))),
           s('DeviceInformation', s('Get')),
         ),
@@ -191,6 +198,16 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       );
       assert.deepEqual(children(bad).slice(1).map((c) => childText(c, 'Status', NS)), ['2', '5', '5', '2']);
       assert.equal((await server.store.getDeviceData(userId, deviceId, 'deviceInformation'))?.model, 'Pixel 9', 'unchanged');
+    });
+
+    it('DevicePassword is denied by policy (7) when the policy does not enable password recovery', async () => {
+      const bob = await server.store.createUser({ email: 'bob@example.com', passwordHash: await hashPassword('bob-password-123') });
+      const client = new EasClient({ url: server.url, user: 'bob@example.com', password: 'bob-password-123', deviceId: `SETBOB${backend}` });
+      await server.store.devices.putPolicy('norecovery', { RequireProvisioning: false });
+      await server.store.devices.assignPolicy(bob.id, 'norecovery');
+      const top = await settings(s('Settings', s('DevicePassword', s('Set', s('Password', '9999')))), client);
+      assert.equal(status(child(top, 'DevicePassword', NS)), 7);
+      assert.equal(await server.store.getDeviceData(bob.id, `SETBOB${backend}`, 'devicePassword'), null);
     });
 
     it('UserInformation lists the addresses: EmailAddresses before 14.1, Accounts from 14.1', async () => {
