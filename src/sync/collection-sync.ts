@@ -498,7 +498,7 @@ async function applyClientCommand(
       }
       let data: JsonObject;
       try {
-        data = converter.fromEas(cmd.appData, cctx, item.data);
+        data = converter.fromEas(cmd.appData, cmd.instanceId ? { ...cctx, instanceId: cmd.instanceId } : cctx, item.data);
       } catch (err) {
         if (!(err instanceof ConversionError)) throw err;
         return [responseElement('Change', idElement('ServerId', cmd.serverId), statusElement(SyncStatus.ConversionError))];
@@ -519,6 +519,20 @@ async function applyClientCommand(
       const item = await store.getItemByServerId(user.id, cmd.serverId);
       if (!item || item.folderId !== folder.id) {
         return [responseElement('Delete', idElement('ServerId', cmd.serverId), statusElement(SyncStatus.NotFound))];
+      }
+      // 16.0+: a Delete with InstanceId deletes one occurrence; the series stays (a Change on the server).
+      if (cmd.instanceId) {
+        let data: JsonObject;
+        try {
+          if (!converter.deleteInstance) throw new ConversionError(`${converter.itemClass} items have no occurrences`);
+          data = converter.deleteInstance(item.data, cmd.instanceId);
+        } catch (err) {
+          if (!(err instanceof ConversionError)) throw err;
+          return [responseElement('Delete', idElement('ServerId', cmd.serverId), statusElement(SyncStatus.ConversionError))];
+        }
+        const updated = await store.updateItem(user.id, item.id, { data, uid: uidOf(data) ?? item.uid });
+        touched.set(updated.id, updated.modseq);
+        return [];
       }
       // DeletesAsMoves (default true, MS-ASCMD 2.2.3.43): deletes from a device move the item
       // to Deleted Items, recoverable; only a delete inside Deleted Items is final (kb-1.5).

@@ -22,8 +22,8 @@ export interface CollectionOptions {
 
 export type ClientCommand =
   | { kind: 'Add'; clientId: string; appData: WbxmlElement; class?: string }
-  | { kind: 'Change'; serverId: string; appData: WbxmlElement }
-  | { kind: 'Delete'; serverId: string }
+  | { kind: 'Change'; serverId: string; appData: WbxmlElement; instanceId?: string }
+  | { kind: 'Delete'; serverId: string; instanceId?: string }
   | { kind: 'Fetch'; serverId: string };
 
 export interface CollectionRequest {
@@ -114,6 +114,12 @@ export function parseOptions(e: WbxmlElement): CollectionOptions {
   return o;
 }
 
+/** 16.0+: airsyncbase:InstanceId names one occurrence of a recurring item (MS-ASCMD 2.2.3.24, 2.2.3.42.2). */
+function withInstance<T extends ClientCommand & { kind: 'Change' | 'Delete' }>(cmd: T, e: WbxmlElement): T {
+  const instanceId = childText(e, 'InstanceId', 'AirSyncBase')?.trim();
+  return instanceId ? { ...cmd, instanceId } : cmd;
+}
+
 function parseCommands(e: WbxmlElement | undefined): ClientCommand[] {
   if (!e) return [];
   const out: ClientCommand[] = [];
@@ -130,9 +136,12 @@ function parseCommands(e: WbxmlElement | undefined): ClientCommand[] {
       }
       case 'Change':
         if (!serverId || !appData) throw new SyncProtocolError('Change without ServerId or ApplicationData');
-        out.push({ kind: 'Change', serverId, appData });
+        out.push(withInstance({ kind: 'Change', serverId, appData }, c));
         break;
       case 'Delete':
+        if (!serverId) throw new SyncProtocolError('Delete without ServerId');
+        out.push(withInstance({ kind: 'Delete', serverId }, c));
+        break;
       case 'Fetch':
         if (!serverId) throw new SyncProtocolError(`${c.name} without ServerId`);
         out.push({ kind: c.name, serverId });
