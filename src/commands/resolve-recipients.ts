@@ -2,9 +2,11 @@
  * ResolveRecipients (MS-ASCMD 2.2.1.15): resolves the names or addresses a user typed (To) against
  * the directory, with optional certificates, free/busy and pictures.
  *
- * Resolution of one To: an exact address (primary or alias, src/directory/addresses.ts) is that
- * user; otherwise the GAL prefix match of src/directory/gal-search.ts. Only the GAL is searched
- * (Recipient Type 1); the user's own contacts (Type 2) are not consulted yet.
+ * Resolution of one To: an address of a user (primary or alias) is that user alone; an address in
+ * the user's contacts is that contact alone; otherwise the names and addresses matching by prefix
+ * in the GAL (Recipient Type 1, src/directory/gal-search.ts) and then in the user's contacts
+ * (Type 2, src/directory/contact-match.ts), a contact left out when its address is a GAL entry's
+ * already listed. The directory and the contacts are read once per request.
  *
  * Status values (MS-ASCMD 2.2.3.177.12 Status (ResolveRecipients)):
  *   ResolveRecipients: 1 success; 5 protocol error (no To, more than MAX_TO To elements, a To
@@ -19,11 +21,13 @@
  *     resolved recipient answers 163 (free/busy could not be retrieved for this recipient),
  *     and a request naming more than 100 recipients answers 160 (too many recipients) as the
  *     spec sets. Ambiguous results carry no Availability (2.2.3.16).
- *   Picture (14.1+): 1 with Data, 173 none, 174 larger than MaxSize, 175 MaxPictures reached.
+ *   Picture (14.1+): 1 with Data, 173 none, 174 larger than MaxSize, 175 MaxPictures reached
+ *     (a directory user's picture, or a contact's own).
  */
 import { versionNumber } from '../eas/versions.ts';
-import { findUserByAddress } from '../directory/addresses.ts';
-import { findGalEntries, pictureFor, readPictureOptions, type PictureOptions } from '../directory/gal-search.ts';
+import { bareAddress } from '../directory/addresses.ts';
+import { loadContactCandidates, contactMatches, type ContactRecipient } from '../directory/contact-match.ts';
+import { matchGalEntries, pictureFor, PictureStatus, readPictureOptions, type GalPicture, type PictureOptions } from '../directory/gal-search.ts';
 import type { DirectoryEntry } from '../store/directory-types.ts';
 import { isTransientStoreError } from '../store/types.ts';
 import { child, children, el, text, type WbxmlElement } from '../wbxml/tree.ts';
@@ -93,24 +97,55 @@ function readOptions(opts: WbxmlElement | undefined, version: number): Options {
   return o;
 }
 
+/** A recipient found for a To: a directory entry (GAL) or one of the user's contacts. */
+type Candidate = { type: 1; entry: DirectoryEntry } | { type: 2; contact: ContactRecipient };
+
 interface Resolution {
   to: string;
   status: number;
-  entries: DirectoryEntry[];
+  found: Candidate[];
 }
 
-async function resolveOne(ctx: Parameters<CommandHandler>[0], to: string, maxAmbiguous: number): Promise<Resolution> {
-  const { store } = ctx;
-  const byAddress = /@/.test(to) ? await findUserByAddress(store, to) : null;
-  if (byAddress) {
-    const entry = await store.directory.getEntry(byAddress.id);
-    if (entry) return { to, status: ResponseStatus.Resolved, entries: [entry] };
+function emailOf(c: Candidate): string {
+  return c.type === 1 ? c.entry.email : c.contact.emailAddress;
+}
+
+function resolveOne(
+  to: string,
+  entries: readonly DirectoryEntry[],
+  contacts: readonly (ContactRecipient & { tokens: string[] })[],
+  maxAmbiguous: number,
+): Resolution {
+  if (to.includes('@')) {
+    const a = bareAddress(to);
+    const user = entries.find((e) => e.email === a || e.aliases.includes(a));
+    if (user) return { to, status: ResponseStatus.Resolved, found: [{ type: 1, entry: user }] };
+    const contact = contacts.find((c) => c.emailAddress === a);
+    if (contact) return { to, status: ResponseStatus.Resolved, found: [{ type: 2, contact }] };
   }
-  const matches = await findGalEntries(store, to);
-  if (matches.length === 0) return { to, status: ResponseStatus.NotFound, entries: [] };
-  if (matches.length === 1) return { to, status: ResponseStatus.Resolved, entries: matches };
-  if (matches.length <= maxAmbiguous) return { to, status: ResponseStatus.Ambiguous, entries: matches };
-  return { to, status: ResponseStatus.AmbiguousPartial, entries: matches.slice(0, maxAmbiguous) };
+  const gal = matchGalEntries(entries, to);
+  const listed = new Set(gal.flatMap((e) => [e.email, ...e.aliases]));
+  const found: Candidate[] = gal.map((entry) => ({ type: 1, entry }));
+  for (const c of contacts) {
+    if (contactMatches(c, to) && !listed.has(c.emailAddress)) {
+      listed.add(c.emailAddress);
+      found.push({ type: 2, contact: c });
+    }
+  }
+  if (found.length === 0) return { to, status: ResponseStatus.NotFound, found: [] };
+  if (found.length === 1) return { to, status: ResponseStatus.Resolved, found };
+  if (found.length <= maxAmbiguous) return { to, status: ResponseStatus.Ambiguous, found };
+  return { to, status: ResponseStatus.AmbiguousPartial, found: found.slice(0, maxAmbiguous) };
+}
+
+/** A contact's picture under the same MaxSize/MaxPictures rules as a directory picture. */
+function contactPicture(c: ContactRecipient, opts: PictureOptions, returned: { count: number }): GalPicture {
+  if (!c.picture) return { status: PictureStatus.NoPicture };
+  const data = Buffer.from(c.picture, 'base64');
+  if (opts.maxSize !== undefined && data.length > opts.maxSize) return { status: PictureStatus.TooLarge };
+  if (opts.maxPictures !== undefined && returned.count >= opts.maxPictures) return { status: PictureStatus.TooMany };
+  returned.count++;
+  return { status: PictureStatus.Success, data };
 }
 
 export const resolveRecipients: CommandHandler = async (ctx) => {
@@ -130,14 +165,15 @@ export const resolveRecipients: CommandHandler = async (ctx) => {
   }
 
   try {
-    const resolutions: Resolution[] = [];
-    for (const to of tos) resolutions.push(await resolveOne(ctx, to, options.maxAmbiguous));
-    const resolvedCount = resolutions.reduce((n, r) => n + (r.status === ResponseStatus.Resolved ? r.entries.length : 0), 0);
+    const entries = await ctx.store.directory.listEntries();
+    const contacts = await loadContactCandidates(ctx.store, ctx.user.id);
+    const resolutions = tos.map((to) => resolveOne(to, entries, contacts, options.maxAmbiguous));
+    const resolvedCount = resolutions.reduce((n, r) => n + (r.status === ResponseStatus.Resolved ? r.found.length : 0), 0);
     const pictures = { count: 0 };
     const responses: WbxmlElement[] = [];
     for (const r of resolutions) {
       const recipients: WbxmlElement[] = [];
-      for (const e of r.entries) {
+      for (const c of r.found) {
         let availability: WbxmlElement | null = null;
         if (options.availability && r.status === ResponseStatus.Resolved) {
           // No free/busy source exists until the calendar service lands (see the header).
@@ -150,20 +186,12 @@ export const resolveRecipients: CommandHandler = async (ctx) => {
             : el(NS, 'Certificates', el(NS, 'Status', CertificateStatus.NoValidCertificate), el(NS, 'CertificateCount', 0));
         let picture: WbxmlElement | null = null;
         if (options.picture) {
-          const p = await pictureFor(ctx.store, e, options.picture, pictures);
+          const p = c.type === 1 ? await pictureFor(ctx.store, c.entry, options.picture, pictures) : contactPicture(c.contact, options.picture, pictures);
           picture = el(NS, 'Picture', el(NS, 'Status', p.status), p.data ? el(NS, 'Data', p.data.toString('base64')) : null);
         }
+        const displayName = c.type === 1 ? (c.entry.displayName ?? c.entry.email) : c.contact.displayName;
         recipients.push(
-          el(
-            NS,
-            'Recipient',
-            el(NS, 'Type', 1),
-            el(NS, 'DisplayName', e.displayName ?? e.email),
-            el(NS, 'EmailAddress', e.email),
-            availability,
-            certificates,
-            picture,
-          ),
+          el(NS, 'Recipient', el(NS, 'Type', c.type), el(NS, 'DisplayName', displayName), el(NS, 'EmailAddress', emailOf(c)), availability, certificates, picture),
         );
       }
       responses.push(

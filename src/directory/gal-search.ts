@@ -132,12 +132,16 @@ function sortKey(e: DirectoryEntry): string {
   return (e.displayName ?? e.email).toLowerCase();
 }
 
-/** Matching entries in result order. */
-export async function findGalEntries(store: Store, query: string): Promise<DirectoryEntry[]> {
-  const all = await store.directory.listEntries();
+/** The entries matching the query, in result order. */
+export function matchGalEntries(all: readonly DirectoryEntry[], query: string): DirectoryEntry[] {
   return all
     .filter((e) => matchesQuery(e, query))
     .sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : a.email < b.email ? -1 : 1));
+}
+
+/** Matching entries of the whole directory, in result order. */
+export async function findGalEntries(store: Store, query: string): Promise<DirectoryEntry[]> {
+  return matchGalEntries(await store.directory.listEntries(), query);
 }
 
 /** The Alias of the GAL: the local part of the primary address (Exchange's mail nickname). */

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { child, childText, children, el, type WbxmlElement } from '../../src/wbxml/tree.ts';
+import { ensureDefaultFolders } from '../../src/sync/default-folders.ts';
 import { pgSkipped } from '../helpers/db.ts';
 import { EasClient } from '../helpers/eas-client.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -35,6 +36,12 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const bob = server.users.get(BOB.email)!;
       await server.store.directory.addAlias(bob.id, 'support@example.com');
       await server.store.directory.setPicture(bob.id, PIC);
+      // Ann's own contacts: an outside partner (with a picture), and a copy of Bob.
+      const ann = server.users.get(ANN.email)!;
+      const contacts = (await ensureDefaultFolders(server.store, ann.id)).find((f) => f.type === 9)!;
+      await server.store.putItem({ userId: ann.id, folderId: contacts.id, class: 'Contacts', data: { firstName: 'Zoe', lastName: 'Partner', fileAs: 'Partner, Zoe', email1Address: '"Zoe" <Zoe@Partner.example>', picture: PIC.toString('base64') } });
+      await server.store.putItem({ userId: ann.id, folderId: contacts.id, class: 'Contacts', data: { firstName: 'Bob', lastName: 'Smithers', email1Address: 'bob@example.com' } });
+      await server.store.putItem({ userId: ann.id, folderId: contacts.id, class: 'Contacts', data: { firstName: 'No', lastName: 'Address' } });
     });
     after(() => server.close());
 
@@ -71,6 +78,21 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(ambiguous!.recipients.map((x) => childText(x, 'EmailAddress', NS)), ['ann@example.com', 'bob@example.com', 'cat@example.com']);
       assert.equal(unknown!.status, 4);
       assert.equal(unknown!.count, 0);
+    });
+
+    it("the user's contacts resolve as Type 2; a contact that is a directory user is listed once, as the user", async () => {
+      const out = await resolve(r('ResolveRecipients', r('To', 'zoe'), r('To', 'zoe@partner.example'), r('To', 'bob'), r('To', 'address'), r('Options', r('Picture'))));
+      for (const one of out.responses.slice(0, 2)) {
+        assert.equal(one.status, 1);
+        const rec = one.recipients[0]!;
+        assert.equal(childText(rec, 'Type', NS), '2');
+        assert.equal(childText(rec, 'DisplayName', NS), 'Partner, Zoe');
+        assert.equal(childText(rec, 'EmailAddress', NS), 'zoe@partner.example');
+        assert.equal(childText(child(rec, 'Picture', NS)!, 'Data', NS), PIC.toString('base64'));
+      }
+      assert.equal(out.responses[2]!.status, 1);
+      assert.equal(childText(out.responses[2]!.recipients[0]!, 'Type', NS), '1');
+      assert.equal(out.responses[3]!.status, 4, 'a contact without an address is no recipient');
     });
 
     it('MaxAmbiguousRecipients cuts suggestions with Status 3', async () => {
