@@ -3,8 +3,10 @@
  * in request order, each with its own Status (MS-ASCMD 2.2.3.177.10):
  *   1 invalid source: SrcFldId is not one of the user's folders, or SrcMsgId is not an item in
  *     it (already moved away, deleted, or another user's: the same answer, revealing nothing);
- *   2 invalid destination: DstFldId is not one of the user's folders, or a folder of another
- *     class (a mail item cannot go to a Calendar folder);
+ *   2 invalid destination: DstFldId is not one of the user's folders, a folder of another
+ *     class (a mail item cannot go to a Calendar folder; Deleted Items takes every class, as
+ *     Sync's DeletesAsMoves puts any item there), or the recipient information cache, which
+ *     only the server fills (MS-ASCMD 2.2.3.186.3 type 19);
  *   3 success, with DstMsgId, the item's ServerId in the destination;
  *   4 source and destination are the same folder;
  *   5 failure: a malformed Move (an element missing), or the store failed;
@@ -15,11 +17,23 @@
  * destination, so devices syncing either folder see a Delete and an Add.
  */
 import { classForFolderType } from '../classes/index.ts';
-import { isStoreError, isTransientStoreError, type Folder } from '../store/types.ts';
+import { isStoreError, isTransientStoreError, type Folder, type ItemClass } from '../store/types.ts';
+import { RECIPIENT_INFO_CACHE_TYPE } from '../sync/default-folders.ts';
 import { childText, children, el, type WbxmlElement } from '../wbxml/tree.ts';
 import type { CommandHandler, CommandResult } from './types.ts';
 
 const NS = 'Move';
+const DELETED_ITEMS_TYPE = 4;
+
+function acceptsClass(folder: Folder, itemClass: ItemClass): boolean {
+  if (folder.type === RECIPIENT_INFO_CACHE_TYPE) return false;
+  if (folder.type === DELETED_ITEMS_TYPE) return true;
+  try {
+    return classForFolderType(folder.type) === itemClass;
+  } catch {
+    return false; // a folder type EAS does not know
+  }
+}
 
 export const MoveStatus = {
   InvalidSource: 1,
@@ -61,7 +75,7 @@ export const moveItems: CommandHandler = async (ctx): Promise<CommandResult> => 
         continue;
       }
       const dst = await folderBySid(dstFldId);
-      if (!dst || classForFolderType(dst.type) !== item.class) {
+      if (!dst || !acceptsClass(dst, item.class)) {
         respond(MoveStatus.InvalidDestination);
         continue;
       }

@@ -84,6 +84,18 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(fromInbox.deletes, [m1.serverId]);
       const toDeleted = await alice.sync(deleted.serverId);
       assert.deepEqual(toDeleted.adds.map((x) => x.serverId), [dst]);
+      // Deleted Items takes any class (a contact here); a Contacts folder takes no mail.
+      const contacts = alice.folderByType(9);
+      const aContacts = (await store.getFolderByServerId(a.id, contacts.serverId))!;
+      const card = await store.putItem({ userId: a.id, folderId: aContacts.id, class: 'Contacts', data: { fileAs: 'Doe, Jane' } });
+      const more = await alice.client.post(
+        'MoveItems',
+        moveRequest([
+          { src: card.serverId, from: contacts.serverId, to: deleted.serverId },
+          { src: m2.serverId, from: inbox.serverId, to: contacts.serverId },
+        ]),
+      );
+      assert.deepEqual(children(more.wbxml!, 'Response', M).map((r) => Number(childText(r, 'Status', M))), [3, 2]);
       // Bob's item is untouched.
       assert.equal((await store.getItem(b.id, bobMail.id))?.folderId, bInbox.id);
     });
