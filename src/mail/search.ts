@@ -83,6 +83,14 @@ function withDescendants(all: readonly Folder[], roots: readonly Folder[]): Fold
   return [...out.values()];
 }
 
+function isMailFolder(f: Folder): boolean {
+  try {
+    return classForFolderType(f.type) === 'Email';
+  } catch {
+    return false; // a folder type EAS does not know
+  }
+}
+
 export async function searchMailbox(store: Store, userId: string, q: MailboxQuery): Promise<MailboxSearchOutcome> {
   const freeText = q.freeText?.trim();
   if ((freeText === undefined || freeText === '') && q.conversationId === undefined) {
@@ -99,7 +107,7 @@ export async function searchMailbox(store: Store, userId: string, q: MailboxQuer
     }
     scope = q.deepTraversal ? withDescendants(all, roots) : roots;
   } else {
-    scope = all.filter((f) => classForFolderType(f.type) === 'Email');
+    scope = all.filter((f) => isMailFolder(f));
   }
   await catchUpSearchIndex(store, userId, scope);
   const [lo, hi] = q.range;
