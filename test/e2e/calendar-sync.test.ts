@@ -323,7 +323,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     it('kb-1.2: an attendee edits its copy of a meeting: only its own properties change, on the server and on its second device', async () => {
       const [phone, tablet] = [await device(BOB, '14.1'), await device(BOB, '14.1')];
       const cal = await calendarOf(bob);
-      const attendees = [
+      const attendees: JsonObject[] = [
         { email: 'carol@example.org', name: 'Carol', attendeeType: 1 },
         { email: 'bob@example.com', name: 'Bob', attendeeType: 1, attendeeStatus: 3 },
       ];
