@@ -290,12 +290,39 @@ export function isPatternInstance(series: Series, utcMs: number): boolean {
  */
 export function lastOccurrenceEnd(series: Series): Date | undefined {
   if (!isBounded(series.recurrence)) return undefined;
-  const deletedOrMoved = new Map<number, SeriesException>();
-  for (const e of series.exceptions ?? []) deletedOrMoved.set(exceptionKey(e.exceptionStartTime), e);
+  const exceptions = new Map<number, SeriesException>();
+  for (const e of series.exceptions ?? []) exceptions.set(exceptionKey(e.exceptionStartTime), e);
+  // The pattern's local dates are cheap; only the last few are turned into instants (this runs
+  // for every calendar item of a windowed Sync).
+  const { offsets, recurrence: rec } = series;
+  const startWall = utcToWall(series.start.getTime(), offsets);
+  const first: LocalDate = { y: startWall.year, m: startWall.month, d: startWall.day };
+  const untilDate = rec.until ? untilLocalDate(rec.until, offsets) : undefined;
+  const count = rec.occurrences && rec.occurrences > 0 ? rec.occurrences : undefined;
+  const dates: LocalDate[] = [];
+  for (const day of patternDates(rec, first)) {
+    if (count !== undefined && dates.length >= count) break;
+    if (untilDate !== undefined && dateMs(day) > untilDate) break;
+    dates.push(day);
+  }
+  const duration = series.end.getTime() - series.start.getTime();
   let last: number | undefined;
-  for (const inst of patternInstances(series)) {
-    const occ = applyException(inst, deletedOrMoved.get(inst.start.getTime()));
-    if (occ && (last === undefined || occ.end.getTime() > last)) last = occ.end.getTime();
+  // Moved occurrences may end anywhere.
+  for (const e of exceptions.values()) {
+    if (!e.deleted && e.endTime) {
+      const t = Date.parse(e.endTime);
+      if (!Number.isNaN(t) && (last === undefined || t > last)) last = t;
+    }
+  }
+  for (let i = dates.length - 1; i >= 0; i--) {
+    const day = dates[i]!;
+    const start = wallToUtc({ year: day.y, month: day.m, day: day.d, hour: startWall.hour, minute: startWall.minute, second: startWall.second }, offsets);
+    const ex = exceptions.get(start);
+    if (ex?.deleted) continue;
+    if (ex && ex.endTime) break; // counted above
+    const end = series.allDay ? [...patternInstances({ ...series, start: new Date(start), end: new Date(start + duration), recurrence: { ...rec, occurrences: 1, until: undefined } })][0]!.end.getTime() : start + duration;
+    if (last === undefined || end > last) last = end;
+    break;
   }
   return last === undefined ? series.end : new Date(last);
 }

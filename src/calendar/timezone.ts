@@ -162,9 +162,37 @@ export function zoneOffset(zone: string, utcMs: number): number {
 /** A function giving the offset (minutes east of UTC) at an instant. */
 export type OffsetFn = (utcMs: number) => number;
 
+/**
+ * The offsets of an IANA zone, from a per-zone, per-year table of its transitions (built once per
+ * process, a weekly scan refined to the minute), so expanding a long series does not ask ICU for
+ * every occurrence. Two offset changes less than a week apart would be missed; tzdb has none in
+ * the years calendars use.
+ */
 export function ianaOffsets(zone: string): OffsetFn {
-  return (ms) => zoneOffset(zone, ms);
+  let years = offsetTables.get(zone);
+  if (!years) {
+    years = new Map();
+    offsetTables.set(zone, years);
+  }
+  const table = years;
+  return (ms) => {
+    const year = new Date(ms).getUTCFullYear();
+    let t = table.get(year);
+    if (!t) {
+      const start = Date.UTC(year, 0, 1);
+      t = { base: zoneOffset(zone, start), transitions: transitionsBetween((x) => zoneOffset(zone, x), start, Date.UTC(year + 1, 0, 1), 7 * DAY) };
+      table.set(year, t);
+    }
+    let off = t.base;
+    for (const tr of t.transitions) {
+      if (tr.at > ms) break;
+      off = tr.to;
+    }
+    return off;
+  };
 }
+
+const offsetTables = new Map<string, Map<number, { base: number; transitions: Transition[] }>>();
 
 export const UTC_OFFSETS: OffsetFn = () => 0;
 
@@ -181,12 +209,12 @@ const DAY = 86_400_000;
 const neg = (n: number) => (n === 0 ? 0 : -n);
 
 /** Offset changes of a zone whose instant falls in [startMs, endMs), found by search (to the minute). */
-export function transitionsBetween(offsets: OffsetFn, startMs: number, endMs: number): Transition[] {
+export function transitionsBetween(offsets: OffsetFn, startMs: number, endMs: number, step = DAY): Transition[] {
   const out: Transition[] = [];
   let t = startMs;
   let off = offsets(t);
   while (t < endMs) {
-    const next = Math.min(t + DAY, endMs);
+    const next = Math.min(t + step, endMs);
     const nextOff = offsets(next);
     if (nextOff !== off) {
       // Binary search for the first minute with the new offset.
