@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { WbxmlError } from '../wbxml/errors.ts';
+import { registerContacts } from './contacts.ts';
 import { registerDevice } from './device.ts';
 import { registerPolicy } from './policy.ts';
 import { registerRule } from './rule.ts';
@@ -18,6 +19,7 @@ registerWbxml(program);
 registerDevice(program);
 registerPolicy(program);
 registerRule(program);
+registerContacts(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   // Expected failures (bad input, a missing user) are one line on stderr and exit status 1.

@@ -132,6 +132,7 @@ function readProps(jcal: unknown[], version: string): Prop[] {
 export function parseVCards(input: Buffer | string): ParsedCard[] {
   const textValue = decodeVCardFile(input);
   if (!/BEGIN:VCARD/i.test(textValue)) throw new VCardError('no vCard in the file (no BEGIN:VCARD line)');
+  checkBalanced(textValue);
   let parsed: unknown;
   try {
     parsed = ICAL.parse(textValue);
@@ -148,6 +149,21 @@ export function parseVCards(input: Buffer | string): ParsedCard[] {
     }
     return cardToContact(readProps(jcal, version), version, i + 1);
   });
+}
+
+/** Every BEGIN:VCARD has its END:VCARD before the next one: the line of the first that does not. */
+function checkBalanced(text: string): void {
+  let open = 0;
+  text.split(/\r\n|\r|\n/).forEach((line, i) => {
+    if (/^BEGIN:VCARD\s*$/i.test(line)) {
+      if (open) throw new VCardError(`the card that begins on line ${open} has no END:VCARD before line ${i + 1}`);
+      open = i + 1;
+    } else if (/^END:VCARD\s*$/i.test(line)) {
+      if (!open) throw new VCardError(`END:VCARD on line ${i + 1} ends no card`);
+      open = 0;
+    }
+  });
+  if (open) throw new VCardError(`the card that begins on line ${open} has no END:VCARD`);
 }
 
 function str(v: unknown): string {
