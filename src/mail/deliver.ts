@@ -33,6 +33,8 @@ export type AfterDeliveryHook = (userId: string, itemId: string, parsed: ParsedM
 export interface DeliveryOptions {
   /** Extra accepted domains besides the users' own (lowercased or not). */
   acceptedDomains?: readonly string[];
+  /** The full accepted-domain set, when the caller keeps one (a listener caches it); else read. */
+  domainSet?: ReadonlySet<string>;
   afterDelivery?: AfterDeliveryHook | readonly AfterDeliveryHook[];
   log?: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** Delivery time (DateReceived). Default now. */
@@ -100,9 +102,9 @@ export async function deliverMessage(store: Store, env: DeliveryEnvelope, opts: 
   const log = opts.log;
   const results: RecipientResult[] = [];
   const byUser = new Map<string, RecipientResult[]>();
-  let domains: Set<string>;
+  let domains: ReadonlySet<string>;
   try {
-    domains = await acceptedDomains(store, opts.acceptedDomains);
+    domains = opts.domainSet ?? (await acceptedDomains(store, opts.acceptedDomains));
   } catch (err) {
     log?.error({ err }, 'delivery: cannot read accepted domains');
     return env.recipients.map((r) => tempFail(r, err));

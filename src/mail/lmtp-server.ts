@@ -1,0 +1,162 @@
+/**
+ * Mail in over LMTP (RFC 2033) and, optionally, SMTP (RFC 5321) from the organisation's MTA
+ * (Postfix, Exim, Dovecot's LMTP proxy), with smtp-server.
+ *
+ * - RCPT TO: each recipient is resolved at once (deliver.ts, kb-2.3): an unknown user in an
+ *   accepted domain gets 550 5.1.1, an address outside the accepted domains 550 5.7.1, a store
+ *   that cannot answer 451 4.3.0 (the MTA keeps the message and retries).
+ * - DATA: the message is read up to the size limit; over it, every recipient gets 552 5.3.4
+ *   (the message is dropped, never half-stored). Otherwise it is delivered once and, in LMTP, each
+ *   accepted recipient gets its own reply after the final dot (RFC 2033 4.2): 250 when its item is
+ *   stored, 452 4.3.1 when the store is full, 451 4.3.0 for another store failure. In SMTP mode
+ *   one reply covers the transaction: 250 if any recipient got the message, else the first
+ *   failure (the MTA retries the whole message).
+ * - No authentication: the listener is for a trusted MTA on a private address. Bind it to
+ *   loopback or a private network only.
+ */
+import type { Logger } from 'pino';
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import type { Store } from '../store/types.ts';
+import { acceptedDomains, deliverMessage, isStoreFull, resolveRecipient, type AfterDeliveryHook, type RecipientResult } from './deliver.ts';
+
+/** Default largest message accepted: 50 MB, above Exchange Online's default 35 MB receive limit. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 50 * 1024 * 1024;
+/** How long the accepted-domain set is reused before it is read from the store again. */
+const DOMAIN_CACHE_MS = 30_000;
+
+export interface MailListenerOptions {
+  store: Store;
+  log: Logger;
+  /** 'lmtp' (default) or 'smtp'. */
+  protocol?: 'lmtp' | 'smtp';
+  /** Configured accepted domains besides the users' own. */
+  acceptedDomains?: readonly string[];
+  maxMessageBytes?: number;
+  afterDelivery?: AfterDeliveryHook | readonly AfterDeliveryHook[];
+  /** Name in the greeting; default the OS host name. */
+  hostname?: string;
+}
+
+export interface MailListener {
+  readonly protocol: 'lmtp' | 'smtp';
+  /** Starts listening; resolves with the bound port. */
+  listen(host: string, port: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+class SmtpReplyError extends Error {
+  constructor(
+    readonly responseCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function createMailListener(opts: MailListenerOptions): MailListener {
+  const protocol = opts.protocol ?? 'lmtp';
+  const maxBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const log = opts.log.child({ svc: protocol });
+  let domains: { set: Set<string>; at: number } | undefined;
+  const domainSet = async () => {
+    if (!domains || Date.now() - domains.at > DOMAIN_CACHE_MS) domains = { set: await acceptedDomains(opts.store, opts.acceptedDomains), at: Date.now() };
+    return domains.set;
+  };
+
+  const server = new SMTPServer({
+    lmtp: protocol === 'lmtp',
+    name: opts.hostname,
+    banner: 'easd',
+    size: maxBytes,
+    disabledCommands: ['AUTH', 'STARTTLS'],
+    authOptional: true,
+    logger: false,
+    closeTimeout: 5000,
+    onRcptTo(address, _session, callback) {
+      void (async () => {
+        try {
+          const res = await resolveRecipient(opts.store, address.address, await domainSet());
+          if (res.kind === 'user') return callback();
+          if (res.kind === 'unknown_user') return callback(new SmtpReplyError(550, `5.1.1 <${address.address}>: no such user here`));
+          return callback(new SmtpReplyError(550, `5.7.1 <${address.address}>: relaying denied, domain not accepted here`));
+        } catch (err) {
+          log.error({ err, recipient: address.address }, 'recipient lookup failed');
+          callback(isStoreFull(err) ? new SmtpReplyError(452, '4.3.1 insufficient system storage') : new SmtpReplyError(451, '4.3.0 temporary failure, try again later'));
+        }
+      })();
+    },
+    onData(stream, session, callback) {
+      void readMessage(stream, maxBytes).then(async (raw) => {
+        const recipients = session.envelope.rcptTo.map((r) => r.address);
+        if (raw === undefined) {
+          log.info({ recipients, limit: maxBytes }, 'message over the size limit refused');
+          const e = new SmtpReplyError(552, `5.3.4 message exceeds the maximum size of ${maxBytes} bytes`);
+          return callback(e);
+        }
+        const envelopeFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+        let results: RecipientResult[];
+        try {
+          results = await deliverMessage(
+            opts.store,
+            { envelopeFrom, recipients, raw },
+            { domainSet: await domainSet(), ...(opts.afterDelivery ? { afterDelivery: opts.afterDelivery } : {}), log },
+          );
+        } catch (err) {
+          log.error({ err }, 'delivery failed');
+          return callback(isStoreFull(err) ? new SmtpReplyError(452, '4.3.1 insufficient system storage') : new SmtpReplyError(451, '4.3.0 temporary failure, try again later'));
+        }
+        const replies = results.map((r) => (r.code === 250 ? `${r.message} delivered to ${r.recipient}` : new SmtpReplyError(r.code, r.message)));
+        if (protocol === 'lmtp') return callback(null, replies);
+        const ok = results.find((r) => r.code === 250);
+        if (ok) return callback(null, `2.0.0 OK: delivered to ${results.filter((r) => r.code === 250).length} recipient(s)`);
+        const first = results[0];
+        return callback(new SmtpReplyError(first?.code ?? 451, first?.message ?? '4.3.0 temporary failure'));
+      }, (err: unknown) => {
+        log.error({ err }, 'reading the message failed');
+        callback(new SmtpReplyError(451, '4.3.0 temporary failure reading the message'));
+      });
+    },
+  });
+  server.on('error', (err) => log.error({ err }, `${protocol} listener error`));
+
+  return {
+    protocol,
+    listen(host, port) {
+      return new Promise((resolve, reject) => {
+        const onError = (err: Error) => reject(err);
+        server.server.once('error', onError);
+        server.listen(port, host, () => {
+          server.server.off('error', onError);
+          const addr = server.server.address();
+          const bound = typeof addr === 'object' && addr ? addr.port : port;
+          log.info({ host, port: bound }, `${protocol.toUpperCase()} listening`);
+          resolve(bound);
+        });
+      });
+    },
+    close() {
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** The whole message, or undefined when it went over `maxBytes` (the rest is drained). */
+function readMessage(stream: SMTPServerDataStream, maxBytes: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    stream.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > maxBytes) over = true;
+      if (!over) chunks.push(c);
+    });
+    stream.once('error', reject);
+    stream.once('end', () => {
+      if (over || stream.sizeExceeded) return resolve(undefined);
+      resolve(Buffer.concat(chunks, size));
+    });
+  });
+}
+
+export type { SMTPServerSession };

@@ -1,0 +1,83 @@
+/**
+ * `easd serve --lmtp/--smtp/--accepted-domain/--max-message-size` (and their EASD_* variables):
+ * the listeners come up with the HTTP server, deliver into the store, and close on SIGTERM.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { openStore } from '../../src/store/open.ts';
+import { LineClient } from './lmtp-client.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const EASD = join(ROOT, 'bin/easd');
+
+test('kb-2.3: easd serve --lmtp and --smtp with repeated --accepted-domain, EASD_MAX_MESSAGE_SIZE, clean stop', async () => {
+  const data = await mkdtemp(join(tmpdir(), 'easd-mailin-'));
+  try {
+    const s0 = await openStore({ dataDir: data });
+    const alice = await s0.createUser({ email: 'alice@example.com', passwordHash: 'x' });
+    await s0.close();
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EASD_')) env[k] = v;
+    env.EASD_MAX_MESSAGE_SIZE = '4K';
+    const child = spawn(
+      EASD,
+      ['serve', '--listen', '127.0.0.1:0', '--data', data, '--no-demo-user', '--lmtp', '127.0.0.1:0', '--smtp', '127.0.0.1:0', '--accepted-domain', 'opt.test', '--accepted-domain', 'opt-two.test,opt-three.test'],
+      { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+    const stop = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    try {
+    let out = '';
+    const ports = await new Promise<{ lmtp: number; smtp: number }>((res, rej) => {
+      const t = setTimeout(() => rej(new Error(`no listeners: ${out}`)), 30000);
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const l = /over LMTP on [^:]+:(\d+)/.exec(out);
+        const s = /over SMTP on [^:]+:(\d+)/.exec(out);
+        if (l && s) {
+          clearTimeout(t);
+          res({ lmtp: Number(l[1]), smtp: Number(s[1]) });
+        }
+      });
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    });
+    const c = await LineClient.open(ports.lmtp);
+    await c.command('LHLO mta.test');
+    await c.command('MAIL FROM:<s@outside.test>');
+    assert.equal((await c.command('RCPT TO:<alice@example.com>')).code, 250);
+    for (const d of ['opt.test', 'opt-two.test', 'opt-three.test']) assert.match((await c.command(`RCPT TO:<x@${d}>`)).text, /5\.1\.1/);
+    assert.match((await c.command('RCPT TO:<x@other.test>')).text, /5\.7\.1/);
+    assert.deepEqual((await c.data('Subject: via easd serve\r\n\r\nhello\r\n', 1)).map((r) => r.code), [250]);
+    await c.command('MAIL FROM:<s@outside.test>');
+    await c.command('RCPT TO:<alice@example.com>');
+    assert.deepEqual((await c.data('Subject: big\r\n\r\n' + 'z'.repeat(5000) + '\r\n', 1)).map((r) => r.code), [552]);
+    await c.close();
+    const smtp = await LineClient.open(ports.smtp);
+    await smtp.command('EHLO mta.test');
+    await smtp.command('MAIL FROM:<s@outside.test>');
+    await smtp.command('RCPT TO:<alice@example.com>');
+    assert.deepEqual((await smtp.data('Subject: over smtp\r\n\r\nhello\r\n', 1)).map((r) => r.code), [250]);
+    await smtp.close();
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    } finally {
+      clearTimeout(stop);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+    const s1 = await openStore({ dataDir: data });
+    try {
+      const inbox = (await s1.listFolders(alice.id)).find((f) => f.type === 2)!;
+      const subjects = (await s1.listChangesSince(alice.id, inbox.id, 0, 10)).map((i) => i.data.subject).sort();
+      assert.deepEqual(subjects, ['over smtp', 'via easd serve']);
+    } finally {
+      await s1.close();
+    }
+  } finally {
+    await rm(data, { recursive: true, force: true });
+  }
+});
