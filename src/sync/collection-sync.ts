@@ -447,6 +447,8 @@ class AddMatcher {
 const responseElement = (name: string, ...children: WbxmlElement[]) => el('AirSync', name, children);
 const idElement = (name: 'ClientId' | 'ServerId', value: string) => el('AirSync', name, value);
 const statusElement = (status: number) => el('AirSync', 'Status', status);
+/** The occurrence a response is about, beside its ServerId (MS-ASAIRS 2.2.2.25). */
+const instanceElement = (instanceId: string | undefined) => (instanceId ? [el('AirSyncBase', 'InstanceId', instanceId)] : []);
 
 async function applyClientCommand(
   ctx: SyncContext,
@@ -501,7 +503,7 @@ async function applyClientCommand(
         data = converter.fromEas(cmd.appData, cmd.instanceId ? { ...cctx, instanceId: cmd.instanceId } : cctx, item.data);
       } catch (err) {
         if (!(err instanceof ConversionError)) throw err;
-        return [responseElement('Change', idElement('ServerId', cmd.serverId), statusElement(SyncStatus.ConversionError))];
+        return [responseElement('Change', idElement('ServerId', cmd.serverId), ...instanceElement(cmd.instanceId), statusElement(SyncStatus.ConversionError))];
       }
       // A Change the server acts on (a recurring task's occurrence completed): the stored data
       // differs from the device's, so the device is sent it back; new items reach it as Adds.
@@ -528,7 +530,7 @@ async function applyClientCommand(
           data = converter.deleteInstance(item.data, cmd.instanceId);
         } catch (err) {
           if (!(err instanceof ConversionError)) throw err;
-          return [responseElement('Delete', idElement('ServerId', cmd.serverId), statusElement(SyncStatus.ConversionError))];
+          return [responseElement('Delete', idElement('ServerId', cmd.serverId), ...instanceElement(cmd.instanceId), statusElement(SyncStatus.ConversionError))];
         }
         const updated = await store.updateItem(user.id, item.id, { data, uid: uidOf(data) ?? item.uid });
         touched.set(updated.id, updated.modseq);

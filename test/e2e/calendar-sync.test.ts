@@ -241,6 +241,29 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal(childText(got, 'StartTime', C), '20260302T080000Z');
     });
 
+    it('16.1: an InstanceId on an appointment that does not recur is refused (Status 6, InstanceId echoed) and changes nothing', async () => {
+      const devA = await device(ALICE, '16.1');
+      const cal = devA.folderByType(8).serverId;
+      await devA.initialSync(cal);
+      const serverId = await add(devA, cal, [c('Timezone', BERLIN), c('EndTime', '20260402T090000Z'), c('Subject', 'Just once'), c('StartTime', '20260402T080000Z')]);
+      const r = await devA.sync(cal, {
+        commands: [
+          changeCommand(serverId, [c('Subject', 'changed')], '20260402T080000Z'),
+          el('AirSync', 'Delete', el('AirSync', 'ServerId', serverId), a('InstanceId', '20260402T080000Z')),
+        ],
+      });
+      assert.deepEqual(
+        r.responses.map((x) => [x.name, childText(x, 'ServerId', 'AirSync'), childText(x, 'InstanceId', A), childText(x, 'Status', 'AirSync')]),
+        [
+          ['Change', serverId, '20260402T080000Z', '6'],
+          ['Delete', serverId, '20260402T080000Z', '6'],
+        ],
+      );
+      const stored = (await server.store.getItemByServerId(alice.id, serverId))!;
+      assert.equal(stored.data['subject'], 'Just once');
+      assert.equal(stored.data['exceptions'], undefined);
+    });
+
     it('kb-1.4: a three-day all-day event stays all-day, midnight to midnight in its zone, through a round trip', async () => {
       const [devA, devB] = [await device(ALICE, '14.1'), await device(ALICE, '16.1')];
       const cal = devA.folderByType(8).serverId;
