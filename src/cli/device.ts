@@ -46,6 +46,15 @@ function wipeText(s: ReturnType<typeof parseDeviceState>): string {
   return `${what} pending (requested ${w.requestedAt}${w.sentAt ? `, sent ${w.sentAt}` : ''})`;
 }
 
+/** What the admin should look at: refusals (kb-2.1) and ignored refreshes (kb-2.12). */
+function flags(s: ReturnType<typeof parseDeviceState>): string[] {
+  const out: string[] = [];
+  if (s.refusedStatus !== null) out.push(`cannot-comply:${s.refusedStatus}`);
+  else if (s.complianceReason) out.push('partial-compliance');
+  if (s.ignoresRefreshSince) out.push('ignores-refresh');
+  return out;
+}
+
 export function registerDevice(program: Command): void {
   const device = program.command('device').description('device partnerships: details, access, remote wipe');
 
@@ -60,7 +69,7 @@ export function registerDevice(program: Command): void {
         }
         const users = new Map((await store.listUsers()).map((u) => [u.id, u.email]));
         const states = new Map((await store.devices.listDeviceStates(userId)).map((s) => [`${s.userId}\0${s.deviceId}`, parseDeviceState(s.data)]));
-        out(['USER', 'DEVICE', 'TYPE', 'ACCESS', 'PROVISIONED', 'WIPE', 'LAST SYNC'].join('\t'));
+        out(['USER', 'DEVICE', 'TYPE', 'ACCESS', 'PROVISIONED', 'WIPE', 'LAST SYNC', 'FLAGS'].join('\t'));
         for (const d of await store.listDevices(userId)) {
           const s = states.get(`${d.userId}\0${d.deviceId}`) ?? parseDeviceState(null);
           out(
@@ -72,6 +81,7 @@ export function registerDevice(program: Command): void {
               s.provisionedAt ?? '-',
               s.wipe ? `${s.wipe.kind}:${s.wipe.acknowledgedAt ? 'done' : 'pending'}` : '-',
               d.lastSeen.toISOString(),
+              flags(s).join(',') || '-',
             ].join('\t'),
           );
         }

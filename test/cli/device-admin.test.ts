@@ -3,15 +3,18 @@
  * process against a temporary SQLite data directory that the test also opens as a store.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseDeviceState, serializeDeviceState, EMPTY_STATE } from '../../src/devices/device-state.ts';
+import { hashPassword } from '../../src/auth/password.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/types.ts';
+import { childText, el } from '../../src/wbxml/index.ts';
+import { EasClient } from '../helpers/eas-client.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const EASD = join(ROOT, 'bin/easd');
@@ -117,7 +120,7 @@ describe('easd device, policy and rule', () => {
     const list = await run('device', 'list', '--user', 'alice@example.com');
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /alice@example.com\tPHONE1\tiPhone/);
-    assert.match(list.stdout, /PHONE2\tAndroid/);
+    assert.match(list.stdout, /PHONE2\tAndroid\t.*\tcannot-comply:139,ignores-refresh\n/);
     const show = await run('device', 'show', 'PHONE1');
     assert.match(show.stdout, /model\s+iPhone 16/);
     assert.match(show.stdout, /os\s+iOS 19/);
@@ -150,5 +153,57 @@ describe('easd device, policy and rule', () => {
       assert.equal(await s.getDevice(userId, 'PHONE1'), null);
       assert.equal(await s.devices.getDeviceState(userId, 'PHONE1'), null);
     });
+  });
+
+  it('easd serve --admin-email: a device quarantined by a rule reaches the user and the admin as Inbox notices', async () => {
+    const data = await mkdtemp(join(tmpdir(), 'easd-cli-serve-devices-'));
+    try {
+      const setup = await openStore({ dataDir: data });
+      try {
+        await setup.createUser({ email: 'bob@example.com', passwordHash: await hashPassword('bob-password-1') });
+        await setup.createUser({ email: 'admin@example.com', passwordHash: await hashPassword('admin-password-1') });
+        await setup.devices.putSetting('defaultAccess', 'quarantine');
+      } finally {
+        await setup.close();
+      }
+      const child = spawn(EASD, ['serve', '--listen', '127.0.0.1:0', '--data', data, '--admin-email', 'admin@example.com', '--no-demo-user'], {
+        cwd: ROOT,
+        env: env(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const exited = new Promise((r) => child.once('exit', r));
+      try {
+        let out = '';
+        child.stdout.setEncoding('utf8');
+        const url = await new Promise<string>((res, rej) => {
+          child.stdout.on('data', (c: string) => {
+            out += c;
+            const m = /easd is listening on (http\S+)\/Microsoft-Server-ActiveSync/.exec(out);
+            if (m) res(m[1]!);
+          });
+          void exited.then(() => rej(new Error(`easd serve exited: ${out}`)));
+        });
+        const phone = new EasClient({ url, user: 'bob@example.com', password: 'bob-password-1', deviceId: 'NEWPHONE1', version: '16.1' });
+        const r = await phone.post('FolderSync', el('FolderHierarchy', 'FolderSync', el('FolderHierarchy', 'SyncKey', '0')));
+        assert.equal(r.status, 200);
+        assert.equal(childText(r.wbxml!, 'Status', 'FolderHierarchy'), '129');
+      } finally {
+        child.kill('SIGTERM');
+        await exited;
+      }
+      const check = await openStore({ dataDir: data });
+      try {
+        for (const who of ['bob@example.com', 'admin@example.com']) {
+          const u = (await check.getUserByEmail(who))!;
+          const inbox = (await check.listFolders(u.id)).find((f) => f.type === 2)!;
+          const subjects = (await check.listChangesSince(u.id, inbox.id, 0, 10)).map((i) => String(i.data.subject));
+          assert.equal(subjects.filter((x) => x.includes('NEWPHONE1')).length, 1, `notice for ${who}`);
+        }
+      } finally {
+        await check.close();
+      }
+    } finally {
+      await rm(data, { recursive: true, force: true });
+    }
   });
 });
