@@ -169,6 +169,19 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal(topStatus(await a.post('FolderSync', folderSyncRequest()), 'FolderHierarchy'), 1);
     });
 
+    it("a wrong DeviceId cannot use another device's sync keys either", async () => {
+      await server.store.devices.assignPolicy(userId(BOB), null);
+      manager.invalidateAll();
+      const a = phone('16.1', BOB);
+      const first = await a.post('FolderSync', folderSyncRequest());
+      const key = childText(first.wbxml!, 'SyncKey', 'FolderHierarchy')!;
+      const b = phone('16.1', BOB);
+      // MS-ASCMD 2.2.3.177.5: an unknown key is Status 9; B's own partnership has no such key.
+      assert.equal(topStatus(await b.post('FolderSync', folderSyncRequest(key)), 'FolderHierarchy'), 9);
+      const again = await a.post('FolderSync', folderSyncRequest(key));
+      assert.equal(topStatus(again, 'FolderHierarchy'), 1, "A's partnership is untouched");
+    });
+
     it('kb-2.1: a device that cannot meet the policy gets 139, the reason is stored, and AllowNonProvisionableDevices lets it in', async () => {
       await strict('strict', { RequireDeviceEncryption: true });
       const c = phone('14.1');
