@@ -68,11 +68,12 @@ export const provision: CommandHandler = async (ctx) => {
     const wipeAck = child(req, 'RemoteWipe', NS) ?? child(req, 'AccountOnlyRemoteWipe', NS);
     if (wipeAck) {
       const reported = Number(childText(wipeAck, 'Status', NS));
+      if (reported !== 1 && reported !== 2) return status(ctx, ProvisionStatus.ProtocolError, 'wipe acknowledgement Status is not 1 or 2');
       const state = await manager.state(userId, deviceId);
       if (!state.wipe) return status(ctx, ProvisionStatus.ProtocolError, 'wipe acknowledged but none was requested');
       await manager.update(userId, deviceId, (s) => ({
         ...s,
-        wipe: s.wipe ? { ...s.wipe, acknowledgedAt: now, ackStatus: Number.isInteger(reported) ? reported : null } : null,
+        wipe: s.wipe ? { ...s.wipe, acknowledgedAt: now, ackStatus: reported } : null,
       }));
       ctx.log.warn({ ackStatus: reported, kind: state.wipe.kind }, 'device acknowledged a remote wipe');
       if (reported === 1) return status(ctx, ProvisionStatus.Success, 'wipe acknowledged');
@@ -99,7 +100,12 @@ export const provision: CommandHandler = async (ctx) => {
     const ackKey = childText(policyEl, 'PolicyKey', NS);
     const ackStatus = childText(policyEl, 'Status', NS);
     if (ackKey === undefined) return await initial(ctx, now);
-    return await acknowledge(ctx, now, ackKey, Number(ackStatus ?? '1'));
+    // Acknowledgement Status is 1-4 (MS-ASPROV 2.2.2.54.1); anything else is a malformed request.
+    const reported = ackStatus === undefined ? 1 : Number(ackStatus);
+    if (!Number.isInteger(reported) || reported < 1 || reported > 4 || !/^\d{1,10}$/.test(ackKey)) {
+      return status(ctx, ProvisionStatus.ProtocolError, 'malformed policy acknowledgement');
+    }
+    return await acknowledge(ctx, now, ackKey, reported);
   } catch (err) {
     ctx.log.error({ err }, 'Provision failed');
     return status(ctx, ProvisionStatus.ServerError, 'server error');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DeviceManager } from '../../src/devices/manager.ts';
 import { parseDeviceState } from '../../src/devices/device-state.ts';
-import { child, childText, children } from '../../src/wbxml/index.ts';
+import { child, childText, children, el } from '../../src/wbxml/index.ts';
 import { EasClient } from '../helpers/eas-client.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { ackRequest, folderSyncRequest, initialRequest, provision, topStatus } from './provision-client.ts';
@@ -180,6 +180,25 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal(topStatus(await b.post('FolderSync', folderSyncRequest(key)), 'FolderHierarchy'), 9);
       const again = await a.post('FolderSync', folderSyncRequest(key));
       assert.equal(topStatus(again, 'FolderHierarchy'), 1, "A's partnership is untouched");
+    });
+
+    it('malformed Provision requests get Status 2 (or Policy Status 3 for an unknown PolicyType), never a crash', async () => {
+      await strict('phones');
+      const c = phone('14.1');
+      const P = 'Provision';
+      const top = async (body?: Parameters<EasClient['post']>[1]) => topStatus(await c.post('Provision', body), P);
+      assert.equal(await top(undefined), 2);
+      assert.equal(await top(el('FolderHierarchy', 'FolderSync')), 2);
+      assert.equal(await top(el(P, 'Provision', el(P, 'Policies'))), 2);
+      assert.equal(await top(el(P, 'Provision', el(P, 'RemoteWipe', el(P, 'Status', 1)))), 2, 'no wipe was requested');
+      const wap = await c.post('Provision', el(P, 'Provision', el(P, 'Policies', el(P, 'Policy', el(P, 'PolicyType', 'MS-WAP-Provisioning-XML')))));
+      assert.equal(childText(child(child(wap.wbxml!, 'Policies', P)!, 'Policy', P)!, 'Status', P), '3');
+      const first = await c.post('Provision', initialRequest());
+      const temp = childText(child(child(first.wbxml!, 'Policies', P)!, 'Policy', P)!, 'PolicyKey', P)!;
+      assert.equal(await top(ackRequest(temp, 7)), 2);
+      assert.equal(await top(el(P, 'Provision', el(P, 'Policies', el(P, 'Policy', el(P, 'PolicyType', 'MS-EAS-Provisioning-WBXML'), el(P, 'PolicyKey', 'x'.repeat(50)), el(P, 'Status', 1))))), 2);
+      // The temporary key is still good after the bad attempts.
+      assert.equal(await top(ackRequest(temp, 1)), 1);
     });
 
     it('kb-2.1: a device that cannot meet the policy gets 139, the reason is stored, and AllowNonProvisionableDevices lets it in', async () => {
