@@ -4,7 +4,7 @@
  * `user_aliases`, out-of-office settings in `oof_settings`, the automatic-reply history in
  * `auto_replies` (migration 0006).
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import {
   MAX_PICTURE_BYTES,
   PROFILE_FIELDS,
@@ -97,9 +97,31 @@ export class KyselyDirectoryStore implements DirectoryStore {
     return toEntry(row, (await this.#aliases([userId])).get(userId) ?? []);
   }
 
-  async listEntries(): Promise<DirectoryEntry[]> {
-    const rows = await this.#entries().orderBy('users.email').execute();
-    const aliases = await this.#aliases(null);
+  async listEntries(opts: { containing?: string } = {}): Promise<DirectoryEntry[]> {
+    let q = this.#entries();
+    if (opts.containing !== undefined && opts.containing !== '') {
+      // lower() of both dialects agrees on ASCII; LIKE with an explicit escape character.
+      const pattern = `%${opts.containing.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const like = (col: string) => sql<boolean>`lower(${sql.ref(col)}) like ${pattern} escape '\\'`;
+      q = q.where((eb) =>
+        eb.or([
+          like('users.email'),
+          like('users.display_name'),
+          like('user_directory.first_name'),
+          like('user_directory.last_name'),
+          eb.exists(
+            eb
+              .selectFrom('user_aliases')
+              .select('user_aliases.address')
+              .whereRef('user_aliases.user_id', '=', 'users.id')
+              .where(sql<boolean>`${sql.ref('user_aliases.address')} like ${pattern} escape '\\'`),
+          ),
+        ]),
+      );
+    }
+    const rows = await q.orderBy('users.email').execute();
+    // A filtered (small) result reads only its users' aliases; a large one reads them all.
+    const aliases = await this.#aliases(opts.containing && rows.length <= 500 ? rows.map((r) => r.id) : null);
     return rows.map((r) => toEntry(r, aliases.get(r.id) ?? []));
   }
 

@@ -67,8 +67,12 @@ export interface OofSettings {
 export interface DirectoryStore {
   /** The user's directory entry, or null for an unknown user. */
   getEntry(userId: string): Promise<DirectoryEntry | null>;
-  /** Every user's entry, ordered by email (pictures not loaded). */
-  listEntries(): Promise<DirectoryEntry[]>;
+  /**
+   * Every user's entry, ordered by email (pictures not loaded). With `containing`, only entries
+   * whose primary address, display name, first or last name or an alias contains that text,
+   * ASCII case-insensitively (a cheap superset for a caller that matches more precisely).
+   */
+  listEntries(opts?: { containing?: string }): Promise<DirectoryEntry[]>;
   /** Applies the patch; throws StoreError 'not_found' for an unknown user. */
   updateEntry(userId: string, patch: DirectoryPatch): Promise<DirectoryEntry>;
   /**

@@ -105,6 +105,26 @@ function contract(name: string, open: (clock: FakeClock) => Promise<TestStore>):
         assert.equal(await store.directory.findUserIdByAddress('ann@example.org'), null, 'aliases go with the user');
       }));
 
+    it('listEntries containing: names, addresses and aliases, ASCII case-insensitive, % and _ literal', () =>
+      withStore(async (store) => {
+        const a = await store.createUser({ email: 'ann@example.com', passwordHash: 'h', displayName: 'Ann Smith' });
+        const b = await store.createUser({ email: 'bob_1@example.com', passwordHash: 'h', displayName: '100% Bob' });
+        const c = await store.createUser({ email: 'carl@example.com', passwordHash: 'h' });
+        await store.directory.updateEntry(c.id, { firstName: 'Carl', lastName: 'Jonas' });
+        await store.directory.addAlias(a.id, 'sales@example.org');
+        const emails = async (containing: string) => (await store.directory.listEntries({ containing })).map((e) => e.email);
+        assert.deepEqual(await emails('SMI'), ['ann@example.com']);
+        assert.deepEqual(await emails('jon'), ['carl@example.com']);
+        assert.deepEqual(await emails('sales'), ['ann@example.com']);
+        assert.deepEqual(await emails('example'), ['ann@example.com', 'bob_1@example.com', 'carl@example.com']);
+        assert.deepEqual(await emails('b_'), ['bob_1@example.com']);
+        assert.deepEqual(await emails('%'), ['bob_1@example.com']);
+        assert.deepEqual(await emails('a_n'), [], '_ is not a wildcard');
+        assert.deepEqual((await store.directory.listEntries({ containing: 'sales' }))[0]!.aliases, ['sales@example.org']);
+        assert.equal((await store.directory.listEntries()).length, 3);
+        void b;
+      }));
+
     it('pictures: stored bytes come back, size limit, removal', () =>
       withStore(async (store) => {
         const u = await store.createUser({ email: 'p@example.com', passwordHash: 'h' });

@@ -37,6 +37,7 @@ before(async () => {
   const carl = await add('carl@example.com', 'Carl Jones', { firstName: 'Carl', lastName: 'Jones' });
   await store.directory.setPicture(carl.id, Buffer.alloc(5000, 1));
   await add('dora@example.com', 'Dora Annan');
+  await add('nandu@example.com', 'Ñandú Émile');
   for (let i = 0; i < 120; i++) await add(`staff${String(i).padStart(3, '0')}@example.com`, `Staff ${String(i).padStart(3, '0')}`);
 });
 after(() => t.cleanup());
@@ -55,6 +56,8 @@ describe('searchGal', () => {
     assert.deepEqual(names(await searchGal(store, { query: 'sales@example.com', version: '16.1' })), ['Ann Smith'], 'whole alias');
     assert.deepEqual(names(await searchGal(store, { query: 'mith', version: '16.1' })), [], 'infix is not a prefix');
     assert.deepEqual(names(await searchGal(store, { query: 'zz', version: '16.1' })), []);
+    assert.deepEqual(names(await searchGal(store, { query: 'ñan', version: '16.1' })), ['Ñandú Émile'], 'non-ASCII, any case');
+    assert.deepEqual(names(await searchGal(store, { query: 'ÉMI', version: '16.1' })), ['Ñandú Émile']);
   });
 
   it('returns the GAL fields, with Alias the local part of the primary address', async () => {
