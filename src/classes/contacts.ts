@@ -27,10 +27,10 @@
  * UTC-11 to UTC+11, which covers nearly every inhabited zone; +12 and beyond round to the day
  * before). It answers the day at 00:00:00.000Z, as Exchange does for a mailbox whose time zone
  * is UTC (Exchange answers midnight of the mailbox's zone; easd has no mailbox zone). Clients
- * read that back as the same day: Android's Exchange client and EAS-4-TbSync take the date of
- * the UTC value (moving to the next day only from noon on), iOS shows the UTC date for
- * all-day values. A device therefore reads back the day another device stored, whatever the
- * zones of the two.
+ * that read the UTC date of the value get the day back whatever their zone: EAS-4-TbSync does
+ * exactly that (`toISOString().substr(0, 10)`, and it sends "YYYY-MM-DDT00:00:00.000Z"), and
+ * clients that round to the nearest day as easd does read midnight as that day too. A device
+ * therefore reads back the day another device stored, whatever the zones of the two.
  *
  * Picture (MS-ASCNTC 2.2.2.58): base64, limited to 48 KB of base64 text; a larger one "MUST"
  * get Status 6, and so does one that is not base64 at all. Nothing of the item is stored then.
@@ -43,6 +43,8 @@
  * is not ghosted is cleared. Which are ghosted is fixed by the collection's initial Sync
  * (`ctx.supported`): no Supported element -> none is ghosted (a Change is the whole contact);
  * Supported with children -> all but those are ghosted; an empty Supported -> all are ghosted.
+ * Clients without Supported rely on that: EAS-4-TbSync sends only the fields that have a value,
+ * so a field emptied in Thunderbird reaches the server only as an omitted element.
  * Body and Categories are not in the ghostable set; an omitted Body or Categories is kept (a
  * client that was sent a truncated body cannot send it back whole, MS-ASAIRS 2.2.2.9), and a
  * client clears them with an empty element. Alias and WeightedRank are server-side values of
