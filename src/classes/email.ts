@@ -18,14 +18,27 @@
  *       reminderSet?: boolean
  *     }
  *     body?: { text?, html?, mime? }          // see body.ts
+ *     sender?, bcc?: string                   // Email2 Sender (14.0+), Bcc (16.0+)
+ *     contentClass?: string                   // MS-ASEMAIL 2.2.2.17; default urn:content-classes:message
+ *     internetCPID?: number                   // code page of the original message; default 65001
+ *     conversationId?, conversationIndex?: string   // hex of the binary values (Email2, 14.0+)
+ *     lastVerbExecuted?: 0..3, lastVerbExecutionTime?: string (ISO)   // Email2, 14.0+
+ *     receivedAsBcc?, isDraft?: boolean       // Email2 14.0+ / 16.0+
+ *     mailId?: string                         // delivered mail: id of the item's attachments
+ *     mime?: { sha256, size }                 // delivered mail: the raw message in store.mail
+ *     attachments?: [{ index, name, contentType, size, sha256, contentId?, isInline, method }]
  *   }
+ * (src/mail/parse.ts and deliver.ts fill these for delivered mail.)
  *
  * Element order follows the Email AllProps group of MS-ASEMAIL section 6 (Email.xsd), with the
  * AirSyncBase elements where Exchange's own responses put them (MS-ASEMAIL 4.1.3.1, 4.1.5.1):
  * To, Cc, From, Subject, ReplyTo, DateReceived, DisplayTo, ThreadTopic, Importance, Read,
- * airsyncbase:Body, MessageClass, InternetCPID, Flag, airsyncbase:NativeBodyType, Categories.
- * Importance (1), Read (0), MessageClass ("IPM.Note") are sent with their defaults when not
- * stored; InternetCPID is always 65001, since easd sends bodies as UTF-8 (MS-ASEMAIL 2.2.2.43).
+ * airsyncbase:Attachments, airsyncbase:Body, MessageClass, InternetCPID, Flag, ContentClass,
+ * airsyncbase:NativeBodyType, then Email2 ConversationId, ConversationIndex, LastVerbExecuted,
+ * LastVerbExecutionTime, ReceivedAsBcc, Sender (14.0+), Categories (14.0+), Email2 Bcc and IsDraft
+ * (16.0+). Importance (1), Read (0), MessageClass ("IPM.Note"), ContentClass and InternetCPID
+ * (65001) are sent with their defaults when not stored (MS-ASEMAIL 2.2.2.43: the original
+ * message's code page). MeetingRequest belongs to the calendar area.
  * Flag is always sent, empty when the message is not flagged, so that a cleared flag reaches the
  * device.
  */
@@ -33,6 +46,9 @@ import type { JsonObject } from '../store/types.ts';
 import { child, children, el, type WbxmlElement } from '../wbxml/tree.ts';
 import { applyBodyFromEas, bodyToEas, nativeBodyType, readBody, NS as ASB } from './body.ts';
 import {
+  atLeast,
+  bool,
+  num,
   BOOL,
   CATEGORIES,
   DATE_TIME_KIND,
@@ -73,9 +89,19 @@ const IMPORTANCE = f('importance', 'Importance', uint({ values: [0, 1, 2] }));
 const READ = f('read', 'Read', BOOL);
 const MESSAGE_CLASS = f('messageClass', 'MessageClass', STRING);
 const EMAIL_CATEGORIES = f('categories', 'Categories', CATEGORIES, { since: '14.0' });
+const CONTENT_CLASS = f('contentClass', 'ContentClass', STRING);
+const INTERNET_CPID = f('internetCPID', 'InternetCPID', uint());
+// Email2 (MS-ASEMAIL 2.2.2; code page 22): 14.0 and later, Bcc and IsDraft 16.0 and later.
+const E2 = 'Email2';
+const LAST_VERB = { key: 'lastVerbExecuted', ns: E2, name: 'LastVerbExecuted', kind: uint({ values: [0, 1, 2, 3] }), since: '14.0' } as const satisfies FieldDef;
+const LAST_VERB_TIME = { key: 'lastVerbExecutionTime', ns: E2, name: 'LastVerbExecutionTime', kind: DATE_TIME_KIND, since: '14.0' } as const satisfies FieldDef;
+const RECEIVED_AS_BCC = { key: 'receivedAsBcc', ns: E2, name: 'ReceivedAsBcc', kind: BOOL, since: '14.0' } as const satisfies FieldDef;
+const SENDER = { key: 'sender', ns: E2, name: 'Sender', kind: STRING, since: '14.0' } as const satisfies FieldDef;
+const BCC = { key: 'bcc', ns: E2, name: 'Bcc', kind: STRING, since: '16.0' } as const satisfies FieldDef;
+const IS_DRAFT = { key: 'isDraft', ns: E2, name: 'IsDraft', kind: BOOL, since: '16.0' } as const satisfies FieldDef;
 
 const SIMPLE_FIELDS: readonly FieldDef[] = [
-  TO, CC, FROM, SUBJECT, REPLY_TO, DATE_RECEIVED, DISPLAY_TO, THREAD_TOPIC, IMPORTANCE, READ, MESSAGE_CLASS, EMAIL_CATEGORIES,
+  TO, CC, FROM, SUBJECT, REPLY_TO, DATE_RECEIVED, DISPLAY_TO, THREAD_TOPIC, IMPORTANCE, READ, MESSAGE_CLASS, EMAIL_CATEGORIES, BCC,
 ];
 
 /** Flag children in the order Email.xsd lists them (MS-ASEMAIL section 6, element Flag). */
@@ -102,14 +128,77 @@ function toEas(data: JsonObject, ctx: ConvertContext): WbxmlElement[] {
   for (const fd of [TO, CC, FROM, SUBJECT, REPLY_TO, DATE_RECEIVED, DISPLAY_TO, THREAD_TOPIC]) push(fieldToEas(fd, data));
   out.push(fieldToEas(IMPORTANCE, data) ?? el(E, 'Importance', '1'));
   out.push(fieldToEas(READ, data) ?? el(E, 'Read', '0'));
+  push(attachmentsToEas(data));
   const body = readBody(data);
   out.push(bodyToEas(body, ctx));
   out.push(fieldToEas(MESSAGE_CLASS, data) ?? el(E, 'MessageClass', 'IPM.Note'));
-  out.push(el(E, 'InternetCPID', '65001'));
+  out.push(fieldToEas(INTERNET_CPID, data) ?? el(E, 'InternetCPID', '65001'));
   out.push(flagToEas(obj(data, 'flag')));
+  out.push(fieldToEas(CONTENT_CLASS, data) ?? el(E, 'ContentClass', 'urn:content-classes:message'));
   out.push(el(ASB, 'NativeBodyType', nativeBodyType(body)));
+  if (atLeast(ctx, '14.0')) {
+    // Binary on the wire (MS-ASEMAIL 2.2.2.20, 2.2.2.21), stored as hex.
+    const convId = hexBytes(str(data, 'conversationId'));
+    if (convId) out.push(el(E2, 'ConversationId', convId));
+    const convIndex = hexBytes(str(data, 'conversationIndex'));
+    if (convIndex) out.push(el(E2, 'ConversationIndex', convIndex));
+    push(fieldToEas(LAST_VERB, data));
+    push(fieldToEas(LAST_VERB_TIME, data));
+    push(fieldToEas(RECEIVED_AS_BCC, data));
+    push(fieldToEas(SENDER, data));
+  }
   if (fieldApplies(EMAIL_CATEGORIES, ctx)) push(fieldToEas(EMAIL_CATEGORIES, data));
+  if (atLeast(ctx, '16.0')) {
+    push(fieldToEas(BCC, data));
+    out.push(fieldToEas(IS_DRAFT, data) ?? el(E2, 'IsDraft', '0'));
+  }
   return out;
+}
+
+function hexBytes(hex: string | undefined): Uint8Array | undefined {
+  if (!hex || !/^(?:[0-9a-f]{2})+$/i.test(hex)) return undefined;
+  return new Uint8Array(Buffer.from(hex, 'hex'));
+}
+
+/**
+ * The FileReference of an attachment (MS-ASAIRS 2.2.2.24.1): the item's mail id (kept in the
+ * item's uid, so it survives moves) and the attachment's index. Opaque to the device; resolved
+ * by ItemOperations and GetAttachment only within the requesting user's items.
+ */
+export function fileReference(mailId: string, index: number): string {
+  return `${mailId}:${index}`;
+}
+
+export function parseFileReference(ref: string): { mailId: string; index: number } | undefined {
+  const m = /^(m[0-9a-f]{24}):(\d{1,4})$/.exec(ref.trim());
+  return m ? { mailId: m[1]!, index: Number(m[2]) } : undefined;
+}
+
+/**
+ * AirSyncBase:Attachments (MS-ASAIRS 2.2.2.8; the 12.0+ form), each Attachment's children in the
+ * order of 2.2.2.7: DisplayName, FileReference, Method, EstimatedDataSize, ContentId, IsInline.
+ */
+function attachmentsToEas(data: JsonObject): WbxmlElement | undefined {
+  const list = data['attachments'];
+  const mailId = str(data, 'mailId');
+  if (!Array.isArray(list) || list.length === 0 || !mailId) return undefined;
+  const items: WbxmlElement[] = [];
+  for (const a of list) {
+    if (a === null || typeof a !== 'object' || Array.isArray(a)) continue;
+    const index = num(a, 'index');
+    if (index === undefined) continue;
+    const kids: WbxmlElement[] = [
+      el(ASB, 'DisplayName', str(a, 'name') || `attachment${index + 1}`),
+      el(ASB, 'FileReference', fileReference(mailId, index)),
+      el(ASB, 'Method', num(a, 'method') === 5 ? '5' : '1'),
+      el(ASB, 'EstimatedDataSize', String(num(a, 'size') ?? 0)),
+    ];
+    const cid = str(a, 'contentId');
+    if (cid) kids.push(el(ASB, 'ContentId', cid));
+    if (bool(a, 'isInline')) kids.push(el(ASB, 'IsInline', '1'));
+    items.push(el(ASB, 'Attachment', kids));
+  }
+  return items.length ? el(ASB, 'Attachments', items) : undefined;
 }
 
 function flagToEas(flag: JsonObject | undefined): WbxmlElement {

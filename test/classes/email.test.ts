@@ -5,7 +5,7 @@ import { emailConverter as conv } from '../../src/classes/email.ts';
 import { ConversionError } from '../../src/classes/types.ts';
 import type { JsonObject } from '../../src/store/types.ts';
 import { child, el, text } from '../../src/wbxml/tree.ts';
-import { appData, childNames, ctx, find, names, roundTrip, textOf } from './helpers.ts';
+import { appData, childNames, ctx, find, names, overTheWire, roundTrip, textOf } from './helpers.ts';
 
 const E = 'Email';
 const T = 'Tasks';
@@ -64,6 +64,7 @@ test('element names and order (Email.xsd AllProps, Exchange placement of AirSync
     'Email:MessageClass',
     'Email:InternetCPID',
     'Email:Flag',
+    'Email:ContentClass',
     'AirSyncBase:NativeBodyType',
     'Email:Categories',
   ]);
@@ -180,4 +181,82 @@ test('matchKey: same message with different whitespace and case matches; another
 test('filterTime is DateReceived', () => {
   assert.deepEqual(conv.filterTime!(FULL), new Date('2007-11-06T23:42:16.829Z'));
   assert.equal(conv.filterTime!({}), undefined);
+});
+
+const DELIVERED: JsonObject = {
+  to: '"Alice" <alice@example.com>',
+  from: '"Bob" <bob@example.com>',
+  sender: 'secretary@example.com',
+  subject: 'Report',
+  dateReceived: '2024-06-01T10:00:00.000Z',
+  importance: 1,
+  read: false,
+  messageClass: 'IPM.Note',
+  contentClass: 'urn:content-classes:message',
+  internetCPID: 1252,
+  conversationId: '00112233445566778899aabbccddeeff',
+  conversationIndex: '01da3c45761e00112233445566778899aabbccddeeff',
+  receivedAsBcc: true,
+  lastVerbExecuted: 2,
+  lastVerbExecutionTime: '2024-06-02T08:00:00.000Z',
+  bcc: 'hidden@example.com',
+  mailId: 'm0123456789abcdef01234567',
+  mime: { sha256: 'a'.repeat(64), size: 1234 },
+  attachments: [
+    { index: 0, name: 'image001.png', contentType: 'image/png', size: 69, sha256: 'b'.repeat(64), contentId: 'image001.png@x', isInline: true, method: 1 },
+    { index: 1, name: 'forwarded.eml', contentType: 'message/rfc822', size: 900, sha256: 'c'.repeat(64), isInline: false, method: 5 },
+  ],
+  body: { text: 'hello', html: '<p>hello</p>' },
+};
+
+test('Email2 fields by version: ConversationId/Index binary, LastVerb, ReceivedAsBcc, Sender from 14.0; Bcc, IsDraft from 16.0 (MS-ASEMAIL 2.2.2)', () => {
+  const k12 = conv.toEas(DELIVERED, ctx('12.1'));
+  assert.equal(k12.filter((k) => k.ns === 'Email2').length, 0, '12.x gets no Email2 elements');
+  assert.equal(textOf(k12, 'InternetCPID'), '1252');
+  assert.equal(textOf(k12, 'ContentClass'), 'urn:content-classes:message');
+  const k14 = conv.toEas(DELIVERED, ctx('14.1'));
+  assert.deepEqual(
+    names(k14).filter((n) => n.startsWith('Email2:')),
+    ['Email2:ConversationId', 'Email2:ConversationIndex', 'Email2:LastVerbExecuted', 'Email2:LastVerbExecutionTime', 'Email2:ReceivedAsBcc', 'Email2:Sender'],
+  );
+  const convId = find(k14, 'ConversationId', 'Email2')!.children[0];
+  assert.ok(convId instanceof Uint8Array);
+  assert.equal(Buffer.from(convId).toString('hex'), DELIVERED.conversationId);
+  assert.equal(textOf(k14, 'ReceivedAsBcc', 'Email2'), '1');
+  const k16 = conv.toEas(DELIVERED, ctx('16.0'));
+  assert.equal(textOf(k16, 'Bcc', 'Email2'), 'hidden@example.com');
+  assert.equal(textOf(k16, 'IsDraft', 'Email2'), '0');
+  // survives the WBXML codec
+  const back = overTheWire(k16);
+  assert.ok(child(back, 'ConversationIndex', 'Email2'));
+});
+
+test('Attachments (AirSyncBase, 12.0+): DisplayName, FileReference, Method, EstimatedDataSize, ContentId, IsInline', () => {
+  const kids = conv.toEas(DELIVERED, ctx('12.1'));
+  const n = names(kids);
+  assert.deepEqual(n.slice(n.indexOf('Email:Read'), n.indexOf('Email:Read') + 3), ['Email:Read', 'AirSyncBase:Attachments', 'AirSyncBase:Body']);
+  const atts = find(kids, 'Attachments', A)!.children as ReturnType<typeof el>[];
+  assert.equal(atts.length, 2);
+  assert.deepEqual(childNames(atts[0]!), [
+    'AirSyncBase:DisplayName',
+    'AirSyncBase:FileReference',
+    'AirSyncBase:Method',
+    'AirSyncBase:EstimatedDataSize',
+    'AirSyncBase:ContentId',
+    'AirSyncBase:IsInline',
+  ]);
+  assert.equal(text(child(atts[0]!, 'FileReference', A)), 'm0123456789abcdef01234567:0');
+  assert.equal(text(child(atts[1]!, 'Method', A)), '5');
+  assert.equal(text(child(atts[1]!, 'EstimatedDataSize', A)), '900');
+  assert.equal(child(atts[1]!, 'IsInline', A), undefined);
+});
+
+test('a device changes Read, Flag and Categories of delivered mail; everything else is kept', () => {
+  const c = ctx('14.1');
+  const changed = conv.fromEas(
+    appData(el(E, 'Read', '1'), el(E, 'Flag', el(E, 'Status', '2'), el(E, 'FlagType', 'Follow up')), el(E, 'Categories', el(E, 'Category', 'Red'))),
+    c,
+    DELIVERED,
+  );
+  assert.deepEqual(changed, { ...DELIVERED, read: true, flag: { status: 2, flagType: 'Follow up' }, categories: ['Red'] });
 });
