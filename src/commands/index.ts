@@ -13,7 +13,6 @@ import { smartReply } from './smart-reply.ts';
 import { provision } from './provision.ts';
 import { resolveRecipients } from './resolve-recipients.ts';
 import { settings } from './settings.ts';
-import { settings } from './settings.ts';
 import { sync } from './sync.ts';
 import type { CommandHandler } from './types.ts';
 
@@ -39,7 +38,6 @@ export function commandHandlers(): Map<string, CommandHandler> {
     ['Find', find],
     ['Provision', provision],
     ['ResolveRecipients', resolveRecipients],
-    ['Settings', settings],
     ['Settings', settings],
   ]);
 }
