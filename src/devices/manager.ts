@@ -49,6 +49,7 @@ const INBOX_TYPE = 2;
 export class DeviceManager {
   readonly #cache = new Map<string, DeviceView>();
   #sharedCache: Shared | undefined;
+  readonly #loading = new Map<string, { promise: Promise<DeviceView>; token: symbol }>();
   readonly #ttl: number;
   readonly #now: () => Date;
 
@@ -108,7 +109,18 @@ export class DeviceManager {
     const cached = this.#cache.get(key);
     const nowMs = this.#now().getTime();
     if (cached && nowMs - cached.loadedAt < this.#ttl) return cached;
+    // Concurrent requests of one device share one load (and so one quarantine notice).
+    const loading = this.#loading.get(key);
+    if (loading) return loading.promise;
+    const token = Symbol(key);
+    const promise = this.#load(user, device, key, nowMs, token).finally(() => {
+      if (this.#loading.get(key)?.token === token) this.#loading.delete(key);
+    });
+    this.#loading.set(key, { promise, token });
+    return promise;
+  }
 
+  async #load(user: { id: string; email: string }, device: Device, key: string, nowMs: number, token: symbol): Promise<DeviceView> {
     const devices = this.store.devices;
     const [shared, assigned, stored, info, row] = await Promise.all([
       this.#shared(),
@@ -143,18 +155,24 @@ export class DeviceManager {
       if (quarantinedNow) await this.#notifyQuarantine(user, device, access);
     }
     const view: DeviceView = { policy, state, access, loadedAt: nowMs };
-    if (this.#cache.size >= MAX_CACHED) this.#cache.clear();
-    this.#cache.set(key, view);
+    // A load that an invalidation overtook may hold old state: it answers its own request only.
+    if (this.#loading.get(key)?.token === token) {
+      if (this.#cache.size >= MAX_CACHED) this.#cache.clear();
+      this.#cache.set(key, view);
+    }
     return view;
   }
 
   invalidate(userId: string, deviceId: string): void {
-    this.#cache.delete(cacheKey(userId, deviceId));
+    const key = cacheKey(userId, deviceId);
+    this.#cache.delete(key);
+    this.#loading.delete(key);
   }
 
   /** Drops every cached view and the shared policies and rules (after an admin change in this process). */
   invalidateAll(): void {
     this.#cache.clear();
+    this.#loading.clear();
     this.#sharedCache = undefined;
   }
 

@@ -51,6 +51,9 @@ describe('device manager', () => {
         const f = (await store.listFolders(userId)).find((x) => x.type === 2)!;
         return store.listChangesSince(userId, f.id, 0, 100);
       };
+      // Concurrent first requests share one load: one notice.
+      const views = await Promise.all([m.view(u, d), m.view(u, d), m.view(u, d)]);
+      assert.ok(views.every((v) => v.access.level === 'quarantine'));
       for (let i = 0; i < 3; i++) assert.equal((await m.view(u, d)).access.level, 'quarantine');
       const notes = await inbox(u.id);
       assert.equal(notes.length, 1);
