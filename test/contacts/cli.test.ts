@@ -40,7 +40,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
   describe(`easd contacts (${backend})`, () => {
     let storeArgs: string[];
     let dir: string;
-    let pg: TestStore | undefined;
+    let pg: (TestStore & { schema: string }) | undefined;
 
     before(async () => {
       dir = await mkdtemp(join(tmpdir(), 'easd-contacts-cli-'));
