@@ -4,6 +4,7 @@ import type { EasVersion } from '../eas/versions.ts';
 import type { Device, Folder, Item, ItemClass, JsonObject, Store, User } from '../store/types.ts';
 import { el, type WbxmlElement } from '../wbxml/tree.ts';
 import { RecentAddMatcher } from './recent-adds.ts';
+import { loadForConversion } from '../mail/load-body.ts';
 import { firstSyncKey, INITIAL_SYNC_KEY, nextSyncKey } from './sync-key.ts';
 import { optionsToJson, type ClientCommand, type CollectionOptions, type CollectionRequest } from './sync-request.ts';
 
@@ -343,6 +344,7 @@ export async function collectChanges(
   const batch = Math.max(window + 1, 64);
   for (;;) {
     const changes = await store.listChangesSince(userId, folder.id, cursor, batch);
+    await loadForConversion(store, changes, cctx); // raw MIME from store.mail for BodyPreference Type 4 (src/mail/load-body.ts)
     for (const item of changes) {
       const command = commandFor(item, since, converter, cctx, filter, touched);
       if (command === undefined) {
