@@ -45,7 +45,10 @@
  * Completing one occurrence of a recurring task (`completeOccurrence`, run on a client Change
  * through `afterClientChange`): the server does what MS-OXOTASK 3.1.4.6 has an Exchange client
  * do, since an EAS client only sends Complete. The completed occurrence becomes a task of its
- * own (a copy, not recurring, complete, reminder off), and the recurring task moves on to its
+ * own (a copy, complete, reminder off, its Recurrence kept with DeadOccur 1, the form Exchange
+ * gives it: MS-OXOTASK 2.2.2.2.8 sets PidLidTaskDeadOccurrence on the completed copy, and
+ * Exchange 2010 answers such copies with DeadOccur 1 and the series' Start, as reported in
+ * jobisoft/EAS-4-TbSync issue 15), and the recurring task moves on to its
  * next occurrence, incomplete: new start = the next occurrence date, new due = new start + (old
  * due - old start) (a task without a start: new due = the next date; MS-OXOTASK 3.1.4.6.2);
  * with Regenerate the next date counts from the completion date (a sliding pattern), otherwise
@@ -334,8 +337,9 @@ export function completeOccurrence(data: JsonObject, existing: JsonObject | unde
   }
   series['recurrence'] = { ...r, deadOccur: false, ...(occurrences !== undefined ? { occurrences: occurrences - 1 } : {}) };
 
-  const completed: JsonObject = { ...data, complete: true, dateCompleted: completedAt.toISOString(), reminderSet: false };
-  delete completed['recurrence'];
+  // The copy keeps the pattern marked dead (DeadOccur 1: an instance of a recurring task that
+  // generates nothing more), as Exchange stores it.
+  const completed: JsonObject = { ...data, complete: true, dateCompleted: completedAt.toISOString(), reminderSet: false, recurrence: { ...r, deadOccur: true } };
   if (completed['reminderTime'] === undefined) delete completed['reminderSet'];
   return { series, completed };
 }

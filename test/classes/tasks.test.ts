@@ -166,7 +166,9 @@ test('completing a recurring task: a completed copy, and the series moves to the
   assert.equal(split.completed['complete'], true);
   assert.equal(split.completed['dueDate'], FULL_TASK['dueDate']);
   assert.equal(split.completed['reminderSet'], false);
-  assert.equal('recurrence' in split.completed, false);
+  assert.deepEqual(split.completed['recurrence'], { type: 1, start: '2009-11-12T00:00:00.000Z', interval: 1, dayOfWeek: 16, occurrences: 5, deadOccur: true }, 'the copy is a dead instance of the series');
+  // Completing the dead copy again (after reopening it) splits nothing.
+  assert.equal(completeOccurrence({ ...split.completed, complete: true }, { ...split.completed, complete: false }, now()), undefined);
 });
 
 test('Regenerate counts from the completion date; the last occurrence completes the series (DeadOccur)', () => {

@@ -139,7 +139,8 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         assert.equal(childText(copy, 'Complete', T), '1');
         assert.equal(childText(copy, 'DateCompleted', T), '2026-11-05T18:00:00.000Z');
         assert.equal(childText(copy, 'DueDate', T), '2026-11-05T00:00:00.000Z');
-        assert.equal(child(copy, 'Recurrence', T), undefined);
+        assert.equal(childText(child(copy, 'Recurrence', T)!, 'DeadOccur', T), '1', 'a dead instance of the series');
+        assert.equal(childText(child(copy, 'Recurrence', T)!, 'Start', T), '2026-11-05T00:00:00.000Z');
         assert.deepEqual(got.changes.map((x) => x.serverId), [serverId], `${who}: the series is sent again`);
         const series = got.changes[0]!.appData;
         assert.equal(childText(series, 'Complete', T), '0');
