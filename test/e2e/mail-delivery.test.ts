@@ -53,7 +53,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         const mime = await dev.initialSync(inbox, { options: mailOptions([{ type: 4 }], 2) });
         const mb = bodyOf(mime[0]!.appData);
         assert.equal(mb.type, '4');
-        assert.equal(mb.data, raw.toString('utf8'));
+        assert.equal(mb.data, raw.toString('utf8').replace(/\r?\n/g, '\r\n'), 'the message as it came over LMTP (CRLF lines)');
         assert.match(mb.data!, /Thread-Index: Ac4fDKiyxdDU5y0WTNyEWqDmCvsSsQ==/);
         // Without MIMESupport the device gets HTML instead (MS-ASCMD 2.2.3.110).
         const noMime = await dev.initialSync(inbox, { options: mailOptions([{ type: 4 }, { type: 2 }]) });
