@@ -380,7 +380,8 @@ function ruleWall(t: SystemTime, year: number): number {
     const last = daysInMonth(year, t.month);
     while (day > last) day -= 7;
   }
-  return Date.UTC(year, month0, day, t.hour, t.minute, t.second);
+  // Windows writes some changes as 23:59:59.999 of the day before; that is the next midnight.
+  return Math.round(Date.UTC(year, month0, day, t.hour, t.minute, t.second, t.milliseconds) / 60_000) * 60_000;
 }
 
 /** The offsets (minutes east) a TIME_ZONE_INFORMATION describes, year by year. */

@@ -25,8 +25,12 @@ import {
   zoneForTzid,
   zoneForVTimezone,
   zoneForWindowsId,
+  zoneOffset,
   type TimeZoneInformation,
 } from '../../src/calendar/timezone.ts';
+
+/** Offsets straight from ICU, not through the cached tables of ianaOffsets. */
+const intl = (zone: string) => (ms: number) => zoneOffset(zone, ms);
 
 const fixtures = JSON.parse(readFileSync(new URL('../fixtures/calendar/device-timezones.json', import.meta.url), 'utf8')) as {
   blobs: Array<{ name: string; base64: string; expectRules: string; zone: string }>;
@@ -116,7 +120,8 @@ test('round trip of 38 zones for 2026 and 2027: IANA -> blob -> the transitions 
       assert.equal(Buffer.from(blob, 'base64').length, 172);
       const decoded = decodeTimezone(blob)!;
       const fromBlob = transitionsInYear(tziOffsets(decoded), year);
-      const fromIntl = transitionsInYear(ianaOffsets(zone), year);
+      const fromIntl = transitionsInYear(intl(zone), year);
+      assert.deepEqual(transitionsInYear(ianaOffsets(zone), year), fromIntl, `${zone} ${year}: the cached table`);
       // Lord Howe moves by 30 minutes and Chatham sits at :45; every zone in the list has at most
       // one DST period a year, which the structure can say exactly.
       assert.deepEqual(fromBlob.map((t) => [iso(t.at), t.from, t.to]), fromIntl.map((t) => [iso(t.at), t.from, t.to]), `${zone} ${year}`);
@@ -140,7 +145,7 @@ test('real device blobs resolve to the zone they mean', () => {
     for (const year of [2026, 2027]) {
       const zone = zoneForTzi(t, year);
       assert.equal(zone, f.zone, `${f.name} ${year}`);
-      assert.deepEqual(transitionsInYear(tziOffsets(t), year), transitionsInYear(ianaOffsets(f.expectRules), year), `${f.name} ${year}: the blob's own rules`);
+      assert.deepEqual(transitionsInYear(tziOffsets(t), year), transitionsInYear(intl(f.expectRules), year), `${f.name} ${year}: the blob's own rules`);
     }
   }
 });
@@ -204,4 +209,11 @@ test('VTIMEZONE: by TZID when it names a zone, else by its STANDARD/DAYLIGHT rul
   const india = tziFromVTimezone(vtimezone('India', 'BEGIN:STANDARD\r\nDTSTART:16010101T000000\r\nTZOFFSETFROM:+0530\r\nTZOFFSETTO:+0530\r\nEND:STANDARD\r\n'), 2026)!;
   assert.equal(india.bias, -330);
   assert.equal(india.standardDate.month, 0);
+});
+
+test('a change written as 23:59:59.999 of the day before (Windows style) is the next midnight', () => {
+  const tzi = tziForZone('America/Sao_Paulo', 2018);
+  // DST began on Sunday November 4th 2018 at 00:00: written as Saturday 23:59:59.999 of the first week.
+  const windowsStyle = { ...tzi, daylightDate: { year: 0, month: 11, dayOfWeek: 6, day: 1, hour: 23, minute: 59, second: 59, milliseconds: 999 } };
+  assert.deepEqual(transitionsInYear(tziOffsets(windowsStyle), 2018), transitionsInYear(intl('America/Sao_Paulo'), 2018));
 });
