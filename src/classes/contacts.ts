@@ -47,7 +47,8 @@
  * so a field emptied in Thunderbird reaches the server only as an omitted element.
  * Body and Categories are not in the ghostable set; an omitted Body or Categories is kept (a
  * client that was sent a truncated body cannot send it back whole, MS-ASAIRS 2.2.2.9), and a
- * client clears them with an empty element. Alias and WeightedRank are server-side values of
+ * client clears them with an empty element, or, for Categories, by naming it in Supported and
+ * leaving it out. Alias and WeightedRank are server-side values of
  * the recipient information cache (14.0+): a client's values are ignored and never cleared.
  */
 import type { JsonObject } from '../store/types.ts';
@@ -230,7 +231,8 @@ function toEas(data: JsonObject, ctx: ConvertContext): WbxmlElement[] {
 
 /** Whether an omitted element keeps its stored value on a Change (MS-ASCMD 2.2.3.179). */
 export function isGhosted(f: { ns: string; name: string; key: string }, supported: readonly string[] | undefined): boolean {
-  if (NOT_GHOSTABLE.has(f.key)) return true;
+  // Not in the ghostable set: kept when omitted, unless the client says it manages the element.
+  if (NOT_GHOSTABLE.has(f.key)) return !(supported ?? []).includes(`${f.ns}:${f.name}`);
   if (supported === undefined) return false;
   return !supported.includes(`${f.ns}:${f.name}`);
 }

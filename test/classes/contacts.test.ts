@@ -104,6 +104,9 @@ test('ghosting with Supported: omitted elements outside the list are kept, those
   assert.equal(out['picture'], PICTURE, 'ghosted: kept');
   assert.equal(out['birthday'], '1980-05-12', 'ghosted: kept');
   assert.equal(out['managerName'], 'Skinner', 'ghosted: kept');
+  assert.deepEqual(out['categories'], FULL_CONTACT['categories'], 'Categories not named: kept');
+  const managed = conv.fromEas(appData(el(N, 'FirstName', 'Janet')), ctx('14.1', { supported: ['Contacts:FirstName', 'Contacts:Categories'] }), FULL_CONTACT);
+  assert.equal('categories' in managed, false, 'Categories named in Supported and omitted: cleared');
   // An empty Supported ghosts everything: only what is sent changes.
   const all = conv.fromEas(appData(el(N, 'JobTitle', 'Boss')), ctx('14.1', { supported: [] }), FULL_CONTACT);
   assert.deepEqual(all, { ...FULL_CONTACT, jobTitle: 'Boss' });
