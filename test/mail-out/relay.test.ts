@@ -16,6 +16,7 @@ const RAW = Buffer.from('From: a@example.com\r\nTo: x@outside.test\r\nSubject: h
 
 async function authSink(user: string, pass: string) {
   const got: string[] = [];
+  const from: string[] = [];
   const server = new SMTPServer({
     logger: false,
     disabledCommands: ['STARTTLS'],
@@ -29,13 +30,14 @@ async function authSink(user: string, pass: string) {
       stream.resume();
       stream.on('end', () => {
         got.push(...session.envelope.rcptTo.map((r) => r.address));
+        from.push(session.envelope.mailFrom ? session.envelope.mailFrom.address : '');
         cb();
       });
     },
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.server.address() as { port: number }).port;
-  return { port, got, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return { port, got, from, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
 describe('relay options', () => {
@@ -71,6 +73,12 @@ describe('outbound mail through a real SMTP server', () => {
       good.close();
       assert.deepEqual(out.relayed, ['x@outside.test']);
       assert.deepEqual(sink.got, ['x@outside.test']);
+      // Automatic replies go with a null envelope sender (RFC 3834 3.3): MAIL FROM:<>.
+      const auto = make({ url: `smtp://127.0.0.1:${sink.port}`, user: 'easd', password: 's3cret', starttls: 'off' });
+      await auto.send({ from: '', recipients: ['w@outside.test'], raw: RAW });
+      auto.close();
+      assert.deepEqual(sink.got, ['x@outside.test', 'w@outside.test']);
+      assert.equal(sink.from.at(-1), '');
 
       const bad = make({ url: `smtp://127.0.0.1:${sink.port}`, user: 'easd', password: 'wrong', starttls: 'off' });
       await assert.rejects(bad.send({ from: 'a@example.com', recipients: ['y@outside.test'], raw: RAW }), (e: unknown) => e instanceof OutboundError && e.code === 'relay_failed');
@@ -78,7 +86,7 @@ describe('outbound mail through a real SMTP server', () => {
       const tls = make({ url: `smtp://127.0.0.1:${sink.port}`, starttls: 'require' });
       await assert.rejects(tls.send({ from: 'a@example.com', recipients: ['z@outside.test'], raw: RAW }), (e: unknown) => e instanceof OutboundError && e.code === 'relay_failed');
       tls.close();
-      assert.deepEqual(sink.got, ['x@outside.test']);
+      assert.deepEqual(sink.got, ['x@outside.test', 'w@outside.test']);
       assert.ok(!JSON.stringify(logs).includes('s3cret'), 'the relay password is never logged');
     } finally {
       await sink.close();
