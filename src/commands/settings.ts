@@ -23,8 +23,9 @@
  * DevicePassword Set (2.2.3.46): the recovery password a device escrows for its owner, kept as
  * device data 'devicePassword' (readable by the administrator, as Exchange shows it to the user;
  * it is the device's unlock code, not the account password); an empty one clears it.
- * DeviceInformation Set: src/settings/device-information.ts, device data 'deviceInformation'
- * (Provision writes the same shape; the device administration and access rules read it).
+ * DeviceInformation Set: device data 'deviceInformation' in the shape of
+ * src/devices/device-information.ts (element names as keys), which Provision also writes and the
+ * device administration and access rules read.
  * UserInformation Get (2.2.3.192): the primary address and aliases; before 14.1 as
  * EmailAddresses/SMTPAddress, from 14.1 inside Accounts/Account with UserDisplayName and
  * PrimarySmtpAddress.
@@ -33,8 +34,8 @@
  */
 import { userAddresses } from '../directory/addresses.ts';
 import { versionNumber } from '../eas/versions.ts';
+import { DEVICE_INFORMATION, parseDeviceInformation } from '../devices/device-information.ts';
 import { defaultDeviceManager } from '../devices/manager.ts';
-import { DEVICE_INFORMATION, DeviceInformationError, readDeviceInformation } from '../settings/device-information.ts';
 import { applyOofSet, oofGetElement, OofRequestError, parseBodyType } from '../settings/oof.ts';
 import { child, children, el, text, type WbxmlElement } from '../wbxml/tree.ts';
 import type { CommandContext, CommandHandler, CommandResult } from './types.ts';
@@ -53,6 +54,8 @@ export const SettingsStatus = {
 
 /** Longest recovery password (MS-ASCMD 2.2.3.130.2: 255 characters). */
 const MAX_DEVICE_PASSWORD = 255;
+/** Longest DeviceInformation value accepted (what src/devices/device-information.ts keeps). */
+const MAX_DEVICE_FIELD = 1024;
 /** Device data name of the recovery password. */
 export const DEVICE_PASSWORD = 'devicePassword';
 
@@ -119,15 +122,16 @@ const devicePassword: Handler = async (ctx, prop) => {
 
 const deviceInformation: Handler = async (ctx, prop) => {
   const { el: set } = operation(prop, ['Set']);
-  let info;
-  try {
-    info = readDeviceInformation(set, new Date());
-  } catch (err) {
-    if (err instanceof DeviceInformationError) throw new PropertyError(SettingsStatus.InvalidArguments, err.message);
-    throw err;
+  for (const c of children(set)) {
+    const v = text(c) ?? '';
+    if (v.length > MAX_DEVICE_FIELD) throw new PropertyError(SettingsStatus.InvalidArguments, `${c.name} is longer than ${MAX_DEVICE_FIELD}`);
+    if (c.name === 'EnableOutboundSMS' && v.trim() !== '0' && v.trim() !== '1') {
+      throw new PropertyError(SettingsStatus.InvalidArguments, 'EnableOutboundSMS is not 0 or 1');
+    }
   }
-  await ctx.store.putDeviceData(ctx.user.id, ctx.device.deviceId, DEVICE_INFORMATION, info);
-  // Access rules by model or OS (src/devices/access.ts) are decided again on the next request.
+  // The shape Provision also stores and the device administration and access rules read
+  // (src/devices/device-information.ts); access by model or OS is decided again on the next request.
+  await ctx.store.putDeviceData(ctx.user.id, ctx.device.deviceId, DEVICE_INFORMATION, parseDeviceInformation(prop));
   (ctx.services.devices ?? defaultDeviceManager(ctx.store)).invalidate(ctx.user.id, ctx.device.deviceId);
   return null;
 };
