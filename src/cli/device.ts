@@ -94,7 +94,7 @@ export function registerDevice(program: Command): void {
         const { user, device: d } = await findDevice(store, deviceId, opts.user);
         const s = parseDeviceState((await store.devices.getDeviceState(user.id, d.deviceId))?.data);
         const info = (await store.getDeviceData(user.id, d.deviceId, DEVICE_INFORMATION)) ?? {};
-        const policy = await new DeviceManager(store).policyFor(user.id);
+        const policy = await new DeviceManager(store).policyFor(user);
         const field = (k: string) => (typeof info[k] === 'string' ? (info[k] as string) : '-');
         const rows: Array<[string, string]> = [
           ['user', user.email],

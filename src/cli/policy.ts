@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEFAULT_POLICY_SETTING } from '../devices/manager.ts';
+import { DEFAULT_POLICY_SETTING, DOMAIN_POLICY_PREFIX } from '../devices/manager.ts';
 import { ALL_SETTINGS, formatSetting, parseSetting, resolvePolicy } from '../devices/policy.ts';
 import type { JsonObject, Store } from '../store/types.ts';
 import { isStoreError } from '../store/types.ts';
@@ -7,6 +7,7 @@ import { addStoreOptions, openStoreFrom, type StoreCliOptions } from './options.
 
 interface PolicyOptions extends StoreCliOptions {
   user?: string;
+  domain?: string;
 }
 
 const out = (line: string) => process.stdout.write(line + '\n');
@@ -46,8 +47,10 @@ export function registerPolicy(program: Command): void {
     withStore(opts, async (store) => {
       const def = await store.devices.getSetting(DEFAULT_POLICY_SETTING);
       if (def === null) out('(built-in)\t0\tdefault: provisioning not required');
+      const domains = await store.devices.listSettings(DOMAIN_POLICY_PREFIX);
       for (const p of await store.devices.listPolicies()) {
-        out(`${p.name}\t${p.revision}\t${p.name === def ? 'default' : ''}`);
+        const of = domains.filter((d) => d.value === p.name).map((d) => '@' + d.name.slice(DOMAIN_POLICY_PREFIX.length));
+        out(`${p.name}\t${p.revision}\t${[p.name === def ? 'default' : '', ...of].filter(Boolean).join(' ')}`);
       }
     }),
   );
@@ -90,21 +93,29 @@ export function registerPolicy(program: Command): void {
       for (const d of ALL_SETTINGS) out(`${d.name.padEnd(42)}${formatSetting(d.default).padEnd(8)}${d.help}`);
     });
 
-  addStoreOptions(policy.command('assign <name>').description('the policy of a user ("none": back to the default)').requiredOption('--user <email>', 'the user')).action(
-    async (name: string, opts: PolicyOptions) =>
-      withStore(opts, async (store) => {
-        const u = await store.getUserByEmail(opts.user!);
-        if (!u) throw new Error(`no user ${opts.user}`);
-        if (name === 'none') {
-          await store.devices.assignPolicy(u.id, null);
-          out(`${u.email}: default policy`);
-          return;
-        }
-        if (!(await store.devices.getPolicy(name))) throw new Error(`no policy ${name}`);
-        await store.devices.assignPolicy(u.id, name);
-        out(`${u.email}: policy ${name}`);
-      }),
-  );
+  addStoreOptions(
+    policy
+      .command('assign <name>')
+      .description('the policy of a user, or of every user of a mail domain ("none": back to the default)')
+      .option('--user <email>', 'the user')
+      .option('--domain <domain>', 'a mail domain: its users without a policy of their own'),
+  ).action(async (name: string, opts: PolicyOptions) => {
+    if (Boolean(opts.user) === Boolean(opts.domain)) throw new Error('name either --user or --domain');
+    await withStore(opts, async (store) => {
+      if (name !== 'none' && !(await store.devices.getPolicy(name))) throw new Error(`no policy ${name}`);
+      const policyName = name === 'none' ? null : name;
+      if (opts.domain) {
+        const domain = opts.domain.trim().toLowerCase().replace(/^@/, '');
+        await store.devices.putSetting(DOMAIN_POLICY_PREFIX + domain, policyName);
+        out(`@${domain}: ${policyName ? `policy ${policyName}` : 'default policy'}`);
+        return;
+      }
+      const u = await store.getUserByEmail(opts.user!);
+      if (!u) throw new Error(`no user ${opts.user}`);
+      await store.devices.assignPolicy(u.id, policyName);
+      out(`${u.email}: ${policyName ? `policy ${policyName}` : 'default policy'}`);
+    });
+  });
 
   addStoreOptions(policy.command('default <name>').description('the policy of users without one ("none": the built-in one, provisioning not required)')).action(
     async (name: string, opts: StoreCliOptions) =>
@@ -124,6 +135,9 @@ export function registerPolicy(program: Command): void {
         throw err;
       }
       if ((await store.devices.getSetting(DEFAULT_POLICY_SETTING)) === name) await store.devices.putSetting(DEFAULT_POLICY_SETTING, null);
+      for (const d of await store.devices.listSettings(DOMAIN_POLICY_PREFIX)) {
+        if (d.value === name) await store.devices.putSetting(d.name, null);
+      }
       out(`removed policy ${name}`);
     }),
   );

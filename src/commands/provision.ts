@@ -133,7 +133,7 @@ function policyResult(policyStatus: number, policyType: string, key: string | un
 
 async function initial(ctx: CommandContext, now: string): Promise<CommandResult> {
   const manager = deviceManagerOf(ctx);
-  const policy = await manager.policyFor(ctx.user.id);
+  const policy = await manager.policyFor(ctx.user);
   const key = newPolicyKey();
   await manager.update(ctx.user.id, ctx.device.deviceId, (s) => ({
     ...s,
@@ -151,7 +151,7 @@ async function acknowledge(ctx: CommandContext, now: string, ackKey: string, rep
   if (state.pendingKey === null || ackKey !== state.pendingKey) {
     return policyResult(PolicyStatus.WrongPolicyKey, POLICY_TYPE_WBXML, undefined, 'acknowledged a key that is not the temporary one');
   }
-  const policy = await manager.policyFor(ctx.user.id);
+  const policy = await manager.policyFor(ctx.user);
   const complies = reported === 1;
   const allowed = complies || policy.settings.AllowNonProvisionableDevices === true;
   const reason = complies ? null : (ACK_MEANING[reported] ?? `the device acknowledged with Status ${reported}`);

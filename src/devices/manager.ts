@@ -17,6 +17,8 @@ import { BUILTIN_POLICY, resolvePolicy, type Policy } from './policy.ts';
 
 /** The setting (Store.devices.getSetting) naming the policy of users without an assigned one. */
 export const DEFAULT_POLICY_SETTING = 'defaultPolicy';
+/** Settings `domainPolicy:<domain>` name the policy of a mail domain's users (a group). */
+export const DOMAIN_POLICY_PREFIX = 'domainPolicy:';
 
 export interface DeviceView {
   policy: Policy;
@@ -40,6 +42,7 @@ interface Shared {
   policies: Map<string, Policy>;
   rules: StoredAccessRule[];
   defaultPolicy: string | null;
+  domainPolicies: Map<string, string>;
   defaultAccess: AccessLevel;
 }
 
@@ -73,30 +76,36 @@ export class DeviceManager {
     const nowMs = this.#now().getTime();
     if (this.#sharedCache && nowMs - this.#sharedCache.loadedAt < this.#ttl) return this.#sharedCache;
     const devices = this.store.devices;
-    const [policies, rules, defaultPolicy, defaultAccess] = await Promise.all([
+    const [policies, rules, defaultPolicy, defaultAccess, domainPolicies] = await Promise.all([
       devices.listPolicies(),
       devices.listRules(),
       devices.getSetting(DEFAULT_POLICY_SETTING),
       devices.getSetting(DEFAULT_ACCESS_SETTING),
+      devices.listSettings(DOMAIN_POLICY_PREFIX),
     ]);
     this.#sharedCache = {
       loadedAt: nowMs,
       policies: new Map(policies.map((p) => [p.name, resolvePolicy(p.name, p.revision, p.settings)])),
       rules,
       defaultPolicy,
+      domainPolicies: new Map(domainPolicies.map((d) => [d.name.slice(DOMAIN_POLICY_PREFIX.length), d.value])),
       defaultAccess: isAccessLevel(defaultAccess) ? defaultAccess : 'allow',
     };
     return this.#sharedCache;
   }
 
-  /** The policy that applies to a user: the assigned one, else the default one, else BUILTIN_POLICY. */
-  async policyFor(userId: string): Promise<Policy> {
-    const [shared, assigned] = await Promise.all([this.#shared(), this.store.devices.getAssignedPolicy(userId)]);
-    return this.#resolve(shared, assigned);
+  /**
+   * The policy that applies to a user: the one assigned to the user, else the one of the user's
+   * mail domain, else the default one, else BUILTIN_POLICY.
+   */
+  async policyFor(user: { id: string; email: string }): Promise<Policy> {
+    const [shared, assigned] = await Promise.all([this.#shared(), this.store.devices.getAssignedPolicy(user.id)]);
+    return this.#resolve(shared, assigned, user.email);
   }
 
-  #resolve(shared: Shared, assigned: string | null): Policy {
-    const name = assigned ?? shared.defaultPolicy;
+  #resolve(shared: Shared, assigned: string | null, email: string): Policy {
+    const domain = email.slice(email.lastIndexOf('@') + 1).toLowerCase();
+    const name = assigned ?? shared.domainPolicies.get(domain) ?? shared.defaultPolicy;
     return (name !== null ? shared.policies.get(name) : undefined) ?? BUILTIN_POLICY;
   }
 
@@ -141,7 +150,7 @@ export class DeviceManager {
       });
     }
     let state = parseDeviceState(stored?.data);
-    const policy = this.#resolve(shared, assigned);
+    const policy = this.#resolve(shared, assigned, user.email);
     const access = decideAccess(factsOf(device, info), state.accessOverride, shared.rules, shared.defaultAccess);
     if (access.level !== state.accessState || access.reason !== state.accessReason) {
       const quarantinedNow = access.level === 'quarantine' && state.quarantineNotifiedAt === null;

@@ -71,6 +71,12 @@ export class KyselyDevicesStore implements DevicesStore {
     return row?.value ?? null;
   }
 
+  async listSettings(prefix: string): Promise<Array<{ name: string; value: string }>> {
+    const rows = await this.db.selectFrom('device_settings').select(['name', 'value']).orderBy('name').execute();
+    // Filtered here, not with LIKE: a prefix may hold % or _, and the table is a handful of rows.
+    return rows.filter((r) => r.name.startsWith(prefix));
+  }
+
   async putSetting(name: string, value: string | null): Promise<void> {
     if (value === null) {
       await this.db.deleteFrom('device_settings').where('name', '=', name).execute();

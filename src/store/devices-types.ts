@@ -54,6 +54,8 @@ export interface DevicesStore {
 
   // Global settings (small named values)
   getSetting(name: string): Promise<string | null>;
+  /** Every setting whose name starts with `prefix`, ordered by name. */
+  listSettings(prefix: string): Promise<Array<{ name: string; value: string }>>;
   /** null deletes the setting. */
   putSetting(name: string, value: string | null): Promise<void>;
 

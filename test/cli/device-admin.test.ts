@@ -76,7 +76,14 @@ describe('easd device, policy and rule', () => {
     assert.equal((await run('policy', 'set', 'phones', '--NoSuchSetting', '1')).code, 1);
     assert.equal((await run('policy', 'assign', 'phones', '--user', 'alice@example.com')).code, 0);
     assert.equal((await run('policy', 'default', 'phones')).code, 0);
-    assert.match((await run('policy', 'list')).stdout, /phones\t2\tdefault/);
+    assert.equal((await run('policy', 'set', 'staff')).code, 0);
+    assert.equal((await run('policy', 'assign', 'staff', '--domain', 'Example.COM')).code, 0);
+    assert.equal((await run('policy', 'assign', 'staff')).code, 1, 'names --user or --domain');
+    const listed = (await run('policy', 'list')).stdout;
+    assert.match(listed, /phones\t2\tdefault\n/);
+    assert.match(listed, /staff\t1\t@example.com\n/);
+    assert.equal((await run('policy', 'remove', 'staff')).code, 0);
+    await withStore(async (s) => assert.deepEqual(await s.devices.listSettings('domainPolicy:'), []));
     await withStore(async (s) => {
       assert.equal(await s.devices.getAssignedPolicy(userId), 'phones');
       assert.deepEqual((await s.devices.getPolicy('phones'))?.settings, {

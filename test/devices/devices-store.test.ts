@@ -64,6 +64,14 @@ for (const [name, open] of backends) {
         assert.equal(await store.devices.getSetting('defaultAccess'), 'block');
         await store.devices.putSetting('defaultAccess', null);
         assert.equal(await store.devices.getSetting('defaultAccess'), null);
+        await store.devices.putSetting('domainPolicy:b.example', 'x');
+        await store.devices.putSetting('domainPolicy:a.example', 'y');
+        await store.devices.putSetting('domainPolicyX', 'z');
+        await store.devices.putSetting('domain_policy:c', 'w');
+        assert.deepEqual(await store.devices.listSettings('domainPolicy:'), [
+          { name: 'domainPolicy:a.example', value: 'y' },
+          { name: 'domainPolicy:b.example', value: 'x' },
+        ]);
         const r1 = await store.devices.addRule({ field: 'deviceType', pattern: 'iPhone', access: 'allow' });
         const r2 = await store.devices.addRule({ field: 'model', pattern: 'Pixel*', access: 'block' });
         assert.deepEqual((await store.devices.listRules()).map((r) => r.id).sort(), [r1.id, r2.id].sort());

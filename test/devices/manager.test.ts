@@ -38,6 +38,27 @@ describe('device manager', () => {
     }
   });
 
+  it("resolves a user's policy: own assignment, then the mail domain's, then the default, then the built-in one", async () => {
+    const t = await openTempSqliteStore();
+    try {
+      const store = t.store;
+      const m = new DeviceManager(store, { cacheTtlMs: 0 });
+      const u = await store.createUser({ email: 'a@Example.com', passwordHash: 'h' });
+      assert.equal((await m.policyFor(u)).name, '(built-in)');
+      await store.devices.putPolicy('all', {});
+      await store.devices.putPolicy('staff', {});
+      await store.devices.putPolicy('alice', {});
+      await store.devices.putSetting('defaultPolicy', 'all');
+      assert.equal((await m.policyFor(u)).name, 'all');
+      await store.devices.putSetting('domainPolicy:example.com', 'staff');
+      assert.equal((await m.policyFor(u)).name, 'staff');
+      await store.devices.assignPolicy(u.id, 'alice');
+      assert.equal((await m.policyFor(u)).name, 'alice');
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   it('tells the user and the admin once when a device becomes quarantined, again after a release and a new quarantine', async () => {
     const t = await openTempSqliteStore();
     try {
