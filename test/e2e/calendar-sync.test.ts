@@ -327,6 +327,30 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal(childText(ex, 'StartTime', C), '20260310T080000Z');
     });
 
+    it('kb-1.5: a series deleted on a device is in Deleted Items with every exception intact, and gone from the other device', async () => {
+      const [devA, devB] = [await device(ALICE, '14.1'), await device(ALICE, '14.1')];
+      const cal = devA.folderByType(8).serverId;
+      await devA.initialSync(cal);
+      await devB.initialSync(cal);
+      const exceptions = c(
+        'Exceptions',
+        c('Exception', c('Deleted', '1'), c('ExceptionStartTime', '20260309T080000Z')),
+        c('Exception', c('ExceptionStartTime', '20260316T080000Z'), c('Subject', 'Moved'), c('StartTime', '20260317T080000Z'), c('EndTime', '20260317T090000Z')),
+      );
+      const serverId = await add(devA, cal, [c('Timezone', BERLIN), c('EndTime', '20260302T090000Z'), c('Subject', 'Series to delete'), c('StartTime', '20260302T080000Z'), c('Recurrence', c('Type', '1'), c('DayOfWeek', '2')), exceptions]);
+      assert.equal((await devB.sync(cal)).adds.length, 1);
+      await devA.sync(cal, { deletesAsMoves: true, commands: [el('AirSync', 'Delete', el('AirSync', 'ServerId', serverId))] });
+      assert.deepEqual((await devB.sync(cal)).deletes, [serverId]);
+      const trash = (await server.store.listFolders(alice.id)).find((f) => f.type === 4)!;
+      const moved = (await server.store.listChangesSince(alice.id, trash.id, 0, 1000)).find((i) => !i.deleted && i.data['subject'] === 'Series to delete')!;
+      assert.ok(moved, 'recoverable in Deleted Items');
+      assert.deepEqual(moved.data['recurrence'], { type: 1, dayOfWeek: 2 });
+      assert.deepEqual(moved.data['exceptions'], [
+        { exceptionStartTime: '2026-03-09T08:00:00.000Z', deleted: true },
+        { exceptionStartTime: '2026-03-16T08:00:00.000Z', subject: 'Moved', startTime: '2026-03-17T08:00:00.000Z', endTime: '2026-03-17T09:00:00.000Z' },
+      ]);
+    });
+
     it('kb-1.10: a monthly series on day 31 reaches other devices as "the last day of every month"', async () => {
       const [devA, devB] = [await device(ALICE, '14.1'), await device(ALICE, '16.1')];
       const cal = devA.folderByType(8).serverId;
