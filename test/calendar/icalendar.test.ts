@@ -290,3 +290,23 @@ test('an RRULE EAS cannot say is kept as text; broken input is an ICalendarError
     assert.throws(() => parseICalendar(bad), ICalendarError, JSON.stringify(bad));
   }
 });
+
+test('EAS -> iCalendar -> EAS for every recurrence type, day 31 and yearly-nth included', () => {
+  const recurrences: JsonObject[] = [
+    { type: 0, interval: 2, occurrences: 10 },
+    { type: 1, interval: 2, dayOfWeek: 42, firstDayOfWeek: 1, until: '2026-12-31T08:00:00.000Z' },
+    { type: 2, interval: 1, dayOfMonth: 31 },
+    { type: 2, interval: 3, dayOfMonth: 30 },
+    { type: 3, interval: 1, weekOfMonth: 2, dayOfWeek: 4 },
+    { type: 3, interval: 1, weekOfMonth: 5, dayOfWeek: 62 },
+    { type: 5, interval: 1, monthOfYear: 2, dayOfMonth: 29 },
+    { type: 6, interval: 1, monthOfYear: 11, weekOfMonth: 4, dayOfWeek: 16 },
+    { type: 6, interval: 2, monthOfYear: 3, weekOfMonth: 5, dayOfWeek: 1 },
+  ];
+  for (const recurrence of recurrences) {
+    const data: JsonObject = { uid: 'r', subject: 's', timeZone: 'Australia/Sydney', startTime: '2026-01-12T23:00:00.000Z', endTime: '2026-01-13T00:00:00.000Z', recurrence };
+    const back = parseICalendar(eventToICalendar(data)).events[0]!.data;
+    assert.deepEqual(withInterval(back['recurrence']), recurrence, JSON.stringify(recurrence));
+    assert.equal(back['startTime'], data['startTime']);
+  }
+});
