@@ -5,9 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { join } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { hashPassword } from '../../src/auth/password.ts';
+import { commandHandlers } from '../../src/commands/index.ts';
+import { buildServer, DEFAULT_MAX_REQUEST_BYTES } from '../../src/http/server.ts';
+import { SQLITE_FILE_NAME } from '../../src/store/sqlite.ts';
 import { childText, children, el } from '../../src/wbxml/index.ts';
-import { pgSkipped } from '../helpers/db.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { openTempSqliteStore, pgSkipped } from '../helpers/db.ts';
+import { collectingLogger, startTestServer, type LogLine, type TestServer } from '../helpers/server.ts';
 import { Device } from './device.ts';
 
 const ALICE = { email: 'alice@example.com', password: 'pw-alice-123456' };
@@ -107,3 +113,41 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     });
   });
 }
+
+describe('MoveItems while the database is locked', () => {
+  it('Status 7 and nothing moved; the retry after the lock is gone moves it', async () => {
+    // A second connection holds SQLite's write lock (BEGIN IMMEDIATE) longer than the store's
+    // busy timeout: the move fails with SQLITE_BUSY, a passing condition (MS-ASCMD: "locked").
+    const db = await openTempSqliteStore();
+    const logs: LogLine[] = [];
+    const app = buildServer({ store: db.store, log: collectingLogger(logs), config: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false }, handlers: commandHandlers() });
+    const locker = new SqliteDatabase(join(db.dir, SQLITE_FILE_NAME));
+    try {
+      await db.store.createUser({ email: ALICE.email, passwordHash: await hashPassword(ALICE.password) });
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+      const alice = new Device({ url, user: ALICE.email, password: ALICE.password });
+      await alice.folderSync();
+      const inbox = alice.folderByType(2);
+      const deleted = alice.folderByType(4);
+      const a = (await db.store.getUserByEmail(ALICE.email))!;
+      const folder = (await db.store.getFolderByServerId(a.id, inbox.serverId))!;
+      const item = await db.store.putItem({ userId: a.id, folderId: folder.id, class: 'Email', data: { subject: 'locked' } });
+      const req = moveRequest([{ src: item.serverId, from: inbox.serverId, to: deleted.serverId }]);
+
+      locker.exec('BEGIN IMMEDIATE');
+      const locked = await alice.client.post('MoveItems', req);
+      locker.exec('ROLLBACK');
+      assert.equal(childText(children(locked.wbxml!, 'Response', M)[0]!, 'Status', M), '7');
+      assert.equal((await db.store.getItem(a.id, item.id))?.folderId, folder.id, 'nothing moved');
+
+      const retry = await alice.client.post('MoveItems', req);
+      assert.equal(childText(children(retry.wbxml!, 'Response', M)[0]!, 'Status', M), '3');
+    } finally {
+      locker.close();
+      await app.close();
+      await db.cleanup();
+    }
+  });
+});
+
