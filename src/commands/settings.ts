@@ -111,7 +111,7 @@ const devicePassword: Handler = async (ctx, prop) => {
   if (password.length > MAX_DEVICE_PASSWORD) throw new PropertyError(SettingsStatus.InvalidArguments, `Password is longer than ${MAX_DEVICE_PASSWORD}`);
   // MS-ASPROV 2.2.2.39: with PasswordRecoveryEnabled off the server does not keep recovery
   // passwords; a device that sends one anyway is denied by policy.
-  const policy = await (ctx.services.devices ?? defaultDeviceManager(ctx.store)).policyFor(ctx.user.id);
+  const policy = await (ctx.services.devices ?? defaultDeviceManager(ctx.store)).policyFor(ctx.user);
   if (policy.settings.PasswordRecoveryEnabled !== true) {
     throw new PropertyError(SettingsStatus.DeniedByPolicy, `policy ${policy.name} does not enable password recovery`);
   }
