@@ -11,7 +11,7 @@ import { parseDeviceState } from '../../src/devices/device-state.ts';
 import { child, childText, children, el } from '../../src/wbxml/index.ts';
 import { EasClient } from '../helpers/eas-client.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { ackRequest, folderSyncRequest, initialRequest, provision, topStatus } from './provision-client.ts';
+import { ackRequest, deviceInformation, folderSyncRequest, initialRequest, provision, topStatus } from './provision-client.ts';
 
 const ALICE = { email: 'alice@example.com', password: 'alice-password-1' };
 const BOB = { email: 'bob@example.com', password: 'bob-password-12' };
@@ -111,6 +111,14 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const info = await server.store.getDeviceData(userId(), c.deviceId, 'deviceInformation');
       assert.deepEqual(info, { Model: 'Pixel 9', OS: 'Android 16', IMEI: '356938035643809', FriendlyName: 'Work phone' });
       assert.equal(topStatus(await c.post('FolderSync', folderSyncRequest()), 'FolderHierarchy'), 1);
+    });
+
+    it('a device may send Settings (DeviceInformation) before it provisions; other commands wait', async () => {
+      await strict('phones');
+      const c = phone('14.0');
+      const settings = await c.post('Settings', el('Settings', 'Settings', deviceInformation({ Model: 'Lumia 950', OS: 'Windows 10' })));
+      assert.equal(topStatus(settings, 'Settings'), 1);
+      assert.equal(topStatus(await c.post('FolderSync', folderSyncRequest()), 'FolderHierarchy'), 142);
     });
 
     it('16.1 from nothing, with the policy key in the base64 query form', async () => {
