@@ -4,7 +4,7 @@
  *
  *   node --import tsx bench/ping/held.ts [--users 100] [--devices 100] [--heartbeat 3540]
  *        [--sample-users 20] [--gap-ms 300] [--burst-users 10] [--batch 500] [--profile DIR]
- *        [--heap-snapshots DIR] [--experiment lean-ping,user-index] [--write-results]
+ *        [--heap-snapshots DIR] [--known-devices] [--write-results]
  *
  * A fresh SQLite store (removed after) with `--users` users, each with the default folders and an
  * empty Inbox; the server in its own process (bench/sync/server.ts) started with --expose-gc.
@@ -12,6 +12,8 @@
  * 1. Warm-up: one OPTIONS per user (the user's one scrypt check, cached by the Authenticator for
  *    5 minutes), and two rounds of 200 Pings of a warm-up user (one per round) held and then answered
  *    by a change, so the Ping path is compiled before the first memory reading.
+ * 1b. With --known-devices, every device first Pings once and goes away (the server must drop each
+ *    held Ping), so both readings have the devices known and only the held requests differ.
  * 2. Memory before: the server's RSS and heap after a forced GC (global.gc, twice).
  * 3. Hold: users x devices Pings, each from its own device (DeviceId) on its own keep-alive
  *    connection, Inbox only, HeartbeatInterval `--heartbeat`; sent in batches of `--batch`,
@@ -64,10 +66,10 @@ import {
 } from '../sync/common.ts';
 
 const USAGE =
-  'usage: node --import tsx bench/ping/held.ts [--users 100] [--devices 100] [--heartbeat 3540] [--sample-users 20] [--gap-ms 300] [--burst-users 10] [--batch 500] [--profile DIR] [--heap-snapshots DIR] [--experiment lean-ping,user-index] [--write-results]';
+  'usage: node --import tsx bench/ping/held.ts [--users 100] [--devices 100] [--heartbeat 3540] [--sample-users 20] [--gap-ms 300] [--burst-users 10] [--batch 500] [--profile DIR] [--heap-snapshots DIR] [--known-devices] [--write-results]';
 const args = parseArgs(
   process.argv.slice(2),
-  { users: 'number', devices: 'number', heartbeat: 'number', 'sample-users': 'number', 'gap-ms': 'number', 'burst-users': 'number', batch: 'number', profile: 'string', 'heap-snapshots': 'string', experiment: 'list', 'write-results': 'boolean' },
+  { users: 'number', devices: 'number', heartbeat: 'number', 'sample-users': 'number', 'gap-ms': 'number', 'burst-users': 'number', batch: 'number', profile: 'string', 'heap-snapshots': 'string', experiment: 'list', 'known-devices': 'boolean', 'write-results': 'boolean' },
   { experiment: [], users: 100, devices: 100, heartbeat: 3540, 'sample-users': 20, 'gap-ms': 300, 'burst-users': 10, batch: 500 },
   USAGE,
 );
@@ -78,6 +80,7 @@ const sampleUsers = Math.min(nUsers, Number(args['sample-users']));
 const burstUsers = Math.min(nUsers - sampleUsers, Number(args['burst-users']));
 const gapMs = Math.max(0, Math.min(10_000, Number(args['gap-ms'])));
 const batch = Math.max(1, Math.min(10_000, Number(args.batch)));
+const knownDevices = Boolean(args['known-devices']);
 const total = nUsers * perUser;
 const commandLine = `node --import tsx bench/ping/held.ts ${process.argv.slice(2).join(' ')}`.trim();
 /** Bounds: how long to wait for one batch to be held, and for one user's answers. */
@@ -229,15 +232,35 @@ try {
   agent.destroy();
   await new Promise((r) => setTimeout(r, 500));
 
+  // 1b. --known-devices: every device Pings once and goes away before the first reading, so the
+  // readings compare the same known devices idle and holding a Ping (their partnership rows and
+  // the server's per-device cache are in both), the steady state of phones that re-Ping all day.
+  const tag = `P${Date.now().toString(36).toUpperCase()}`;
+  if (knownDevices) {
+    const tk = nowNs();
+    const first: HeldPing[] = [];
+    for (let start = 0; start < total; start += batch) {
+      for (let i = start; i < Math.min(total, start + batch); i++) {
+        const user = Math.floor(i / perUser);
+        first.push(sendPing(users[user]!, user, i % perUser, tag));
+      }
+      await waitHeld(first.length, first);
+    }
+    agent.destroy();
+    for (let i = 0; i < 600 && (await srv.op<number>('subs')) > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    const left = await srv.op<number>('subs');
+    if (left > 0) throw new Error(`${left} Pings still held after their clients went away`);
+    log(`known devices: ${total} devices Pinged once and went away in ${f1(msSince(tk) / 1000)} s; the server dropped every one`);
+  }
+
   // 2. Memory before
   before = await srv.op<MemUsage>('mem');
   if (args['heap-snapshots']) log(`heap snapshot: ${await srv.op<string>('heap-snapshot', { file: join(String(args['heap-snapshots']), 'held-before.heapsnapshot') }, 300_000)}`);
   if (!before.gc) log('server has no global.gc: memory readings are without a forced GC');
-  log(`server before: RSS ${f1(before.rss / 2 ** 20)} MiB, heap used ${f1(before.heapUsed / 2 ** 20)} MiB`);
+  log(`server before: RSS ${f1(before.rss / 2 ** 20)} MiB, heap used ${f1(before.heapUsed / 2 ** 20)} MiB of ${f1(before.heapTotal / 2 ** 20)} MiB, external ${f1(before.external / 2 ** 20)} MiB`);
 
   // 3. Hold users x devices Pings
   const pings: HeldPing[] = [];
-  const tag = `P${Date.now().toString(36).toUpperCase()}`;
   const th = nowNs();
   for (let start = 0; start < total; start += batch) {
     for (let i = start; i < Math.min(total, start + batch); i++) {
@@ -257,7 +280,7 @@ try {
   // 4. Memory after
   after = await srv.op<MemUsage>('mem');
   if (args['heap-snapshots']) log(`heap snapshot: ${await srv.op<string>('heap-snapshot', { file: join(String(args['heap-snapshots']), 'held-after.heapsnapshot') }, 300_000)}`);
-  log(`server after: RSS ${f1(after.rss / 2 ** 20)} MiB, heap used ${f1(after.heapUsed / 2 ** 20)} MiB => ${f0((after.rss - before.rss) / heldCount)} bytes RSS per held Ping`);
+  log(`server after: RSS ${f1(after.rss / 2 ** 20)} MiB, heap used ${f1(after.heapUsed / 2 ** 20)} MiB of ${f1(after.heapTotal / 2 ** 20)} MiB, external ${f1(after.external / 2 ** 20)} MiB => ${f0((after.rss - before.rss) / heldCount)} bytes RSS per held Ping`);
 
   // 5. Change -> answer
   const byUser = (u: number) => pings.filter((p) => p.user === u);
@@ -318,7 +341,7 @@ const report =
   `\n## ping: ${heldCount.toLocaleString('en-US')} held Pings, memory and change-to-answer time, sqlite${experiments.length ? `, EXPERIMENT ${experiments.join('+')}` : ''} (${m.date})\n\n` +
   `- Command: \`${commandLine}\` (from the repository root)\n` +
   machineLines(m) +
-  (experiments.length ? `- **Experiment (not the code in src/):** ${experiments.join(', ')} (bench-only stand-ins for proposed src/ changes, see bench/sync/server.ts and bench/ping/lean-ping.ts)\n` : '') +
+  (experiments.length ? `- **Experiment (not the code in src/):** ${experiments.join(', ')} (bench-only stand-ins for proposed src/ changes, see bench/sync/server.ts)\n` : '') +
   (args['heap-snapshots'] ? `- Heap snapshots were taken (${String(args['heap-snapshots'])}): writing them grows the RSS, so the RSS figures of this run are not comparable\n` : '') +
   (args.profile ? `- A CPU profile of the server was recorded during the change phase (sampling adds overhead to the latencies)\n` : '') +
   `- Backend: SQLite (better-sqlite3, WAL), fresh store removed after; change notifications in-process\n` +
@@ -327,7 +350,7 @@ const report =
   `Each process needs one descriptor per connection: ulimit -n is ${m.ulimitN} here (soft = hard; raising it is not permitted in this container), enough for ${total.toLocaleString('en-US')} per process.\n` +
   `- Load: ${nUsers} users x ${perUser} devices = ${total.toLocaleString('en-US')} Pings (Inbox, HeartbeatInterval ${heartbeat}), sent in batches of ${batch}, each batch waited on until held; ` +
   `all ${heldCount.toLocaleString('en-US')} held after ${f1(holdSeconds)} s (${f0(heldCount / holdSeconds)} Pings/s accepted), ${conns.toLocaleString('en-US')} open connections on the server, ${early} answered early\n` +
-  `- Warm-up before the first reading: one OPTIONS per user (the Authenticator's scrypt check, then cached) and 2 x ${WARM_DEVICES} Pings held and answered\n\n` +
+  `- Warm-up before the first reading: one OPTIONS per user (the Authenticator's scrypt check, then cached) and 2 x ${WARM_DEVICES} Pings held and answered${knownDevices ? `; then (--known-devices) each of the ${total.toLocaleString('en-US')} devices Pinged once and went away, so the devices are known in both readings` : '; the measured devices are new to the server (their partnership rows and per-device cache entries are part of the growth)'}\n\n` +
   `| server memory (forced GC before each reading) | before | with ${heldCount.toLocaleString('en-US')} held | per held Ping |\n|---|---:|---:|---:|\n` +
   `| RSS | ${mib(before!.rss)} MiB | ${mib(after!.rss)} MiB | **${f0(perPing)} bytes (${f2(perPing / 1024)} KB)** |\n` +
   `| V8 heap used | ${mib(before!.heapUsed)} MiB | ${mib(after!.heapUsed)} MiB | ${f0(heapPerPing)} bytes |\n` +

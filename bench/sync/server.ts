@@ -31,28 +31,25 @@ import { openPostgresStore } from '../../src/store/postgres.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { ChangeListener, Store } from '../../src/store/types.ts';
 import SqliteDatabase from 'better-sqlite3';
-import { waitForChange } from '../../src/sync/wait.ts';
-import { leanPing, UserWaits } from '../ping/lean-ping.ts';
+import { changeHub } from '../../src/sync/change-hub.ts';
 import { emailData, parseArgs } from './common.ts';
 
 const args = parseArgs(
   process.argv.slice(2),
   { backend: 'string', data: 'string', database: 'string', schema: 'string', 'log-level': 'string', port: 'number', experiment: 'list' },
   { backend: 'sqlite', 'log-level': 'info', port: 0, experiment: [] },
-  'usage: bench/sync/server.ts --backend sqlite --data DIR | --backend postgres --database URL --schema NAME [--log-level L] [--port N] [--experiment stmt-cache,lean-ping,user-index]',
+  'usage: bench/sync/server.ts --backend sqlite --data DIR | --backend postgres --database URL --schema NAME [--log-level L] [--port N] [--experiment stmt-cache]',
 );
 const experiments = new Set(args.experiment as string[]);
-for (const e of experiments) if (!['stmt-cache', 'lean-ping', 'user-index'].includes(e)) throw new Error(`unknown experiment ${e}`);
+for (const e of experiments) if (!['stmt-cache'].includes(e)) throw new Error(`unknown experiment ${e}`);
 
 /*
  * Experiments: stand-ins for proposed src/ changes, to measure what they would bring without
  * editing src/. Off unless asked for; results recorded with them say so.
  * - stmt-cache: better-sqlite3 prepares each SQL text once per connection and reuses the
  *   statement (Kysely's SqliteDriver calls db.prepare(sql) for every query).
- * - lean-ping: the Ping handler of bench/ping/lean-ping.ts (keeps only the watched folders' ids
- *   and sequences while held) instead of src/commands/ping.ts.
- * - user-index: with lean-ping, held requests wait in one per-process registry indexed by user
- *   (bench/ping/lean-ping.ts UserWaits) instead of one store subscription each.
+ * (The lean-ping and user-index experiments of earlier results landed in src/ as parked Pings,
+ * src/http/parked-requests.ts, and the per-process ChangeHub, src/sync/change-hub.ts.)
  */
 if (experiments.has('stmt-cache')) {
   const proto = SqliteDatabase.prototype as unknown as { prepare: (sql: string) => unknown };
@@ -125,8 +122,6 @@ const raw =
 const store = counting(raw);
 const log = pino({ level: String(args['log-level']) }, pino.destination({ dest: '/dev/null', sync: true }));
 const handlers = commandHandlers();
-const waits = new UserWaits();
-if (experiments.has('lean-ping') || experiments.has('user-index')) handlers.set('Ping', leanPing(experiments.has('user-index') ? waits.wait : waitForChange));
 const app = buildServer({
   store,
   log,
@@ -163,8 +158,8 @@ const ops: Record<string, (m: Msg) => Promise<unknown>> = {
     return out;
   },
   async subs() {
-    // With user-index the held requests share one subscription; count the waiters instead.
-    return subscriptions - (waits.subscribed ? 1 : 0) + waits.waiting;
+    // Held requests share the ChangeHub's one subscription: count its watches.
+    return changeHub(store).size;
   },
   async conns() {
     return await new Promise<number>((res, rej) => app.server.getConnections((err, n) => (err ? rej(err) : res(n))));

@@ -1,8 +1,8 @@
 import { readPositions } from '../sync/positions.ts';
-import { waitForChange } from '../sync/wait.ts';
-import type { JsonObject } from '../store/types.ts';
+import { changeHub, type Watch } from '../sync/change-hub.ts';
+import type { JsonObject, Store } from '../store/types.ts';
 import { child, childText, children, el } from '../wbxml/tree.ts';
-import type { CommandHandler, CommandResult } from './types.ts';
+import type { CommandHandler, CommandResult, Park } from './types.ts';
 
 /** Ping statuses (MS-ASCMD 2.2.3.177.12). */
 export const PingStatus = {
@@ -66,39 +66,83 @@ export const ping: CommandHandler = async (ctx) => {
   if (heartbeat < PING_HEARTBEAT.min) return reply(PingStatus.IntervalOutOfRange, el('Ping', 'HeartbeatInterval', PING_HEARTBEAT.min));
   if (heartbeat > PING_HEARTBEAT.max) return reply(PingStatus.IntervalOutOfRange, el('Ping', 'HeartbeatInterval', PING_HEARTBEAT.max));
   if (folderIds.length > PING_MAX_FOLDERS) return reply(PingStatus.TooManyFolders, el('Ping', 'MaxFolders', PING_MAX_FOLDERS));
-  await store.putDeviceData(user.id, device.deviceId, CACHE, { heartbeatInterval: heartbeat, folders: folderIds } as JsonObject);
+  // Devices repeat the same Ping all day: the cached parameters are written only when they change.
+  if (cached?.heartbeatInterval !== heartbeat || !sameList(cached?.folders, folderIds)) {
+    await store.putDeviceData(user.id, device.deviceId, CACHE, { heartbeatInterval: heartbeat, folders: folderIds } as JsonObject);
+  }
 
-  // What a held Ping keeps is small: the watched folders' ids and sequences, not Folder rows.
-  const watchedFolders = async (): Promise<Map<string, { id: string; modseq: number }> | undefined> => {
-    const byServerId = new Map((await store.listFolders(user.id)).map((f) => [f.serverId, f]));
-    const out = new Map<string, { id: string; modseq: number }>();
-    for (const id of folderIds) {
-      const f = byServerId.get(id);
-      if (!f) return undefined; // a watched folder is gone: the hierarchy changed
-      out.set(id, { id: f.id, modseq: f.modseq });
+  // Listen before looking, so a change stored in between is not missed. Until the folder ids
+  // are known, any change of the user counts.
+  const watch = changeHub(store).watch(user.id, null);
+  const userId = user.id;
+  const deviceId = device.deviceId;
+  try {
+    const first = await look(store, userId, deviceId, folderIds);
+    if (first.answer) {
+      watch.close();
+      return first.answer;
     }
-    return out;
-  };
-  const deadline = Date.now() + heartbeat * 1000;
-  // Folder ids are known after the first look; until then any change of the user wakes the wait.
-  let watched: Set<string> | null = null;
-  for (;;) {
-    // Listen before looking, so a change stored in between is not missed.
-    const waiter = waitForChange(store, user.id, watched, Math.max(0, deadline - Date.now()), ctx.aborted);
-    const folders = await watchedFolders();
-    if (!folders) {
-      // A folder the device watches that the server no longer has: resync the hierarchy first.
-      waiter.cancel();
-      return reply(PingStatus.HierarchyChanged);
-    }
-    watched ??= new Set([...folders.values()].map((f) => f.id));
-    const positions = await readPositions(store, user.id, device.deviceId);
-    const changed = [...folders].filter(([, f]) => f.modseq > (positions[f.id] ?? 0)).map(([serverId]) => serverId);
-    if (changed.length > 0) {
-      waiter.cancel();
-      return reply(PingStatus.Changes, el('Ping', 'Folders', changed.map((id) => el('Ping', 'Folder', id))));
-    }
-    // Woken by a watched folder or by the hierarchy (a watched folder may be gone): look again.
-    if (!(await waiter.changed)) return reply(PingStatus.NoChanges);
+    watch.folderIds = first.watched ?? null;
+    return { park: new HeldPing(watch, Date.now() + heartbeat * 1000, store, userId, deviceId, folderIds) };
+  } catch (err) {
+    watch.close();
+    throw err;
   }
 };
+
+/**
+ * A held Ping: one small object (parked-requests.ts keeps it for up to an hour), holding only
+ * the ids it needs to look again, not the request or its context.
+ */
+class HeldPing implements Park {
+  constructor(
+    readonly watch: Watch,
+    readonly deadline: number,
+    private readonly store: Store,
+    private readonly userId: string,
+    private readonly deviceId: string,
+    private readonly folderIds: readonly string[],
+  ) {}
+
+  async recheck(): Promise<CommandResult | undefined> {
+    return (await look(this.store, this.userId, this.deviceId, this.folderIds)).answer;
+  }
+
+  timeout(): CommandResult {
+    return reply(PingStatus.NoChanges);
+  }
+
+  failed(): CommandResult {
+    return reply(PingStatus.ServerError);
+  }
+}
+
+function sameList(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  return a !== undefined && a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/**
+ * One look at the watched folders: Status 7 when one is gone (the hierarchy changed), Status 2
+ * naming those with changes the device has not synced (their sequence beyond the device's
+ * position), else nothing to say yet and the folder ids to watch.
+ */
+async function look(
+  store: Store,
+  userId: string,
+  deviceId: string,
+  folderIds: readonly string[],
+): Promise<{ answer?: CommandResult; watched?: string[] }> {
+  const byServerId = new Map((await store.listFolders(userId)).map((f) => [f.serverId, f]));
+  const positions = await readPositions(store, userId, deviceId);
+  const changed: string[] = [];
+  const watched: string[] = [];
+  for (const serverId of folderIds) {
+    const f = byServerId.get(serverId);
+    // A folder the device watches that the server no longer has: resync the hierarchy first.
+    if (!f) return { answer: reply(PingStatus.HierarchyChanged) };
+    if (!watched.includes(f.id)) watched.push(f.id);
+    if (f.modseq > (positions[f.id] ?? 0) && !changed.includes(serverId)) changed.push(serverId);
+  }
+  if (changed.length > 0) return { answer: reply(PingStatus.Changes, el('Ping', 'Folders', changed.map((id) => el('Ping', 'Folder', id)))) };
+  return { watched };
+}

@@ -4,6 +4,7 @@ import type { EasRequestParams } from '../http/query.ts';
 import type { Device, Store, User } from '../store/types.ts';
 import type { WbxmlElement } from '../wbxml/tree.ts';
 import type { Services } from './services.ts';
+import type { Watch } from '../sync/change-hub.ts';
 
 /** Everything a command handler gets: who asks, from which device, what they sent. */
 export interface CommandContext {
@@ -36,6 +37,25 @@ export interface CommandResult {
   easStatus?: number | string;
   /** Item counts and similar, for the request log. */
   logFields?: Record<string, number | string>;
+  /**
+   * Nothing to answer yet: hold the request until the watch sees a change that `recheck` turns
+   * into an answer, or until the deadline (src/http/parked-requests.ts). Held Pings use this.
+   */
+  park?: Park;
+}
+
+/** A held request, kept small: it lives as long as the heartbeat (up to an hour). */
+export interface Park {
+  /** Made before the command looked, so a change in between is not missed. */
+  watch: Watch;
+  /** Epoch ms at which `timeout()` answers. */
+  deadline: number;
+  /** Looks again after a change: an answer, or undefined to stay held. */
+  recheck(): Promise<CommandResult | undefined>;
+  /** The answer when the deadline passes or the server closes. */
+  timeout(): CommandResult;
+  /** The answer when recheck fails (default: the timeout answer). */
+  failed?(): CommandResult;
 }
 
 export type CommandHandler = (ctx: CommandContext) => Promise<CommandResult>;

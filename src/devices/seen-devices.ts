@@ -8,8 +8,23 @@ import type { Device, DeviceSeen, Store } from '../store/types.ts';
  * `refreshMs`. `forget` drops an entry, so the next request writes again (after a failure that
  * may mean the row is gone).
  */
+/**
+ * What is kept per device: the fields to compare and to rebuild the Device from, with times as
+ * numbers (a device holding a Ping for an hour should cost bytes here, not two Date objects and
+ * a JSON signature).
+ */
+interface Seen {
+  deviceType: string;
+  userAgent: string | null;
+  protocolVersion: string | null;
+  firstSeen: number;
+  lastSeen: number;
+  syncResets: number;
+  writtenAt: number;
+}
+
 export class SeenDevices {
-  private readonly entries = new Map<string, { device: Device; signature: string; writtenAt: number }>();
+  private readonly entries = new Map<string, Seen>();
 
   constructor(
     private readonly store: Store,
@@ -20,13 +35,38 @@ export class SeenDevices {
 
   async seen(info: DeviceSeen): Promise<Device> {
     const key = `${info.userId}\0${info.deviceId}`;
-    const signature = JSON.stringify([info.deviceType, info.userAgent ?? null, info.protocolVersion ?? null]);
     const cached = this.entries.get(key);
     const now = this.now();
-    if (cached && cached.signature === signature && now - cached.writtenAt < this.refreshMs) return cached.device;
+    if (
+      cached &&
+      cached.deviceType === info.deviceType &&
+      // Absent (undefined) means "keep what is stored" (Store.upsertDevice), so it matches.
+      (info.userAgent === undefined || cached.userAgent === info.userAgent) &&
+      (info.protocolVersion === undefined || cached.protocolVersion === info.protocolVersion) &&
+      now - cached.writtenAt < this.refreshMs
+    ) {
+      return {
+        userId: info.userId,
+        deviceId: info.deviceId,
+        deviceType: cached.deviceType,
+        userAgent: cached.userAgent,
+        protocolVersion: cached.protocolVersion,
+        firstSeen: new Date(cached.firstSeen),
+        lastSeen: new Date(cached.lastSeen),
+        syncResets: cached.syncResets,
+      };
+    }
     const device = await this.store.upsertDevice(info);
     if (this.entries.size >= this.maxEntries) this.entries.clear();
-    this.entries.set(key, { device, signature, writtenAt: now });
+    this.entries.set(key, {
+      deviceType: device.deviceType,
+      userAgent: device.userAgent,
+      protocolVersion: device.protocolVersion,
+      firstSeen: device.firstSeen.getTime(),
+      lastSeen: device.lastSeen.getTime(),
+      syncResets: device.syncResets,
+      writtenAt: now,
+    });
     return device;
   }
 

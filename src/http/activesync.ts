@@ -12,6 +12,7 @@ import { SeenDevices } from '../devices/seen-devices.ts';
 import { withProvisionGate } from '../devices/provision-gate.ts';
 import { authenticateRequest } from './authenticate.ts';
 import { logFields } from './request-log.ts';
+import { ParkedRequests } from './parked-requests.ts';
 
 export const ENDPOINT = '/Microsoft-Server-ActiveSync';
 export const WBXML_CONTENT_TYPE = 'application/vnd.ms-sync.wbxml';
@@ -36,6 +37,26 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
   const seenDevices = new SeenDevices(deps.store);
   const services: Services = deps.services ?? {};
 
+  /** Writes a command's result as the HTTP response (now, or later for a parked request). */
+  const answer = (req: FastifyRequest, reply: FastifyReply, result: CommandResult): void => {
+    const f = logFields(req);
+    if (result.easStatus !== undefined) f.easStatus = result.easStatus;
+    if (result.logFields) Object.assign(f, result.logFields);
+    void reply.code(result.httpStatus ?? 200);
+    if (result.headers) void reply.headers(result.headers);
+    if (result.body) {
+      if (log.isLevelEnabled('trace')) log.trace({ cmd: f.cmd, user: f.user, deviceId: f.deviceId, xml: toXml(result.body, { maxOpaqueBytes: 256 }) }, 'response body');
+      void reply.type(WBXML_CONTENT_TYPE).send(encodeWbxml(result.body));
+    } else if (result.raw) {
+      void reply.type(result.raw.contentType).send(result.raw.data);
+    } else {
+      void reply.send();
+    }
+  };
+  const parked = new ParkedRequests(answer, log);
+  // Closing the server answers parked requests at once instead of waiting out their heartbeat.
+  app.addHook('preClose', async () => parked.closeAll());
+
   const refuse = (req: FastifyRequest, reply: FastifyReply, status: number, reason: string, headers: Record<string, string> = {}) => {
     logFields(req).reason = reason;
     return reply.code(status).headers(headers).send();
@@ -55,7 +76,17 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
   // Only OPTIONS and POST are part of the protocol (MS-ASHTTP 2.2.1.1).
   app.get(ENDPOINT, async (req, reply) => refuse(req, reply, 501, 'GET is not an ActiveSync method'));
 
-  app.post(ENDPOINT, async (req, reply) => {
+  // Not an async route: Fastify would treat the returned reply as a thenable and keep a pending
+  // promise and stream listeners per request until it is answered, which for a parked Ping is
+  // its whole heartbeat. The work runs in `post`; an error it throws goes to the error handler.
+  app.post(ENDPOINT, (req, reply) => {
+    post(req, reply).catch((err: unknown) => {
+      if (!reply.sent) void reply.send(err);
+      else log.error({ err }, 'ActiveSync request failed after its answer');
+    });
+  });
+
+  const post = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     const f = logFields(req);
     const rawQuery = req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
     let params;
@@ -117,11 +148,13 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
     if (!handler) return refuse(req, reply, 501, `${command.name} is not implemented yet`);
 
     const abort = new AbortController();
+    // The response's 'close' is the client going away (the request's own 'close' has already
+    // fired once its body was read, Node 16+).
     const onClose = () => abort.abort();
-    req.raw.once('close', onClose);
+    reply.raw.once('close', onClose);
     deps.held.add(abort);
     const aborted = abort.signal;
-    // A child logger costs memory for every held Ping: made only when a handler or trace logs.
+    // A child logger costs memory for every held request: made only when a handler or trace logs.
     let childLog: Logger | undefined;
     const reqLog = () => (childLog ??= log.child({ cmd: command.name, user: user.email, deviceId: params.deviceId }));
     if (request && log.isLevelEnabled('trace')) reqLog().trace({ xml: toXml(request, { maxOpaqueBytes: 256 }) }, 'request body');
@@ -148,17 +181,13 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
       throw err;
     } finally {
       deps.held.delete(abort);
-      req.raw.off('close', onClose);
+      reply.raw.off('close', onClose);
     }
-    if (result.easStatus !== undefined) f.easStatus = result.easStatus;
-    if (result.logFields) Object.assign(f, result.logFields);
-    void reply.code(result.httpStatus ?? 200);
-    if (result.headers) void reply.headers(result.headers);
-    if (result.body) {
-      if (log.isLevelEnabled('trace')) reqLog().trace({ xml: toXml(result.body, { maxOpaqueBytes: 256 }) }, 'response body');
-      return reply.type(WBXML_CONTENT_TYPE).send(encodeWbxml(result.body));
+    if (result.park) {
+      parked.park(req, reply, result.park);
+      return undefined;
     }
-    if (result.raw) return reply.type(result.raw.contentType).send(result.raw.data);
-    return reply.send();
-  });
+    answer(req, reply, result);
+    return reply;
+  };
 }

@@ -1,4 +1,5 @@
 import type { Store } from '../store/types.ts';
+import { changeHub } from './change-hub.ts';
 
 export interface ChangeWaiter {
   /** True when a watched folder (or the hierarchy) changed, false at timeout or abort. */
@@ -8,25 +9,25 @@ export interface ChangeWaiter {
 
 /**
  * Waits for a change to one of the user's folders (or their folder hierarchy) for at most
- * `timeoutMs`: the held half of Ping and of Sync with Wait. It listens from the moment it is
- * called, so a change stored while the caller is still computing is not missed.
+ * `timeoutMs`: the held half of Sync with Wait. It listens from the moment it is called, so a
+ * change stored while the caller is still computing is not missed. `folderIds` null watches every
+ * folder of the user (for when the caller does not know them yet). Held Pings do not use this:
+ * they are parked without a pending promise (src/http/parked-requests.ts).
  */
-/** `folderIds` null watches every folder of the user (for when the caller does not know them yet). */
 export function waitForChange(store: Store, userId: string, folderIds: ReadonlySet<string> | null, timeoutMs: number, aborted?: AbortSignal): ChangeWaiter {
   let finish: (v: boolean) => void = () => {};
   const changed = new Promise<boolean>((resolve) => (finish = resolve));
   let done = false;
+  const watch = changeHub(store).watch(userId, folderIds);
   const end = (v: boolean) => {
     if (done) return;
     done = true;
     clearTimeout(timer);
-    unsubscribe();
+    watch.close();
     aborted?.removeEventListener('abort', onAbort);
     finish(v);
   };
-  const unsubscribe = store.subscribeChanges((e) => {
-    if (e.userId === userId && (e.folderId === null || folderIds === null || folderIds.has(e.folderId))) end(true);
-  });
+  watch.onChange = () => end(true);
   const timer = setTimeout(() => end(false), timeoutMs);
   const onAbort = () => end(false);
   aborted?.addEventListener('abort', onAbort);

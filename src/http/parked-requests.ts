@@ -1,0 +1,170 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { CommandResult, Park } from '../commands/types.ts';
+
+/**
+ * Held requests parked as small records instead of pending handlers (DESIGN.md "Push": a held
+ * Ping must cost kilobytes). A command that has nothing to say yet returns `park`; the route hands
+ * the request here and returns. What stays per held request is Fastify's request and reply, this
+ * record and the command's Park (its Watch, deadline and a recheck closure over a few ids): no
+ * suspended async frames, no AbortController, no timer of its own.
+ *
+ * - A change the Park's Watch matches runs `recheck`: a result answers, undefined stays parked.
+ *   Rechecks of one request never overlap; a change during one runs it again afterwards.
+ * - Deadlines are kept in one-second buckets swept by one shared timer, so a heartbeat ends up to
+ *   a second late (MS-ASCMD 2.2.3.84.1 gives the interval in seconds; the client allows for
+ *   network delay on top).
+ * - The client going away (the response's 'close', which Node emits for a lost connection)
+ *   drops the record without answering.
+ * - `closeAll` answers every parked request with its timeout answer (server shutdown).
+ */
+export type Answer = (req: FastifyRequest, reply: FastifyReply, result: CommandResult) => void;
+
+const ENTRY = Symbol('easd.parked');
+
+class Parked {
+  busy = false;
+  again = false;
+  done = false;
+  constructor(
+    readonly req: FastifyRequest,
+    readonly reply: FastifyReply,
+    readonly park: Park,
+    readonly bucket: number,
+    readonly owner: ParkedRequests,
+  ) {}
+
+  /** The watch saw a change (Watch.holder). */
+  changed(): void {
+    this.owner.recheck(this);
+  }
+}
+
+type RawWithEntry = ServerResponse & { [ENTRY]?: Parked };
+
+export interface ParkedRequestsOptions {
+  now?: () => number;
+  /** Bucket width and sweep period in ms (tests use a short one). */
+  tickMs?: number;
+}
+
+export class ParkedRequests {
+  readonly #buckets = new Map<number, Set<Parked>>();
+  readonly #answer: Answer;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #tickMs: number;
+  #timer: NodeJS.Timeout | undefined;
+  #count = 0;
+
+  constructor(answer: Answer, log: Logger, opts: ParkedRequestsOptions = {}) {
+    this.#answer = answer;
+    this.#log = log;
+    this.#now = opts.now ?? Date.now;
+    this.#tickMs = opts.tickMs ?? 1000;
+  }
+
+  /** Requests parked now. */
+  get size(): number {
+    return this.#count;
+  }
+
+  park(req: FastifyRequest, reply: FastifyReply, park: Park): void {
+    const bucket = Math.ceil(park.deadline / this.#tickMs);
+    const entry = new Parked(req, reply, park, bucket, this);
+    let set = this.#buckets.get(bucket);
+    if (!set) this.#buckets.set(bucket, (set = new Set()));
+    set.add(entry);
+    this.#count++;
+    // The request body (decoded already) is not needed while held.
+    (req as { body?: unknown }).body = undefined;
+    const raw = reply.raw as RawWithEntry;
+    raw[ENTRY] = entry;
+    raw.on('close', onResponseClose);
+    park.watch.holder = entry;
+    this.#timer ??= setInterval(() => this.#sweep(), this.#tickMs);
+    // A change that came while the command was looking, or a client already gone.
+    if (raw.destroyed) this.drop(entry);
+    else if (park.watch.dirty) this.recheck(entry);
+  }
+
+  /** Answers every parked request with its timeout answer (server shutdown). */
+  closeAll(): void {
+    for (const set of [...this.#buckets.values()]) for (const e of [...set]) this.#finish(e, e.park.timeout());
+  }
+
+  /** @internal Runs the Park's recheck (never two at once for one request). */
+  recheck(e: Parked): void {
+    if (e.done) return;
+    if (e.busy) {
+      e.again = true;
+      return;
+    }
+    e.busy = true;
+    e.again = false;
+    e.park.watch.dirty = false;
+    e.park.recheck().then(
+      (result) => {
+        e.busy = false;
+        if (e.done) return;
+        if (result) this.#finish(e, result);
+        else if (e.again) this.recheck(e);
+      },
+      (err: unknown) => {
+        e.busy = false;
+        if (e.done) return;
+        this.#log.error({ err }, 'held request failed to look for changes');
+        this.#finish(e, e.park.failed?.() ?? e.park.timeout());
+      },
+    );
+  }
+
+  #sweep(): void {
+    const due = Math.floor(this.#now() / this.#tickMs);
+    for (const [bucket, set] of this.#buckets) {
+      if (bucket > due) continue;
+      for (const e of [...set]) if (!e.busy) this.#finish(e, e.park.timeout());
+    }
+    if (this.#count === 0 && this.#timer) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+
+  #remove(e: Parked): boolean {
+    if (e.done) return false;
+    e.done = true;
+    e.park.watch.close();
+    e.park.watch.holder = undefined;
+    const set = this.#buckets.get(e.bucket);
+    if (set?.delete(e)) {
+      this.#count--;
+      if (set.size === 0) this.#buckets.delete(e.bucket);
+    }
+    const raw = e.reply.raw as RawWithEntry;
+    raw.off('close', onResponseClose);
+    delete raw[ENTRY];
+    return true;
+  }
+
+  #finish(e: Parked, result: CommandResult): void {
+    if (!this.#remove(e)) return;
+    try {
+      this.#answer(e.req, e.reply, result);
+    } catch (err) {
+      this.#log.error({ err }, 'answering a held request failed');
+    }
+  }
+
+  /** @internal The client went away: nothing to answer. */
+  drop(e: Parked): void {
+    this.#remove(e);
+  }
+}
+
+// One listener function for every parked response (no closure per request).
+function onResponseClose(this: RawWithEntry): void {
+  const e = this[ENTRY];
+  if (e && !e.done) e.owner.drop(e);
+}

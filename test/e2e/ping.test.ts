@@ -1,0 +1,52 @@
+/**
+ * Held Pings are parked records (src/http/parked-requests.ts): one that a change answers, or
+ * whose device goes away, leaves nothing behind on the server.
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { it } from 'node:test';
+import { changeHub } from '../../src/sync/change-hub.ts';
+import { el, encodeWbxml } from '../../src/wbxml/index.ts';
+import { childText } from '../../src/wbxml/tree.ts';
+import { basicAuth, encodePlainQuery } from '../helpers/eas-client.ts';
+import { startTestServer } from '../helpers/server.ts';
+import { Device } from './device.ts';
+
+const USER = { email: 'ping@example.com', password: 'pw-ping-123456' };
+
+it('a held Ping whose device disconnects is dropped: its watch is closed, a later change wakes nothing', async () => {
+  const srv = await startTestServer({ users: [USER] });
+  try {
+    const d = new Device({ url: srv.url, user: USER.email, password: USER.password, deviceId: 'PINGDROP1', version: '14.1' });
+    await d.folderSync();
+    const inbox = d.folderByType(2).serverId;
+    await d.initialSync(inbox);
+    const hub = changeHub(srv.store);
+    const body = encodeWbxml(
+      el('Ping', 'Ping', [el('Ping', 'HeartbeatInterval', '600'), el('Ping', 'Folders', el('Ping', 'Folder', [el('Ping', 'Id', inbox), el('Ping', 'Class', 'Email')]))]),
+    );
+    const url = new URL(`/Microsoft-Server-ActiveSync?${encodePlainQuery({ cmd: 'Ping', user: USER.email, deviceId: 'PINGDROP1', deviceType: 'SmartPhone' })}`, srv.url);
+    const req = http.request(url, {
+      method: 'POST',
+      headers: {
+        authorization: basicAuth(USER.email, USER.password),
+        'content-type': 'application/vnd.ms-sync.wbxml',
+        'ms-asprotocolversion': '14.1',
+      },
+    });
+    req.on('error', () => {});
+    req.end(body);
+    for (let i = 0; i < 200 && hub.size === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(hub.size, 1, 'the Ping is held');
+    req.destroy();
+    for (let i = 0; i < 200 && hub.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(hub.size, 0, 'the dropped Ping left no watch behind');
+    const inboxFolder = (await srv.store.listFolders(srv.users.get(USER.email)!.id)).find((f) => f.serverId === inbox)!;
+    await srv.store.putItem({ userId: inboxFolder.userId, folderId: inboxFolder.id, class: 'Email', data: { subject: 'after' } });
+    // The device comes back and Pings again: the change is reported at once.
+    const again = await d.ping([inbox], 120);
+    assert.equal(childText(again.wbxml!, 'Status', 'Ping'), '2');
+  } finally {
+    await srv.close();
+  }
+});
