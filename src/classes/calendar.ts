@@ -343,7 +343,7 @@ function fromEas(appData: WbxmlElement, ctx: ConvertContext, existing?: JsonObje
     out['uidGenerated'] = true;
   }
 
-  if (existing && isAttendeeCopy(existing)) out = keepOrganizerFields(existing, out);
+  if (existing && isAttendeeCopy(existing, ctx.userEmail)) out = keepOrganizerFields(existing, out, ctx.userEmail);
   else if (existing && atLeast(ctx, '16.0') && existing['recurrence'] !== undefined && !exceptions && seriesMoved(existing, out)) {
     // MS-ASCAL 2.2.2.22: in 16.0 and 16.1 a change of the pattern or of the series' times
     // deletes its exceptions.
@@ -481,16 +481,28 @@ function dateValue(v: string, what: string): string {
 /**
  * Whether the stored item is the user's copy of someone else's meeting: MeetingStatus 3, 7, 11
  * or 15 ("the user is not the meeting organizer; the meeting was received from someone else",
- * MS-ASCAL 2.2.2.29).
+ * MS-ASCAL 2.2.2.29), or, when the user's address is known, a meeting with attendees whose
+ * organizer is another address.
  */
-export function isAttendeeCopy(data: JsonObject): boolean {
+export function isAttendeeCopy(data: JsonObject, userEmail?: string): boolean {
   const ms = data['meetingStatus'];
-  return typeof ms === 'number' && (ms & 2) === 2;
+  if (typeof ms === 'number') return (ms & 2) === 2;
+  return organizedByOther(data, userEmail);
 }
 
-/** The client's version with everything but the attendee's own properties reset to the stored one. */
-function keepOrganizerFields(existing: JsonObject, changed: JsonObject): JsonObject {
+function organizedByOther(data: JsonObject, userEmail: string | undefined): boolean {
+  const organizer = str(data, 'organizerEmail')?.trim().toLowerCase();
+  const attendees = data['attendees'];
+  return !!userEmail && !!organizer && organizer !== userEmail.trim().toLowerCase() && Array.isArray(attendees) && attendees.length > 0;
+}
+
+/**
+ * The client's version with everything but the attendee's own properties reset to the stored
+ * one; MeetingStatus says "received" (3) when the stored item did not say it yet.
+ */
+function keepOrganizerFields(existing: JsonObject, changed: JsonObject, userEmail: string | undefined): JsonObject {
   const out: JsonObject = { ...existing };
+  if (out['meetingStatus'] === undefined && organizedByOther(existing, userEmail)) out['meetingStatus'] = 3;
   for (const key of ATTENDEE_OWN) {
     if (changed[key] === undefined) delete out[key];
     else out[key] = changed[key]!;
@@ -535,7 +547,7 @@ function instanceKey(existing: JsonObject, instanceId: string): string {
 }
 
 /** A Change of one occurrence: the fields sent become (or update) that occurrence's exception. */
-function changeInstance(existing: JsonObject, instanceId: string, appData: WbxmlElement, _ctx: ConvertContext): JsonObject {
+function changeInstance(existing: JsonObject, instanceId: string, appData: WbxmlElement, ctx: ConvertContext): JsonObject {
   const key = instanceKey(existing, instanceId);
   const list = arrayOfObjects(existing['exceptions']);
   const i = list.findIndex((e) => e['exceptionStartTime'] === key);
@@ -543,7 +555,7 @@ function changeInstance(existing: JsonObject, instanceId: string, appData: Wbxml
   delete base['deleted'];
   let changed: JsonObject = { ...base };
   exceptionFieldsFromEas(appData, changed);
-  if (isAttendeeCopy(existing)) {
+  if (isAttendeeCopy(existing, ctx.userEmail)) {
     const own: JsonObject = { ...base };
     for (const k of ATTENDEE_OWN) {
       if (changed[k] === undefined) delete own[k];

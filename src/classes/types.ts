@@ -42,6 +42,11 @@ export interface ConvertContext {
    * the Change is of that one occurrence of a recurring calendar item, not of the series.
    */
   instanceId?: string;
+  /**
+   * The mailbox owner's address (lower case). A calendar item organised by someone else is the
+   * user's copy of a meeting, which the user's devices cannot take over (kb-1.2).
+   */
+  userEmail?: string;
 }
 
 /** A client sent an item the class cannot take (Sync Status 6, MS-ASCMD 2.2.3.177.17). */

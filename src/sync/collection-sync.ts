@@ -173,7 +173,7 @@ export async function syncCollection(ctx: SyncContext, req: CollectionRequest, b
   const options: CollectionOptions = req.options ?? state.options;
   const itemClass = classForFolderType(folder.type);
   const converter = converterFor(itemClass);
-  const cctx: ConvertContext = { ...convertContext(ctx.version, options), supported: state.supported };
+  const cctx: ConvertContext = { ...convertContext(ctx.version, options), supported: state.supported, userEmail: ctx.user.email };
 
   // Client commands (MS-ASCMD 2.2.3.32 Commands): answered in Responses.
   const responses: WbxmlElement[] = [];

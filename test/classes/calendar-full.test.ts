@@ -192,6 +192,17 @@ test('kb-1.2: an attendee changing its copy of a meeting changes only its own pr
   assert.deepEqual(ex, { exceptionStartTime: '2026-03-23T08:00:00.000Z', reminder: 60 });
   // The organizer's own copy (MeetingStatus 1) takes the same change.
   assert.equal(conv.fromEas(sent, c, MEETING)['subject'], 'My meeting now');
+  // Without a MeetingStatus, the organizer's address tells: someone else's meeting is guarded and
+  // marked received (3); the user's own is not.
+  const noStatus = { ...MEETING };
+  delete noStatus['meetingStatus'];
+  const asAnn = conv.fromEas(sent, ctx('14.1', fixed({ userEmail: 'ann@example.com' })), noStatus);
+  assert.equal(asAnn['subject'], 'Weekly');
+  assert.equal(asAnn['organizerEmail'], 'olga@example.com');
+  assert.equal(asAnn['meetingStatus'], 3);
+  assert.equal(asAnn['reminder'], 30);
+  const asOlga = conv.fromEas(sent, ctx('14.1', fixed({ userEmail: 'OLGA@example.com' })), noStatus);
+  assert.equal(asOlga['subject'], 'My meeting now');
 });
 
 test('16.0 InstanceId: a Change of one occurrence becomes its exception; a Delete marks it deleted; the series stays', () => {

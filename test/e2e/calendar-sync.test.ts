@@ -411,6 +411,14 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal(childText(got, 'OrganizerEmail', C), 'carol@example.org');
       assert.equal(childText(got, 'MeetingStatus', C), '3');
       assert.deepEqual(children(child(got, 'Attendees', C)!, 'Attendee', C).map((x) => childText(x, 'Email', C)), ['carol@example.org', 'bob@example.com']);
+
+      // A copy without MeetingStatus (made elsewhere): the organizer's address is what tells.
+      const { meetingStatus: _ms, ...unmarked } = { ...meeting, uid: `uid-kb12b-${backend}`, subject: 'Carol\'s sync' };
+      const second = await server.store.putItem({ userId: bob.id, folderId: cal.id, class: 'Calendar', data: unmarked });
+      await phone.sync(id);
+      await phone.sync(id, { commands: [changeCommand(second.serverId, [c('OrganizerEmail', 'bob@example.com'), c('Subject', 'Mine now'), c('Reminder', '1')])] });
+      const after2 = (await server.store.getItem(bob.id, second.id))!.data;
+      assert.deepEqual([after2['organizerEmail'], after2['subject'], after2['reminder'], after2['meetingStatus']], ['carol@example.org', 'Carol\'s sync', 1, 3]);
     });
 
     it('a FilterType window includes a series with one occurrence inside it, not one that ended before', async () => {
