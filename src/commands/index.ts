@@ -14,6 +14,8 @@ import { provision } from './provision.ts';
 import { resolveRecipients } from './resolve-recipients.ts';
 import { settings } from './settings.ts';
 import { sync } from './sync.ts';
+import { getAttachment } from './get-attachment.ts';
+import { itemOperations } from './item-operations.ts';
 import type { CommandHandler } from './types.ts';
 
 /**
@@ -39,5 +41,7 @@ export function commandHandlers(): Map<string, CommandHandler> {
     ['Provision', provision],
     ['ResolveRecipients', resolveRecipients],
     ['Settings', settings],
+    ['ItemOperations', itemOperations],
+    ['GetAttachment', getAttachment],
   ]);
 }
