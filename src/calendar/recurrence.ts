@@ -6,7 +6,9 @@
  * Semantics are Outlook's (MS-OXOCAL 2.2.1.44.1 RecurrencePattern, which EAS carries), where they
  * differ from RFC 5545:
  * - Day 29, 30 or 31 of the month (Type 2, or Type 5 with such a DayOfMonth) falls on the month's
- *   last day in shorter months (kb-1.10). RFC 5545 (and ical.js) skip those months for
+ *   last day in shorter months (kb-1.10; Exchange's own reference for DayOfMonth: "If for a
+ *   particular month this value is larger than the number of days in the month, the last day of
+ *   the month is assumed"). RFC 5545 (and ical.js) skip those months for
  *   BYMONTHDAY=31; the conversion to RRULE therefore writes BYMONTHDAY=-1 for day 31 and
  *   "BYMONTHDAY=28,29,30;BYSETPOS=-1" style sets for 29 and 30, which mean the same in both.
  * - The series' StartTime is the first occurrence only when it matches the pattern; otherwise the
