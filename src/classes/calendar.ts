@@ -66,8 +66,8 @@
  */
 import { randomBytes } from 'node:crypto';
 
-import { allDayBounds, eventFilterTime, eventOffsets } from '../calendar/event.ts';
-import type { EasRecurrence } from '../calendar/recurrence.ts';
+import { allDayBounds, eventFilterTime, eventOffsets, seriesOf } from '../calendar/event.ts';
+import { isPatternInstance, type EasRecurrence } from '../calendar/recurrence.ts';
 import { canonicalZone, decodeTimezone, timezoneBlobForZone } from '../calendar/timezone.ts';
 import type { JsonObject, JsonValue } from '../store/types.ts';
 import { child, children, el, text, type WbxmlElement } from '../wbxml/tree.ts';
@@ -542,8 +542,14 @@ function seriesMoved(before: JsonObject, after: JsonObject): boolean {
 // 16.0 occurrences: Sync Change/Delete with airsyncbase:InstanceId (MS-ASCMD 2.2.3.24, 2.2.3.42.2)
 
 function instanceKey(existing: JsonObject, instanceId: string): string {
-  if (existing['recurrence'] === undefined) throw new ConversionError('Calendar: InstanceId on an item that is not recurring');
-  return dateValue(instanceId, 'AirSyncBase:InstanceId');
+  const series = seriesOf(existing);
+  if (!series) throw new ConversionError('Calendar: InstanceId on an item that is not recurring');
+  const key = dateValue(instanceId, 'AirSyncBase:InstanceId');
+  // The InstanceId is the original start of an occurrence (MS-ASAIRS 2.2.2.25): of the pattern,
+  // or of an exception the item already has.
+  const known = arrayOfObjects(existing['exceptions']).some((e) => e['exceptionStartTime'] === key);
+  if (!known && !isPatternInstance(series, Date.parse(key))) throw new ConversionError(`Calendar: ${instanceId} is not an occurrence of the series`);
+  return key;
 }
 
 /** A Change of one occurrence: the fields sent become (or update) that occurrence's exception. */

@@ -215,10 +215,13 @@ test('16.0 InstanceId: a Change of one occurrence becomes its exception; a Delet
   // Changing it again updates the same exception.
   const again = conv.fromEas(appData(el(C, 'Reminder', '1')), c, one);
   assert.equal((again['exceptions'] as JsonObject[]).filter((e) => e['exceptionStartTime'] === '2026-03-23T08:00:00.000Z').length, 1);
-  const deleted = deleteInstance(again, '20260330T080000Z');
-  assert.deepEqual((deleted['exceptions'] as JsonObject[]).at(-1), { exceptionStartTime: '2026-03-30T08:00:00.000Z', deleted: true });
+  // March 30th is after the change to summer time: 09:00 CEST is 07:00 UTC.
+  const deleted = deleteInstance(again, '20260330T070000Z');
+  assert.deepEqual((deleted['exceptions'] as JsonObject[]).at(-1), { exceptionStartTime: '2026-03-30T07:00:00.000Z', deleted: true });
   assert.equal(deleted['subject'], 'Weekly');
   assert.throws(() => deleteInstance({ subject: 'single' }, '20260330T080000Z'), ConversionError);
+  // Not an occurrence: a Tuesday, or 08:30 instead of 08:00, or after the 10th occurrence.
+  for (const id of ['20260324T080000Z', '20260323T083000Z', '20260511T070000Z', 'soon']) assert.throws(() => deleteInstance(MEETING, id), ConversionError, id);
   assert.throws(() => conv.fromEas(appData(el(C, 'Subject', 'x')), c), ConversionError, 'no series to change');
 });
 
