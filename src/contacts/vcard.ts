@@ -50,6 +50,7 @@
  */
 import ICAL from 'ical.js';
 
+import { bodyPlainText, readBody } from '../classes/body.ts';
 import { PICTURE_MAX_BASE64 } from '../classes/contacts.ts';
 import type { JsonObject } from '../store/types.ts';
 
@@ -565,8 +566,8 @@ export function contactToVCard(data: JsonObject, version: VCardVersion, uid?: st
   const anniversary = writeDay(s(data, 'anniversary'), version);
   if (anniversary) add(v4 ? 'ANNIVERSARY' : 'X-ANNIVERSARY', anniversary);
 
-  const body = data['body'];
-  const note = body && typeof body === 'object' && !Array.isArray(body) ? (typeof body['text'] === 'string' ? body['text'] : '') : '';
+  // The notes as text (an HTML body, as Outlook writes it, with its markup stripped).
+  const note = bodyPlainText(readBody(data));
   if (note) add('NOTE', esc(note));
   if (s(data, 'webPage')) add('URL', s(data, 'webPage'));
   const cats = Array.isArray(data['categories']) ? (data['categories'] as unknown[]).filter((c): c is string => typeof c === 'string' && c !== '') : [];

@@ -119,3 +119,8 @@ test('slots: a fourth e-mail, a second work address and a large photo are left o
   const all = c!.warnings.join('\n');
   for (const w of [/3@example\.com/, /second work address/, /PHOTO is 60000/]) assert.match(all, w);
 });
+
+test('an HTML body is exported as text', () => {
+  const text = contactToVCard({ firstName: 'A', body: { html: '<p>Line <b>one</b></p><p>two</p>' } }, '4.0');
+  assert.match(text, /\r\nNOTE:Line one\\ntwo\r\n/);
+});
