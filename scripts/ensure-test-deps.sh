@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes sure the tools the test suite needs are installed.
+# Makes sure the tools the test suite needs are installed: libwbxml's tools and Postfix.
 #
 # The WBXML oracle tests (test/wbxml/oracle.test.ts) check our codec against libwbxml's
 # command-line tools xml2wbxml and wbxml2xml (Debian package libwbxml2-utils). This installs that
@@ -10,6 +10,49 @@ set -euo pipefail
 have_libwbxml() {
   command -v wbxml2xml >/dev/null 2>&1 && command -v xml2wbxml >/dev/null 2>&1
 }
+
+# The mail tests (test/e2e/mail-postfix.test.ts, test/helpers/postfix.ts) run a private Postfix
+# instance from a temp config directory on loopback ports. Debian's postfix package is installed
+# with "No configuration" and without starting the system instance (a policy-rc.d that denies
+# service starts during the install), so nothing listens on port 25 afterwards.
+have_postfix() {
+  [ -x /usr/sbin/postfix ] && [ -x /usr/sbin/postqueue ]
+}
+
+install_postfix() {
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "ensure-test-deps: installing postfix needs root (no sudo available)" >&2; return 1; }
+    sudo=(sudo -n)
+  fi
+  command -v apt-get >/dev/null 2>&1 || { echo "ensure-test-deps: postfix is missing and apt-get is not available" >&2; return 1; }
+  local plog
+  plog=$(mktemp)
+  echo "ensure-test-deps: installing postfix (not started; the tests run their own instance)..." >&2
+  printf '%s\n' 'postfix postfix/main_mailer_type select No configuration' 'postfix postfix/mailname string localhost' | "${sudo[@]}" debconf-set-selections
+  # Deny service starts during the install, unless a policy is already in place.
+  local policy=/usr/sbin/policy-rc.d created_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null && "${sudo[@]}" chmod 755 "$policy" && created_policy=1
+  fi
+  local failed=0
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends postfix >"$plog" 2>&1 \
+    || { "${sudo[@]}" apt-get update -q >>"$plog" 2>&1 && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends postfix >>"$plog" 2>&1; } \
+    || failed=1
+  [ "$created_policy" = 1 ] && "${sudo[@]}" rm -f "$policy"
+  if [ "$failed" != 0 ]; then
+    tail -n 20 "$plog" >&2 || true
+    rm -f "$plog"
+    echo "ensure-test-deps: could not install postfix with apt-get" >&2
+    return 1
+  fi
+  rm -f "$plog"
+  echo "ensure-test-deps: postfix installed." >&2
+}
+
+if ! have_postfix; then
+  install_postfix || exit 1
+fi
 
 if have_libwbxml; then
   exit 0
