@@ -7,6 +7,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { openTempSqliteStore } from '../helpers/db.ts';
 import { SQLITE_FILE_NAME } from '../../src/store/sqlite.ts';
 import { runStoreContract } from './contract.ts';
+import { migrations } from '../../src/store/migrations/index.ts';
 
 runStoreContract('sqlite', (opts) => openTempSqliteStore(opts));
 
@@ -71,7 +72,7 @@ describe('sqlite backend', () => {
       const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
       assert.deepEqual(
         rows.map((r) => r.name),
-        ['0001_initial', '0002_sync'],
+        Object.keys(migrations).sort(),
       );
       await db.destroy();
     } finally {
