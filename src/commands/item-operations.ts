@@ -7,8 +7,8 @@
  *   and MIMESupport (MS-ASCMD 2.2.3.67.1), in `Properties`, with `airsync:Class`. A delivered
  *   message's raw MIME is read from store.mail (src/mail/load-body.ts). Fetching any message the
  *   user owns works whatever its sender's domain (kb-2.3).
- * - LongId (from Search results, 2.2.3.93.2): easd's LongIds are the item's ServerId (or id);
- *   `resolveLongId` is the one place that maps them, so Search can hand out the same value.
+ * - LongId (from Search results, 2.2.3.93.2): read back with src/mail/search.ts
+ *   `resolveLongId` (the item's ServerId, the caller's own items only).
  * - FileReference (2.2.3.69.2): the attachment's bytes (airsyncbase:ContentType, and with Range
  *   "start-end", inclusive, the Range actually sent and the Total size, 2.2.3.140.1, 2.2.3.176).
  *   A Range starting beyond the data is Status 8.
@@ -33,6 +33,7 @@ import { converterFor } from '../classes/index.ts';
 import { parseFileReference } from '../classes/email.ts';
 import { ConversionError, type ConvertContext } from '../classes/types.ts';
 import { loadForConversion } from '../mail/load-body.ts';
+import { resolveLongId } from '../mail/search.ts';
 import type { Folder, Item, JsonObject, Store } from '../store/types.ts';
 import { isTransientStoreError } from '../store/types.ts';
 import { convertContext } from '../sync/collection-sync.ts';
@@ -73,12 +74,6 @@ class Parts {
     this.list.push(bytes);
     return el(NS, 'Part', this.list.length);
   }
-}
-
-/** The user's item for a Search LongId: the item whose ServerId (or id) it is. */
-export async function resolveLongId(store: Store, userId: string, longId: string): Promise<Item | null> {
-  if (longId === '' || longId.length > 256) return null;
-  return (await store.getItemByServerId(userId, longId)) ?? (await store.getItem(userId, longId));
 }
 
 /** The attachment a FileReference names, within the user's own items; null when none. */
