@@ -123,6 +123,23 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       }
     });
 
+    test('bad MIME is delivered and stored whole, never refused or dropped', async () => {
+      const t = await open();
+      try {
+        const { a } = await users(t.store);
+        for (const f of ['malformed-truncated.eml', 'malformed-empty-rfc822.eml']) {
+          const raw = readFileSync(join(FIX, f));
+          const [r] = await deliverMessage(t.store, { envelopeFrom: '', recipients: ['alice@example.com'], raw });
+          assert.equal(r!.code, 250, f);
+          const item = (await inboxItems(t.store, a.id)).find((i) => i.id === r!.itemId)!;
+          assert.deepEqual(await t.store.mail.getBlob((item.data.mime as { sha256: string }).sha256), raw);
+        }
+        assert.equal((await inboxItems(t.store, a.id)).length, 2);
+      } finally {
+        await t.cleanup();
+      }
+    });
+
     test('the delivered item notifies the Inbox (what wakes a held Ping)', async () => {
       const t = await open();
       try {
