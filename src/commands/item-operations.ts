@@ -21,11 +21,11 @@
  * - Another user's ServerId or FileReference answers exactly as an unknown one (Status 6 / 15):
  *   lookups go through the store with the requesting user's id only.
  *
- * EmptyFolderContents (2.2.3.55): deletes every item of the folder; with DeleteSubFolders also
+ * EmptyFolderContents (2.2.3.58): deletes every item of the folder; with DeleteSubFolders also
  * its subfolders. Move (2.2.3.117.1): moves every item of the conversation (ConversationId,
  * binary) to DstFldId.
  *
- * Statuses (2.2.3.177.7): 1 success, 2 protocol error, 3 server error, 6 object not found or
+ * Statuses (2.2.3.177.8): 1 success, 2 protocol error, 3 server error, 6 object not found or
  * access denied, 8 byte range invalid, 9 store unknown, 14 item failed conversion, 15 invalid
  * attachment id.
  */
