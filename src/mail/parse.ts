@@ -116,7 +116,9 @@ function fromParsed(mail: ParsedMail, raw: Buffer, received: Date, parts: Messag
   const subject = safeString(mail.subject);
   if (subject !== undefined) d['subject'] = subject;
   d['dateReceived'] = received.toISOString();
-  if (mail.date instanceof Date && !Number.isNaN(mail.date.getTime())) d['dateSent'] = mail.date.toISOString();
+  // mailparser fills in the current time for a missing or unreadable Date; only a real one is kept.
+  const dateLine = mail.headerLines.find((h) => h.key === 'date')?.line.replace(/^date:\s*/i, '');
+  if (dateLine && !Number.isNaN(Date.parse(dateLine)) && mail.date instanceof Date && !Number.isNaN(mail.date.getTime())) d['dateSent'] = mail.date.toISOString();
   const displayTo = displayNames(mail.to);
   if (displayTo) d['displayTo'] = displayTo;
   d['threadTopic'] = headerString(mail, 'thread-topic') ?? threadTopicOf(subject ?? '');

@@ -95,6 +95,7 @@ test('malformed: broken addresses, unknown charsets, bad base64, unterminated mu
   const raw = fixture('malformed-truncated.eml');
   const p = await parseMessage(raw, { received });
   assert.equal(p.data.from, '"broken" <broken@example.net>');
+  assert.equal(p.data.dateSent, undefined, 'an unreadable Date is not replaced by the current time');
   assert.match((p.data.body as { text: string }).text, /Hello/);
   assert.deepEqual((p.data.mime as { sha256: string; size: number }).size, raw.length, 'the raw message is kept whole');
   assert.equal(typeof p.data.conversationId, 'string');
