@@ -54,6 +54,12 @@ export interface StoredBody {
   text?: string;
   html?: string;
   mime?: string;
+  /**
+   * `mime` holds raw bytes, one character per byte (latin1), because the message is not valid
+   * UTF-8 (8-bit text in another charset): it is sent as opaque bytes, exactly as received.
+   * Set only by the loader of delivered mail (src/mail/load-body.ts), never stored.
+   */
+  mimeBytes?: boolean;
 }
 
 export type BodyType = 1 | 2 | 3 | 4;
@@ -66,6 +72,7 @@ export function readBody(data: JsonObject): StoredBody | undefined {
   if (typeof b['text'] === 'string') out.text = b['text'];
   if (typeof b['html'] === 'string') out.html = b['html'];
   if (typeof b['mime'] === 'string') out.mime = b['mime'];
+  if (b['mimeBytes'] === true && out.mime !== undefined) out.mimeBytes = true;
   return out;
 }
 
@@ -103,7 +110,7 @@ export function bodyToEas(body: StoredBody | undefined, ctx: ConvertContext): Wb
   for (const pref of prefs) {
     const data = renderable(b, pref.type, ctx);
     if (data === undefined) continue;
-    const r = render(data, pref, limitFor(pref, ctx));
+    const r = render(data, pref, limitFor(pref, ctx), pref.type === 4 && b.mimeBytes === true);
     if (r.truncated && pref.allOrNone && pref.truncationSize !== undefined) {
       // AllOrNone: no truncated content for this type; try the next preference.
       withheld ??= { ...r, data: undefined };
@@ -128,6 +135,8 @@ interface Rendered {
   truncated: boolean;
   /** Data to send; undefined: no Data element (AllOrNone withheld it). */
   data: string | undefined;
+  /** `data` is bytes as latin1 characters: sent as opaque (StoredBody.mimeBytes). */
+  bytes?: boolean;
 }
 
 /** The full content of the item in the given type, or undefined when the item cannot give it. */
@@ -154,16 +163,20 @@ function limitFor(pref: BodyPreference, ctx: ConvertContext): number | undefined
   return pref.type === 4 ? ctx.mimeTruncationBytes : undefined;
 }
 
-function render(content: string, pref: BodyPreference, limit: number | undefined): Rendered {
-  const size = Buffer.byteLength(content, 'utf8');
-  if (limit === undefined || size <= limit) return { pref, type: pref.type, size, truncated: false, data: content };
-  return { pref, type: pref.type, size, truncated: true, data: truncateUtf8(content, limit) };
+function render(content: string, pref: BodyPreference, limit: number | undefined, bytes = false): Rendered {
+  const size = bytes ? content.length : Buffer.byteLength(content, 'utf8');
+  const base = { pref, type: pref.type, size, ...(bytes ? { bytes } : {}) };
+  if (limit === undefined || size <= limit) return { ...base, truncated: false, data: content };
+  return { ...base, truncated: true, data: bytes ? content.slice(0, Math.max(0, Math.floor(limit))) : truncateUtf8(content, limit) };
 }
 
 function bodyElement(r: Rendered, b: StoredBody, ctx: ConvertContext): WbxmlElement {
   const kids: WbxmlElement[] = [el(NS, 'Type', r.type), el(NS, 'EstimatedDataSize', r.size)];
   if (r.truncated) kids.push(el(NS, 'Truncated', '1'));
-  if (r.data !== undefined) kids.push(r.data === '' ? el(NS, 'Data') : el(NS, 'Data', r.data));
+  if (r.data !== undefined) {
+    if (r.data === '') kids.push(el(NS, 'Data'));
+    else kids.push(el(NS, 'Data', r.bytes ? new Uint8Array(Buffer.from(r.data, 'latin1')) : r.data));
+  }
   const wanted = r.pref.preview;
   const plainWithData = r.type === 1 && r.data !== undefined && r.data !== '';
   if (wanted !== undefined && wanted > 0 && atLeast(ctx, '14.0') && !plainWithData) {

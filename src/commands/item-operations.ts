@@ -209,7 +209,8 @@ async function fetchOp(ctx: CommandContext, op: WbxmlElement, parts: Parts): Pro
 function bodyToPart(body: WbxmlElement, parts: Parts): WbxmlElement {
   const data = child(body, 'Data', ASB);
   if (!data) return body;
-  const bytes = Buffer.from(text(data) ?? '', 'utf8');
+  // Opaque Data (raw MIME bytes) is taken as is; text as UTF-8.
+  const bytes = Buffer.concat(data.children.map((c) => (c instanceof Uint8Array ? Buffer.from(c) : Buffer.from(typeof c === 'string' ? c : '', 'utf8'))));
   const kids = body.children.filter((c) => !(isElement(c) && c.ns === ASB && c.name === 'Data'));
   return { ...body, children: [...kids, parts.data(bytes, '')] };
 }

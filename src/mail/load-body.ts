@@ -5,6 +5,7 @@
  * client asked for MIME (and MIMESupport allows it), the raw message is read and put there, on
  * the item objects in hand (never written back to the store).
  */
+import { isUtf8 } from 'node:buffer';
 import type { ConvertContext } from '../classes/types.ts';
 import type { Item, JsonObject, Store } from '../store/types.ts';
 
@@ -34,6 +35,10 @@ export async function loadForConversion(store: Store, items: readonly Item[], cc
     const raw = await store.mail.getBlob(sha);
     if (!raw) continue;
     const stored = body !== null && typeof body === 'object' && !Array.isArray(body) ? body : {};
-    item.data = { ...item.data, body: { ...stored, mime: raw.toString('utf8') } };
+    // Valid UTF-8 (7-bit MIME included) travels as text; other 8-bit bytes as opaque bytes, exactly
+    // as received (body.ts StoredBody.mimeBytes), never through a lossy UTF-8 decode.
+    item.data = isUtf8(raw)
+      ? { ...item.data, body: { ...stored, mime: raw.toString('utf8') } }
+      : { ...item.data, body: { ...stored, mime: raw.toString('latin1'), mimeBytes: true } };
   }
 }
