@@ -9,8 +9,8 @@
  *   (the message is dropped, never half-stored). Otherwise it is delivered once and, in LMTP, each
  *   accepted recipient gets its own reply after the final dot (RFC 2033 4.2): 250 when its item is
  *   stored, 452 4.3.1 when the store is full, 451 4.3.0 for another store failure. In SMTP mode
- *   one reply covers the transaction: 250 if any recipient got the message, else the first
- *   failure (the MTA retries the whole message).
+ *   one reply covers the transaction: a temporary failure for any recipient is that 4xx (the MTA
+ *   retries the whole message; a duplicate is better than a lost message), else 250.
  * - No authentication: the listener is for a trusted MTA on a private address. Bind it to
  *   loopback or a private network only.
  */
@@ -107,6 +107,10 @@ export function createMailListener(opts: MailListenerOptions): MailListener {
         }
         const replies = results.map((r) => (r.code === 250 ? `${r.message} delivered to ${r.recipient}` : new SmtpReplyError(r.code, r.message)));
         if (protocol === 'lmtp') return callback(null, replies);
+        // SMTP has one reply for all recipients: a temporary failure for any of them asks the MTA
+        // to retry the whole message (a recipient already served may get it twice; none loses it).
+        const temp = results.find((r) => r.code >= 400 && r.code < 500);
+        if (temp) return callback(new SmtpReplyError(temp.code, temp.message));
         const ok = results.find((r) => r.code === 250);
         if (ok) return callback(null, `2.0.0 OK: delivered to ${results.filter((r) => r.code === 250).length} recipient(s)`);
         const first = results[0];

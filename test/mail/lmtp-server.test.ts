@@ -135,3 +135,29 @@ test('SMTP listener: per-recipient 550 at RCPT, one 250 for the transaction', as
     await t.cleanup();
   }
 });
+
+test('SMTP listener: a store failure for one of two recipients answers 4xx for the message (retried, never lost)', async () => {
+  const t = await openTempSqliteStore();
+  const l = createMailListener({ store: t.store, log: quiet, protocol: 'smtp' });
+  const original = t.store.putItem.bind(t.store);
+  try {
+    await t.store.createUser({ email: 'alice@example.com', passwordHash: 'x' });
+    const b = await t.store.createUser({ email: 'bob@example.com', passwordHash: 'x' });
+    t.store.putItem = async (item) => {
+      if (item.userId === b.id) throw Object.assign(new Error('connection lost'), { code: 'ECONNRESET' });
+      return original(item);
+    };
+    const c = await LineClient.open(await l.listen('127.0.0.1', 0));
+    await c.command('EHLO mta.test');
+    await c.command('MAIL FROM:<s@outside.test>');
+    await c.command('RCPT TO:<alice@example.com>');
+    await c.command('RCPT TO:<bob@example.com>');
+    assert.deepEqual((await c.data(MSG, 1)).map((r) => r.code), [451]);
+    await c.close();
+    assert.equal(await inboxCount(t.store, b.id), 0);
+  } finally {
+    t.store.putItem = original;
+    await l.close();
+    await t.cleanup();
+  }
+});
