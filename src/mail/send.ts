@@ -176,6 +176,20 @@ export async function originalOf(ctx: CommandContext, item: Item): Promise<Origi
   };
 }
 
+/**
+ * Marks the original as replied to or forwarded (MS-ASEMAIL 2.2.2.45 LastVerbExecuted: 1 reply
+ * to sender, 2 reply to all, 3 forward; 2.2.2.46 LastVerbExecutionTime), so every device shows it.
+ * A reply to more than one recipient counts as reply to all. Best effort: the mail is sent.
+ */
+async function markVerb(ctx: CommandContext, item: Item, kind: SendKind, recipients: number): Promise<void> {
+  const verb = kind === 'forward' ? 3 : recipients > 1 ? 2 : 1;
+  try {
+    await ctx.store.updateItem(ctx.user.id, item.id, { data: { ...item.data, lastVerbExecuted: verb, lastVerbExecutionTime: new Date().toISOString() } });
+  } catch (err) {
+    ctx.log.warn({ err, itemId: item.id }, 'the original could not be marked as replied or forwarded');
+  }
+}
+
 function failure(ctx: CommandContext, kind: SendKind, status: number, reason: string): CommandResult {
   const name = COMMAND_NAME[kind];
   if (ctx.request === undefined) {
@@ -205,14 +219,15 @@ export async function handleSend(ctx: CommandContext, kind: SendKind): Promise<C
     const host = ctx.user.email.slice(ctx.user.email.lastIndexOf('@') + 1) || 'localhost';
 
     let submission: Submission;
+    let source: Item | undefined;
     if (kind === 'send' || req.replaceMime) {
       // Smart* with ReplaceMime: the device's MIME is the whole message; the source must still
       // be the user's (MS-ASCMD 2.2.3.152 ReplaceMime).
-      if (kind !== 'send') await findSource(ctx, req.source!);
+      if (kind !== 'send') source = await findSource(ctx, req.source!);
       submission = await submissionFromDeviceMime(req.mime, sender, host);
     } else {
-      const original = await originalOf(ctx, await findSource(ctx, req.source!));
-      submission = await composeSmartMessage(kind, req.mime, original, sender, host);
+      source = await findSource(ctx, req.source!);
+      submission = await composeSmartMessage(kind, req.mime, await originalOf(ctx, source), sender, host);
     }
     if (submission.fromRewritten) ctx.log.info({ user: ctx.user.email }, `${COMMAND_NAME[kind]}: a From the user may not send as was rewritten to the user's address`);
 
@@ -225,6 +240,7 @@ export async function handleSend(ctx: CommandContext, kind: SendKind): Promise<C
     await outbound.send({ from: submission.envelopeFrom, recipients: submission.recipients, raw: submission.raw });
     claimed = undefined; // sent: the ClientId stays used
 
+    if (source) await markVerb(ctx, source, kind, submission.recipients.length);
     if (req.saveInSent) {
       try {
         const res = await deliverMessage(

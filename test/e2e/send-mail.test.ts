@@ -163,6 +163,8 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.match(parsedReply.text ?? '', /wrote:\n> Here are the quarterly figures\./);
       assert.equal(parsedReply.inReplyTo, '<orig-1@outside.test>');
       assert.equal(parsedReply.attachments.length, 0, 'a reply does not carry the attachments');
+      const marked = (await folderItems(store, ALICE.email, 2)).find((i) => i.data.subject === 'Quarterly figures')!;
+      assert.equal(marked.data.lastVerbExecuted, 1, 'marked as replied to the sender (MS-ASEMAIL 2.2.2.45)');
 
       const fwd = mimeMessage({ from: ALICE.email, to: BOB.email, subject: 'Fwd: Quarterly figures', text: 'FYI' });
       const r2 = await alice.client.post('SmartForward', composeMail('SmartForward', { clientId: 'fwd-1', mime: fwd, source: { itemId: original.serverId, folderId: inbox.serverId } }));
@@ -171,6 +173,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const bobInbox = await folderItems(store, BOB.email, 2);
       const got = bobInbox.find((i) => i.data.subject === 'Fwd: Quarterly figures')!;
       assert.ok(got, 'the forward arrived in Bob\'s Inbox');
+      assert.equal((await folderItems(store, ALICE.email, 2)).find((i) => i.data.subject === 'Quarterly figures')!.data.lastVerbExecuted, 3);
       const atts = got.data.attachments as Array<{ name: string; sha256: string }>;
       assert.deepEqual(atts.map((a) => a.name), ['figures.pdf']);
       assert.equal((await store.mail.getBlob(atts[0]!.sha256))!.toString(), '%PDF-1.4 quarterly figures');
