@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { WbxmlError } from '../wbxml/errors.ts';
 import { registerContacts } from './contacts.ts';
 import { registerDevice } from './device.ts';
+import { registerMail } from './mail.ts';
 import { registerPolicy } from './policy.ts';
 import { registerRule } from './rule.ts';
 import { registerServe } from './serve.ts';
@@ -20,6 +21,7 @@ registerDevice(program);
 registerPolicy(program);
 registerRule(program);
 registerContacts(program);
+registerMail(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   // Expected failures (bad input, a missing user) are one line on stderr and exit status 1.

@@ -25,4 +25,11 @@ export interface MailStore {
   blobSize(sha256: string): Promise<number | null>;
   /** Distinct domains (lowercased) of the users' primary addresses and aliases. */
   listUserDomains(): Promise<string[]>;
+  /**
+   * Deletes blobs no live item refers to any more. A blob is referred to while the data of any
+   * live item holds its hash as the value of a key named `sha256` (at any depth). Only blobs
+   * created before `createdBefore` are considered, so a message being delivered (blobs stored,
+   * items not yet) is never touched. Returns how many blobs were deleted and how many remain.
+   */
+  deleteUnreferencedBlobs(createdBefore: Date): Promise<{ deleted: number; kept: number }>;
 }

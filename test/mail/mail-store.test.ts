@@ -140,6 +140,38 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       }
     });
 
+    test('garbage collection: blobs of items deleted for good go, blobs of live or moved items and recent blobs stay', async () => {
+      let nowMs = Date.parse('2025-01-01T00:00:00.000Z');
+      const t = backend === 'sqlite' ? await openTempSqliteStore({ now: () => new Date(nowMs) }) : await openTempPostgresStore({ now: () => new Date(nowMs) });
+      try {
+        const { a } = await users(t.store);
+        const one = readFileSync(join(FIX, 'thunderbird-nested-rfc822.eml'));
+        const two = readFileSync(join(FIX, 'outlook-alternative-related.eml'));
+        const [r1] = await deliverMessage(t.store, { envelopeFrom: '', recipients: ['alice@example.com'], raw: one });
+        const [r2] = await deliverMessage(t.store, { envelopeFrom: '', recipients: ['alice@example.com'], raw: two });
+        const i1 = (await t.store.getItem(a.id, r1!.itemId!))!;
+        const i2 = (await t.store.getItem(a.id, r2!.itemId!))!;
+        const shas = (item: typeof i1) => [(item.data.mime as { sha256: string }).sha256, ...(item.data.attachments as Array<{ sha256: string }>).map((x) => x.sha256)];
+        await t.store.deleteItem(a.id, i1.id);
+        const archive = await t.store.createFolder({ userId: a.id, parentId: null, displayName: 'Archive', type: 12 });
+        await t.store.moveItem(a.id, i2.id, archive.id);
+        // Within the grace period nothing goes.
+        assert.deepEqual(await t.store.mail.deleteUnreferencedBlobs(new Date(nowMs - 1000)), { deleted: 0, kept: 5 });
+        nowMs += 3_600_000;
+        // The same message delivered again refreshes its blobs: they are recent again.
+        const [r3] = await deliverMessage(t.store, { envelopeFrom: '', recipients: ['alice@example.com'], raw: one });
+        await t.store.deleteItem(a.id, r3!.itemId!);
+        assert.deepEqual(await t.store.mail.deleteUnreferencedBlobs(new Date(nowMs - 1000)), { deleted: 0, kept: 5 });
+        nowMs += 3_600_000;
+        const r = await t.store.mail.deleteUnreferencedBlobs(new Date(nowMs - 1000));
+        assert.deepEqual(r, { deleted: 3, kept: 2 });
+        for (const sha of shas(i1)) assert.equal(await t.store.mail.getBlob(sha), null);
+        for (const sha of shas(i2)) assert.notEqual(await t.store.mail.getBlob(sha), null, 'the moved item keeps its blobs');
+      } finally {
+        await t.cleanup();
+      }
+    });
+
     test('the delivered item notifies the Inbox (what wakes a held Ping)', async () => {
       const t = await open();
       try {

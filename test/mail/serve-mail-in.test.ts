@@ -81,3 +81,42 @@ test('kb-2.3: easd serve --lmtp and --smtp with repeated --accepted-domain, EASD
     await rm(data, { recursive: true, force: true });
   }
 });
+
+test('easd mail gc deletes the stored bytes of messages no item refers to', async () => {
+  const data = await mkdtemp(join(tmpdir(), 'easd-mailgc-'));
+  try {
+    const s0 = await openStore({ dataDir: data });
+    const u = await s0.createUser({ email: 'alice@example.com', passwordHash: 'x' });
+    const { deliverMessage } = await import('../../src/mail/deliver.ts');
+    const [kept] = await deliverMessage(s0, { envelopeFrom: '', recipients: [u.email], raw: Buffer.from('Subject: keep\r\n\r\nkeep\r\n') });
+    const [gone] = await deliverMessage(s0, { envelopeFrom: '', recipients: [u.email], raw: Buffer.from('Subject: gone\r\n\r\ngone\r\n') });
+    await s0.deleteItem(u.id, gone!.itemId!);
+    await s0.close();
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EASD_')) env[k] = v;
+    const run = (args: string[]) =>
+      new Promise<{ code: number | null; out: string }>((res) => {
+        const c = spawn(EASD, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        c.stderr.on('data', (d: Buffer) => (out += d.toString()));
+        c.once('exit', (code) => res({ code, out }));
+      });
+    const recent = await run(['mail', 'gc', '--data', data]);
+    assert.equal(recent.code, 0, recent.out);
+    assert.match(recent.out, /deleted 0 unreferenced blob\(s\), 2 kept/, 'within the default grace period nothing goes');
+    const now = await run(['mail', 'gc', '--data', data, '--grace', '0s']);
+    assert.equal(now.code, 0, now.out);
+    assert.match(now.out, /deleted 1 unreferenced blob\(s\), 1 kept/);
+    const bad = await run(['mail', 'gc', '--data', data, '--grace', 'soon']);
+    assert.equal(bad.code, 1);
+    const s1 = await openStore({ dataDir: data });
+    try {
+      assert.ok(await s1.getItem(u.id, kept!.itemId!));
+    } finally {
+      await s1.close();
+    }
+  } finally {
+    await rm(data, { recursive: true, force: true });
+  }
+});
