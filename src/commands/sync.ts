@@ -63,7 +63,7 @@ function toCache(req: CachedRequest, outcomes: Map<string, CollectionOutcome>): 
  * Sync (MS-ASCMD 2.2.1.21): client changes in, server changes out, for several collections;
  * with Wait or HeartbeatInterval it waits for a change when there is none yet.
  */
-async function handleSync(ctx: CommandContext): Promise<CommandResult> {
+async function handleSync(ctx: CommandContext, out: { waits: boolean }): Promise<CommandResult> {
   const { store, user, device } = ctx;
   let parsed: SyncRequest;
   try {
@@ -92,6 +92,7 @@ async function handleSync(ctx: CommandContext): Promise<CommandResult> {
     holdMs = req.heartbeatInterval * 1000;
   }
 
+  out.waits = holdMs > 0;
   const syncCtx: SyncContext = {
     store,
     user,
@@ -144,9 +145,44 @@ async function handleSync(ctx: CommandContext): Promise<CommandResult> {
   };
 }
 
+/**
+ * The last answer to a device, kept when answering changed nothing in the store (a Sync that
+ * found no news, the request a phone polls with all day). A byte-identical request from the same
+ * device and protocol version, with the store's write token unchanged (nothing written anywhere
+ * since, Store.writeToken), gets the same answer without being worked out again: every input of
+ * that answer (the sync state, the cached request, the folders and their items) is in the store.
+ * Requests that wait (Wait, HeartbeatInterval) are not kept. Backends without a token
+ * (PostgreSQL) always work the answer out.
+ */
+interface Quiet {
+  token: string;
+  version: string;
+  body: Buffer;
+  result: CommandResult;
+}
+const quietAnswers = new WeakMap<object, Map<string, Quiet>>();
+const MAX_QUIET = 10_000;
+
 export const sync: CommandHandler = async (ctx) => {
+  const token = ctx.store.writeToken();
+  let quiet: Map<string, Quiet> | undefined;
+  const key = `${ctx.user.id}\0${ctx.device.deviceId}`;
+  if (token !== undefined) {
+    quiet = quietAnswers.get(ctx.store);
+    if (!quiet) quietAnswers.set(ctx.store, (quiet = new Map()));
+    const q = quiet.get(key);
+    if (q && q.token === token && q.version === ctx.version && q.body.equals(ctx.rawBody)) return q.result;
+  }
   try {
-    return await handleSync(ctx);
+    const out = { waits: false };
+    const result = await handleSync(ctx, out);
+    if (quiet && !out.waits && ctx.store.writeToken() === token && result.easStatus === SyncStatus.Success) {
+      if (quiet.size >= MAX_QUIET) quiet.clear();
+      quiet.set(key, { token: token!, version: ctx.version, body: Buffer.from(ctx.rawBody), result });
+    } else {
+      quiet?.delete(key);
+    }
+    return result;
   } catch (err) {
     // A database hiccup (lost connection, deadlock, busy file) is worth a retry: Status 16.
     if (!isTransientStoreError(err)) throw err;

@@ -125,15 +125,14 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
 
     const rawBody: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const contentType = req.headers['content-type'];
-    let request: WbxmlElement | undefined;
-    if (rawBody.length > 0 && (contentType ?? '').toLowerCase().includes('wbxml')) {
-      try {
-        request = decodeWbxml(rawBody);
-      } catch (err) {
-        if (err instanceof WbxmlError) return refuse(req, reply, 400, `malformed WBXML: ${err.message}`);
-        throw err;
-      }
-    }
+    // Decoded when the handler first reads it: a repeated request answered from what the
+    // command kept (a quiet Sync) never needs its tree. Malformed WBXML is still a 400.
+    const isWbxml = rawBody.length > 0 && (contentType ?? '').toLowerCase().includes('wbxml');
+    let decoded: WbxmlElement | undefined | null = null;
+    const request = (): WbxmlElement | undefined => {
+      if (decoded === null) decoded = isWbxml ? decodeWbxml(rawBody) : undefined;
+      return decoded;
+    };
 
     const device = await seenDevices.seen({
       userId: user.id,
@@ -147,17 +146,31 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
     const handler = withProvisionGate(deps.handlers.get(command.name));
     if (!handler) return refuse(req, reply, 501, `${command.name} is not implemented yet`);
 
-    const abort = new AbortController();
-    // The response's 'close' is the client going away (the request's own 'close' has already
-    // fired once its body was read, Node 16+).
-    const onClose = () => abort.abort();
-    reply.raw.once('close', onClose);
-    deps.held.add(abort);
-    const aborted = abort.signal;
+    // Made when a handler asks for it (Sync with Wait): most requests never wait. The response's
+    // 'close' is the client going away (the request's own 'close' has already fired once its
+    // body was read, Node 16+).
+    let abort: AbortController | undefined;
+    const onClose = () => abort?.abort();
+    const aborted = (): AbortSignal => {
+      if (!abort) {
+        abort = new AbortController();
+        if (reply.raw.destroyed) abort.abort();
+        reply.raw.once('close', onClose);
+        deps.held.add(abort);
+      }
+      return abort.signal;
+    };
     // A child logger costs memory for every held request: made only when a handler or trace logs.
     let childLog: Logger | undefined;
     const reqLog = () => (childLog ??= log.child({ cmd: command.name, user: user.email, deviceId: params.deviceId }));
-    if (request && log.isLevelEnabled('trace')) reqLog().trace({ xml: toXml(request, { maxOpaqueBytes: 256 }) }, 'request body');
+    if (isWbxml && log.isLevelEnabled('trace')) {
+      try {
+        reqLog().trace({ xml: toXml(request()!, { maxOpaqueBytes: 256 }) }, 'request body');
+      } catch (err) {
+        if (err instanceof WbxmlError) return refuse(req, reply, 400, `malformed WBXML: ${err.message}`);
+        throw err;
+      }
+    }
     let result: CommandResult;
     try {
       result = await handler({
@@ -165,7 +178,9 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
         version,
         user,
         device,
-        request,
+        get request() {
+          return request();
+        },
         rawBody,
         contentType,
         store: deps.store,
@@ -173,15 +188,20 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
         get log() {
           return reqLog();
         },
-        aborted,
+        get aborted() {
+          return aborted();
+        },
       });
     } catch (err) {
+      if (err instanceof WbxmlError) return refuse(req, reply, 400, `malformed WBXML: ${err.message}`);
       // The partnership row may be what failed (removed meanwhile): write it again next time.
       seenDevices.forget(user.id, params.deviceId);
       throw err;
     } finally {
-      deps.held.delete(abort);
-      reply.raw.off('close', onClose);
+      if (abort) {
+        deps.held.delete(abort);
+        reply.raw.off('close', onClose);
+      }
     }
     if (result.park) {
       parked.park(req, reply, result.park);

@@ -31,6 +31,7 @@ import { KyselyDirectoryStore } from './directory-store.ts';
 import type { DirectoryStore } from './directory-types.ts';
 import { KyselyMailStore } from './mail-store.ts';
 import type { MailStore } from './mail-types.ts';
+import { prepareQuery } from './prepared.ts';
 import type { Database, DevicesTable, FoldersTable, ItemsTable, SyncStatesTable, UsersTable } from './schema.ts';
 import {
   ITEM_CLASSES,
@@ -60,6 +61,8 @@ export interface KyselyStoreOptions extends StoreOptions {
   onClose?: () => Promise<void>;
   /** How change notifications travel; default in-process (LocalChangeBus). */
   changes?: ChangeBus;
+  /** Store.writeToken, when the connection can tell (SQLite). */
+  writeToken?: () => string;
 }
 
 export class KyselyStore implements Store {
@@ -84,7 +87,18 @@ export class KyselyStore implements Store {
     this.devices = new KyselyDevicesStore(db, this.#now);
     this.directory = new KyselyDirectoryStore(db, this.#now);
     this.mail = new KyselyMailStore(db, this.#now);
+    this.#hot = hotQueries(db);
+    this.#writeToken = opts.writeToken;
   }
+
+  readonly #writeToken: (() => string) | undefined;
+
+  writeToken(): string | undefined {
+    return this.#writeToken?.();
+  }
+
+  /** The lookups every request makes, compiled once (src/store/prepared.ts). */
+  readonly #hot: ReturnType<typeof hotQueries>;
 
   #ts(): string {
     return this.#now().toISOString();
@@ -135,12 +149,12 @@ export class KyselyStore implements Store {
   }
 
   async getUserByEmail(email: string): Promise<User | null> {
-    const row = await this.#db.selectFrom('users').selectAll().where('email', '=', normalizeEmail(email)).executeTakeFirst();
+    const [row] = await this.#hot.userByEmail(normalizeEmail(email));
     return row ? toUser(row) : null;
   }
 
   async getUserById(userId: string): Promise<User | null> {
-    const row = await this.#db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
+    const [row] = await this.#hot.userById(userId);
     return row ? toUser(row) : null;
   }
 
@@ -216,14 +230,7 @@ export class KyselyStore implements Store {
   }
 
   async listFolders(userId: string): Promise<Folder[]> {
-    const rows = await this.#db
-      .selectFrom('folders')
-      .selectAll()
-      .where('user_id', '=', userId)
-      .where('deleted', '=', 0)
-      .orderBy('created_at')
-      .orderBy('id')
-      .execute();
+    const rows = await this.#hot.folders(userId);
     return rows.map(toFolder);
   }
 
@@ -559,12 +566,7 @@ export class KyselyStore implements Store {
   }
 
   async getDevice(userId: string, deviceId: string): Promise<Device | null> {
-    const row = await this.#db
-      .selectFrom('devices')
-      .selectAll()
-      .where('user_id', '=', userId)
-      .where('device_id', '=', deviceId)
-      .executeTakeFirst();
+    const [row] = await this.#hot.device(userId, deviceId);
     return row ? toDevice(row) : null;
   }
 
@@ -598,13 +600,7 @@ export class KyselyStore implements Store {
   }
 
   async getDeviceData(userId: string, deviceId: string, name: string): Promise<JsonObject | null> {
-    const row = await this.#db
-      .selectFrom('device_data')
-      .select('data')
-      .where('user_id', '=', userId)
-      .where('device_id', '=', deviceId)
-      .where('name', '=', name)
-      .executeTakeFirst();
+    const [row] = await this.#hot.deviceData(userId, deviceId, name);
     return row ? (JSON.parse(row.data) as JsonObject) : null;
   }
 
@@ -625,14 +621,7 @@ export class KyselyStore implements Store {
   // ---------------------------------------------------------- sync states
 
   async getSyncState(userId: string, deviceId: string, collectionId: string, syncKey: string): Promise<SyncState | null> {
-    const row = await this.#db
-      .selectFrom('sync_states')
-      .selectAll()
-      .where('user_id', '=', userId)
-      .where('device_id', '=', deviceId)
-      .where('collection_id', '=', collectionId)
-      .where('sync_key', '=', syncKey)
-      .executeTakeFirst();
+    const [row] = await this.#hot.syncState(userId, deviceId, collectionId, syncKey);
     return row ? toSyncState(row) : null;
   }
 
@@ -909,5 +898,31 @@ function toSyncState(r: Selectable<SyncStatesTable>): SyncState {
     syncKey: r.sync_key,
     data: JSON.parse(r.data) as JsonObject,
     createdAt: new Date(r.created_at),
+  };
+}
+
+/** The per-request lookups as prepared queries (same SQL as the builder calls they replace). */
+function hotQueries(db: Kysely<Database>) {
+  return {
+    userByEmail: prepareQuery(db, 1, (email: string) => db.selectFrom('users').selectAll().where('email', '=', email)),
+    userById: prepareQuery(db, 1, (id: string) => db.selectFrom('users').selectAll().where('id', '=', id)),
+    folders: prepareQuery(db, 1, (userId: string) =>
+      db.selectFrom('folders').selectAll().where('user_id', '=', userId).where('deleted', '=', 0).orderBy('created_at').orderBy('id'),
+    ),
+    device: prepareQuery(db, 2, (userId: string, deviceId: string) =>
+      db.selectFrom('devices').selectAll().where('user_id', '=', userId).where('device_id', '=', deviceId),
+    ),
+    deviceData: prepareQuery(db, 3, (userId: string, deviceId: string, name: string) =>
+      db.selectFrom('device_data').select('data').where('user_id', '=', userId).where('device_id', '=', deviceId).where('name', '=', name),
+    ),
+    syncState: prepareQuery(db, 4, (userId: string, deviceId: string, collectionId: string, syncKey: string) =>
+      db
+        .selectFrom('sync_states')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .where('device_id', '=', deviceId)
+        .where('collection_id', '=', collectionId)
+        .where('sync_key', '=', syncKey),
+    ),
   };
 }

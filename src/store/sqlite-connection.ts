@@ -9,11 +9,13 @@
  * (its user, folders, cached request, sync state) many times a second, and the answers change
  * only when something is written. A SELECT's rows are kept by SQL text and parameters, and are
  * valid while
- * - nothing was written on this connection since (every statement that is not a plain SELECT,
+ * - nothing was written on this connection, or another of this process to the same file, since
+ *   (every statement that is not a plain SELECT,
  *   including transaction control, bumps a generation: a ROLLBACK undoes writes that reads inside
  *   the transaction may have seen, and SQLite reports BEGIN/COMMIT/ROLLBACK as read-only), and
  * - no other connection committed (SQLite's `PRAGMA data_version` changes when another
- *   connection, in this process or another one such as `easd user passwd`, commits to the file).
+ *   connection, in this process or another one such as `easd user passwd`, commits to the file;
+ *   it is read once per turn of the event loop, so reads in one turn see one snapshot).
  * Only results without blobs and of bounded size are kept, in a bounded map; callers get copies
  * of the rows, so nothing they do to them reaches the cache.
  */
@@ -49,6 +51,11 @@ export interface CacheStats {
 
 export interface CachingSqliteDatabase extends KyselySqliteDatabase {
   readonly stats: CacheStats;
+  /**
+   * Changes whenever this process writes to the file (through any of its connections) or
+   * another connection commits (seen from the next turn of the event loop): Store.writeToken.
+   */
+  writeToken(): string;
 }
 
 export function cachingDatabase(sqlite: SqliteDatabase.Database, opts: CachingOptions = {}): CachingSqliteDatabase {
@@ -57,9 +64,25 @@ export function cachingDatabase(sqlite: SqliteDatabase.Database, opts: CachingOp
   const statements = new Map<string, SqliteStatement>();
   const results = new Map<string, CachedResult>();
   const stats: CacheStats = { hits: 0, misses: 0 };
-  let generation = 0;
+  // Shared by every connection of this process to the same file, so a write through one store
+  // invalidates what another store of the same file cached (in-process reads stay exact).
+  const writes = writesOf(sqlite);
   const dataVersionStmt = sqlite.prepare('PRAGMA data_version').pluck();
-  const dataVersion = () => dataVersionStmt.get() as number;
+  // Asked once per turn of the event loop: the lookups of one request run in one turn, and
+  // asking costs as much as a cached lookup. Our own writes are tracked by `generation`.
+  let version = 0;
+  let versionFresh = false;
+  const staleAgain = () => {
+    versionFresh = false;
+  };
+  const dataVersion = () => {
+    if (!versionFresh) {
+      version = dataVersionStmt.get() as number;
+      versionFresh = true;
+      setImmediate(staleAgain);
+    }
+    return version;
+  };
 
   const writer = (raw: SqliteDatabase.Statement): SqliteStatement => ({
     reader: raw.reader,
@@ -67,18 +90,18 @@ export function cachingDatabase(sqlite: SqliteDatabase.Database, opts: CachingOp
       try {
         return raw.all(parameters as unknown[]);
       } finally {
-        generation++;
+        writes.generation++;
       }
     },
     run(parameters) {
       try {
         return raw.run(parameters as unknown[]);
       } finally {
-        generation++;
+        writes.generation++;
       }
     },
     iterate(parameters) {
-      generation++;
+      writes.generation++;
       return raw.iterate(parameters as unknown[]) as IterableIterator<unknown>;
     },
   });
@@ -90,7 +113,7 @@ export function cachingDatabase(sqlite: SqliteDatabase.Database, opts: CachingOp
       const key = parameters.length === 0 ? sql : `${sql}\u0000${JSON.stringify(parameters, bigintSafe)}`;
       const version = dataVersion();
       const hit = results.get(key);
-      if (hit && hit.generation === generation && hit.dataVersion === version) {
+      if (hit && hit.generation === writes.generation && hit.dataVersion === version) {
         stats.hits++;
         return hit.rows.map((r) => ({ ...r }));
       }
@@ -98,7 +121,7 @@ export function cachingDatabase(sqlite: SqliteDatabase.Database, opts: CachingOp
       const rows = raw.all(parameters as unknown[]) as Record<string, unknown>[];
       if (keepable(rows)) {
         if (results.size >= resultLimit) results.clear();
-        results.set(key, { generation, dataVersion: version, rows: rows.map((r) => ({ ...r })) });
+        results.set(key, { generation: writes.generation, dataVersion: version, rows: rows.map((r) => ({ ...r })) });
       }
       return rows;
     },
@@ -112,6 +135,7 @@ export function cachingDatabase(sqlite: SqliteDatabase.Database, opts: CachingOp
 
   return {
     stats,
+    writeToken: () => `${writes.generation}.${dataVersion()}`,
     close: () => sqlite.close(),
     prepare(sql: string) {
       let stmt = statements.get(sql);
@@ -124,6 +148,16 @@ export function cachingDatabase(sqlite: SqliteDatabase.Database, opts: CachingOp
       return stmt;
     },
   };
+}
+
+const writesByFile = new Map<string, { generation: number }>();
+
+function writesOf(sqlite: SqliteDatabase.Database): { generation: number } {
+  const file = sqlite.name;
+  if (sqlite.memory || file === '' || file === ':memory:') return { generation: 0 };
+  let w = writesByFile.get(file);
+  if (!w) writesByFile.set(file, (w = { generation: 0 }));
+  return w;
 }
 
 function bigintSafe(_key: string, v: unknown): unknown {

@@ -30,12 +30,13 @@ export async function openSqliteStore(dataDir: string, opts: StoreOptions & Chan
     sqlite.close();
     throw err;
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(sqlite) }) });
+  const connection = cachingDatabase(sqlite);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
   try {
     await migrateToLatest(db);
   } catch (err) {
     await db.destroy();
     throw err;
   }
-  return new KyselyStore(db, { ...opts, changes: new LocalChangeBus(opts) });
+  return new KyselyStore(db, { ...opts, changes: new LocalChangeBus(opts), writeToken: connection.writeToken });
 }

@@ -293,6 +293,14 @@ export interface Store {
    */
   subscribeChanges(listener: ChangeListener): () => void;
 
+  /**
+   * A value that changes whenever anything may have been written to the store, by this process
+   * or another, or undefined when the backend cannot tell cheaply (PostgreSQL). Equal tokens
+   * before and after a computation mean it read a store nobody wrote to: a repeated identical
+   * request may be answered the same way (src/commands/sync.ts).
+   */
+  writeToken(): string | undefined;
+
   close(): Promise<void>;
 }
 

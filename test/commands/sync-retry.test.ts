@@ -26,6 +26,8 @@ it('answers Sync Status 16 (retry) when the store loses its connection, and work
   assert.equal((await d.folderSync()).status, 1);
   const inbox = d.folderByType(2).serverId;
   await d.initialSync(inbox);
+  // A write since the last answer, so the Sync below is worked out (not a quiet repeat).
+  await server.store.putDeviceData(server.users.get(USER.email)!.id, 'RETRY1', 'test-marker', { n: 1 });
   const store = server.store as unknown as { listFolders: (...a: unknown[]) => Promise<unknown> };
   const real = store.listFolders;
   store.listFolders = async () => {

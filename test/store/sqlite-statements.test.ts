@@ -90,7 +90,7 @@ it('a transaction that rolls back leaves no trace in the cache', () => {
   db.close();
 });
 
-it('a commit by another connection to the same file invalidates (PRAGMA data_version)', () => {
+it('a commit by another connection to the same file invalidates from the next turn of the event loop (PRAGMA data_version)', async () => {
   const db = cachingDatabase(open());
   db.prepare('create table t (k text primary key, v text)').run([]);
   db.prepare('insert into t values (?, ?)').run(['a', 'one']);
@@ -100,6 +100,8 @@ it('a commit by another connection to the same file invalidates (PRAGMA data_ver
   const other = open(); // e.g. `easd user passwd` in another process
   other.prepare('update t set v = ? where k = ?').run('changed elsewhere', 'a');
   other.close();
+  assert.deepEqual(get(), [{ v: 'one' }], 'within one turn, reads see one snapshot');
+  await new Promise((r) => setImmediate(r));
   assert.deepEqual(get(), [{ v: 'changed elsewhere' }]);
   db.close();
 });

@@ -1,0 +1,69 @@
+/**
+ * A device polling Sync without news: a byte-identical repeat is answered from the last quiet
+ * answer while nothing has been written (src/commands/sync.ts), and never once anything has.
+ */
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import type { Store } from '../../src/store/types.ts';
+import { childText } from '../../src/wbxml/tree.ts';
+import { startTestServer } from '../helpers/server.ts';
+import { Device } from './device.ts';
+
+const USER = { email: 'quiet@example.com', password: 'pw-quiet-123456' };
+
+/** Counts the engine's sync-state reads: the work a quiet repeat skips. */
+function countStateReads(store: Store): { n: number } {
+  const counter = { n: 0 };
+  const orig = store.getSyncState.bind(store);
+  store.getSyncState = (...a) => {
+    counter.n++;
+    return orig(...a);
+  };
+  return counter;
+}
+
+it('a repeated no-change Sync is answered without working it out again, and a write in between always shows', async () => {
+  const srv = await startTestServer({ users: [USER] });
+  try {
+    const userId = srv.users.get(USER.email)!.id;
+    const d = new Device({ url: srv.url, user: USER.email, password: USER.password, deviceId: 'QUIET1', version: '16.1' });
+    const other = new Device({ url: srv.url, user: USER.email, password: USER.password, deviceId: 'QUIET2', version: '16.1' });
+    await d.folderSync();
+    await other.folderSync();
+    const inbox = d.folderByType(2).serverId;
+    const inboxId = (await srv.store.getFolderByServerId(userId, inbox))!.id;
+    await srv.store.putItem({ userId, folderId: inboxId, class: 'Email', data: { subject: 'first' } });
+    assert.equal((await d.initialSync(inbox)).length, 1);
+    await other.initialSync(inbox);
+
+    const reads = countStateReads(srv.store);
+    const quiet1 = await d.sync(inbox);
+    assert.equal(quiet1.adds.length, 0);
+    const afterFirst = reads.n;
+    assert.ok(afterFirst >= 1, 'the first no-change Sync is worked out');
+    const quiet2 = await d.sync(inbox);
+    const quiet3 = await d.sync(inbox);
+    assert.deepEqual([quiet2.status, quiet3.status, quiet2.adds.length, quiet3.adds.length], [1, 1, 0, 0]);
+    assert.equal(reads.n, afterFirst, 'identical repeats with nothing written were answered from the last answer');
+
+    // Another device's quiet answer is its own.
+    assert.equal((await other.sync(inbox)).adds.length, 0);
+
+    // A new message: the very next identical request sees it.
+    await srv.store.putItem({ userId, folderId: inboxId, class: 'Email', data: { subject: 'second' } });
+    const news = await d.sync(inbox);
+    assert.deepEqual(news.adds.map((a) => childText(a.appData, 'Subject', 'Email')), ['second']);
+
+    // A write that is not in this folder (another device's state) also ends the shortcut, and
+    // the answer worked out again is still "no news".
+    await d.sync(inbox);
+    const before = reads.n;
+    await d.sync(inbox);
+    assert.equal(reads.n, before, 'quiet again');
+    await other.sync(inbox); // other gets "second": writes its new state
+    await d.sync(inbox);
+    assert.ok(reads.n > before, 'after any write the request is worked out again');
+  } finally {
+    await srv.close();
+  }
+});
