@@ -30,6 +30,10 @@ import type { DevicesStore } from './devices-types.ts';
 import { KyselyDirectoryStore } from './directory-store.ts';
 import type { DirectoryStore } from './directory-types.ts';
 import { KyselyMailStore } from './mail-store.ts';
+import { KyselyHomesStore } from './homes-store.ts';
+import type { HomesStore } from './homes-types.ts';
+import { KyselyMailboxLogStore } from './mailbox-log-store.ts';
+import type { MailboxLogStore } from './mailbox-log-types.ts';
 import type { MailStore } from './mail-types.ts';
 import { prepareQuery } from './prepared.ts';
 import type { Database, DevicesTable, FoldersTable, ItemsTable, SyncStatesTable, UsersTable } from './schema.ts';
@@ -76,6 +80,8 @@ export class KyselyStore implements Store {
   readonly devices: DevicesStore;
   readonly directory: DirectoryStore;
   readonly mail: MailStore;
+  readonly homes: HomesStore;
+  readonly mailboxLog: MailboxLogStore;
 
   constructor(db: Kysely<Database>, opts: KyselyStoreOptions = {}) {
     this.#db = db;
@@ -87,6 +93,8 @@ export class KyselyStore implements Store {
     this.devices = new KyselyDevicesStore(db, this.#now);
     this.directory = new KyselyDirectoryStore(db, this.#now);
     this.mail = new KyselyMailStore(db, this.#now);
+    this.homes = new KyselyHomesStore(db, this.#now);
+    this.mailboxLog = new KyselyMailboxLogStore(db, this.#now);
     this.#hot = hotQueries(db);
     this.#writeToken = opts.writeToken;
   }

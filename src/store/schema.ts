@@ -193,6 +193,39 @@ export interface MailBlobsTable {
   created_at: string;
 }
 
+/** Users and domains homed on another deployment (migration 0010_homes; homes-store.ts). */
+export interface UserHomesTable {
+  user_id: string;
+  url: string;
+  updated_at: string;
+}
+
+export interface DomainHomesTable {
+  domain: string;
+  url: string;
+  updated_at: string;
+}
+
+/** Mailbox logging (migration 0010_homes; mailbox-log-store.ts). */
+export interface MailboxLogSettingsTable {
+  user_id: string;
+  until: string;
+  updated_at: string;
+}
+
+export interface MailboxLogEntriesTable {
+  id: string;
+  user_id: string;
+  at: string;
+  device_id: string | null;
+  cmd: string | null;
+  http_status: number;
+  /** JSON object as text. */
+  meta: string;
+  request: string | null;
+  response: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   folders: FoldersTable;
@@ -213,4 +246,8 @@ export interface Database {
   device_access_rules: DeviceAccessRulesTable;
   device_states: DeviceStatesTable;
   mail_blobs: MailBlobsTable;
+  user_homes: UserHomesTable;
+  domain_homes: DomainHomesTable;
+  mailbox_log_settings: MailboxLogSettingsTable;
+  mailbox_log_entries: MailboxLogEntriesTable;
 }

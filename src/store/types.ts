@@ -25,6 +25,8 @@
 import type { DirectoryStore } from './directory-types.ts';
 import type { DevicesStore } from './devices-types.ts';
 import type { MailStore } from './mail-types.ts';
+import type { HomesStore } from './homes-types.ts';
+import type { MailboxLogStore } from './mailbox-log-types.ts';
 
 import type { SearchStore } from './search-types.ts';
 import type { SendingStore } from './sending-types.ts';
@@ -186,6 +188,10 @@ export interface Store {
   readonly directory: DirectoryStore;
   /** Mail content kept once by content: raw messages and attachments (mail-types.ts). */
   readonly mail: MailStore;
+  /** Users and mail domains homed on another deployment (homes-types.ts). */
+  readonly homes: HomesStore;
+  /** Mailbox logging: per-user request/response capture (mailbox-log-types.ts). */
+  readonly mailboxLog: MailboxLogStore;
 
   // Users
   /** Throws StoreError 'conflict' if the (case-insensitive) email is taken, 'invalid' if empty. */

@@ -10,6 +10,7 @@ import { mail } from './0003_mail.ts';
 import { devices } from './0007_devices.ts';
 import { directory } from './0006_directory.ts';
 import { sending } from './0004_sending.ts';
+import { homes } from './0010_homes.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
@@ -18,6 +19,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0006_directory': directory,
   '0004_sending': sending,
   '0007_devices': devices,
+  '0010_homes': homes,
 };
 
 const provider: MigrationProvider = {
