@@ -7,6 +7,9 @@ import { registerPolicy } from './policy.ts';
 import { registerRule } from './rule.ts';
 import { registerServe } from './serve.ts';
 import { registerUser } from './user.ts';
+import { registerDomain } from './domain.ts';
+import { registerLogging } from './logging.ts';
+import { registerReport } from './report.ts';
 import { registerWbxml } from './wbxml.ts';
 
 /** The `easd` command: the composition root for the server and the admin tools. */
@@ -22,6 +25,9 @@ registerPolicy(program);
 registerRule(program);
 registerContacts(program);
 registerMail(program);
+registerDomain(program);
+registerLogging(program);
+registerReport(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   // Expected failures (bad input, a missing user) are one line on stderr and exit status 1.

@@ -13,6 +13,7 @@ import { createOutboundMail, parseStartTls } from '../mail/relay.ts';
 import type { Services } from '../commands/services.ts';
 import { autoReplyHook } from '../settings/auto-reply-hook.ts';
 import { DeviceManager } from '../devices/manager.ts';
+import { startMetricsListener } from '../http/metrics.ts';
 import { addStoreOptions, openStoreFrom, parseListen, parseSize, type StoreCliOptions } from './options.ts';
 
 export const DEFAULT_LISTEN = '127.0.0.1:8080';
@@ -36,6 +37,7 @@ interface ServeOptions extends StoreCliOptions {
   smtpRelayPassword?: string;
   smtpRelayStarttls: string;
   adminEmail?: string;
+  metricsListen?: string;
 }
 
 /** Repeatable --accepted-domain; the environment variable may list several, comma-separated. */
@@ -85,6 +87,8 @@ export function registerServe(program: Command): void {
         .default('opportunistic'),
     );
   cmd.addOption(new Option('--admin-email <address>', 'administrator told of quarantined devices (delivered to the Inbox if a local user)').env('EASD_ADMIN_EMAIL'));
+  // Prometheus metrics on a separate listener only (src/http/metrics.ts): off by default.
+  cmd.addOption(new Option('--metrics-listen <host:port>', 'serve Prometheus metrics at /metrics on this separate address (e.g. 127.0.0.1:9464)').env('EASD_METRICS_LISTEN'));
   addStoreOptions(cmd).action(async (opts: ServeOptions) => {
     const { host, port } = parseListen(opts.listen);
     if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new Error('--tls-cert and --tls-key go together');
@@ -124,15 +128,17 @@ export function registerServe(program: Command): void {
       log,
       services,
       handlers: commandHandlers(),
-      config: { maxRequestBytes: parseSize(opts.maxRequestSize), publicUrl: opts.publicUrl, trustProxy: opts.trustProxy, tls },
+      config: { maxRequestBytes: parseSize(opts.maxRequestSize), publicUrl: opts.publicUrl, trustProxy: opts.trustProxy, tls, metrics: opts.metricsListen !== undefined },
     });
     // Signals are handled from the start, so a stop during start-up also closes the store cleanly.
     let closing = false;
+    let metricsListener: Awaited<ReturnType<typeof startMetricsListener>> | undefined;
     const shutdown = async (signal: string) => {
       if (closing) return;
       closing = true;
       log.info({ signal }, 'shutting down');
       await app.close();
+      await metricsListener?.close();
       for (const l of mailListeners) await l.close();
       outbound.close();
       await store.close();
@@ -141,6 +147,11 @@ export function registerServe(program: Command): void {
     process.on('SIGINT', () => void shutdown('SIGINT'));
     process.on('SIGTERM', () => void shutdown('SIGTERM'));
     await app.listen({ host, port });
+    if (opts.metricsListen !== undefined) {
+      const at = parseListen(opts.metricsListen);
+      metricsListener = await startMetricsListener(at.host, at.port);
+      process.stdout.write(`easd serves metrics on http://${at.host.includes(':') ? `[${at.host}]` : at.host}:${metricsListener.port}/metrics\n`);
+    }
     for (const [protocol, where] of [['lmtp', opts.lmtp], ['smtp', opts.smtp]] as const) {
       if (!where) continue;
       const listener = createMailListener({ store, log, protocol, acceptedDomains: opts.acceptedDomain, maxMessageBytes, afterDelivery: deliveryHooks });

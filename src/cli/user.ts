@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { hashPassword } from '../auth/password.ts';
+import { homeEndpoint } from '../http/redirect.ts';
 import { MAX_PICTURE_BYTES, type DirectoryEntry, type OofSettings, type ProfileField } from '../store/directory-types.ts';
 import { isStoreError, type Store, type User } from '../store/types.ts';
 import { addStoreOptions, openStoreFrom, type StoreCliOptions } from './options.ts';
@@ -175,6 +176,17 @@ export const USER_SET_OPTIONS: UserSetOption[] = [
     },
     apply: async (store, user, value) => {
       await store.directory.setPicture(user.id, pictures.get(value as string)!);
+    },
+  },
+  {
+    // Users homed on another deployment get HTTP 451 to it (src/http/redirect.ts).
+    option: new Option('--home-url <url>', 'serve the user from another easd deployment: devices are redirected there ("" clears it)'),
+    key: 'homeUrl',
+    check: (value) => {
+      if (value !== '') homeEndpoint(value as string);
+    },
+    apply: async (store, user, value) => {
+      await store.homes.setUserHome(user.id, value === '' ? null : homeEndpoint(value as string));
     },
   },
   {

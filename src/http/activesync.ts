@@ -4,7 +4,7 @@ import type { Services } from '../commands/services.ts';
 import type { CommandHandler, CommandResult } from '../commands/types.ts';
 import { commandByName, PROTOCOL_HEADERS } from '../eas/commands.ts';
 import { isSupportedVersion, versionNumber } from '../eas/versions.ts';
-import type { Store } from '../store/types.ts';
+import type { Store, User } from '../store/types.ts';
 import { decodeWbxml, encodeWbxml, toXml, WbxmlError, type WbxmlElement } from '../wbxml/index.ts';
 import type { Logger } from 'pino';
 import { parseRequestParams, QueryError } from './query.ts';
@@ -30,6 +30,11 @@ interface Deps {
    * every request's signal alive for the server's life, nodejs/node#55351.)
    */
   held: Set<AbortController>;
+  /**
+   * Runs once the user is authenticated (mailbox logging, redirects of users homed elsewhere:
+   * src/http/server.ts); false when it has answered the request itself.
+   */
+  afterAuthentication?: (req: FastifyRequest, reply: FastifyReply, user: User) => Promise<boolean>;
 }
 
 export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
@@ -63,7 +68,10 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
   };
 
   /** Basic authentication (MS-ASHTTP 2.2.1.1.2.1); 401 with a challenge when missing or wrong. */
-  const authenticate = (req: FastifyRequest, reply: FastifyReply) => authenticateRequest(deps.authenticator, req, reply);
+  const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
+    const user = await authenticateRequest(deps.authenticator, req, reply);
+    return user && deps.afterAuthentication && !(await deps.afterAuthentication(req, reply, user)) ? null : user;
+  };
 
   // OPTIONS tells the client the versions and commands (MS-ASHTTP 2.2.1.2, 2.2.2.1.2.3-4).
   app.options(ENDPOINT, async (req, reply) => {

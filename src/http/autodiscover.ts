@@ -5,6 +5,7 @@ import type { Authenticator } from '../auth/authenticator.ts';
 import type { User } from '../store/types.ts';
 import { ENDPOINT } from './activesync.ts';
 import { authenticateRequest } from './authenticate.ts';
+import type { HomeDirectory } from './redirect.ts';
 import { logFields } from './request-log.ts';
 
 /**
@@ -21,6 +22,8 @@ interface Deps {
   log: Logger;
   authenticator: Authenticator;
   config: { publicUrl?: string };
+  /** Users homed on another deployment get its URL (src/http/redirect.ts). */
+  homes?: HomeDirectory;
 }
 
 export interface AutodiscoverRequest {
@@ -121,7 +124,9 @@ export function registerAutodiscover(app: FastifyInstance, deps: Deps): void {
       f.reason = `asked for ${parsed.email}`;
       return xmlReply(autodiscoverError(600, 'Invalid Request'));
     }
-    return xmlReply(autodiscoverResponse(user, publicEndpoint(req, deps.config.publicUrl)));
+    const home = await deps.homes?.endpointFor(user);
+    if (home) f.redirect = home;
+    return xmlReply(autodiscoverResponse(user, home ?? publicEndpoint(req, deps.config.publicUrl)));
   });
 }
 

@@ -1,9 +1,12 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Authenticator } from '../auth/authenticator.ts';
 import type { Services } from '../commands/services.ts';
 import type { CommandHandler } from '../commands/types.ts';
-import type { Store } from '../store/types.ts';
+import type { Store, User } from '../store/types.ts';
+import { MailboxLogCapture } from '../logging/mailbox-log.ts';
+import { registerMetrics, timedStore } from './metrics.ts';
+import { HomeDirectory } from './redirect.ts';
 import { registerActiveSync } from './activesync.ts';
 import { registerAutodiscover } from './autodiscover.ts';
 import { bodyLength, logFields, markStart, writeRequestLog } from './request-log.ts';
@@ -16,6 +19,10 @@ export interface ServerConfig {
   /** Trust X-Forwarded-* from a reverse proxy. */
   trustProxy: boolean;
   tls?: { cert: Buffer; key: Buffer };
+  /** Count requests and time store calls for Prometheus (src/http/metrics.ts; `--metrics-listen`). */
+  metrics?: boolean;
+  /** How long homes (redirects) and the mailbox-logged users are cached, ms (default 5 s). */
+  accountCacheMs?: number;
 }
 
 export interface ServerDeps {
@@ -53,8 +60,20 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.addHook('preClose', async () => {
     for (const c of held) c.abort();
   });
-  registerActiveSync(app, { ...deps, authenticator, held });
-  registerAutodiscover(app, { ...deps, authenticator });
+  // Metrics (off unless asked for) time the store calls of requests through a wrapper.
+  const store = deps.config.metrics ? timedStore(deps.store) : deps.store;
+  if (deps.config.metrics) registerMetrics(app, store);
+  // Mailbox logging marks the request first, so a 451 redirect is logged too (src/logging/).
+  const cacheMs = deps.config.accountCacheMs;
+  const homes = new HomeDirectory(deps.store, { cacheMs });
+  const mailboxLog = new MailboxLogCapture(deps.store, deps.log, { cacheMs });
+  mailboxLog.register(app);
+  const afterAuthentication = async (req: FastifyRequest, reply: FastifyReply, user: User) => {
+    await mailboxLog.mark(req, user);
+    return !(await homes.redirect(req, reply, user));
+  };
+  registerActiveSync(app, { ...deps, store, authenticator, held, afterAuthentication });
+  registerAutodiscover(app, { ...deps, authenticator, homes });
 
   app.addHook('onRequest', async (req) => markStart(req));
   // One request log line per request, whatever route answered (src/http/request-log.ts).

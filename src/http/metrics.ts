@@ -1,0 +1,170 @@
+/**
+ * Prometheus metrics (prom-client). Off unless `easd serve --metrics-listen HOST:PORT` is given;
+ * then they are served at /metrics on that separate listener only, never on the ActiveSync
+ * port: whoever can reach the device-facing port cannot read them, and the admin binds the
+ * metrics listener to loopback or an internal network. (A bearer token on the public port would
+ * put one more secret on the internet-facing side.)
+ *
+ * - easd_requests_total{cmd,http_status,eas_status}: every request, by command and status;
+ * - easd_request_duration_seconds{cmd}: latency histogram; cmd="Sync" is the sync latency
+ *   (held Pings and Syncs with Wait count their whole hold);
+ * - easd_held_requests: Pings and Syncs with Wait held now (src/sync/change-hub.ts);
+ * - easd_throttled_requests_total{reason}: throttled answers (HTTP 503 with X-MS-ASThrottle are
+ *   counted here by themselves; other protection code may call `countThrottle`);
+ * - easd_store_call_duration_seconds{method}: time of each Store call made by the server;
+ * - the process metrics of prom-client (CPU, memory, event loop lag, handles).
+ */
+import { createServer, type Server } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { commandByName } from '../eas/commands.ts';
+import type { Store } from '../store/types.ts';
+import { changeHub } from '../sync/change-hub.ts';
+import { logFields } from './request-log.ts';
+
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry, prefix: 'easd_' });
+
+export const requestsTotal = new Counter({
+  name: 'easd_requests_total',
+  help: 'ActiveSync, Autodiscover and other HTTP requests answered, by command, HTTP status and EAS status',
+  labelNames: ['cmd', 'http_status', 'eas_status'] as const,
+  registers: [registry],
+});
+
+export const requestDuration = new Histogram({
+  name: 'easd_request_duration_seconds',
+  help: 'Time from the request arriving to its answer, by command (cmd="Sync" is the sync latency)',
+  labelNames: ['cmd'] as const,
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600],
+  registers: [registry],
+});
+
+export const throttledTotal = new Counter({
+  name: 'easd_throttled_requests_total',
+  help: 'Requests answered as throttled, by reason',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});
+
+export const storeCallDuration = new Histogram({
+  name: 'easd_store_call_duration_seconds',
+  help: 'Time of Store calls made while serving requests, by method',
+  labelNames: ['method'] as const,
+  buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  registers: [registry],
+});
+
+/** The stores of the servers with metrics in this process (their held requests are counted). */
+const heldStores = new Set<Store>();
+
+export const heldRequests = new Gauge({
+  name: 'easd_held_requests',
+  help: 'Pings and Syncs with Wait held now',
+  registers: [registry],
+  collect() {
+    let n = 0;
+    for (const s of heldStores) n += changeHub(s).size;
+    this.set(n);
+  },
+});
+
+/**
+ * For protection code that answers without a 503 (for example a repeated request answered
+ * without being processed): counts one throttle. `reason` must come from a small fixed set.
+ */
+export function countThrottle(reason: string): void {
+  throttledTotal.inc({ reason });
+}
+
+/** A bounded label for a command: the client picks Cmd, so unknown names collapse to "other". */
+export function commandLabel(cmd: unknown): string {
+  if (typeof cmd !== 'string' || cmd === '') return 'none';
+  if (cmd === 'OPTIONS' || cmd === 'Autodiscover') return cmd;
+  return commandByName(cmd)?.name ?? 'other';
+}
+
+function easStatusLabel(s: unknown): string {
+  if (s === undefined || s === null) return '';
+  const v = String(s);
+  return /^\d{1,4}$/.test(v) ? v : 'other';
+}
+
+/** Counts every answered request of the app (an onResponse hook, after the answer is out). */
+export function registerMetrics(app: FastifyInstance, store: Store): void {
+  heldStores.add(store);
+  app.addHook('onClose', async () => {
+    heldStores.delete(store);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const f = logFields(req);
+    const cmd = commandLabel(f.cmd);
+    requestsTotal.inc({ cmd, http_status: String(reply.statusCode), eas_status: easStatusLabel(f.easStatus) });
+    requestDuration.observe({ cmd }, reply.elapsedTime / 1000);
+    // X-MS-ASThrottle names the reason (MS-ASHTTP): one of a small fixed set of values.
+    const throttle = reply.getHeader('x-ms-asthrottle');
+    if (reply.statusCode === 503 && throttle !== undefined) throttledTotal.inc({ reason: /^[A-Za-z]{1,40}$/.test(String(throttle)) ? String(throttle) : 'other' });
+  });
+}
+
+/**
+ * The store with every top-level method call timed into easd_store_call_duration_seconds. The
+ * areas (store.mail, store.devices, ...) and the non-function members pass through untouched.
+ * Methods run on the real store (its private fields need the real `this`).
+ */
+export function timedStore(store: Store): Store {
+  const wrapped = new Map<PropertyKey, unknown>();
+  return new Proxy(store, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== 'function' || typeof prop !== 'string') return value;
+      let w = wrapped.get(prop);
+      if (!w) {
+        const fn = value as (...args: unknown[]) => unknown;
+        w = function (this: unknown, ...args: unknown[]) {
+          const start = performance.now();
+          const done = () => storeCallDuration.observe({ method: prop }, (performance.now() - start) / 1000);
+          const r = fn.apply(target, args);
+          if (r instanceof Promise) return r.finally(done);
+          done();
+          return r;
+        };
+        wrapped.set(prop, w);
+      }
+      return w;
+    },
+  });
+}
+
+/** The metrics in the Prometheus text format. */
+export async function metricsText(): Promise<{ contentType: string; body: string }> {
+  return { contentType: registry.contentType, body: await registry.metrics() };
+}
+
+/**
+ * The separate metrics listener (`--metrics-listen`): GET /metrics and nothing else. Resolves
+ * once listening, with the bound port (port 0 picks one).
+ */
+export async function startMetricsListener(host: string, port: number): Promise<{ server: Server; port: number; close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method !== 'GET' || path !== '/metrics') {
+      res.writeHead(req.method !== 'GET' && path === '/metrics' ? 405 : 404).end();
+      return;
+    }
+    metricsText().then(
+      (m) => res.writeHead(200, { 'Content-Type': m.contentType }).end(m.body),
+      () => res.writeHead(500).end(),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const bound = typeof address === 'object' && address ? address.port : port;
+  return { server, port: bound, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}

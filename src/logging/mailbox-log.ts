@@ -1,0 +1,122 @@
+/**
+ * Mailbox logging (`easd logging on USER`): every ActiveSync request of a logged user and its
+ * response, as XML text, in the store (store.mailboxLog), kept DEFAULT_MAILBOX_LOG_HOURS and
+ * then pruned. Exchange's mailbox log does the same for a troubleshooting session.
+ *
+ * The route marks a request once the user is authenticated (`mark`, from the route's
+ * after-authentication step), so a request with someone else's credentials or none is never
+ * logged under a user; the entry is written when the response is sent (an onSend hook), which
+ * covers held requests answered later and refusals alike. Authorization and cookies are never
+ * kept; Password elements are redacted (capture.ts).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { DEFAULT_MAILBOX_LOG_HOURS } from '../store/mailbox-log-types.ts';
+import type { Store, User } from '../store/types.ts';
+import { logFields } from '../http/request-log.ts';
+import { bodyAsText, loggableHeaders } from './capture.ts';
+
+const MARK = Symbol('easd.mailboxLog');
+type Marked = FastifyRequest & { [MARK]?: { userId: string; started: number } };
+
+export interface MailboxLogOptions {
+  /** How often the list of logged users is re-read (ms); a change with the CLI shows within it. */
+  cacheMs?: number;
+  /** Entries older than this are pruned (hours). */
+  retentionHours?: number;
+}
+
+export const DEFAULT_LOGGED_USERS_CACHE_MS = 5000;
+/** Pruning runs at most this often per process (ms). */
+const PRUNE_EVERY_MS = 10 * 60 * 1000;
+
+export class MailboxLogCapture {
+  readonly #store: Store;
+  readonly #log: Logger;
+  readonly #cacheMs: number;
+  readonly #retentionMs: number;
+  /** User id -> end of logging (epoch ms). */
+  #users: Map<string, number> | undefined;
+  #readAt = -Infinity;
+  #reading: Promise<Map<string, number>> | undefined;
+  #prunedAt = -Infinity;
+
+  constructor(store: Store, log: Logger, opts: MailboxLogOptions = {}) {
+    this.#store = store;
+    this.#log = log;
+    this.#cacheMs = opts.cacheMs ?? DEFAULT_LOGGED_USERS_CACHE_MS;
+    this.#retentionMs = (opts.retentionHours ?? DEFAULT_MAILBOX_LOG_HOURS) * 3600_000;
+  }
+
+  async #loggedUsers(): Promise<Map<string, number>> {
+    if (this.#users && performance.now() - this.#readAt < this.#cacheMs) return this.#users;
+    this.#reading ??= this.#store.mailboxLog
+      .listEnabled()
+      .then((list) => {
+        this.#users = new Map(list.map((s) => [s.userId, s.until.getTime()]));
+        this.#readAt = performance.now();
+        return this.#users;
+      })
+      .finally(() => (this.#reading = undefined));
+    return this.#reading;
+  }
+
+  /** Called once the request's user is authenticated: logs the request if the user is logged. */
+  async mark(req: FastifyRequest, user: User): Promise<void> {
+    let users: Map<string, number>;
+    try {
+      users = await this.#loggedUsers();
+    } catch (err) {
+      // Logging must never cost the user the request.
+      this.#log.error({ err }, 'mailbox logging: cannot read the logged users');
+      return;
+    }
+    const until = users.get(user.id);
+    if (until !== undefined && until > Date.now()) (req as Marked)[MARK] = { userId: user.id, started: performance.now() };
+  }
+
+  /** Adds the hook that writes an entry as a marked request's response goes out. */
+  register(app: FastifyInstance): void {
+    app.addHook('onSend', async (req, reply, payload) => {
+      const mark = (req as Marked)[MARK];
+      if (mark) await this.#write(req, reply, payload, mark);
+      return payload;
+    });
+  }
+
+  async #write(req: FastifyRequest, reply: FastifyReply, payload: unknown, mark: { userId: string; started: number }): Promise<void> {
+    try {
+      const f = logFields(req);
+      const out = Buffer.isBuffer(payload) ? payload : typeof payload === 'string' ? Buffer.from(payload) : null;
+      const responseType = reply.getHeader('content-type');
+      await this.#store.mailboxLog.append({
+        userId: mark.userId,
+        deviceId: typeof f.deviceId === 'string' ? f.deviceId : null,
+        cmd: typeof f.cmd === 'string' ? f.cmd : null,
+        httpStatus: reply.statusCode,
+        meta: {
+          method: req.method,
+          url: req.url,
+          remote: req.ip,
+          requestHeaders: loggableHeaders(req.headers),
+          responseHeaders: loggableHeaders(reply.getHeaders()),
+          ...(f.easStatus !== undefined ? { easStatus: f.easStatus } : {}),
+          ...(f.reason !== undefined ? { reason: f.reason } : {}),
+          ms: Math.round((performance.now() - mark.started) * 10) / 10,
+        },
+        request: bodyAsText(Buffer.isBuffer(req.body) ? req.body : null, req.headers['content-type']),
+        response: bodyAsText(out, typeof responseType === 'string' ? responseType : undefined),
+      });
+      await this.#pruneNow();
+    } catch (err) {
+      this.#log.error({ err, user: mark.userId }, 'mailbox logging: cannot write the entry');
+    }
+  }
+
+  async #pruneNow(): Promise<void> {
+    const now = performance.now();
+    if (now - this.#prunedAt < PRUNE_EVERY_MS) return;
+    this.#prunedAt = now;
+    await this.#store.mailboxLog.prune(new Date(Date.now() - this.#retentionMs));
+  }
+}
