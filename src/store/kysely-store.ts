@@ -27,6 +27,8 @@ import { KyselySendingStore } from './sending-store.ts';
 import type { SendingStore } from './sending-types.ts';
 import { KyselyDevicesStore } from './devices-store.ts';
 import type { DevicesStore } from './devices-types.ts';
+import { KyselyProtectionStore } from './protection-store.ts';
+import type { ProtectionStore } from './protection-types.ts';
 import { KyselyDirectoryStore } from './directory-store.ts';
 import type { DirectoryStore } from './directory-types.ts';
 import { KyselyMailStore } from './mail-store.ts';
@@ -78,6 +80,7 @@ export class KyselyStore implements Store {
   readonly sending: SendingStore;
   readonly search: SearchStore;
   readonly devices: DevicesStore;
+  readonly protection: ProtectionStore;
   readonly directory: DirectoryStore;
   readonly mail: MailStore;
   readonly homes: HomesStore;
@@ -91,6 +94,7 @@ export class KyselyStore implements Store {
     this.sending = new KyselySendingStore(db, this.#now);
     this.search = new KyselySearchStore(db);
     this.devices = new KyselyDevicesStore(db, this.#now);
+    this.protection = new KyselyProtectionStore(db, this.#now);
     this.directory = new KyselyDirectoryStore(db, this.#now);
     this.mail = new KyselyMailStore(db, this.#now);
     this.homes = new KyselyHomesStore(db, this.#now);
@@ -331,6 +335,10 @@ export class KyselyStore implements Store {
           .execute();
       }
       await trx.deleteFrom('items').where('user_id', '=', userId).where('folder_id', 'in', doomed).execute();
+      // Every device's sync state and ClientId map of the deleted folders go too: the folder's
+      // id is never reused, so nothing could ever read them again.
+      await trx.deleteFrom('sync_states').where('user_id', '=', userId).where('collection_id', 'in', doomed).execute();
+      await trx.deleteFrom('client_adds').where('user_id', '=', userId).where('collection_id', 'in', doomed).execute();
       // The hierarchy, then each deleted folder (its items are gone).
       changed.add(userId, null);
       for (const id of doomed) changed.add(userId, id);

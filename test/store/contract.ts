@@ -334,9 +334,20 @@ export function runStoreContract(name: string, open: OpenStore): void {
           const leaf = await mkFolder(store, u, 'Leaf', mid.id);
           const item = await store.putItem({ userId: u.id, folderId: leaf.id, class: 'Notes', data: { n: 1 }, serverId: 'n1' });
           const kept = await store.putItem({ userId: u.id, folderId: keep.id, class: 'Notes', data: { n: 2 } });
+          // A device synced the doomed leaf and the kept folder.
+          await store.upsertDevice({ userId: u.id, deviceId: 'DEVDEL', deviceType: 'iPhone' });
+          for (const f of [leaf, keep]) {
+            await store.saveSyncState({ userId: u.id, deviceId: 'DEVDEL', collectionId: f.id, syncKey: 'k1', data: { modseq: 1 } }, []);
+            await store.putClientAdd(u.id, 'DEVDEL', f.id, 'client-1', f === leaf ? item.id : kept.id);
+          }
           const before = await store.getHierarchyModseq(u.id);
 
           await store.deleteFolder(u.id, top.id);
+          // The deleted folders' sync states and ClientId maps are gone; the kept folder's stay.
+          assert.equal(await store.getSyncState(u.id, 'DEVDEL', leaf.id, 'k1'), null);
+          assert.equal(await store.getClientAdd(u.id, 'DEVDEL', leaf.id, 'client-1'), null);
+          assert.ok(await store.getSyncState(u.id, 'DEVDEL', keep.id, 'k1'));
+          assert.equal(await store.getClientAdd(u.id, 'DEVDEL', keep.id, 'client-1'), kept.id);
           assert.deepEqual(
             (await store.listFolders(u.id)).map((f) => f.id),
             [keep.id],
