@@ -65,6 +65,7 @@ import {
   type FieldDef,
 } from './fields.ts';
 import { ConversionError, type ConvertContext, type ItemConverter } from './types.ts';
+import { meetingRequestToEas } from './meeting-request.ts';
 
 const E = 'Email';
 const T = 'Tasks';
@@ -132,6 +133,8 @@ function toEas(data: JsonObject, ctx: ConvertContext): WbxmlElement[] {
   const body = readBody(data);
   out.push(bodyToEas(body, ctx));
   out.push(fieldToEas(MESSAGE_CLASS, data) ?? el(E, 'MessageClass', 'IPM.Note'));
+  // Meeting invitations and cancellations (MS-ASEMAIL 2.2.2.48; src/classes/meeting-request.ts).
+  push(meetingRequestToEas(obj(data, 'meetingRequest'), ctx));
   out.push(fieldToEas(INTERNET_CPID, data) ?? el(E, 'InternetCPID', '65001'));
   out.push(flagToEas(obj(data, 'flag')));
   out.push(fieldToEas(CONTENT_CLASS, data) ?? el(E, 'ContentClass', 'urn:content-classes:message'));

@@ -12,14 +12,16 @@ import { deliverMessage } from '../mail/deliver.ts';
 import { createOutboundMail, parseStartTls } from '../mail/relay.ts';
 import type { Services } from '../commands/services.ts';
 import { autoReplyHook } from '../settings/auto-reply-hook.ts';
+import { meetingHook } from '../calendar/meeting-hook.ts';
 import { DeviceManager } from '../devices/manager.ts';
+import { addProtectionOptions, protectionConfigFrom, type ProtectionCliOptions } from '../devices/protection.ts';
 import { startMetricsListener } from '../http/metrics.ts';
 import { addStoreOptions, openStoreFrom, parseListen, parseSize, type StoreCliOptions } from './options.ts';
 
 export const DEFAULT_LISTEN = '127.0.0.1:8080';
 export const DEMO_USER = 'demo@localhost';
 
-interface ServeOptions extends StoreCliOptions {
+interface ServeOptions extends StoreCliOptions, ProtectionCliOptions {
   listen: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -89,6 +91,8 @@ export function registerServe(program: Command): void {
   cmd.addOption(new Option('--admin-email <address>', 'administrator told of quarantined devices (delivered to the Inbox if a local user)').env('EASD_ADMIN_EMAIL'));
   // Prometheus metrics on a separate listener only (src/http/metrics.ts): off by default.
   cmd.addOption(new Option('--metrics-listen <host:port>', 'serve Prometheus metrics at /metrics on this separate address (e.g. 127.0.0.1:9464)').env('EASD_METRICS_LISTEN'));
+  // Throttling, loop detection, lockout, held-request limit (src/devices/protection.ts).
+  addProtectionOptions(cmd);
   addStoreOptions(cmd).action(async (opts: ServeOptions) => {
     const { host, port } = parseListen(opts.listen);
     if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new Error('--tls-cert and --tls-key go together');
@@ -121,6 +125,8 @@ export function registerServe(program: Command): void {
     const services: Services = { outbound };
     // Out of office (src/settings/auto-reply-hook.ts): replies on delivery, sent through outbound.
     deliveryHooks.push(autoReplyHook({ store, outbound: () => outbound, log }));
+    // Meetings through mail (src/calendar/meeting-hook.ts): iTIP parts of delivered mail update the calendar.
+    deliveryHooks.push(meetingHook({ store, log }));
     // Device management (src/devices): policies, access rules, wipe; quarantine notices to --admin-email.
     services.devices = new DeviceManager(store, { ...(opts.adminEmail ? { adminEmail: opts.adminEmail } : {}), log });
     const app = buildServer({
@@ -128,7 +134,7 @@ export function registerServe(program: Command): void {
       log,
       services,
       handlers: commandHandlers(),
-      config: { maxRequestBytes: parseSize(opts.maxRequestSize), publicUrl: opts.publicUrl, trustProxy: opts.trustProxy, tls, metrics: opts.metricsListen !== undefined },
+      config: { maxRequestBytes: parseSize(opts.maxRequestSize), publicUrl: opts.publicUrl, trustProxy: opts.trustProxy, tls, metrics: opts.metricsListen !== undefined, protection: protectionConfigFrom(opts) },
     });
     // Signals are handled from the start, so a stop during start-up also closes the store cleanly.
     let closing = false;

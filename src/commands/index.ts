@@ -16,6 +16,7 @@ import { settings } from './settings.ts';
 import { sync } from './sync.ts';
 import { getAttachment } from './get-attachment.ts';
 import { itemOperations } from './item-operations.ts';
+import { meetingResponse } from './meeting-response.ts';
 import type { CommandHandler } from './types.ts';
 
 /**
@@ -43,5 +44,6 @@ export function commandHandlers(): Map<string, CommandHandler> {
     ['Settings', settings],
     ['ItemOperations', itemOperations],
     ['GetAttachment', getAttachment],
+    ['MeetingResponse', meetingResponse],
   ]);
 }

@@ -1,0 +1,100 @@
+/**
+ * Meetings through mail: an afterDelivery hook (src/mail/deliver.ts) that processes the
+ * text/calendar parts of each delivered message (iTIP, RFC 5546; decisions in itip.ts) against
+ * the recipient's calendar, and fills the delivered Email item's meeting fields: MessageClass
+ * IPM.Schedule.Meeting.Request / .Canceled / .Resp.Pos|Neg|Tent and, for invitations and
+ * cancellations, the MeetingRequest element's data (src/classes/meeting-request.ts).
+ *
+ * - The calendar item is found by UID among the user's calendar items (meeting-items.ts) and
+ *   written with optimistic concurrency, so replies from several attendees delivered at once
+ *   all count.
+ * - A REPLY or COUNTER is taken only from the attendee it speaks for: the message's From address
+ *   must be that ATTENDEE (kb-1.3).
+ * - Bad input: a text/calendar part that is not iCalendar is logged and changes no calendar item;
+ *   the message stays in the Inbox as ordinary mail (MessageClass IPM.Note), so no device offers
+ *   to answer it.
+ * - Runs once per recipient and message; a failure is logged by delivery and never loses the mail.
+ */
+import { userAddresses } from '../directory/addresses.ts';
+import { addressesOf, type ParsedMessage } from '../mail/parse.ts';
+import type { JsonObject, Store } from '../store/types.ts';
+import { applyItip, intendedBusyStatus, type ItipDecision } from './itip.ts';
+import { ICalendarError, parseICalendar } from './icalendar.ts';
+import { meetingMessageClass, meetingRequestData, type MeetingMessageType } from '../classes/meeting-request.ts';
+import { updateWithRetry } from './meeting-items.ts';
+
+interface HookLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface MeetingHookOptions {
+  store: Store;
+  log?: HookLog;
+}
+
+const HANDLED = new Set(['REQUEST', 'CANCEL', 'REPLY', 'COUNTER']);
+
+export function meetingHook(opts: MeetingHookOptions) {
+  const { store, log } = opts;
+  return async (userId: string, itemId: string, parsed: ParsedMessage): Promise<void> => {
+    if (parsed.calendarParts.length === 0) return;
+    const user = await store.getUserById(userId);
+    if (!user) return;
+    const addresses = (await userAddresses(store, user)).map((a) => a.toLowerCase());
+    const sender = addressesOf(parsed.mail?.from)[0];
+    const mailPatch: JsonObject = {};
+    for (const text of parsed.calendarParts) {
+      let cal;
+      try {
+        cal = parseICalendar(text);
+      } catch (err) {
+        if (!(err instanceof ICalendarError)) throw err;
+        log?.warn({ userId, itemId, err: err.message }, 'meeting: unreadable text/calendar part, delivered as plain mail');
+        if (Object.keys(mailPatch).length === 0) mailPatch['messageClass'] = 'IPM.Note';
+        continue;
+      }
+      const method = cal.method ?? '';
+      if (!HANDLED.has(method)) continue;
+      for (const event of cal.events) {
+        const uid = typeof event.data['uid'] === 'string' ? event.data['uid'] : '';
+        if (!uid) {
+          log?.warn({ userId, itemId, method }, 'meeting: VEVENT without UID ignored');
+          continue;
+        }
+        const intended = method === 'REQUEST' ? intendedBusyStatus(text) : undefined;
+        if (intended !== undefined) event.data['busyStatus'] = intended;
+        let decision: ItipDecision = { action: 'none', reason: 'no_item' };
+        let hadItem = false;
+        await updateWithRetry(store, userId, uid, async (current) => {
+          hadItem = current !== undefined;
+          decision = applyItip(method, event, current?.data, { userAddresses: addresses, ...(sender ? { sender } : {}) });
+          if (decision.action === 'create') return { create: decision.data };
+          if (decision.action === 'update') return { data: decision.data };
+          if (decision.action === 'delete') return { delete: true };
+          return undefined;
+        });
+        const d = decision as ItipDecision;
+        log?.info({ userId, itemId, method, uid, action: d.action, ...(d.action === 'none' ? { reason: d.reason } : {}) }, 'meeting message processed');
+        const messageClass = meetingMessageClass(method, event);
+        if (messageClass) mailPatch['messageClass'] = messageClass;
+        if ((method === 'REQUEST' || method === 'CANCEL') && !(d.action === 'none' && d.reason === 'own_meeting')) {
+          mailPatch['meetingRequest'] = meetingRequestData(method, event, messageTypeOf(method, d, hadItem));
+        }
+      }
+    }
+    if (Object.keys(mailPatch).length === 0) return;
+    const mail = await store.getItem(userId, itemId);
+    if (!mail) return;
+    await store.updateItem(userId, itemId, { data: { ...mail.data, ...mailPatch } });
+  };
+}
+
+/** MS-ASEMAIL 2.2.2.47: 1 new, 2 full update, 4 outdated, 0 for cancellations and the rest. */
+function messageTypeOf(method: string, d: ItipDecision, hadItem: boolean): MeetingMessageType {
+  if (method !== 'REQUEST') return 0;
+  if (d.action === 'create') return 1;
+  if (d.action === 'update') return 2;
+  if (d.action === 'none' && d.reason === 'outdated') return 4;
+  return hadItem ? 2 : 1;
+}
