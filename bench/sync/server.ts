@@ -27,6 +27,7 @@ import { writeHeapSnapshot } from 'node:v8';
 import { pino } from 'pino';
 import { commandHandlers } from '../../src/commands/index.ts';
 import { buildServer, DEFAULT_MAX_REQUEST_BYTES } from '../../src/http/server.ts';
+import { PROTECTION_OFF } from '../../src/devices/protection.ts';
 import { openPostgresStore } from '../../src/store/postgres.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { ChangeListener, Store } from '../../src/store/types.ts';
@@ -36,9 +37,9 @@ import { emailData, parseArgs } from './common.ts';
 
 const args = parseArgs(
   process.argv.slice(2),
-  { backend: 'string', data: 'string', database: 'string', schema: 'string', 'log-level': 'string', port: 'number', experiment: 'list' },
-  { backend: 'sqlite', 'log-level': 'info', port: 0, experiment: [] },
-  'usage: bench/sync/server.ts --backend sqlite --data DIR | --backend postgres --database URL --schema NAME [--log-level L] [--port N] [--experiment stmt-cache]',
+  { backend: 'string', data: 'string', database: 'string', schema: 'string', 'log-level': 'string', port: 'number', experiment: 'list', protection: 'string' },
+  { backend: 'sqlite', 'log-level': 'info', port: 0, experiment: [], protection: 'off' },
+  'usage: bench/sync/server.ts --backend sqlite --data DIR | --backend postgres --database URL --schema NAME [--log-level L] [--port N] [--experiment stmt-cache] [--protection on|off]',
 );
 const experiments = new Set(args.experiment as string[]);
 for (const e of experiments) if (!['stmt-cache'].includes(e)) throw new Error(`unknown experiment ${e}`);
@@ -126,7 +127,10 @@ const app = buildServer({
   store,
   log,
   handlers,
-  config: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false },
+  // Raw-speed benches run without throttling, loop detection and the held-Ping limit (many
+  // devices of one user hammering on purpose); --protection on keeps the production defaults
+  // (bench/protection/loopers.ts).
+  config: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false, ...(args.protection === 'on' ? {} : { protection: PROTECTION_OFF }) },
 });
 await app.listen({ host: '127.0.0.1', port: Number(args.port) });
 const address = app.server.address();

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Store, User } from '../store/types.ts';
+import type { Lockout } from './lockout.ts';
 import { verifyPassword } from './password.ts';
 
 /**
@@ -19,16 +20,44 @@ export class Authenticator {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Lockout protection (src/auth/lockout.ts), set by the server; without it every attempt is checked. */
+  lockout: Lockout | undefined;
+
   async authenticate(username: string, password: string): Promise<User | null> {
-    const user = await this.store.getUserByEmail(normalizeLogin(username));
-    if (!user) return null;
+    const r = await this.attempt(username, password);
+    return r.user;
+  }
+
+  /**
+   * Checks credentials from a device and address (kb-2.10): a blocked origin or a wrong password
+   * this origin already tried is refused without a password check; outcomes are counted.
+   */
+  async attempt(username: string, password: string, from?: { deviceId: string; address: string }): Promise<{ user: User; reason?: undefined } | { user: null; reason: string }> {
+    const login = normalizeLogin(username);
+    const user = await this.store.getUserByEmail(login);
+    const lockout = from ? this.lockout : undefined;
+    const origin = { login, deviceId: from?.deviceId ?? '', address: from?.address ?? '' };
+    const attempt = lockout?.attemptHash(password, user?.passwordHash);
+    if (lockout && attempt) {
+      const c = lockout.check(origin, attempt);
+      if (!c.allowed) return { user: null, reason: c.reason };
+    }
+    if (!user) {
+      if (lockout && attempt) lockout.failed(origin, attempt);
+      return { user: null, reason: 'wrong user name or password' };
+    }
     const key = createHash('sha256').update(user.passwordHash).update('\0').update(password).digest('base64');
     const until = this.cache.get(key);
-    if (until !== undefined && until > this.now()) return user;
-    if (!(await verifyPassword(password, user.passwordHash))) return null;
-    if (this.cache.size >= this.maxEntries) this.cache.clear();
-    this.cache.set(key, this.now() + this.ttlMs);
-    return user;
+    if (until === undefined || until <= this.now()) {
+      if (!(await verifyPassword(password, user.passwordHash))) {
+        if (lockout && attempt) lockout.failed(origin, attempt);
+        return { user: null, reason: 'wrong user name or password' };
+      }
+      if (this.cache.size >= this.maxEntries) this.cache.clear();
+      this.cache.set(key, this.now() + this.ttlMs);
+    }
+    lockout?.succeeded(origin);
+    return { user };
   }
 }
 

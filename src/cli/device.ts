@@ -3,6 +3,7 @@ import { DEVICE_INFORMATION } from '../devices/device-information.ts';
 import { parseDeviceState, type AccessLevel } from '../devices/device-state.ts';
 import { DeviceManager } from '../devices/manager.ts';
 import type { Device, Store, User } from '../store/types.ts';
+import type { DeviceProtection } from '../store/protection-types.ts';
 import { addStoreOptions, openStoreFrom, type StoreCliOptions } from './options.ts';
 
 interface DeviceOptions extends StoreCliOptions {
@@ -55,6 +56,29 @@ function flags(s: ReturnType<typeof parseDeviceState>): string[] {
   return out;
 }
 
+/** Throttle blocks and loop flags (src/devices/throttle.ts, loop-detector.ts) for `device list`. */
+function protectionFlags(p: DeviceProtection | undefined): string[] {
+  const out: string[] = [];
+  if (p?.throttledUntil && p.throttledUntil > new Date()) out.push('throttled');
+  if (p && p.loops > 0) out.push('loops');
+  return out;
+}
+
+/** The `device show` rows of throttling and loop detection. */
+function protectionRows(p: DeviceProtection | null): Array<[string, string]> {
+  if (!p) return [['throttled', 'never'], ['loops', 'none flagged']];
+  const now = new Date();
+  const throttled =
+    p.throttles === 0
+      ? 'never'
+      : `${p.throttles} time(s), last ${p.lastThrottleAt?.toISOString() ?? '-'} (${p.lastThrottleReason ?? '-'})${p.throttledUntil && p.throttledUntil > now ? `, BLOCKED until ${p.throttledUntil.toISOString()}` : ''}`;
+  const loops = p.loops === 0 ? 'none flagged' : `FLAGGED ${p.loops} time(s), last ${p.lastLoopAt?.toISOString() ?? '-'} (${p.lastLoopCommand ?? '-'})`;
+  return [
+    ['throttled', throttled],
+    ['loops', loops],
+  ];
+}
+
 export function registerDevice(program: Command): void {
   const device = program.command('device').description('device partnerships: details, access, remote wipe');
 
@@ -69,6 +93,7 @@ export function registerDevice(program: Command): void {
         }
         const users = new Map((await store.listUsers()).map((u) => [u.id, u.email]));
         const states = new Map((await store.devices.listDeviceStates(userId)).map((s) => [`${s.userId}\0${s.deviceId}`, parseDeviceState(s.data)]));
+        const guarded = new Map((await store.protection.list(userId)).map((p) => [`${p.userId}\0${p.deviceId}`, p]));
         out(['USER', 'DEVICE', 'TYPE', 'ACCESS', 'PROVISIONED', 'WIPE', 'LAST SYNC', 'FLAGS'].join('\t'));
         for (const d of await store.listDevices(userId)) {
           const s = states.get(`${d.userId}\0${d.deviceId}`) ?? parseDeviceState(null);
@@ -81,7 +106,7 @@ export function registerDevice(program: Command): void {
               s.provisionedAt ?? '-',
               s.wipe ? `${s.wipe.kind}:${s.wipe.acknowledgedAt ? 'done' : 'pending'}` : '-',
               d.lastSeen.toISOString(),
-              flags(s).join(',') || '-',
+              [...flags(s), ...protectionFlags(guarded.get(`${d.userId}\0${d.deviceId}`))].join(',') || '-',
             ].join('\t'),
           );
         }
@@ -121,6 +146,7 @@ export function registerDevice(program: Command): void {
           ['access reason', s.accessOverride ? 'set by the administrator' : (s.accessReason ?? '-')],
           ['resets', String(d.syncResets)],
           ['wipe', wipeText(s)],
+          ...protectionRows(await store.protection.get(user.id, d.deviceId)),
         ];
         for (const [k, v] of rows) out(`${k.padEnd(20)}${v}`);
       }),

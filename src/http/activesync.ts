@@ -13,6 +13,9 @@ import { withProvisionGate } from '../devices/provision-gate.ts';
 import { authenticateRequest } from './authenticate.ts';
 import { logFields } from './request-log.ts';
 import { ParkedRequests } from './parked-requests.ts';
+import { Protection } from '../devices/protection.ts';
+import { withLoopDetection } from '../devices/loop-detector.ts';
+import { throttleHeaders } from '../devices/throttle.ts';
 
 export const ENDPOINT = '/Microsoft-Server-ActiveSync';
 export const WBXML_CONTENT_TYPE = 'application/vnd.ms-sync.wbxml';
@@ -30,6 +33,8 @@ interface Deps {
    * every request's signal alive for the server's life, nodejs/node#55351.)
    */
   held: Set<AbortController>;
+  /** Throttling, loop detection, held-request limit (src/devices/protection.ts). */
+  protection?: Protection;
   /**
    * Runs once the user is authenticated (mailbox logging, redirects of users homed elsewhere:
    * src/http/server.ts); false when it has answered the request itself.
@@ -40,6 +45,7 @@ interface Deps {
 export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
   const { log } = deps;
   const seenDevices = new SeenDevices(deps.store);
+  const protection = deps.protection ?? new Protection({}, deps.store, log);
   const services: Services = deps.services ?? {};
 
   /** Writes a command's result as the HTTP response (now, or later for a parked request). */
@@ -151,7 +157,8 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
     });
 
     // Provisioning, access rules and remote wipe decide first (src/devices/provision-gate.ts).
-    const handler = withProvisionGate(deps.handlers.get(command.name));
+    // Loop detection sits inside the gate: a blocked or wiped device is refused before any replay.
+    const handler = withProvisionGate(withLoopDetection(protection.loops, deps.handlers.get(command.name), protection.onLoopFlag));
     if (!handler) return refuse(req, reply, 501, `${command.name} is not implemented yet`);
 
     // Made when a handler asks for it (Sync with Wait): most requests never wait. The response's
@@ -179,6 +186,9 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
         throw err;
       }
     }
+    // Budgets per device and user (src/devices/throttle.ts): past one, 503 and nothing done.
+    const admitted = protection.admit(user.id, params.deviceId, command.name, rawBody);
+    if (!admitted.ok) return refuse(req, reply, 503, `throttled (${admitted.scope}): ${admitted.reason}`, throttleHeaders(admitted.reason, admitted.retryAfter));
     let result: CommandResult;
     try {
       result = await handler({
@@ -206,13 +216,14 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
       seenDevices.forget(user.id, params.deviceId);
       throw err;
     } finally {
+      admitted.release();
       if (abort) {
         deps.held.delete(abort);
         reply.raw.off('close', onClose);
       }
     }
     if (result.park) {
-      parked.park(req, reply, result.park);
+      parked.park(req, reply, result.park, protection.heldGroup(user.id));
       return undefined;
     }
     answer(req, reply, result);

@@ -14,9 +14,12 @@ export async function authenticateRequest(authenticator: Authenticator, req: Fas
   const f = logFields(req);
   const creds = parseBasicAuth(req.headers.authorization);
   if (creds) f.user = creds.username;
-  const user = creds ? await authenticator.authenticate(creds.username, creds.password) : null;
+  // Failures count per device and address (kb-2.10, src/auth/lockout.ts): the route has put the
+  // request's device id in its log fields; Autodiscover has none.
+  const r = creds ? await authenticator.attempt(creds.username, creds.password, { deviceId: f.deviceId ?? '', address: req.ip }) : null;
+  const user = r?.user ?? null;
   if (!user) {
-    f.reason = creds ? 'wrong user name or password' : 'no credentials';
+    f.reason = r?.reason ?? 'no credentials';
     await reply.code(401).headers(BASIC_CHALLENGE).send();
     return null;
   }

@@ -18,6 +18,9 @@ import type { CommandResult, Park } from '../commands/types.ts';
  * - The client going away (the response's 'close', which Node emits for a lost connection)
  *   drops the record without answering.
  * - `closeAll` answers every parked request with its timeout answer (server shutdown).
+ * - A group (the user) limits how many are held at once: past `max`, the oldest of the group is
+ *   answered with its timeout answer (a Ping's Status 1, MS-ASCMD 2.2.3.177.10: the device asks
+ *   again), so one user's devices cannot pile up held requests (kb-2.2).
  */
 export type Answer = (req: FastifyRequest, reply: FastifyReply, result: CommandResult) => void;
 
@@ -33,6 +36,7 @@ class Parked {
     readonly park: Park,
     readonly bucket: number,
     readonly owner: ParkedRequests,
+    readonly group: string | undefined,
   ) {}
 
   /** The watch saw a change (Watch.holder). */
@@ -57,6 +61,8 @@ export class ParkedRequests {
   readonly #tickMs: number;
   #timer: NodeJS.Timeout | undefined;
   #count = 0;
+  /** Held requests per group, oldest first (Set keeps insertion order). */
+  readonly #groups = new Map<string, Set<Parked>>();
 
   constructor(answer: Answer, log: Logger, opts: ParkedRequestsOptions = {}) {
     this.#answer = answer;
@@ -70,9 +76,25 @@ export class ParkedRequests {
     return this.#count;
   }
 
-  park(req: FastifyRequest, reply: FastifyReply, park: Park): void {
+  /** Held requests of a group now. */
+  groupSize(key: string): number {
+    return this.#groups.get(key)?.size ?? 0;
+  }
+
+  park(req: FastifyRequest, reply: FastifyReply, park: Park, group?: { key: string; max: number }): void {
     const bucket = Math.ceil(park.deadline / this.#tickMs);
-    const entry = new Parked(req, reply, park, bucket, this);
+    const entry = new Parked(req, reply, park, bucket, this, group?.key);
+    if (group) {
+      let members = this.#groups.get(group.key);
+      if (!members) this.#groups.set(group.key, (members = new Set()));
+      for (const oldest of members) {
+        if (members.size < group.max) break;
+        this.#finish(oldest, oldest.park.timeout());
+      }
+      // Answering the last one may have dropped the group's set.
+      this.#groups.set(group.key, members);
+      members.add(entry);
+    }
     let set = this.#buckets.get(bucket);
     if (!set) this.#buckets.set(bucket, (set = new Set()));
     set.add(entry);
@@ -137,6 +159,10 @@ export class ParkedRequests {
     e.done = true;
     e.park.watch.close();
     e.park.watch.holder = undefined;
+    if (e.group !== undefined) {
+      const members = this.#groups.get(e.group);
+      if (members?.delete(e) && members.size === 0) this.#groups.delete(e.group);
+    }
     const set = this.#buckets.get(e.bucket);
     if (set?.delete(e)) {
       this.#count--;

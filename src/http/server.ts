@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Authenticator } from '../auth/authenticator.ts';
+import { Protection, type ProtectionConfig } from '../devices/protection.ts';
 import type { Services } from '../commands/services.ts';
 import type { CommandHandler } from '../commands/types.ts';
 import type { Store, User } from '../store/types.ts';
@@ -19,6 +20,8 @@ export interface ServerConfig {
   /** Trust X-Forwarded-* from a reverse proxy. */
   trustProxy: boolean;
   tls?: { cert: Buffer; key: Buffer };
+  /** Throttling, loop detection, lockout and held-request limits (src/devices/protection.ts); defaults when unset. */
+  protection?: ProtectionConfig;
   /** Count requests and time store calls for Prometheus (src/http/metrics.ts; `--metrics-listen`). */
   metrics?: boolean;
   /** How long homes (redirects) and the mailbox-logged users are cached, ms (default 5 s). */
@@ -54,6 +57,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   const authenticator = deps.authenticator ?? new Authenticator(deps.store);
+  // One per process: budgets, loops and failed logins are counted in memory (README "Protection").
+  const protection = new Protection(deps.config.protection ?? {}, deps.store, deps.log);
+  authenticator.lockout ??= protection.lockout;
   // Closing the server ends held requests (Ping, Sync with Wait) at once instead of waiting out
   // their heartbeat: they see their abort signal and answer.
   const held = new Set<AbortController>();
@@ -72,7 +78,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     await mailboxLog.mark(req, user);
     return !(await homes.redirect(req, reply, user));
   };
-  registerActiveSync(app, { ...deps, store, authenticator, held, afterAuthentication });
+  registerActiveSync(app, { ...deps, store, authenticator, held, afterAuthentication, protection });
   registerAutodiscover(app, { ...deps, authenticator, homes });
 
   app.addHook('onRequest', async (req) => markStart(req));

@@ -226,6 +226,19 @@ export interface MailboxLogEntriesTable {
   response: string | null;
 }
 
+/** Throttle blocks and loop flags per device (migration 0009_protection; protection-store.ts). */
+export interface DeviceProtectionTable {
+  user_id: string;
+  device_id: string;
+  throttles: Int8;
+  last_throttle_at: string | null;
+  last_throttle_reason: string | null;
+  throttled_until: string | null;
+  loops: Int8;
+  last_loop_at: string | null;
+  last_loop_command: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   folders: FoldersTable;
@@ -245,6 +258,7 @@ export interface Database {
   device_settings: DeviceSettingsTable;
   device_access_rules: DeviceAccessRulesTable;
   device_states: DeviceStatesTable;
+  device_protection: DeviceProtectionTable;
   mail_blobs: MailBlobsTable;
   user_homes: UserHomesTable;
   domain_homes: DomainHomesTable;

@@ -24,6 +24,7 @@
 
 import type { DirectoryStore } from './directory-types.ts';
 import type { DevicesStore } from './devices-types.ts';
+import type { ProtectionStore } from './protection-types.ts';
 import type { MailStore } from './mail-types.ts';
 import type { HomesStore } from './homes-types.ts';
 import type { MailboxLogStore } from './mailbox-log-types.ts';
@@ -184,6 +185,8 @@ export interface Store {
   readonly search: SearchStore;
   /** Device management: policies, access rules, per-device provisioning/access/wipe state. */
   readonly devices: DevicesStore;
+  /** Throttle blocks and loop flags per device, for the admin (protection-types.ts). */
+  readonly protection: ProtectionStore;
   /** The directory (GAL fields, aliases, picture) and per-user settings (out of office). */
   readonly directory: DirectoryStore;
   /** Mail content kept once by content: raw messages and attachments (mail-types.ts). */

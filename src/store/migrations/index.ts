@@ -8,6 +8,7 @@ import { initial } from './0001_initial.ts';
 import { sync } from './0002_sync.ts';
 import { mail } from './0003_mail.ts';
 import { devices } from './0007_devices.ts';
+import { protection } from './0009_protection.ts';
 import { directory } from './0006_directory.ts';
 import { sending } from './0004_sending.ts';
 import { homes } from './0010_homes.ts';
@@ -19,6 +20,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0006_directory': directory,
   '0004_sending': sending,
   '0007_devices': devices,
+  '0009_protection': protection,
   '0010_homes': homes,
 };
 

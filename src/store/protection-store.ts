@@ -1,0 +1,90 @@
+/** ProtectionStore over Kysely (SQLite and PostgreSQL); see protection-types.ts. */
+import type { Kysely, Selectable } from 'kysely';
+import type { DeviceProtection, ProtectionStore } from './protection-types.ts';
+import type { Database, DeviceProtectionTable } from './schema.ts';
+import { StoreError } from './types.ts';
+
+export class KyselyProtectionStore implements ProtectionStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly now: () => Date,
+  ) {}
+
+  async recordThrottle(userId: string, deviceId: string, reason: string, until: Date): Promise<void> {
+    const ts = this.now().toISOString();
+    const untilTs = until.toISOString();
+    await guard(deviceId, () =>
+      this.db
+        .insertInto('device_protection')
+        .values({ ...EMPTY, user_id: userId, device_id: deviceId, throttles: 1, last_throttle_at: ts, last_throttle_reason: reason, throttled_until: untilTs })
+        .onConflict((oc) =>
+          oc.columns(['user_id', 'device_id']).doUpdateSet((eb) => ({
+            throttles: eb('device_protection.throttles', '+', 1),
+            last_throttle_at: ts,
+            last_throttle_reason: reason,
+            throttled_until: untilTs,
+          })),
+        )
+        .execute(),
+    );
+  }
+
+  async recordLoop(userId: string, deviceId: string, command: string): Promise<void> {
+    const ts = this.now().toISOString();
+    await guard(deviceId, () =>
+      this.db
+        .insertInto('device_protection')
+        .values({ ...EMPTY, user_id: userId, device_id: deviceId, loops: 1, last_loop_at: ts, last_loop_command: command })
+        .onConflict((oc) =>
+          oc.columns(['user_id', 'device_id']).doUpdateSet((eb) => ({ loops: eb('device_protection.loops', '+', 1), last_loop_at: ts, last_loop_command: command })),
+        )
+        .execute(),
+    );
+  }
+
+  async get(userId: string, deviceId: string): Promise<DeviceProtection | null> {
+    const row = await this.db.selectFrom('device_protection').selectAll().where('user_id', '=', userId).where('device_id', '=', deviceId).executeTakeFirst();
+    return row ? toProtection(row) : null;
+  }
+
+  async list(userId?: string): Promise<DeviceProtection[]> {
+    let q = this.db.selectFrom('device_protection').selectAll();
+    if (userId !== undefined) q = q.where('user_id', '=', userId);
+    return (await q.orderBy('user_id').orderBy('device_id').execute()).map(toProtection);
+  }
+}
+
+const EMPTY = {
+  throttles: 0,
+  last_throttle_at: null,
+  last_throttle_reason: null,
+  throttled_until: null,
+  loops: 0,
+  last_loop_at: null,
+  last_loop_command: null,
+};
+
+async function guard(deviceId: string, fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    const code = (err as { code?: unknown } | null)?.code;
+    if (code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw new StoreError('not_found', `device ${deviceId}: no such partnership`, { cause: err });
+    throw err;
+  }
+}
+
+function toProtection(r: Selectable<DeviceProtectionTable>): DeviceProtection {
+  const d = (v: string | null) => (v === null ? null : new Date(v));
+  return {
+    userId: r.user_id,
+    deviceId: r.device_id,
+    throttles: Number(r.throttles),
+    lastThrottleAt: d(r.last_throttle_at),
+    lastThrottleReason: r.last_throttle_reason,
+    throttledUntil: d(r.throttled_until),
+    loops: Number(r.loops),
+    lastLoopAt: d(r.last_loop_at),
+    lastLoopCommand: r.last_loop_command,
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * Throttling scenarios (kb-2.9, src/devices/throttle.ts) through a real server: identical Syncs
+ * past the budget get HTTP 503 with Retry-After and X-MS-ASThrottle (MS-ASHTTP 2.2.2.1.2.13,
+ * 3.1.5.2.3), the user's other devices go on, the block ends by itself, and the admin sees it in
+ * `easd device show` / `list`. On SQLite and PostgreSQL (the block is recorded in the store).
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { hashPassword } from '../../src/auth/password.ts';
+import { commandHandlers } from '../../src/commands/index.ts';
+import { buildServer, DEFAULT_MAX_REQUEST_BYTES } from '../../src/http/server.ts';
+import { el } from '../../src/wbxml/index.ts';
+import { openTempSqliteStore } from '../helpers/db.ts';
+import { startTestServer } from '../helpers/server.ts';
+import { Device } from './device.ts';
+
+const ALICE = { email: 'alice@example.com', password: 'alice-password-1' };
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+function easd(args: string[]): Promise<string> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EASD_')) env[k] = v;
+  return new Promise((res, rej) => {
+    execFile(join(ROOT, 'bin/easd'), args, { cwd: ROOT, env, timeout: 60_000 }, (err, stdout, stderr) => (err ? rej(new Error(`${err.message}\n${stderr}`)) : res(String(stdout))));
+  });
+}
+
+const THROTTLE = { identicalSyncs: 30, identicalWindowMs: 10_000, blockMs: 1_500 };
+
+/** 60 identical Syncs of the Inbox as fast as one device sends them; the statuses seen. */
+async function loopSyncs(url: string, deviceId: string) {
+  const d = new Device({ url, user: ALICE.email, password: ALICE.password, deviceId, deviceType: 'LoopPhone' });
+  assert.equal((await d.folderSync()).status, 1);
+  const inbox = d.folderByType(2).serverId;
+  await d.initialSync(inbox);
+  const body = el('AirSync', 'Sync', el('AirSync', 'Collections', d.collectionRequest(inbox)));
+  const statuses: number[] = [];
+  let first503: Headers | undefined;
+  const started = Date.now();
+  for (let i = 0; i < 60; i++) {
+    const r = await d.client.post('Sync', body);
+    statuses.push(r.status);
+    if (r.status === 503) first503 ??= r.headers;
+  }
+  return { d, body, statuses, first503, elapsed: Date.now() - started };
+}
+
+for (const backend of ['sqlite', 'postgres'] as const) {
+  describe(`throttling (${backend})`, () => {
+    it('kb-2.9: 60 identical Syncs in 10 s are throttled with 503, then served again after the block', async () => {
+      const server = await startTestServer({ users: [ALICE], backend, logLevel: 'warn', config: { protection: { throttle: THROTTLE } } });
+      try {
+        const { d, body, statuses, first503, elapsed } = await loopSyncs(server.url, `LOOP${backend}`);
+        assert.ok(elapsed < 10_000, `the 60 Syncs took ${elapsed} ms`);
+        // The initial sync's last poll may already be this request (the same SyncKey): 29 or 30.
+        const served = statuses.indexOf(503);
+        assert.ok(served === 29 || served === 30, `the budget of identical Syncs is served (${served})`);
+        assert.deepEqual(statuses.slice(served), Array(60 - served).fill(503), 'past it every request of the device is refused');
+        assert.equal(first503!.get('x-ms-asthrottle'), 'RecentCommands');
+        assert.equal(first503!.get('retry-after'), '2');
+        // Another device of the user is not affected.
+        const other = new Device({ url: server.url, user: ALICE.email, password: ALICE.password, deviceId: `OTHER${backend}`, deviceType: 'GoodPhone' });
+        assert.equal((await other.folderSync()).status, 1);
+        // Visible to the admin while it lasts.
+        const alice = server.users.get(ALICE.email)!;
+        const p = await server.store.protection.get(alice.id, `LOOP${backend}`);
+        assert.equal(p?.throttles, 1);
+        assert.equal(p?.lastThrottleReason, 'RecentCommands');
+        assert.ok(p!.throttledUntil! > new Date());
+        const logged = server.requestLogs().filter((l) => l.httpStatus === 503);
+        assert.equal(logged.length, 60 - served);
+        assert.match(String(logged[0]!.reason), /throttled \(device\): RecentCommands/);
+        // The block ends by itself.
+        await new Promise((r) => setTimeout(r, 1_600));
+        assert.equal((await d.client.post('Sync', body)).status, 200);
+      } finally {
+        await server.close();
+      }
+    });
+  });
+}
+
+describe('throttling in the admin view', () => {
+  it('kb-2.9: easd device show and list show the throttle while it lasts', async () => {
+    const temp = await openTempSqliteStore();
+    const user = await temp.store.createUser({ email: ALICE.email, passwordHash: await hashPassword(ALICE.password) });
+    const app = buildServer({
+      store: temp.store,
+      log: pino({ level: 'silent' }),
+      handlers: commandHandlers(),
+      config: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false, protection: { throttle: { ...THROTTLE, blockMs: 60_000 } } },
+    });
+    try {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const port = (app.server.address() as { port: number }).port;
+      const { statuses } = await loopSyncs(`http://127.0.0.1:${port}`, 'ADMINLOOP');
+      assert.ok(statuses.includes(503));
+      const show = await easd(['device', 'show', 'ADMINLOOP', '--user', ALICE.email, '--data', temp.dir]);
+      assert.match(show, /throttled\s+1 time\(s\), last \S+ \(RecentCommands\), BLOCKED until /);
+      assert.match(show, /loops\s+none flagged/);
+      const list = await easd(['device', 'list', '--data', temp.dir]);
+      const row = list.split('\n').find((l) => l.includes('ADMINLOOP'));
+      assert.ok(row && /throttled/.test(row), list);
+      assert.ok(user.id);
+    } finally {
+      await app.close();
+      await temp.cleanup();
+    }
+  });
+});
