@@ -60,10 +60,16 @@ export function syncIsReplayable(request: WbxmlElement | undefined): boolean {
 }
 
 /** A fingerprint of a request: command, the content-carrying query parameters, the body. */
-export function fingerprint(command: string, params: Pick<EasRequestParams, 'collectionId' | 'itemId' | 'longId' | 'occurrence' | 'saveInSent' | 'attachmentName'>, body: Buffer): string {
+export function fingerprint(
+  command: string,
+  params: Partial<Pick<EasRequestParams, 'collectionId' | 'itemId' | 'longId' | 'occurrence' | 'saveInSent' | 'acceptMultiPart' | 'attachmentName' | 'protocolVersion'>>,
+  body: Buffer,
+): string {
   const h = createHash('sha1');
   h.update(command).update('\0');
-  h.update([params.collectionId, params.itemId, params.longId, params.occurrence, params.attachmentName, params.saveInSent ? 'T' : 'F'].map((v) => v ?? '').join('\0'));
+  // The version and AcceptMultiPart shape the answer; the policy key does not (the gate runs first).
+  const p = params;
+  h.update([p.protocolVersion, p.collectionId, p.itemId, p.longId, p.occurrence, p.attachmentName, p.saveInSent ? 'T' : 'F', p.acceptMultiPart ? 'M' : ''].map((v) => v ?? '').join('\0'));
   h.update('\0');
   h.update(body);
   return h.digest('base64');

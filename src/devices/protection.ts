@@ -45,7 +45,7 @@ export class Protection {
 
   /** Counts a request against the budgets; a new device block is recorded for the admin. */
   admit(userId: string, deviceId: string, command: string, body: Buffer): ThrottleDecision {
-    const fp = command === 'Sync' && this.throttle.config.enabled ? fingerprint(command, { saveInSent: false }, body) : undefined;
+    const fp = command === 'Sync' && this.throttle.config.enabled ? fingerprint(command, {}, body) : undefined;
     const d = this.throttle.admit({ userId, deviceId, command, ...(fp !== undefined ? { fingerprint: fp } : {}) });
     if (!d.ok && d.blockedUntil !== undefined) {
       this.log.warn({ userId, deviceId, reason: d.reason, until: new Date(d.blockedUntil).toISOString() }, 'device throttled');

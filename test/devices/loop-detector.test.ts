@@ -118,5 +118,7 @@ describe('LoopDetector', () => {
     assert.notEqual(base, fingerprint('SmartReply', { itemId: '2', saveInSent: true }, b));
     assert.notEqual(base, fingerprint('SmartReply', { itemId: '1', saveInSent: false }, b));
     assert.notEqual(base, fingerprint('SmartReply', { itemId: '1', saveInSent: true }, Buffer.from('bodx')));
+    assert.notEqual(base, fingerprint('SmartReply', { itemId: '1', saveInSent: true, acceptMultiPart: true }, b));
+    assert.notEqual(base, fingerprint('SmartReply', { itemId: '1', saveInSent: true, protocolVersion: '14.1' }, b));
   });
 });
