@@ -7,6 +7,7 @@ import { waitForChange } from '../sync/wait.ts';
 import { parseSyncRequest, SyncProtocolError, type CollectionRequest, type SyncRequest } from '../sync/sync-request.ts';
 import { el, type WbxmlElement } from '../wbxml/tree.ts';
 import type { CommandContext, CommandHandler, CommandResult } from './types.ts';
+import { afterClientCalendarChange } from '../calendar/meeting-organizer.ts';
 
 /** Most collections one Sync may name before Status 15 (MS-ASCMD 2.2.3.177.17). */
 export const MAX_SYNC_COLLECTIONS = 1000;
@@ -102,6 +103,8 @@ async function handleSync(ctx: CommandContext, out: { waits: boolean }): Promise
     onClientWrite: async (folder, item, appData) => {
       if (asksToSend(folder, appData, ctx.version)) await sendDraft({ store, user, version: ctx.version, outbound: ctx.services.outbound, log: ctx.log }, item, appData);
     },
+    // Meetings the user organises from a 16.0+ device: the server notifies the attendees.
+    onClientItemChange: (folder, before, after) => afterClientCalendarChange({ store, user, version: ctx.version, outbound: ctx.services.outbound, log: ctx.log }, folder, before, after),
   };
   const watched = new Set(syncCtx.folders.filter((f) => req.collections.some((c) => c.collectionId === f.serverId)).map((f) => f.id));
   const pass = async (collections: CollectionRequest[]) => {

@@ -100,6 +100,12 @@ export interface SyncContext {
   folders: Folder[];
   /** Runs after a client Add or Change is stored (a draft with Send: src/mail/send-draft.ts). */
   onClientWrite?: (folder: Folder, item: Item, appData: WbxmlElement) => Promise<void>;
+  /**
+   * Runs after a client Add, Change or Delete of an item is stored, with the item before and
+   * after (undefined for an Add / a Delete): meetings organised from a device
+   * (src/calendar/meeting-organizer.ts).
+   */
+  onClientItemChange?: (folder: Folder, before: Item | undefined, after: Item | undefined) => Promise<void>;
 }
 
 export interface CollectionOutcome {
@@ -488,6 +494,7 @@ async function applyClientCommand(
       await store.putClientAdd(user.id, device.deviceId, folder.id, cmd.clientId, item.id);
       touched.set(item.id, item.modseq);
       if (!matchedId) await ctx.onClientWrite?.(folder, item, cmd.appData);
+      if (!matchedId) await ctx.onClientItemChange?.(folder, undefined, item);
       return [responseElement('Add', idElement('ClientId', cmd.clientId), idElement('ServerId', item.serverId), statusElement(SyncStatus.Success))];
     }
     case 'Change': {
@@ -517,6 +524,7 @@ async function applyClientCommand(
       const updated = await store.updateItem(user.id, item.id, { data, uid: uidOf(data) ?? item.uid });
       if (!after) touched.set(updated.id, updated.modseq);
       await ctx.onClientWrite?.(folder, updated, cmd.appData);
+      await ctx.onClientItemChange?.(folder, item, updated);
       return []; // a successful Change is not answered (MS-ASCMD 2.2.3.24.3)
     }
     case 'Delete': {
@@ -536,6 +544,7 @@ async function applyClientCommand(
         }
         const updated = await store.updateItem(user.id, item.id, { data, uid: uidOf(data) ?? item.uid });
         touched.set(updated.id, updated.modseq);
+        await ctx.onClientItemChange?.(folder, item, updated);
         return [];
       }
       // DeletesAsMoves (default true, MS-ASCMD 2.2.3.43): deletes from a device move the item
@@ -544,6 +553,7 @@ async function applyClientCommand(
       if (deletesAsMoves && trash && trash.id !== folder.id) await store.moveItem(user.id, item.id, trash.id);
       else await store.deleteItem(user.id, item.id);
       touched.set(item.id, OWN_DELETE);
+      await ctx.onClientItemChange?.(folder, item, undefined);
       return [];
     }
     case 'Fetch': {
