@@ -63,7 +63,8 @@ export class HomeDirectory {
     this.#cacheMs = opts.cacheMs ?? DEFAULT_HOMES_CACHE_MS;
   }
 
-  async #current(): Promise<Homes> {
+  /** The cached homes while fresh (no promise on the hot path), else a read of the store. */
+  #current(): Homes | Promise<Homes> {
     if (this.#homes && performance.now() - this.#readAt < this.#cacheMs) return this.#homes;
     this.#reading ??= this.#store.homes
       .listHomes()

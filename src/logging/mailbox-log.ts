@@ -48,7 +48,8 @@ export class MailboxLogCapture {
     this.#retentionMs = (opts.retentionHours ?? DEFAULT_MAILBOX_LOG_HOURS) * 3600_000;
   }
 
-  async #loggedUsers(): Promise<Map<string, number>> {
+  /** The cached list while fresh (no promise on the hot path), else a read of the store. */
+  #loggedUsers(): Map<string, number> | Promise<Map<string, number>> {
     if (this.#users && performance.now() - this.#readAt < this.#cacheMs) return this.#users;
     this.#reading ??= this.#store.mailboxLog
       .listEnabled()
@@ -77,10 +78,11 @@ export class MailboxLogCapture {
 
   /** Adds the hook that writes an entry as a marked request's response goes out. */
   register(app: FastifyInstance): void {
-    app.addHook('onSend', async (req, reply, payload) => {
+    // A callback hook, not an async one: every response passes here, and only marked ones wait.
+    app.addHook('onSend', (req, reply, payload, done) => {
       const mark = (req as Marked)[MARK];
-      if (mark) await this.#write(req, reply, payload, mark);
-      return payload;
+      if (!mark) return done(null, payload);
+      void this.#write(req, reply, payload, mark).then(() => done(null, payload));
     });
   }
 
