@@ -367,6 +367,63 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal(results(await bob.client.post('MeetingResponse', el(MR, 'MeetingResponse'))).length, 0);
     });
 
+    it('MeetingResponse 16.1: no SendResponse sends nothing, a proposal is a COUNTER, a refused reply is Status 4 and stores nothing, repeats write nothing', async () => {
+      const uid = outlookUid(`16${backend === 'sqlite' ? 'a' : 'b'}`);
+      const ics = fixture('outlook-series-request.ics', { [OUTLOOK_UID]: uid, 'olivia@example.com': 'olivia@outside.example' });
+      await deliver([ANN.email], invitation({ from: 'olivia@outside.example', to: 'ann@example.com', subject: 'Sixteen', ics, id: 'k16@outside.example' }));
+      const ann = phone(ANN, 'S16');
+      await ann.folderSync();
+      const inboxId = ann.folderByType(2).serverId;
+      const req = byName(await ann.initialSync(inboxId, { options: inboxOptions }), 'Sixteen')!;
+      const item = () => calendarItems(server.store, userId(ANN)).then((l) => l.find((i) => i.uid === uid)!);
+      const sent = sink.messages.length;
+
+      // Without SendResponse: the calendar takes the answer, no mail (MS-ASCMD 2.2.3.163).
+      assert.deepEqual(results(await ann.client.post('MeetingResponse', meetingResponse([{ response: 2, collectionId: inboxId, requestId: req.serverId }]))).map((r) => r.status), [1]);
+      assert.equal(sink.messages.length, sent);
+      assert.equal((await item()).data['responseType'], 2);
+
+      // The relay refuses the organizer: Status 4, the answer is not stored, so the retry goes out.
+      sink.refuse.add('olivia@outside.example');
+      assert.deepEqual(results(await ann.client.post('MeetingResponse', meetingResponse([{ response: 1, collectionId: inboxId, requestId: req.serverId, send: true }]))).map((r) => r.status), [4]);
+      assert.equal((await item()).data['responseType'], 2);
+      sink.refuse.delete('olivia@outside.example');
+      const ok = results(await ann.client.post('MeetingResponse', meetingResponse([{ response: 1, collectionId: inboxId, requestId: req.serverId, send: true }])));
+      assert.deepEqual(ok.map((r) => r.status), [1]);
+      assert.equal(sink.messages.length, sent + 1);
+      const stored = await item();
+      assert.equal(stored.data['responseType'], 3);
+      // kb-1.8: repeats neither write nor send.
+      for (let i = 0; i < 3; i++) await ann.client.post('MeetingResponse', meetingResponse([{ response: 1, collectionId: inboxId, requestId: req.serverId, send: true }]));
+      assert.equal((await item()).modseq, stored.modseq, 'no store growth');
+      assert.equal(sink.messages.length, sent + 1);
+
+      // 16.1 ProposedStartTime/EndTime with a tentative answer: a COUNTER to the organizer.
+      const counter = el(
+        MR,
+        'MeetingResponse',
+        el(MR, 'Request', el(MR, 'UserResponse', '2'), el(MR, 'CollectionId', inboxId), el(MR, 'RequestId', req.serverId), el(MR, 'SendResponse', el(MR, 'ProposedStartTime', '20260303T130000Z'), el(MR, 'ProposedEndTime', '20260303T140000Z'))),
+      );
+      assert.deepEqual(results(await ann.client.post('MeetingResponse', counter)).map((r) => r.status), [1]);
+      const { cal, mail } = await itipOf(sink.messages.at(-1)!.raw);
+      assert.equal(cal.method, 'COUNTER');
+      assert.equal(cal.events[0]!.data['startTime'], '2026-03-03T13:00:00.000Z');
+      assert.equal(cal.events[0]!.data['endTime'], '2026-03-03T14:00:00.000Z');
+      assert.match(mail.subject ?? '', /^New Time Proposed: /);
+
+      // By LongId (as Search returns it), without CollectionId and RequestId.
+      const byLong = await ann.client.post('MeetingResponse', el(MR, 'MeetingResponse', el(MR, 'Request', el(MR, 'UserResponse', '1'), el('Search', 'LongId', req.serverId))));
+      assert.deepEqual(results(byLong), [{ status: 1, calendarId: stored.serverId }]);
+      assert.equal((await item()).data['responseType'], 3);
+
+      // Answering one's own meeting (the organizer's calendar item) is not a meeting request.
+      const olivia = phone(OLIVIA, 'S16');
+      await olivia.folderSync();
+      const ocal = olivia.folderByType(8).serverId;
+      const own = await server.store.putItem({ userId: userId(OLIVIA), folderId: (await server.store.getFolderByServerId(userId(OLIVIA), ocal))!.id, class: 'Calendar', data: { uid: 'own-1', subject: 'Mine', startTime: '2026-03-03T13:00:00.000Z', endTime: '2026-03-03T14:00:00.000Z', organizerEmail: OLIVIA.email, meetingStatus: 1, attendees: [{ email: ANN.email, name: 'Ann' }] }, uid: 'own-1' });
+      assert.deepEqual(results(await olivia.client.post('MeetingResponse', meetingResponse([{ response: 1, collectionId: ocal, requestId: own.serverId }]))).map((r) => r.status), [2]);
+    });
+
     it('a 16.1 organizer: the server invites, REPLYs update the organizer calendar, a COUNTER shows as a proposal; kb-1.2: an attendee edit notifies nobody', async () => {
       const olivia = phone(OLIVIA, 'ORG');
       await olivia.folderSync();
