@@ -1,6 +1,6 @@
 /**
  * Loop detection (kb-1.8): a device that sends the same command with the same content again
- * and again (a MeetingResponse, a Sync carrying the same item Change, the same SendMail) gets
+ * and again (a MeetingResponse, a Sync carrying the same item Change, the same MoveItems) gets
  * the answer it got the first time, without the command being done again: no new mail, no store
  * growth. Past a threshold the device is flagged for the admin (`easd device show`).
  *
@@ -10,16 +10,19 @@
  * meeting is done three times. A repeat after `windowMs` of quiet also starts over.
  *
  * Replaying the previous answer is what a retry should get anyway (a lost response), and only
- * commands where it is safe take part:
- * - always: MeetingResponse, SendMail, SmartReply, SmartForward, MoveItems, FolderCreate,
- *   FolderUpdate, FolderDelete (their effect is done once; a repeat carries the same SyncKey or
- *   ClientId and means "again", MS-ASCMD 2.2.3.26 ClientId, 2.2.3.177 SyncKey);
+ * successful answers (every Status in the answer is the command's success value) of commands
+ * where it is safe take part; an error answer is never replayed, so a retry after a transient
+ * failure is processed in full:
+ * - always: MeetingResponse, MoveItems, FolderCreate, FolderUpdate, FolderDelete (their effect
+ *   is done once; a repeat carries the same request or SyncKey and means "again");
  * - Sync only when it carries client changes (a Commands element) and does not wait: a Sync that
  *   only asks for news must be worked out each time (throttling budgets those, src/devices/throttle.ts);
  * - never: Ping and Sync with Wait/HeartbeatInterval (held: the answer depends on what happens
  *   while held), Provision (policy key handshake), FolderSync, GetItemEstimate, ItemOperations,
  *   Search, Find, Settings, ResolveRecipients, ValidateCert, GetAttachment (reads: a replay
- *   could show stale data, and repeating them does not grow the store).
+ *   could show stale data, and repeating them does not grow the store); SendMail, SmartReply and
+ *   SmartForward, whose ClientId already makes a repeat send nothing and answer Status 118
+ *   (MS-ASCMD 2.2.3.26, 2.2.3.177.14).
  *
  * In-memory per process; with several nodes each node sees its own repeats.
  */
@@ -27,7 +30,7 @@ import { createHash } from 'node:crypto';
 import type { CommandContext, CommandHandler, CommandResult } from '../commands/types.ts';
 import { commandByName } from '../eas/commands.ts';
 import type { EasRequestParams } from '../http/query.ts';
-import { child, children, type WbxmlElement } from '../wbxml/tree.ts';
+import { child, children, isElement, text, type WbxmlElement } from '../wbxml/tree.ts';
 
 export interface LoopConfig {
   enabled: boolean;
@@ -41,7 +44,22 @@ export interface LoopConfig {
 
 export const DEFAULT_LOOP: LoopConfig = { enabled: true, replayAfter: 0, flagAfter: 10, windowMs: 5 * 60_000 };
 
-const ALWAYS = new Set(['MeetingResponse', 'SendMail', 'SmartReply', 'SmartForward', 'MoveItems', 'FolderCreate', 'FolderUpdate', 'FolderDelete']);
+const ALWAYS = new Set(['MeetingResponse', 'MoveItems', 'FolderCreate', 'FolderUpdate', 'FolderDelete']);
+
+/** The Status value of success: 3 for MoveItems (MS-ASCMD 2.2.3.177.9), 1 for the others. */
+const successStatus = (command: string): string => (command === 'MoveItems' ? '3' : '1');
+
+/** Whether every Status element in an answer is the command's success value. */
+export function allSucceeded(command: string, body: WbxmlElement | undefined): boolean {
+  if (!body) return true;
+  const ok = successStatus(command);
+  const walk = (e: WbxmlElement): boolean => {
+    if (e.name === 'Status' && (text(e) ?? '').trim() !== ok) return false;
+    for (const c of e.children) if (isElement(c) && !walk(c)) return false;
+    return true;
+  };
+  return walk(body);
+}
 
 /** Whether replaying the previous answer to this command can be right: 'always', 'inspect' (Sync) or 'never'. */
 export function replayPolicy(command: string): 'always' | 'inspect' | 'never' {
@@ -57,6 +75,12 @@ export function syncIsReplayable(request: WbxmlElement | undefined): boolean {
   const collections = child(request, 'Collections', 'AirSync');
   if (!collections) return false;
   return children(collections, 'Collection', 'AirSync').some((c) => child(c, 'Commands', 'AirSync') !== undefined);
+}
+
+/** Whether a Sync answer carries server items (Commands in a Collection): those are not kept. */
+function carriesServerItems(body: WbxmlElement | undefined): boolean {
+  const collections = body ? child(body, 'Collections', 'AirSync') : undefined;
+  return collections !== undefined && children(collections, 'Collection', 'AirSync').some((c) => child(c, 'Commands', 'AirSync') !== undefined);
 }
 
 /** A fingerprint of a request: command, the content-carrying query parameters, the body. */
@@ -128,10 +152,17 @@ export class LoopDetector {
     return { replay: false, run };
   }
 
-  /** Keeps the answer of a run's request for replays (only plain successful answers). */
-  answered(run: Run, result: CommandResult): void {
-    const ok = (result.httpStatus ?? 200) === 200 && !result.park;
-    run.answer = ok && run.replayable !== false && (run.replayable === true || run.count > 1) ? result : undefined;
+  /**
+   * Keeps the answer of a run's request for replays (only successful answers, see above). The
+   * first Sync of a run is not inspected yet (its body is decoded only if it comes again): its
+   * answer is kept when it is small, with no server items in it, which is what the answer to a
+   * Sync carrying client changes usually is; a repeat that turns out not to be replayable never
+   * uses it.
+   */
+  answered(run: Run, command: string, result: CommandResult): void {
+    const plain = (result.httpStatus ?? 200) === 200 && !result.park && result.raw === undefined;
+    const candidate = plain && (run.replayable === true || (run.replayable === undefined && !carriesServerItems(result.body)));
+    run.answer = candidate && run.replayable !== false && allSucceeded(command, result.body) ? result : undefined;
   }
 
   get size(): number {
@@ -165,7 +196,7 @@ export function withLoopDetection(
       return { ...d.answer, logFields: { ...d.answer.logFields, loopReplay: d.count } };
     }
     const result = await handler(ctx);
-    detector.answered(d.run, result);
+    detector.answered(d.run, command, result);
     return result;
   };
 }
