@@ -69,6 +69,20 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal((await moved.folderSync()).status, 1);
     });
 
+    it('kb-2.6: a mailbox-logged user\'s redirect is in the mailbox log with its X-MS-Location', async () => {
+      const moved = here.users.get(MOVED.email)!;
+      await here.store.mailboxLog.enable(moved.id, new Date(Date.now() + 3_600_000));
+      const client = new EasClient({ url: here.url, user: MOVED.email, password: MOVED.password, deviceId: `LOGGED${backend}` });
+      assert.equal((await client.post('FolderSync', folderSync)).status, 451);
+      const [entry] = await here.store.mailboxLog.list(moved.id);
+      assert.equal(entry?.httpStatus, 451);
+      assert.equal(entry?.cmd, 'FolderSync');
+      assert.equal(entry?.deviceId, `LOGGED${backend}`);
+      assert.equal((entry?.meta.responseHeaders as Record<string, string>)['x-ms-location'], `${home.url}/Microsoft-Server-ActiveSync`);
+      assert.match(entry?.request ?? '', /<SyncKey>0<\/SyncKey>/);
+      await here.store.mailboxLog.disable(moved.id);
+    });
+
     it('kb-2.6: the redirect comes after authentication: a wrong password gets 401, not the URL', async () => {
       const client = new EasClient({ url: here.url, user: MOVED.email, password: 'wrong-password-1' });
       const res = await client.post('FolderSync', folderSync);
