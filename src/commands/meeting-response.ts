@@ -34,7 +34,7 @@ import { versionNumber } from '../eas/versions.ts';
 import { OutboundError } from '../mail/relay.ts';
 import { parseMessage } from '../mail/parse.ts';
 import { resolveLongId } from '../mail/search.ts';
-import type { Item, JsonObject, Store, User } from '../store/types.ts';
+import { isStoreError, type Item, type JsonObject, type Store, type User } from '../store/types.ts';
 import { child, childText, children, el, type WbxmlElement } from '../wbxml/tree.ts';
 import type { CommandContext, CommandHandler, CommandResult } from './types.ts';
 
@@ -181,8 +181,26 @@ async function respond(ctx: CommandContext, r: WbxmlElement, addresses: string[]
     }
   }
 
-  const updated = await store.updateItem(user.id, item.id, { data: answer.data, uid });
-  if (answer.kind === 'remove') {
+  // Stored against the version read; an update delivered meanwhile is read again and answered too.
+  let toStore: { data: JsonObject; kind: 'update' | 'remove' } = answer;
+  let current = item;
+  let updated: Item;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      updated = await store.updateItem(user.id, current.id, { data: toStore.data, uid, expectedModseq: current.modseq });
+      break;
+    } catch (err) {
+      if (attempt >= 3 || !isStoreError(err, 'conflict')) throw err;
+      const fresh = await store.getItem(user.id, current.id);
+      if (!fresh) return { status: MeetingResponseStatus.MailboxError };
+      const again = answerMeeting(fresh.data, response, instance, addresses, now);
+      if (again.kind === 'duplicate') return { status: MeetingResponseStatus.Success, ...(calendarId ? { calendarId } : {}) };
+      if (again.kind === 'not_an_occurrence') return { status: MeetingResponseStatus.InvalidRequest };
+      current = fresh;
+      toStore = again;
+    }
+  }
+  if (toStore.kind === 'remove') {
     const trash = found.folders.find((f) => f.type === DELETED_ITEMS_TYPE);
     if (trash && trash.id !== updated.folderId) await store.moveItem(user.id, updated.id, trash.id);
     else await store.deleteItem(user.id, updated.id);
