@@ -64,6 +64,25 @@ export class Protection {
     });
   };
 
+  readonly #tarpit = new Set<{ timer: NodeJS.Timeout; send: () => void }>();
+
+  /** Sends a refusal after the tarpit (ThrottleConfig.tarpitMs, at most the Retry-After). */
+  refuseLater(retryAfter: number, send: () => void): void {
+    const ms = Math.min(this.throttle.config.tarpitMs, retryAfter * 1000);
+    if (ms <= 0) return send();
+    const entry = { timer: setTimeout(() => this.#tarpit.delete(entry) && send(), ms), send };
+    this.#tarpit.add(entry);
+  }
+
+  /** Sends every held refusal now (server shutdown). */
+  flushRefusals(): void {
+    for (const e of [...this.#tarpit]) {
+      clearTimeout(e.timer);
+      this.#tarpit.delete(e);
+      e.send();
+    }
+  }
+
   /** The held-request group of a user for ParkedRequests, or undefined without a limit. */
   heldGroup(userId: string): { key: string; max: number } | undefined {
     return this.maxHeldPerUser > 0 ? { key: userId, max: this.maxHeldPerUser } : undefined;
@@ -85,6 +104,7 @@ export function addProtectionOptions(cmd: Command): Command {
     .addOption(n('--throttle-identical-syncs', 'EASD_THROTTLE_IDENTICAL_SYNCS', 'identical Syncs of one device allowed per identical window', t.identicalSyncs))
     .addOption(n('--throttle-identical-window', 'EASD_THROTTLE_IDENTICAL_WINDOW', 'seconds of the identical-Sync window', t.identicalWindowMs / 1000))
     .addOption(n('--throttle-block', 'EASD_THROTTLE_BLOCK', 'seconds a throttled device is blocked', t.blockMs / 1000))
+    .addOption(n('--throttle-tarpit', 'EASD_THROTTLE_TARPIT', 'milliseconds a 503 is held before it is sent (at most its Retry-After)', t.tarpitMs))
     .addOption(new Option('--no-loop-detection', 'do every repeated command again').env('EASD_NO_LOOP_DETECTION'))
     .addOption(n('--loop-flag-after', 'EASD_LOOP_FLAG_AFTER', 'identical commands in a row before the device is flagged', DEFAULT_LOOP.flagAfter))
     .addOption(n('--loop-window', 'EASD_LOOP_WINDOW', 'seconds after which a repeat counts as new', DEFAULT_LOOP.windowMs / 1000))
@@ -106,6 +126,7 @@ export interface ProtectionCliOptions {
   throttleIdenticalSyncs: string;
   throttleIdenticalWindow: string;
   throttleBlock: string;
+  throttleTarpit: string;
   loopDetection: boolean;
   loopFlagAfter: string;
   loopWindow: string;
@@ -136,6 +157,7 @@ export function protectionConfigFrom(o: ProtectionCliOptions): ProtectionConfig 
       identicalSyncs: int(o.throttleIdenticalSyncs, 'throttle-identical-syncs', 1),
       identicalWindowMs: sec(o.throttleIdenticalWindow, 'throttle-identical-window'),
       blockMs: sec(o.throttleBlock, 'throttle-block'),
+      tarpitMs: int(o.throttleTarpit, 'throttle-tarpit'),
     },
     loops: { enabled: o.loopDetection, flagAfter: int(o.loopFlagAfter, 'loop-flag-after', 1), windowMs: sec(o.loopWindow, 'loop-window') },
     lockout: {

@@ -36,6 +36,13 @@ export interface ThrottleConfig {
   identicalWindowMs: number;
   /** How long a device block lasts, ms. */
   blockMs: number;
+  /**
+   * How long a refusal is held before it is sent, ms (at most the Retry-After): a device that
+   * ignores Retry-After and asks again at once can then send only one request per tarpit, so a
+   * thousand looping devices cost the server a few hundred cheap answers a second instead of
+   * all its time.
+   */
+  tarpitMs: number;
 }
 
 export const DEFAULT_THROTTLE: ThrottleConfig = {
@@ -50,6 +57,7 @@ export const DEFAULT_THROTTLE: ThrottleConfig = {
   identicalSyncs: 30,
   identicalWindowMs: 10_000,
   blockMs: 60_000,
+  tarpitMs: 5_000,
 };
 
 export type ThrottleDecision =

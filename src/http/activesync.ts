@@ -67,6 +67,7 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
   const parked = new ParkedRequests(answer, log);
   // Closing the server answers parked requests at once instead of waiting out their heartbeat.
   app.addHook('preClose', async () => parked.closeAll());
+  app.addHook('preClose', async () => protection.flushRefusals());
 
   const refuse = (req: FastifyRequest, reply: FastifyReply, status: number, reason: string, headers: Record<string, string> = {}) => {
     logFields(req).reason = reason;
@@ -188,7 +189,12 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
     }
     // Budgets per device and user (src/devices/throttle.ts): past one, 503 and nothing done.
     const admitted = protection.admit(user.id, params.deviceId, command.name, rawBody);
-    if (!admitted.ok) return refuse(req, reply, 503, `throttled (${admitted.scope}): ${admitted.reason}`, throttleHeaders(admitted.reason, admitted.retryAfter));
+    if (!admitted.ok) {
+      // Held for a while before it is sent, so a device ignoring Retry-After cannot spin (tarpit).
+      const { reason, retryAfter, scope } = admitted;
+      protection.refuseLater(retryAfter, () => void refuse(req, reply, 503, `throttled (${scope}): ${reason}`, throttleHeaders(reason, retryAfter)));
+      return undefined;
+    }
     let result: CommandResult;
     try {
       result = await handler({

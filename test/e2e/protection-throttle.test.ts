@@ -29,7 +29,7 @@ function easd(args: string[]): Promise<string> {
   });
 }
 
-const THROTTLE = { identicalSyncs: 30, identicalWindowMs: 10_000, blockMs: 1_500 };
+const THROTTLE = { identicalSyncs: 30, identicalWindowMs: 10_000, blockMs: 1_500, tarpitMs: 0 };
 
 /** 60 identical Syncs of the Inbox as fast as one device sends them; the statuses seen. */
 async function loopSyncs(url: string, deviceId: string) {
@@ -40,28 +40,37 @@ async function loopSyncs(url: string, deviceId: string) {
   const body = el('AirSync', 'Sync', el('AirSync', 'Collections', d.collectionRequest(inbox)));
   const statuses: number[] = [];
   let first503: Headers | undefined;
+  let elapsed = 0;
+  let refusalMs = 0;
   const started = Date.now();
   for (let i = 0; i < 60; i++) {
+    const t0 = Date.now();
     const r = await d.client.post('Sync', body);
     statuses.push(r.status);
-    if (r.status === 503) first503 ??= r.headers;
+    if (r.status === 503 && !first503) {
+      first503 = r.headers;
+      refusalMs = Date.now() - t0;
+      elapsed = t0 - started;
+    }
   }
-  return { d, body, statuses, first503, elapsed: Date.now() - started };
+  return { d, body, statuses, first503, elapsed, refusalMs };
 }
 
 for (const backend of ['sqlite', 'postgres'] as const) {
   describe(`throttling (${backend})`, () => {
     it('kb-2.9: 60 identical Syncs in 10 s are throttled with 503, then served again after the block', async () => {
-      const server = await startTestServer({ users: [ALICE], backend, logLevel: 'warn', config: { protection: { throttle: THROTTLE } } });
+      // A short tarpit: each refusal is held 50 ms before it is sent.
+      const server = await startTestServer({ users: [ALICE], backend, logLevel: 'info', config: { protection: { throttle: { ...THROTTLE, blockMs: 3_000, tarpitMs: 50 } } } });
       try {
-        const { d, body, statuses, first503, elapsed } = await loopSyncs(server.url, `LOOP${backend}`);
-        assert.ok(elapsed < 10_000, `the 60 Syncs took ${elapsed} ms`);
+        const { d, body, statuses, first503, elapsed, refusalMs } = await loopSyncs(server.url, `LOOP${backend}`);
+        assert.ok(elapsed < 10_000, `the Syncs up to the first refusal took ${elapsed} ms`);
+        assert.ok(refusalMs >= 45, `the refusal was held ${refusalMs} ms (tarpit)`);
         // The initial sync's last poll may already be this request (the same SyncKey): 29 or 30.
         const served = statuses.indexOf(503);
         assert.ok(served === 29 || served === 30, `the budget of identical Syncs is served (${served})`);
         assert.deepEqual(statuses.slice(served), Array(60 - served).fill(503), 'past it every request of the device is refused');
         assert.equal(first503!.get('x-ms-asthrottle'), 'RecentCommands');
-        assert.equal(first503!.get('retry-after'), '2');
+        assert.equal(first503!.get('retry-after'), '3');
         // Another device of the user is not affected.
         const other = new Device({ url: server.url, user: ALICE.email, password: ALICE.password, deviceId: `OTHER${backend}`, deviceType: 'GoodPhone' });
         assert.equal((await other.folderSync()).status, 1);
@@ -75,7 +84,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         assert.equal(logged.length, 60 - served);
         assert.match(String(logged[0]!.reason), /throttled \(device\): RecentCommands/);
         // The block ends by itself.
-        await new Promise((r) => setTimeout(r, 1_600));
+        await new Promise((r) => setTimeout(r, p!.throttledUntil!.getTime() - Date.now() + 100));
         assert.equal((await d.client.post('Sync', body)).status, 200);
       } finally {
         await server.close();
