@@ -418,6 +418,18 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(results(byLong), [{ status: 1, calendarId: stored.serverId }]);
       assert.equal((await item()).data['responseType'], 3);
 
+      // The tentative item deleted from the calendar, then the request accepted: the meeting is back.
+      const uid2 = outlookUid(`re${backend === 'sqlite' ? 'a' : 'b'}`);
+      await deliver([ANN.email], invitation({ from: 'olivia@outside.example', to: 'ann@example.com', subject: 'Again', ics: fixture('outlook-series-request.ics', { [OUTLOOK_UID]: uid2, 'olivia@example.com': 'olivia@outside.example' }), id: 're@outside.example' }));
+      const again = byName((await ann.sync(inboxId, { options: inboxOptions })).adds, 'Again')!;
+      const tentative = (await calendarItems(server.store, userId(ANN))).find((i) => i.uid === uid2)!;
+      await server.store.deleteItem(userId(ANN), tentative.id);
+      const back = results(await ann.client.post('MeetingResponse', meetingResponse([{ response: 1, collectionId: inboxId, requestId: again.serverId }])));
+      assert.equal(back[0]!.status, 1);
+      const remade = (await calendarItems(server.store, userId(ANN))).find((i) => i.uid === uid2)!;
+      assert.equal(remade.serverId, back[0]!.calendarId);
+      assert.equal(remade.data['responseType'], 3);
+
       // Answering one's own meeting (the organizer's calendar item) is not a meeting request.
       const olivia = phone(OLIVIA, 'S16');
       await olivia.folderSync();
