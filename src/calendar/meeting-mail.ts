@@ -69,6 +69,23 @@ export function organizerICalendar(item: JsonObject, method: 'REQUEST' | 'CANCEL
   return method === 'CANCEL' ? ics.replace(/BEGIN:VEVENT\r\n/g, 'BEGIN:VEVENT\r\nSTATUS:CANCELLED\r\n') : ics;
 }
 
+/**
+ * The CANCEL of some occurrences only (RFC 5546 3.2.5 with RECURRENCE-ID): one VEVENT per
+ * occurrence, no series, so receivers keep the series and drop those days (kb-1.1).
+ */
+export function occurrenceCancelICalendar(item: JsonObject, recurrenceIds: readonly string[]): string {
+  const duration = Date.parse(String(item['endTime'])) - Date.parse(String(item['startTime']));
+  const exceptions: JsonObject[] = recurrenceIds.map((rid) => ({
+    exceptionStartTime: rid,
+    startTime: rid,
+    endTime: new Date(Date.parse(rid) + (Number.isNaN(duration) ? 0 : duration)).toISOString(),
+  }));
+  const { recurrence: _r, rrule: _rr, ...rest } = item;
+  let ics = eventToICalendar({ ...rest, exceptions }, { method: 'CANCEL' });
+  ics = dropMasterVEvent(ics);
+  return ics.replace(/BEGIN:VEVENT\r\n/g, 'BEGIN:VEVENT\r\nSTATUS:CANCELLED\r\n');
+}
+
 export interface ItipMail {
   from: Party;
   to: Party[];

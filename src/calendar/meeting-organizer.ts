@@ -23,7 +23,7 @@ import { userAddresses } from '../directory/addresses.ts';
 import { versionNumber, type EasVersion } from '../eas/versions.ts';
 import type { OutboundMail } from '../mail/relay.ts';
 import type { Folder, Item, JsonObject, Store, User } from '../store/types.ts';
-import { buildItipMail, organizerICalendar, type Party } from './meeting-mail.ts';
+import { buildItipMail, occurrenceCancelICalendar, organizerICalendar, type Party } from './meeting-mail.ts';
 import { CALENDAR_FOLDER_TYPES } from './meeting-items.ts';
 
 export interface OrganizerMessage {
@@ -31,6 +31,8 @@ export interface OrganizerMessage {
   to: Party[];
   /** The event as sent (with SEQUENCE, DTSTAMP, ORGANIZER). */
   data: JsonObject;
+  /** A CANCEL of these occurrences only (original starts, ISO), not of the meeting. */
+  occurrences?: string[];
 }
 
 export interface OrganizerPlan {
@@ -93,12 +95,34 @@ export function planOrganizerMessages(before: JsonObject | undefined, after: Jso
   }
   const removed = wasTo.filter((p) => !nowTo.some((q) => q.email === p.email));
   const changedAttendees = removed.length > 0 || nowTo.some((q) => !wasTo.some((p) => p.email === q.email));
-  const significant = changedAttendees || SIGNIFICANT.some((k) => JSON.stringify(before[k] ?? null) !== JSON.stringify(after[k] ?? null));
-  if (!significant) return none;
+  const changedKeys = SIGNIFICANT.filter((k) => JSON.stringify(before[k] ?? null) !== JSON.stringify(after[k] ?? null));
+  if (!changedAttendees && changedKeys.length === 0) return none;
+  // Only occurrences deleted (a 16.x Delete with InstanceId, or an Exception marked Deleted):
+  // a CANCEL of those occurrences, so the attendees keep the series (kb-1.1).
+  const dropped = newlyDeleted(before, after);
+  if (!changedAttendees && changedKeys.length === 1 && changedKeys[0] === 'exceptions' && dropped) {
+    return nowTo.length ? { data: sent, messages: [{ method: 'CANCEL', to: nowTo, data: sent, occurrences: dropped }] } : none;
+  }
   const messages: OrganizerMessage[] = [];
   if (nowTo.length) messages.push({ method: 'REQUEST', to: nowTo, data: sent });
   if (removed.length) messages.push({ method: 'CANCEL', to: removed, data: sent });
   return { data: sent, messages };
+}
+
+/** The occurrences deleted by this change, when that is all the change did to the exceptions. */
+function newlyDeleted(before: JsonObject, after: JsonObject): string[] | undefined {
+  const list = (d: JsonObject) => (Array.isArray(d['exceptions']) ? (d['exceptions'] as JsonObject[]) : []);
+  const key = (e: JsonObject) => String(e['exceptionStartTime']);
+  const was = new Map(list(before).map((e) => [key(e), JSON.stringify(e)]));
+  const out: string[] = [];
+  for (const e of list(after)) {
+    const prior = was.get(key(e));
+    was.delete(key(e));
+    if (prior === JSON.stringify(e)) continue;
+    if (e['deleted'] !== true) return undefined;
+    out.push(key(e));
+  }
+  return was.size === 0 && out.length ? out : undefined;
 }
 
 export interface OrganizerContext {
@@ -140,7 +164,7 @@ async function notifyAttendees(ctx: OrganizerContext, before: Item | undefined, 
       subject: m.method === 'CANCEL' ? `Canceled: ${subject}` : subject,
       text: m.method === 'CANCEL' ? 'This meeting has been cancelled.' : '',
       method: m.method,
-      ics: organizerICalendar(m.data, m.method),
+      ics: m.occurrences ? occurrenceCancelICalendar(m.data, m.occurrences) : organizerICalendar(m.data, m.method),
       now,
     });
     try {

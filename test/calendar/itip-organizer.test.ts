@@ -5,6 +5,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
+import { parseICalendar } from '../../src/calendar/icalendar.ts';
+import { applyItip } from '../../src/calendar/itip.ts';
+import { occurrenceCancelICalendar } from '../../src/calendar/meeting-mail.ts';
 import { planOrganizerMessages } from '../../src/calendar/meeting-organizer.ts';
 import type { JsonObject } from '../../src/store/types.ts';
 
@@ -60,6 +63,27 @@ describe('planOrganizerMessages', () => {
     const unmarked = meeting({ organizerEmail: 'carol@outside.example' });
     delete unmarked['meetingStatus'];
     assert.deepEqual(planOrganizerMessages(undefined, unmarked, OLIVIA, '16.1', NOW).messages, [], 'an Add of someone else\'s meeting');
+  });
+
+  it('kb-1.1: deleting one occurrence of a series sends a CANCEL of that occurrence only, which keeps the attendee\'s series', () => {
+    const stored = meeting({ sequence: 0, organizerEmail: 'olivia@example.com', timeZone: 'Europe/Berlin', recurrence: { type: 1, interval: 1, dayOfWeek: 4, occurrences: 5 } });
+    const after = { ...stored, exceptions: [{ exceptionStartTime: '2026-03-17T13:00:00.000Z', deleted: true }] };
+    const p = planOrganizerMessages(stored, after, OLIVIA, '16.1', NOW);
+    assert.deepEqual(summary(p), [['CANCEL', ['ann@example.com', 'bob@example.com'], 1]]);
+    assert.deepEqual(p.messages[0]!.occurrences, ['2026-03-17T13:00:00.000Z']);
+    const cal = parseICalendar(occurrenceCancelICalendar(p.messages[0]!.data, p.messages[0]!.occurrences!));
+    assert.equal(cal.method, 'CANCEL');
+    assert.deepEqual(cal.events[0]!.recurrenceIds, ['2026-03-17T13:00:00.000Z']);
+    assert.equal(cal.events[0]!.status, 'CANCELLED');
+    const annCopy = { ...stored, meetingStatus: 3, responseType: 3 };
+    const next = applyItip('CANCEL', cal.events[0]!, annCopy, { userAddresses: ['ann@example.com'] });
+    assert.equal(next.action, 'update');
+    const data = (next as { data: JsonObject }).data;
+    assert.deepEqual(data['recurrence'], stored['recurrence']);
+    assert.deepEqual((data['exceptions'] as JsonObject[]).map((e) => [e['exceptionStartTime'], e['deleted']]), [['2026-03-17T13:00:00.000Z', true]]);
+    // A moved occurrence is a change of the meeting: a full update.
+    const moved = { ...stored, exceptions: [{ exceptionStartTime: '2026-03-17T13:00:00.000Z', startTime: '2026-03-18T13:00:00.000Z', endTime: '2026-03-18T14:00:00.000Z' }] };
+    assert.deepEqual(summary(planOrganizerMessages(stored, moved, OLIVIA, '16.1', NOW)), [['REQUEST', ['ann@example.com', 'bob@example.com'], 1]]);
   });
 
   it('an appointment without attendees is no meeting', () => {

@@ -556,6 +556,52 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       for (const u of [ANN, BOB]) assert.equal((await calendarItems(server.store, userId(u))).filter((i) => i.uid === uid).length, 0, u.email);
     });
 
+    it('kb-1.1: a 16.1 organizer deletes one occurrence: the attendee keeps the series, its device gets a Change with the occurrence deleted', async () => {
+      const olivia = phone(OLIVIA, 'OCC');
+      await olivia.folderSync();
+      const ocal = olivia.folderByType(8).serverId;
+      await olivia.initialSync(ocal);
+      const ann = phone(ANN, 'OCC');
+      await ann.folderSync();
+      const acal = ann.folderByType(8).serverId;
+      await ann.initialSync(acal);
+      const add = await olivia.sync(ocal, {
+        commands: [
+          el(
+            'AirSync',
+            'Add',
+            el('AirSync', 'ClientId', 'occ1'),
+            el(
+              'AirSync',
+              'ApplicationData',
+              c('EndTime', '20260302T100000Z'),
+              c('Subject', 'Daily stand-up'),
+              c('StartTime', '20260302T093000Z'),
+              c('MeetingStatus', '1'),
+              c('Attendees', c('Attendee', c('Email', 'ann@example.com'), c('Name', 'Ann Smith'), c('AttendeeType', '1'))),
+              c('Recurrence', c('Type', '0'), c('Occurrences', '5'), c('Interval', '1')),
+            ),
+          ),
+        ],
+      });
+      const serverId = childText(add.responses[0]!, 'ServerId', 'AirSync')!;
+      const copy = byName((await ann.sync(acal)).adds, 'Daily stand-up', C)!;
+      await olivia.sync(ocal);
+      await olivia.sync(ocal, { commands: [el('AirSync', 'Delete', el('AirSync', 'ServerId', serverId), el(ASB, 'InstanceId', '2026-03-04T09:30:00.000Z'))] });
+      const cancelMail = (await inboxItems(server.store, userId(ANN))).find((i) => i.data['subject'] === 'Canceled: Daily stand-up');
+      assert.ok(cancelMail, 'the cancellation reached Ann by local delivery');
+      assert.equal(cancelMail.data['messageClass'], 'IPM.Schedule.Meeting.Canceled');
+      const { cal } = await itipOf(await rawOf(server.store, cancelMail));
+      assert.equal(cal.method, 'CANCEL');
+      assert.deepEqual(cal.events[0]!.recurrenceIds, ['2026-03-04T09:30:00.000Z']);
+      const seen = await ann.sync(acal);
+      assert.deepEqual(seen.deletes, []);
+      assert.deepEqual(seen.changes.map((x) => x.serverId), [copy.serverId]);
+      const ex = children(child(seen.changes[0]!.appData, 'Exceptions', C)!, 'Exception', C);
+      // (InstanceId in whichever date form the Calendar class writes it.)
+      assert.deepEqual(ex.map((x) => [childText(x, 'InstanceId', ASB)?.replace(/[-:]|\.000/g, ''), childText(x, 'Deleted', C)]), [['20260304T093000Z', '1']]);
+    });
+
     it('a 14.1 organizer device: the server sends nothing (the device uses SendMail)', async () => {
       const olivia = phone(OLIVIA, 'ORG14', '14.1');
       await olivia.folderSync();
