@@ -438,6 +438,24 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(results(await olivia.client.post('MeetingResponse', meetingResponse([{ response: 1, collectionId: ocal, requestId: own.serverId }]))).map((r) => r.status), [2]);
     });
 
+    it('MeetingResponse without an outbound mail service: Status 3 when a reply is asked for, the answer not stored; not a MeetingResponse: HTTP 400', async () => {
+      const bare = await startTestServer({ users: [ANN], backend, logLevel: 'warn' });
+      try {
+        const annId = bare.users.get(ANN.email)!.id;
+        const r = await deliverMessage(bare.store, { envelopeFrom: 'olivia@outside.example', recipients: [ANN.email], raw: invitation({ from: 'olivia@outside.example', to: ANN.email, subject: 'No relay', ics: fixture('outlook-series-request.ics', { 'olivia@example.com': 'olivia@outside.example' }), id: 'norelay@outside.example' }) }, { afterDelivery: meetingHook({ store: bare.store }) });
+        assert.equal(r[0]!.outcome, 'delivered');
+        const ann = new Device({ url: bare.url, user: ANN.email, password: ANN.password, deviceId: 'NORELAY', version: '16.1' });
+        await ann.folderSync();
+        const inboxId = ann.folderByType(2).serverId;
+        const req = byName(await ann.initialSync(inboxId, { options: inboxOptions }), 'No relay')!;
+        assert.deepEqual(results(await ann.client.post('MeetingResponse', meetingResponse([{ response: 1, collectionId: inboxId, requestId: req.serverId, send: true }]))).map((x) => x.status), [3]);
+        assert.equal((await calendarItems(bare.store, annId))[0]!.data['responseType'], 5);
+        assert.equal((await ann.client.post('MeetingResponse', el('AirSync', 'Sync'))).status, 400);
+      } finally {
+        await bare.close();
+      }
+    });
+
     it('a 16.1 organizer: the server invites, REPLYs update the organizer calendar, a COUNTER shows as a proposal; kb-1.2: an attendee edit notifies nobody', async () => {
       const olivia = phone(OLIVIA, 'ORG');
       await olivia.folderSync();
