@@ -134,7 +134,9 @@ async function respond(ctx: CommandContext, r: WbxmlElement, addresses: string[]
     item = await recreateFromInvitation(store, user, source, addresses);
     if (!item) return invalid;
   }
-  if (isOrganizer(item.data, addresses)) return invalid;
+  // Only someone else's meeting can be answered: not the user's own, not a plain appointment.
+  const organizerOf = typeof item.data['organizerEmail'] === 'string' ? item.data['organizerEmail'].trim() : '';
+  if (organizerOf === '' || isOrganizer(item.data, addresses)) return invalid;
   const now = new Date();
   const answer = answerMeeting(item.data, response, instance, addresses, now);
   if (answer.kind === 'not_an_occurrence') return invalid;

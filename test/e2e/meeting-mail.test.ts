@@ -436,6 +436,8 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const ocal = olivia.folderByType(8).serverId;
       const own = await server.store.putItem({ userId: userId(OLIVIA), folderId: (await server.store.getFolderByServerId(userId(OLIVIA), ocal))!.id, class: 'Calendar', data: { uid: 'own-1', subject: 'Mine', startTime: '2026-03-03T13:00:00.000Z', endTime: '2026-03-03T14:00:00.000Z', organizerEmail: OLIVIA.email, meetingStatus: 1, attendees: [{ email: ANN.email, name: 'Ann' }] }, uid: 'own-1' });
       assert.deepEqual(results(await olivia.client.post('MeetingResponse', meetingResponse([{ response: 1, collectionId: ocal, requestId: own.serverId }]))).map((r) => r.status), [2]);
+      const plain = await server.store.putItem({ userId: userId(OLIVIA), folderId: own.folderId, class: 'Calendar', data: { uid: 'plain-1', subject: 'Dentist', startTime: '2026-03-03T13:00:00.000Z', endTime: '2026-03-03T14:00:00.000Z' }, uid: 'plain-1' });
+      assert.deepEqual(results(await olivia.client.post('MeetingResponse', meetingResponse([{ response: 1, collectionId: ocal, requestId: plain.serverId }]))).map((r) => r.status), [2], 'an appointment is no meeting request');
     });
 
     it('MeetingResponse without an outbound mail service: Status 3 when a reply is asked for, the answer not stored; not a MeetingResponse: HTTP 400', async () => {
