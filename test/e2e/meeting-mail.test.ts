@@ -72,6 +72,18 @@ function invitation(o: { from: string; to: string; subject: string; ics: string;
   );
 }
 
+/** W. Europe Standard Time as a device sends it (MS-ASDTYPE 2.7.6), written out by hand. */
+function berlinBlob(): string {
+  const b = Buffer.alloc(172);
+  b.writeInt32LE(-60, 0);
+  b.write('W. Europe Standard Time', 4, 'utf16le');
+  [0, 10, 0, 5, 3, 0, 0, 0].forEach((v, i) => b.writeUInt16LE(v, 68 + 2 * i));
+  b.write('W. Europe Daylight Time', 88, 'utf16le');
+  [0, 3, 0, 5, 2, 0, 0, 0].forEach((v, i) => b.writeUInt16LE(v, 152 + 2 * i));
+  b.writeInt32LE(-60, 168);
+  return b.toString('base64');
+}
+
 const inboxOptions = [el('AirSync', 'FilterType', '0'), el(ASB, 'BodyPreference', el(ASB, 'Type', '1'))];
 
 function meetingResponse(reqs: Array<{ response: number | string; collectionId?: string; requestId?: string; instanceId?: string; send?: boolean | string }>): WbxmlElement {
@@ -594,6 +606,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
             el(
               'AirSync',
               'ApplicationData',
+              c('Timezone', berlinBlob()),
               c('EndTime', '20260302T100000Z'),
               c('Subject', 'Daily stand-up'),
               c('StartTime', '20260302T093000Z'),
@@ -606,6 +619,10 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       });
       const serverId = childText(add.responses[0]!, 'ServerId', 'AirSync')!;
       const copy = byName((await ann.sync(acal)).adds, 'Daily stand-up', C)!;
+      assert.equal(childText(copy.appData, 'StartTime', C), '20260302T093000Z');
+      assert.equal(childText(child(copy.appData, 'Recurrence', C)!, 'Occurrences', C), '5');
+      const annCopy = (await calendarItems(server.store, userId(ANN))).find((i) => i.data['subject'] === 'Daily stand-up')!;
+      assert.equal(annCopy.data['timeZone'], 'Europe/Berlin', 'the invitation carried the zone');
       await olivia.sync(ocal);
       await olivia.sync(ocal, { commands: [el('AirSync', 'Delete', el('AirSync', 'ServerId', serverId), el(ASB, 'InstanceId', '2026-03-04T09:30:00.000Z'))] });
       const cancelMail = (await inboxItems(server.store, userId(ANN))).find((i) => i.data['subject'] === 'Canceled: Daily stand-up');
