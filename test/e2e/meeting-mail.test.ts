@@ -232,6 +232,15 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal(childText(mr, 'AllDayEvent', E), '1');
       assert.equal(childText(mr, 'StartTime', E), '2026-04-05T22:00:00.000Z');
       assert.equal(childText(mr, 'BusyStatus', E), '3', 'OOF as Outlook intended');
+      // 12.1: the same element without the 14.x children.
+      const old = phone(ANN, 'K14OLD', '12.1');
+      await old.folderSync();
+      const oldMail = byName(await old.initialSync(old.folderByType(2).serverId, { options: inboxOptions }), 'Off-site planning')!;
+      const oldMr = child(oldMail.appData, 'MeetingRequest', E)!;
+      assert.equal(childText(oldMr, 'AllDayEvent', E), '1');
+      assert.equal(childText(oldMr, 'Location', E), 'Lakeside Lodge');
+      assert.equal(child(oldMr, 'MeetingMessageType', 'Email2'), undefined);
+      assert.equal(child(oldMr, 'DisallowNewTimeProposal', E), undefined);
     });
 
     it('kb-1.9: two REQUESTs for one exception delivered out of order: the newer wins, the late one is marked outdated', async () => {
