@@ -321,6 +321,8 @@ export interface ServerStartOptions {
   nodeFlags?: string[];
   /** Bench-only stand-ins for proposed src/ changes (see server.ts). */
   experiments?: string[];
+  /** Throttling, loop detection and held-Ping limit: off (default, raw speed) or on (production defaults). */
+  protection?: 'on' | 'off';
 }
 
 interface Pending {
@@ -367,6 +369,7 @@ export class ServerProcess {
     if (o.dataDir) args.push('--data', o.dataDir);
     if (o.schema) args.push('--schema', o.schema, '--database', PG_URL);
     if (o.experiments?.length) args.push('--experiment', o.experiments.join(','));
+    if (o.protection) args.push('--protection', o.protection);
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
     const srv = new ServerProcess(child);
     srv.port = await new Promise<number>((res, rej) => {

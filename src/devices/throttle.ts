@@ -4,6 +4,10 @@
  * Retry-After and X-MS-ASThrottle (MS-ASHTTP 2.2.2.1.2.13, 3.1.5.2.3, 3.2.5.1) without doing the
  * command. Pure bookkeeping with an injected clock; the route does the I/O.
  *
+ * - Identical Syncs are paced first: past `identicalFree` in the window, each further one is
+ *   handled no sooner than `identicalPaceMs` after the previous one (a short wait, no refusal),
+ *   so a looping device costs one quiet Sync a second instead of all the server can do; a phone
+ *   polling a quiet folder never notices.
  * - Device rate and identical Syncs start a short device block (blockMs) that ends by itself;
  *   every request of that device during the block is refused at the cost of a map lookup.
  * - User rate and concurrency budgets refuse only the request over budget (a user's other
@@ -34,6 +38,9 @@ export interface ThrottleConfig {
   /** Identical Syncs (same body) of one device within identicalWindowMs before it is blocked. */
   identicalSyncs: number;
   identicalWindowMs: number;
+  /** Identical Syncs in the window handled at once; later ones are paced (identicalPaceMs apart). */
+  identicalFree: number;
+  identicalPaceMs: number;
   /** How long a device block lasts, ms. */
   blockMs: number;
   /**
@@ -53,15 +60,22 @@ export const DEFAULT_THROTTLE: ThrottleConfig = {
   deviceConcurrent: 4,
   userConcurrent: 16,
   // kb-2.9: 60 identical Syncs of one folder in 10 s must be throttled; a phone polling a quiet
-  // folder sends one every few seconds at most.
+  // folder sends one every few seconds at most (12 a minute at 5 s).
   identicalSyncs: 30,
-  identicalWindowMs: 10_000,
+  identicalWindowMs: 60_000,
+  identicalFree: 2,
+  identicalPaceMs: 1_000,
   blockMs: 60_000,
   tarpitMs: 5_000,
 };
 
 export type ThrottleDecision =
-  | { ok: true; release: () => void }
+  | {
+      ok: true;
+      release: () => void;
+      /** Wait this long before handling the request (paced identical Sync), ms; 0 mostly. */
+      delayMs: number;
+    }
   | {
       ok: false;
       reason: ThrottleReason;
@@ -86,6 +100,8 @@ interface DeviceEntry {
   lastSync: string | undefined;
   syncStart: number;
   syncCount: number;
+  /** When the last paced identical Sync is handled (epoch ms). */
+  syncPacedAt: number;
 }
 
 interface UserEntry {
@@ -122,13 +138,13 @@ export class Throttle {
    */
   admit(r: ThrottleRequest): ThrottleDecision {
     const c = this.config;
-    if (!c.enabled) return { ok: true, release: NOOP };
+    if (!c.enabled) return { ok: true, release: NOOP, delayMs: 0 };
     const now = this.#now();
     if (now >= this.#sweepAt) this.#sweep(now);
     const dkey = `${r.userId}\0${r.deviceId}`;
     let d = this.#devices.get(dkey);
     if (!d) {
-      d = { rate: { start: now, count: 0 }, inFlight: 0, blockedUntil: 0, blockReason: 'CommandFrequency', lastSync: undefined, syncStart: now, syncCount: 0 };
+      d = { rate: { start: now, count: 0 }, inFlight: 0, blockedUntil: 0, blockReason: 'CommandFrequency', lastSync: undefined, syncStart: now, syncCount: 0, syncPacedAt: 0 };
       this.#devices.set(dkey, d);
     }
     if (d.blockedUntil > now) return refuse(d.blockReason, d.blockedUntil - now, 'device');
@@ -137,14 +153,22 @@ export class Throttle {
     if (!u) this.#users.set(r.userId, (u = { rate: { start: now, count: 0 }, inFlight: 0 }));
 
     // Identical Syncs: a run of the same body within the window (kb-2.9).
+    let delayMs = 0;
     if (r.command === 'Sync' && r.fingerprint !== undefined) {
       if (r.fingerprint === d.lastSync && now - d.syncStart < c.identicalWindowMs) d.syncCount++;
       else {
         d.lastSync = r.fingerprint;
         d.syncStart = now;
         d.syncCount = 1;
+        d.syncPacedAt = 0;
       }
       if (d.syncCount > c.identicalSyncs) return this.#block(d, 'RecentCommands', now);
+      if (d.syncCount > c.identicalFree && c.identicalPaceMs > 0) {
+        d.syncPacedAt = Math.max(now, d.syncPacedAt + c.identicalPaceMs);
+        delayMs = d.syncPacedAt - now;
+      } else {
+        d.syncPacedAt = now;
+      }
     }
     if (tick(d.rate, now, c.windowMs) > c.deviceRequests) return this.#block(d, 'CommandFrequency', now);
     if (tick(u.rate, now, c.windowMs) > c.userRequests) return refuse('CommandFrequency', u.rate.start + c.windowMs - now, 'user');
@@ -157,6 +181,7 @@ export class Throttle {
     let released = false;
     return {
       ok: true,
+      delayMs,
       release: () => {
         if (released) return;
         released = true;

@@ -195,6 +195,11 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
       protection.refuseLater(retryAfter, () => void refuse(req, reply, 503, `throttled (${scope}): ${reason}`, throttleHeaders(reason, retryAfter)));
       return undefined;
     }
+    // A device repeating the same Sync is paced (src/devices/throttle.ts): wait its turn.
+    if (admitted.delayMs > 0) {
+      f.pacedMs = admitted.delayMs;
+      await new Promise((r) => setTimeout(r, admitted.delayMs));
+    }
     let result: CommandResult;
     try {
       result = await handler({

@@ -54,6 +54,33 @@ describe('Throttle', () => {
     }
   });
 
+  it('identical Syncs past the free ones are paced a pace apart, measured from the previous one', () => {
+    const c = clock();
+    const t = new Throttle({ identicalFree: 2, identicalPaceMs: 1_000, identicalSyncs: 100 }, c.now);
+    const delays: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const d = t.admit(req('D1', 'U1', 'Sync', 'same'));
+      assert.ok(d.ok);
+      delays.push(d.delayMs);
+      d.release();
+      c.t += 100; // a looping device asks again 100 ms after each answer
+    }
+    assert.deepEqual(delays, [0, 0, 900, 1800, 2700, 3600], 'handled one a second however fast it asks');
+    // A different body starts a new run, without a wait.
+    const fresh = t.admit(req('D1', 'U1', 'Sync', 'other'));
+    assert.ok(fresh.ok && fresh.delayMs === 0);
+    // Other devices and other commands are not paced.
+    const other = t.admit(req('D2', 'U1', 'Sync', 'same'));
+    assert.ok(other.ok && other.delayMs === 0);
+    const spaced = new Throttle({ identicalFree: 2, identicalPaceMs: 1_000 }, c.now);
+    for (let i = 0; i < 5; i++) {
+      const d = spaced.admit(req('D3', 'U1', 'Sync', 'same'));
+      assert.ok(d.ok && d.delayMs === 0, 'a device polling every 2 s never waits');
+      d.release();
+      c.t += 2_000;
+    }
+  });
+
   it('the device request rate blocks the device with CommandFrequency', () => {
     const c = clock();
     const t = new Throttle({ deviceRequests: 10, windowMs: 60_000, blockMs: 30_000 }, c.now);

@@ -29,7 +29,8 @@ function easd(args: string[]): Promise<string> {
   });
 }
 
-const THROTTLE = { identicalSyncs: 30, identicalWindowMs: 10_000, blockMs: 1_500, tarpitMs: 0 };
+// No pacing here (identicalPaceMs 0): the 60 Syncs come as fast as the device sends them.
+const THROTTLE = { identicalSyncs: 30, identicalWindowMs: 10_000, identicalPaceMs: 0, blockMs: 1_500, tarpitMs: 0 };
 
 /** 60 identical Syncs of the Inbox as fast as one device sends them; the statuses seen. */
 async function loopSyncs(url: string, deviceId: string) {
@@ -92,6 +93,35 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     });
   });
 }
+
+describe('pacing of identical Syncs', () => {
+  it('kb-2.2: past the free ones, identical Syncs of a device are handled a pace apart; other devices are not slowed', async () => {
+    const server = await startTestServer({ users: [ALICE], logLevel: 'warn', config: { protection: { throttle: { identicalFree: 2, identicalPaceMs: 300 } } } });
+    try {
+      const d = new Device({ url: server.url, user: ALICE.email, password: ALICE.password, deviceId: 'PACED' });
+      assert.equal((await d.folderSync()).status, 1);
+      const inbox = d.folderByType(2).serverId;
+      await d.initialSync(inbox);
+      const body = el('AirSync', 'Sync', el('AirSync', 'Collections', d.collectionRequest(inbox)));
+      const other = new Device({ url: server.url, user: ALICE.email, password: ALICE.password, deviceId: 'UNPACED' });
+      assert.equal((await other.folderSync()).status, 1);
+      const times: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const t0 = Date.now();
+        assert.equal((await d.client.post('Sync', body)).status, 200);
+        times.push(Date.now() - t0);
+        const t1 = Date.now();
+        assert.equal((await other.client.post('FolderSync', el('FolderHierarchy', 'FolderSync', el('FolderHierarchy', 'SyncKey', other.folderSyncKey)))).status, 200);
+        assert.ok(Date.now() - t1 < 250, 'the other device is answered at once');
+      }
+      // The initial sync's last poll may have been the first of the run: at least the last 3 wait.
+      assert.ok(times.slice(2).every((t) => t >= 150), `paced: ${times.join(', ')} ms`);
+      assert.ok(times[0]! < 250, `the first is answered at once: ${times[0]} ms`);
+    } finally {
+      await server.close();
+    }
+  });
+});
 
 describe('throttling in the admin view', () => {
   it('kb-2.9: easd device show and list show the throttle while it lasts', async () => {
