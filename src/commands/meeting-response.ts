@@ -138,7 +138,10 @@ async function respond(ctx: CommandContext, r: WbxmlElement, addresses: string[]
   const organizerOf = typeof item.data['organizerEmail'] === 'string' ? item.data['organizerEmail'].trim() : '';
   if (organizerOf === '' || isOrganizer(item.data, addresses)) return invalid;
   const now = new Date();
-  const answer = answerMeeting(item.data, response, instance, addresses, now);
+  // An item made from an invitation to one occurrence only is that occurrence: answered whole,
+  // while the REPLY still names the occurrence (RECURRENCE-ID).
+  const onItem = !item.data['recurrence'] && instance !== undefined && item.data['recurrenceId'] === instance ? undefined : instance;
+  const answer = answerMeeting(item.data, response, onItem, addresses, now);
   if (answer.kind === 'not_an_occurrence') return invalid;
   const calendarId = response === 3 ? undefined : item.serverId;
   if (answer.kind === 'duplicate') {
@@ -195,7 +198,7 @@ async function respond(ctx: CommandContext, r: WbxmlElement, addresses: string[]
       if (attempt >= 3 || !isStoreError(err, 'conflict')) throw err;
       const fresh = await store.getItem(user.id, current.id);
       if (!fresh) return { status: MeetingResponseStatus.MailboxError };
-      const again = answerMeeting(fresh.data, response, instance, addresses, now);
+      const again = answerMeeting(fresh.data, response, onItem, addresses, now);
       if (again.kind === 'duplicate') return { status: MeetingResponseStatus.Success, ...(calendarId ? { calendarId } : {}) };
       if (again.kind === 'not_an_occurrence') return { status: MeetingResponseStatus.InvalidRequest };
       current = fresh;

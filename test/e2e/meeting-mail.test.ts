@@ -461,6 +461,29 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(results(await olivia.client.post('MeetingResponse', meetingResponse([{ response: 1, collectionId: ocal, requestId: plain.serverId }]))).map((r) => r.status), [2], 'an appointment is no meeting request');
     });
 
+    it('invited to one occurrence only (Google): the occurrence is a meeting of its own, answered with a REPLY naming the occurrence', async () => {
+      const uid = `single-${backend}@google.com`;
+      await deliver([BOB.email], invitation({ from: 'organizer@example.org', to: BOB.email, subject: 'Just this once', ics: fixture('google-occurrence-request.ics', { 'c9q5i0m7g590n47b82t8jjh82d@google.com': uid, 'ann@example.com': BOB.email }), id: `once-${backend}@google.com` }), 'organizer@example.org');
+      const bob = phone(BOB, 'ONCE');
+      await bob.folderSync();
+      const inboxId = bob.folderByType(2).serverId;
+      const req = byName(await bob.initialSync(inboxId, { options: inboxOptions }), 'Just this once')!;
+      const mr = child(req.appData, 'MeetingRequest', E)!;
+      assert.equal(childText(mr, 'InstanceType', E), '3');
+      assert.equal(childText(mr, 'RecurrenceId', E), '2025-02-11T18:00:00.000Z');
+      const sent = sink.messages.length;
+      const [r] = results(await bob.client.post('MeetingResponse', meetingResponse([{ response: 1, collectionId: inboxId, requestId: req.serverId, send: true }])));
+      assert.equal(r!.status, 1);
+      const item = (await server.store.getItemByServerId(userId(BOB), r!.calendarId!))!;
+      assert.equal(item.data['startTime'], '2025-02-18T18:15:00.000Z');
+      assert.equal(item.data['responseType'], 3);
+      assert.equal(sink.messages.length, sent + 1);
+      const { cal } = await itipOf(sink.messages.at(-1)!.raw);
+      assert.deepEqual(sink.messages.at(-1)!.to, ['organizer@example.org']);
+      assert.deepEqual(cal.events[0]!.recurrenceIds, ['2025-02-11T18:00:00.000Z']);
+      assert.deepEqual((cal.events[0]!.data['attendees'] as JsonObject[]).map((a) => [a['email'], a['attendeeStatus']]), [[BOB.email, 3]]);
+    });
+
     it('MeetingResponse without an outbound mail service: Status 3 when a reply is asked for, the answer not stored; not a MeetingResponse: HTTP 400', async () => {
       const bare = await startTestServer({ users: [ANN], backend, logLevel: 'warn' });
       try {
