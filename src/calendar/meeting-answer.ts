@@ -36,16 +36,23 @@ function withOwnStatus(attendees: unknown, addresses: readonly string[], status:
   return (attendees as JsonObject[]).map((a) => (a && typeof a === 'object' && addresses.includes(String(a['email'] ?? '').toLowerCase()) ? { ...a, attendeeStatus: status } : a));
 }
 
-export function answerMeeting(data: JsonObject, response: UserResponse, instance: string | undefined, addresses: readonly string[], now: Date): AnswerResult {
+/**
+ * `mailed`: the answer is being mailed to the organizer. A repeat is a duplicate only when the
+ * earlier answer was mailed too, or this one is not to be (an answer first given without a reply
+ * and then repeated asking for one still sends it).
+ */
+export function answerMeeting(data: JsonObject, response: UserResponse, instance: string | undefined, addresses: readonly string[], now: Date, opts: { mailed?: boolean } = {}): AnswerResult {
   const responseType = RESPONSE_TYPE[response];
+  const mailed = opts.mailed === true;
+  const repeatOf = (prior: JsonObject) => prior['answerMailed'] === true || !mailed;
   const sequence = seq(data['sequence']);
   const intended = typeof data['intendedBusyStatus'] === 'number' ? data['intendedBusyStatus'] : 2;
   const busy = response === 1 ? intended : intended === 0 ? 0 : 1;
   const replyTime = now.toISOString();
 
   if (!instance) {
-    if (data['responseType'] === responseType && seq(data['answeredSequence']) === sequence && data['answeredSequence'] !== undefined) return { kind: 'duplicate' };
-    const next: JsonObject = { ...data, responseType, appointmentReplyTime: replyTime, answeredSequence: sequence };
+    if (data['responseType'] === responseType && seq(data['answeredSequence']) === sequence && data['answeredSequence'] !== undefined && repeatOf(data)) return { kind: 'duplicate' };
+    const next: JsonObject = { ...data, responseType, appointmentReplyTime: replyTime, answeredSequence: sequence, answerMailed: mailed };
     const attendees = withOwnStatus(data['attendees'], addresses, responseType);
     if (attendees) next['attendees'] = attendees;
     if (response === 3) return { kind: 'remove', data: next };
@@ -60,13 +67,13 @@ export function answerMeeting(data: JsonObject, response: UserResponse, instance
     if (!series || !isPatternInstance(series, Date.parse(instance))) return { kind: 'not_an_occurrence' };
   }
   const exSeq = seq(existing?.['sequence'] ?? data['sequence']);
-  if (existing && existing['responseType'] === responseType && existing['answeredSequence'] !== undefined && seq(existing['answeredSequence']) === exSeq) return { kind: 'duplicate' };
-  if (existing?.['deleted'] === true) return response === 3 ? { kind: 'duplicate' } : { kind: 'not_an_occurrence' };
+  if (existing && existing['responseType'] === responseType && existing['answeredSequence'] !== undefined && seq(existing['answeredSequence']) === exSeq && repeatOf(existing)) return { kind: 'duplicate' };
+  if (existing?.['deleted'] === true && (response !== 3 || existing['responseType'] !== 4)) return response === 3 ? { kind: 'duplicate' } : { kind: 'not_an_occurrence' };
   let exception: JsonObject;
   if (response === 3) {
-    exception = { exceptionStartTime: instance, deleted: true, responseType, answeredSequence: exSeq, appointmentReplyTime: replyTime };
+    exception = { exceptionStartTime: instance, deleted: true, responseType, answeredSequence: exSeq, appointmentReplyTime: replyTime, answerMailed: mailed };
   } else {
-    exception = { ...(existing ?? { exceptionStartTime: instance }), responseType, busyStatus: busy, appointmentReplyTime: replyTime, answeredSequence: exSeq };
+    exception = { ...(existing ?? { exceptionStartTime: instance }), responseType, busyStatus: busy, appointmentReplyTime: replyTime, answeredSequence: exSeq, answerMailed: mailed };
     const attendees = withOwnStatus(existing?.['attendees'], addresses, responseType);
     if (attendees) exception['attendees'] = attendees;
   }

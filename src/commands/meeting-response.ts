@@ -130,8 +130,13 @@ async function respond(ctx: CommandContext, r: WbxmlElement, addresses: string[]
   if (!item) {
     // Declined before: the item is in Deleted Items with the answer recorded.
     const trashed = found.trashed.find((t) => t.data['responseType'] === 4);
-    if (trashed && response === 3 && !instance) return { status: MeetingResponseStatus.Success };
-    item = await recreateFromInvitation(store, user, source, addresses);
+    if (trashed && response === 3 && !instance) {
+      const mailNow = versionNumber(ctx.version) >= versionNumber('16.0') && child(r, 'SendResponse', NS) !== undefined;
+      if (trashed.data['answerMailed'] === true || !mailNow) return { status: MeetingResponseStatus.Success };
+      item = trashed; // declined without a reply before; the reply is asked for now
+    } else {
+      item = await recreateFromInvitation(store, user, source, addresses);
+    }
     if (!item) return invalid;
   }
   // Only someone else's meeting can be answered: not the user's own, not a plain appointment.
@@ -141,7 +146,10 @@ async function respond(ctx: CommandContext, r: WbxmlElement, addresses: string[]
   // An item made from an invitation to one occurrence only is that occurrence: answered whole,
   // while the REPLY still names the occurrence (RECURRENCE-ID).
   const onItem = !item.data['recurrence'] && instance !== undefined && item.data['recurrenceId'] === instance ? undefined : instance;
-  const answer = answerMeeting(item.data, response, onItem, addresses, now);
+  const sendResponse = child(r, 'SendResponse', NS);
+  const wantsMail = versionNumber(ctx.version) >= versionNumber('16.0') && sendResponse !== undefined && item.data['responseRequested'] !== false && request?.['responseRequested'] !== false;
+  const organizer = organizerOf;
+  const answer = answerMeeting(item.data, response, onItem, addresses, now, { mailed: wantsMail });
   if (answer.kind === 'not_an_occurrence') return invalid;
   const calendarId = response === 3 ? undefined : item.serverId;
   if (answer.kind === 'duplicate') {
@@ -150,10 +158,7 @@ async function respond(ctx: CommandContext, r: WbxmlElement, addresses: string[]
   }
 
   // Mail first (see the header): a failure leaves the calendar as it was.
-  const sendResponse = child(r, 'SendResponse', NS);
-  const wantsMail = versionNumber(ctx.version) >= versionNumber('16.0') && sendResponse !== undefined && item.data['responseRequested'] !== false && request?.['responseRequested'] !== false;
-  const organizer = typeof item.data['organizerEmail'] === 'string' ? item.data['organizerEmail'] : undefined;
-  if (wantsMail && organizer) {
+  if (wantsMail) {
     const outbound = ctx.services.outbound;
     if (!outbound) {
       ctx.log.warn({ uid }, 'MeetingResponse: no outbound mail service, reply not sent');
@@ -198,7 +203,7 @@ async function respond(ctx: CommandContext, r: WbxmlElement, addresses: string[]
       if (attempt >= 3 || !isStoreError(err, 'conflict')) throw err;
       const fresh = await store.getItem(user.id, current.id);
       if (!fresh) return { status: MeetingResponseStatus.MailboxError };
-      const again = answerMeeting(fresh.data, response, onItem, addresses, now);
+      const again = answerMeeting(fresh.data, response, onItem, addresses, now, { mailed: wantsMail });
       if (again.kind === 'duplicate') return { status: MeetingResponseStatus.Success, ...(calendarId ? { calendarId } : {}) };
       if (again.kind === 'not_an_occurrence') return { status: MeetingResponseStatus.InvalidRequest };
       current = fresh;
@@ -207,8 +212,8 @@ async function respond(ctx: CommandContext, r: WbxmlElement, addresses: string[]
   }
   if (toStore.kind === 'remove') {
     const trash = found.folders.find((f) => f.type === DELETED_ITEMS_TYPE);
-    if (trash && trash.id !== updated.folderId) await store.moveItem(user.id, updated.id, trash.id);
-    else await store.deleteItem(user.id, updated.id);
+    if (!trash) await store.deleteItem(user.id, updated.id);
+    else if (trash.id !== updated.folderId) await store.moveItem(user.id, updated.id, trash.id);
   }
   ctx.log.info({ uid, response, instance }, 'meeting answered');
   return { status: MeetingResponseStatus.Success, ...(calendarId ? { calendarId } : {}) };

@@ -405,6 +405,10 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(results(await ann.client.post('MeetingResponse', meetingResponse([{ response: 2, collectionId: inboxId, requestId: req.serverId }]))).map((r) => r.status), [1]);
       assert.equal(sink.messages.length, sent);
       assert.equal((await item()).data['responseType'], 2);
+      // The same answer again, now asking for the reply: it is sent (once).
+      for (let i = 0; i < 2; i++) assert.deepEqual(results(await ann.client.post('MeetingResponse', meetingResponse([{ response: 2, collectionId: inboxId, requestId: req.serverId, send: true }]))).map((r) => r.status), [1]);
+      assert.equal(sink.messages.length, sent + 1);
+      assert.equal(((await itipOf(sink.messages.at(-1)!.raw)).cal.events[0]!.data['attendees'] as JsonObject[])[0]!['attendeeStatus'], 2);
 
       // The relay refuses the organizer: Status 4, the answer is not stored, so the retry goes out.
       sink.refuse.add('olivia@outside.example');
@@ -413,13 +417,13 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       sink.refuse.delete('olivia@outside.example');
       const ok = results(await ann.client.post('MeetingResponse', meetingResponse([{ response: 1, collectionId: inboxId, requestId: req.serverId, send: true }])));
       assert.deepEqual(ok.map((r) => r.status), [1]);
-      assert.equal(sink.messages.length, sent + 1);
+      assert.equal(sink.messages.length, sent + 2);
       const stored = await item();
       assert.equal(stored.data['responseType'], 3);
       // kb-1.8: repeats neither write nor send.
       for (let i = 0; i < 3; i++) await ann.client.post('MeetingResponse', meetingResponse([{ response: 1, collectionId: inboxId, requestId: req.serverId, send: true }]));
       assert.equal((await item()).modseq, stored.modseq, 'no store growth');
-      assert.equal(sink.messages.length, sent + 1);
+      assert.equal(sink.messages.length, sent + 2);
 
       // 16.1 ProposedStartTime/EndTime with a tentative answer: a COUNTER to the organizer.
       const counter = el(
@@ -450,6 +454,18 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const remade = (await calendarItems(server.store, userId(ANN))).find((i) => i.uid === uid2)!;
       assert.equal(remade.serverId, back[0]!.calendarId);
       assert.equal(remade.data['responseType'], 3);
+      // Declined without a reply, then again asking for one: the reply goes once, the meeting stays in Deleted Items.
+      const declineReq = () => ann.client.post('MeetingResponse', meetingResponse([{ response: 3, collectionId: inboxId, requestId: again.serverId }]));
+      const declineMail = () => ann.client.post('MeetingResponse', meetingResponse([{ response: 3, collectionId: inboxId, requestId: again.serverId, send: true }]));
+      const n = sink.messages.length;
+      assert.deepEqual(results(await declineReq()).map((x) => x.status), [1]);
+      assert.equal(sink.messages.length, n);
+      assert.deepEqual(results(await declineMail()).map((x) => x.status), [1]);
+      assert.deepEqual(results(await declineMail()).map((x) => x.status), [1]);
+      assert.equal(sink.messages.length, n + 1);
+      const trash = (await ensureDefaultFolders(server.store, userId(ANN))).find((f) => f.type === 4)!;
+      const inTrash = (await server.store.getItemsByUid(userId(ANN), uid2)).filter((i) => i.folderId === trash.id);
+      assert.equal(inTrash.length, 1, 'recoverable in Deleted Items');
 
       // Answering one's own meeting (the organizer's calendar item) is not a meeting request.
       const olivia = phone(OLIVIA, 'S16');
