@@ -107,6 +107,26 @@ describe('iTIP REQUEST', () => {
   });
 });
 
+describe('iTIP REQUEST from Apple Calendar', () => {
+  it('is processed into a tentative item in its zone, and a MeetingRequest', () => {
+    const { event: ev, text } = event('apple-request.ics');
+    assert.equal(intendedBusyStatus(text), undefined);
+    const data = created(applyItip('REQUEST', ev, undefined, ANN));
+    assert.equal(data['timeZone'], 'Europe/Berlin');
+    assert.equal(data['startTime'], '2026-03-31T09:00:00.000Z');
+    assert.equal(data['endTime'], '2026-03-31T10:00:00.000Z');
+    assert.equal(data['location'], 'Café am Markt\nMarktplatz 1\n10178 Berlin');
+    assert.equal(data['organizerEmail'], 'paul@icloud.example');
+    assert.equal(data['reminder'], 30);
+    assert.equal(data['busyStatus'], 1);
+    assert.equal(data['intendedBusyStatus'], 2);
+    const tree = meetingRequestToEas(meetingRequestData('REQUEST', ev, 1), { version: '14.1', bodyPreferences: [] })!;
+    assert.equal(childText(tree, 'Organizer', 'Email'), '"Paul Apple" <paul@icloud.example>');
+    assert.equal(childText(tree, 'StartTime', 'Email'), '2026-03-31T09:00:00.000Z');
+    assert.equal(uidFromGlobalObjId(childText(tree, 'GlobalObjId', 'Email')!), '5C1E2A7B-9D3F-4E61-8A2B-0F6C3D4E5A71');
+  });
+});
+
 describe('iTIP CANCEL', () => {
   it('kb-1.1: a CANCEL with RECURRENCE-ID leaves the series with one deleted exception', () => {
     const series = created(applyItip('REQUEST', event('outlook-series-request.ics').event, undefined, ANN));
