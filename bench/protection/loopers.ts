@@ -4,19 +4,21 @@
  * loopers running must stay within 2x of their p99 without them, measured in the same run.
  *
  *   node --import tsx bench/protection/loopers.ts [--loopers 1000] [--looper-users 250] [--good 100]
- *        [--items 20] [--duration 20] [--poll-ms 1000] [--modes on,off] [--write-results]
+ *        [--items 20] [--duration 20] [--poll-ms 1000] [--ramp-ms 5000] [--modes on,off] [--write-results]
  *
  * - One SQLite data directory (fresh, temporary): `--good` users with one device each and
  *   `--looper-users` users sharing `--loopers` devices, each user with `--items` e-mails.
  * - Per mode, the server in its own process (bench/sync/server.ts --protection on|off: the
  *   production defaults of src/devices/protection.ts, or everything off); every device does
  *   FolderSync and the initial sync of its Inbox first.
- * - Well-behaved device: one quiet Sync of its Inbox (byte-identical each time, as a phone
- *   without push polls) every `--poll-ms` (jittered), on its own keep-alive connection.
- * - Looping device: the same quiet Sync again as soon as the previous answer arrives, ignoring
- *   Retry-After (the worst case of kb-2.9), on its own keep-alive connection.
+ * - Well-behaved (but busy) device: one quiet request every `--poll-ms` (jittered), in turn a
+ *   Sync of its Inbox, a FolderSync and a Sync of its Contacts (each the same bytes every time,
+ *   so each Sync repeats every three polls), on its own keep-alive connection.
+ * - Looping device: the same quiet Inbox Sync again as soon as the previous answer arrives,
+ *   ignoring Retry-After (the worst case of kb-2.9), on its own keep-alive connection.
  * - Phases: baseline (well-behaved only, `--duration` s), then loaded (loopers started at the
- *   beginning of the phase, so their first burst is inside it, `--duration` s).
+ *   beginning of the phase, spread over its first `--ramp-ms`, so their first burst is inside
+ *   it, `--duration` s).
  * Measurements, not a test: nothing fails on a slow result.
  */
 import http from 'node:http';
@@ -52,11 +54,11 @@ import {
 } from '../sync/common.ts';
 
 const usage =
-  'usage: node --import tsx bench/protection/loopers.ts [--loopers 1000] [--looper-users 250] [--good 100] [--items 20] [--duration 20] [--poll-ms 1000] [--modes on,off] [--write-results]';
+  'usage: node --import tsx bench/protection/loopers.ts [--loopers 1000] [--looper-users 250] [--good 100] [--items 20] [--duration 20] [--poll-ms 1000] [--ramp-ms 5000] [--modes on,off] [--write-results]';
 const args = parseArgs(
   process.argv.slice(2),
-  { loopers: 'number', 'looper-users': 'number', good: 'number', items: 'number', duration: 'number', 'poll-ms': 'number', modes: 'list', 'write-results': 'boolean' },
-  { loopers: 1000, 'looper-users': 250, good: 100, items: 20, duration: 20, 'poll-ms': 1000, modes: ['on', 'off'] },
+  { loopers: 'number', 'looper-users': 'number', good: 'number', items: 'number', duration: 'number', 'poll-ms': 'number', 'ramp-ms': 'number', modes: 'list', 'write-results': 'boolean' },
+  { loopers: 1000, 'looper-users': 250, good: 100, items: 20, duration: 20, 'poll-ms': 1000, 'ramp-ms': 5000, modes: ['on', 'off'] },
   usage,
 );
 const nLoopers = Number(args.loopers);
@@ -65,16 +67,22 @@ const nGood = Number(args.good);
 const items = Number(args.items);
 const durationMs = Number(args.duration) * 1000;
 const pollMs = Number(args['poll-ms']);
+const rampMs = Number(args['ramp-ms']);
 const modes = (args.modes as string[]).map((m) => (m === 'off' ? 'off' : 'on')) as Array<'on' | 'off'>;
 const commandLine = `node --import tsx bench/protection/loopers.ts ${process.argv.slice(2).join(' ')}`.trim();
 const PASSWORD = 'bench-password-1';
 
-interface Sim {
-  device: Device;
-  agent: http.Agent;
+interface Request {
   path: string;
   headers: Record<string, string>;
   body: Buffer;
+}
+
+interface Sim {
+  device: Device;
+  agent: http.Agent;
+  /** The requests the device sends in turn (a looper: one). */
+  requests: Request[];
 }
 
 interface Phase {
@@ -105,17 +113,24 @@ async function seed(dir: string) {
   }
 }
 
-/** FolderSync and the initial Inbox sync of a device; its quiet Sync request, encoded once. */
-async function prepare(port: number, email: string, deviceId: string): Promise<Sim> {
+/** FolderSync and the initial sync of the folders a device uses; its quiet requests, encoded once. */
+async function prepare(port: number, email: string, deviceId: string, good: boolean): Promise<Sim> {
   const device = new Device({ url: `http://127.0.0.1:${port}`, user: email, password: PASSWORD, deviceId, deviceType: 'BenchPhone', version: '16.1' });
   const fs = await device.folderSync();
   if (fs.status !== 1) throw new Error(`FolderSync of ${deviceId}: status ${fs.status}`);
-  const inbox = device.folderByType(2).serverId;
-  await device.sync(inbox); // SyncKey 0
-  await syncToEnd(device, inbox, 100);
-  const { path, headers } = easRequestParts({ user: email, password: PASSWORD, deviceId, deviceType: 'BenchPhone', cmd: 'Sync' });
-  const body = Buffer.from(encodeWbxml(el('AirSync', 'Sync', el('AirSync', 'Collections', device.collectionRequest(inbox)))));
-  return { device, agent: new http.Agent({ keepAlive: true, maxSockets: 1 }), path, headers, body };
+  const parts = (cmd: string) => easRequestParts({ user: email, password: PASSWORD, deviceId, deviceType: 'BenchPhone', cmd });
+  const quietSync = async (type: number): Promise<Request> => {
+    const id = device.folderByType(type).serverId;
+    await device.sync(id); // SyncKey 0
+    await syncToEnd(device, id, 100);
+    return { ...parts('Sync'), body: Buffer.from(encodeWbxml(el('AirSync', 'Sync', el('AirSync', 'Collections', device.collectionRequest(id))))) };
+  };
+  const requests = [await quietSync(2)];
+  if (good) {
+    requests.push({ ...parts('FolderSync'), body: Buffer.from(encodeWbxml(el('FolderHierarchy', 'FolderSync', el('FolderHierarchy', 'SyncKey', device.folderSyncKey)))) });
+    requests.push(await quietSync(9));
+  }
+  return { device, agent: new http.Agent({ keepAlive: true, maxSockets: 1 }), requests };
 }
 
 async function inBatches<T, R>(xs: T[], size: number, fn: (x: T) => Promise<R>): Promise<R[]> {
@@ -134,10 +149,11 @@ async function runPhase(srv: ServerProcess, good: Sim[], loopers: Sim[]): Promis
   const goodLoops = good.map(async (g, i) => {
     // Spread the first polls over one interval, then poll every pollMs +-10 %.
     await new Promise((r) => setTimeout(r, (i / good.length) * pollMs));
-    while (running) {
+    for (let n = 0; running; n++) {
+      const q = g.requests[n % g.requests.length]!;
       const t = nowNs();
       try {
-        const r = await rawRequest(g.agent, srv.port, 'POST', g.path, g.headers, g.body);
+        const r = await rawRequest(g.agent, srv.port, 'POST', q.path, q.headers, q.body);
         if (r.status === 200) p.latencies.push(msSince(t));
         else p.goodErrors++;
       } catch {
@@ -147,9 +163,12 @@ async function runPhase(srv: ServerProcess, good: Sim[], loopers: Sim[]): Promis
     }
   });
   const looperLoops = loopers.map(async (l) => {
+    // Looping devices do not start in lockstep: spread over the ramp.
+    await new Promise((r) => setTimeout(r, Math.random() * rampMs));
+    const q = l.requests[0]!;
     while (running) {
       try {
-        const r = await rawRequest(l.agent, srv.port, 'POST', l.path, l.headers, l.body);
+        const r = await rawRequest(l.agent, srv.port, 'POST', q.path, q.headers, q.body);
         p.looperRequests++;
         if (r.status === 200) p.looper200++;
         else if (r.status === 503) p.looper503++;
@@ -191,11 +210,11 @@ try {
     const srv = await ServerProcess.start({ backend: 'sqlite', dataDir: dir, protection: mode });
     try {
       const t0 = nowNs();
-      const goodSims = await inBatches(users.good.map((email, i) => ({ email, id: `GOOD${mode}${i}` })), 20, (x) => prepare(srv.port, x.email, x.id));
+      const goodSims = await inBatches(users.good.map((email, i) => ({ email, id: `GOOD${mode}${i}` })), 20, (x) => prepare(srv.port, x.email, x.id, true));
       const looperSims = await inBatches(
         Array.from({ length: nLoopers }, (_, i) => ({ email: users.looper[i % nLooperUsers]!, id: `LOOP${mode}${i}` })),
         20,
-        (x) => prepare(srv.port, x.email, x.id),
+        (x) => prepare(srv.port, x.email, x.id, false),
       );
       const setupS = msSince(t0) / 1000;
       log(`protection ${mode}: ${goodSims.length + looperSims.length} devices ready in ${f1(setupS)} s; baseline ${durationMs / 1000} s`);
@@ -230,8 +249,8 @@ const section =
   `\n## Protection: ${nLoopers.toLocaleString('en-US')} looping devices beside ${nGood} well-behaved ones (bench/protection/loopers.ts)\n\n` +
   `- Command: \`${commandLine}\`\n` +
   machineLines(m) +
-  `- Setup: SQLite; server in its own node process (bench/sync/server.ts --protection on|off: on = the production defaults of src/devices/protection.ts, identical-Sync budget 30 per 10 s, device block 60 s, refusals held 5 s; off = throttling, loop detection and the held-Ping limit off); the load generator is this process; both share the machine's cores. ${nGood} users with one well-behaved device each; ${nLooperUsers} users sharing ${nLoopers} looping devices; ${items} e-mails per Inbox; every device did FolderSync and its initial Inbox sync first.\n` +
-  `- Load: well-behaved devices send their quiet Inbox Sync every ${pollMs} ms (+-10 %); looping devices send theirs again as soon as an answer arrives, ignoring Retry-After. Each phase ${durationMs / 1000} s; the loaded phase starts the loopers at its beginning (their first burst is measured). Latencies are the well-behaved devices' (ms, as seen by the load generator); "other processes" is the machine's busy time (/proc/stat) minus server and load generator: work of other users of this shared machine.\n\n` +
+  `- Setup: SQLite; server in its own node process (bench/sync/server.ts --protection on|off: on = the production defaults of src/devices/protection.ts: identical Syncs paced 2 s apart after two, blocked past 30 a minute for 60 s, refusals held 5 s; off = throttling, loop detection and the held-Ping limit off); the load generator is this process; both share the machine's cores. ${nGood} users with one well-behaved device each; ${nLooperUsers} users sharing ${nLoopers} looping devices; ${items} e-mails per Inbox; every device did FolderSync and its initial Inbox sync first.\n` +
+  `- Load: well-behaved devices send a quiet request every ${pollMs} ms (+-10 %), in turn an Inbox Sync, a FolderSync and a Contacts Sync (the same bytes each time); looping devices send their quiet Inbox Sync again as soon as an answer arrives, ignoring Retry-After. Each phase ${durationMs / 1000} s; the loaded phase starts the loopers at its beginning, spread over ${rampMs} ms (their first burst is measured). Latencies are the well-behaved devices' (ms, as seen by the load generator); "other processes" is the machine's busy time (/proc/stat) minus server and load generator: work of other users of this shared machine.\n\n` +
   table +
   '\n' +
   verdicts.map((v) => `- ${v}\n`).join('');

@@ -6,8 +6,8 @@
  *
  * - Identical Syncs are paced first: past `identicalFree` in the window, each further one is
  *   handled no sooner than `identicalPaceMs` after the previous one (a short wait, no refusal),
- *   so a looping device costs one quiet Sync a second instead of all the server can do; a phone
- *   polling a quiet folder never notices.
+ *   so a looping device costs one quiet Sync every two seconds instead of all the server can do;
+ *   a phone polling a quiet folder every few seconds never notices.
  * - Device rate and identical Syncs start a short device block (blockMs) that ends by itself;
  *   every request of that device during the block is refused at the cost of a map lookup.
  * - User rate and concurrency budgets refuse only the request over budget (a user's other
@@ -63,8 +63,10 @@ export const DEFAULT_THROTTLE: ThrottleConfig = {
   // folder sends one every few seconds at most (12 a minute at 5 s).
   identicalSyncs: 30,
   identicalWindowMs: 60_000,
-  identicalFree: 2,
-  identicalPaceMs: 1_000,
+  // A looping device then costs one quiet Sync every 2 s and reaches the block after about a
+  // minute (bench/protection/loopers.ts: 1,000 of them beside 100 busy phones).
+  identicalFree: 1,
+  identicalPaceMs: 2_000,
   blockMs: 60_000,
   tarpitMs: 5_000,
 };
