@@ -103,7 +103,7 @@ export function addProtectionOptions(cmd: Command): Command {
     .addOption(n('--throttle-user-concurrent', 'EASD_THROTTLE_USER_CONCURRENT', 'requests of one user in progress at once', t.userConcurrent))
     .addOption(n('--throttle-identical-syncs', 'EASD_THROTTLE_IDENTICAL_SYNCS', 'identical Syncs of one device allowed per identical window', t.identicalSyncs))
     .addOption(n('--throttle-identical-window', 'EASD_THROTTLE_IDENTICAL_WINDOW', 'seconds of the identical-Sync window', t.identicalWindowMs / 1000))
-    .addOption(n('--throttle-identical-pace', 'EASD_THROTTLE_IDENTICAL_PACE', 'ms between identical Syncs of a device past the first two in the window (0: no pacing)', t.identicalPaceMs))
+    .addOption(n('--throttle-identical-pace', 'EASD_THROTTLE_IDENTICAL_PACE', 'ms between identical Syncs of a device past the first in the window (0: no pacing)', t.identicalPaceMs))
     .addOption(n('--throttle-block', 'EASD_THROTTLE_BLOCK', 'seconds a throttled device is blocked', t.blockMs / 1000))
     .addOption(n('--throttle-tarpit', 'EASD_THROTTLE_TARPIT', 'milliseconds a 503 is held before it is sent (at most its Retry-After)', t.tarpitMs))
     .addOption(new Option('--no-loop-detection', 'do every repeated command again').env('EASD_NO_LOOP_DETECTION'))
