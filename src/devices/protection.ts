@@ -49,11 +49,33 @@ export class Protection {
     const d = this.throttle.admit({ userId, deviceId, command, ...(fp !== undefined ? { fingerprint: fp } : {}) });
     if (!d.ok && d.blockedUntil !== undefined) {
       this.log.warn({ userId, deviceId, reason: d.reason, until: new Date(d.blockedUntil).toISOString() }, 'device throttled');
-      this.store.protection.recordThrottle(userId, deviceId, d.reason, new Date(d.blockedUntil)).catch((err: unknown) => {
-        this.log.warn({ err, deviceId }, 'could not record a throttle');
-      });
+      this.#recordLater({ userId, deviceId, reason: d.reason, until: new Date(d.blockedUntil) });
     }
     return d;
+  }
+
+  readonly #pendingThrottles: Array<{ userId: string; deviceId: string; reason: string; until: Date }> = [];
+  #recordTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Blocks are written for the admin at most once a second, in one transaction: a wave of looping
+   * devices blocked together is one write, not one per device (every write also ends the
+   * quiet-Sync answers kept for all devices, src/commands/sync.ts).
+   */
+  #recordLater(e: { userId: string; deviceId: string; reason: string; until: Date }): void {
+    this.#pendingThrottles.push(e);
+    this.#recordTimer ??= setTimeout(() => this.flushRecords(), 1_000).unref();
+  }
+
+  /** Writes the blocks not written yet (also on shutdown). */
+  flushRecords(): Promise<void> {
+    if (this.#recordTimer) clearTimeout(this.#recordTimer);
+    this.#recordTimer = undefined;
+    const events = this.#pendingThrottles.splice(0);
+    if (events.length === 0) return Promise.resolve();
+    return this.store.protection.recordThrottles(events).catch((err: unknown) => {
+      this.log.warn({ err, count: events.length }, 'could not record throttles');
+    });
   }
 
   /** Records a device flagged for looping (kb-1.8). */
@@ -74,13 +96,14 @@ export class Protection {
     this.#tarpit.add(entry);
   }
 
-  /** Sends every held refusal now (server shutdown). */
-  flushRefusals(): void {
+  /** Sends every held refusal now and writes pending blocks (server shutdown). */
+  async flushRefusals(): Promise<void> {
     for (const e of [...this.#tarpit]) {
       clearTimeout(e.timer);
       this.#tarpit.delete(e);
       e.send();
     }
+    await this.flushRecords();
   }
 
   /** The held-request group of a user for ParkedRequests, or undefined without a limit. */

@@ -29,6 +29,33 @@ export class KyselyProtectionStore implements ProtectionStore {
     );
   }
 
+  async recordThrottles(events: ReadonlyArray<{ userId: string; deviceId: string; reason: string; until: Date }>): Promise<void> {
+    if (events.length === 0) return;
+    const ts = this.now().toISOString();
+    await this.db.transaction().execute(async (trx) => {
+      // Devices removed meanwhile are skipped: only partnerships that exist get a row.
+      const known = new Set(
+        (await trx.selectFrom('devices').select(['user_id', 'device_id']).where('user_id', 'in', [...new Set(events.map((e) => e.userId))]).execute()).map((r) => `${r.user_id}\0${r.device_id}`),
+      );
+      for (const e of events) {
+        if (!known.has(`${e.userId}\0${e.deviceId}`)) continue;
+        const untilTs = e.until.toISOString();
+        await trx
+          .insertInto('device_protection')
+          .values({ ...EMPTY, user_id: e.userId, device_id: e.deviceId, throttles: 1, last_throttle_at: ts, last_throttle_reason: e.reason, throttled_until: untilTs })
+          .onConflict((oc) =>
+            oc.columns(['user_id', 'device_id']).doUpdateSet((eb) => ({
+              throttles: eb('device_protection.throttles', '+', 1),
+              last_throttle_at: ts,
+              last_throttle_reason: e.reason,
+              throttled_until: untilTs,
+            })),
+          )
+          .execute();
+      }
+    });
+  }
+
   async recordLoop(userId: string, deviceId: string, command: string): Promise<void> {
     const ts = this.now().toISOString();
     await guard(deviceId, () =>

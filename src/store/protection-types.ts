@@ -19,6 +19,8 @@ export interface DeviceProtection {
 export interface ProtectionStore {
   /** A device block began (reason as sent in X-MS-ASThrottle). */
   recordThrottle(userId: string, deviceId: string, reason: string, until: Date): Promise<void>;
+  /** Several blocks in one transaction (one write for a wave of blocks); rows of devices that are gone are skipped. */
+  recordThrottles(events: ReadonlyArray<{ userId: string; deviceId: string; reason: string; until: Date }>): Promise<void>;
   /** A device was flagged for repeating a command. */
   recordLoop(userId: string, deviceId: string, command: string): Promise<void>;
   get(userId: string, deviceId: string): Promise<DeviceProtection | null>;

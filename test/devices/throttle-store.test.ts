@@ -51,6 +51,17 @@ for (const [name, open] of backends) {
         await store.deleteDevice(u.id, 'D1');
         assert.equal(await store.protection.get(u.id, 'D1'), null);
         await assert.rejects(store.protection.recordLoop(u.id, 'NOPE', 'Sync'), (e) => isStoreError(e, 'not_found'));
+        // A wave of blocks in one transaction; a device removed meanwhile is skipped.
+        await store.protection.recordThrottles([
+          { userId: u.id, deviceId: 'D2', reason: 'RecentCommands', until },
+          { userId: u.id, deviceId: 'GONE', reason: 'RecentCommands', until },
+          { userId: u.id, deviceId: 'D2', reason: 'CommandFrequency', until },
+        ]);
+        await store.protection.recordThrottles([]);
+        const d2b = await store.protection.get(u.id, 'D2');
+        assert.equal(d2b?.throttles, 2);
+        assert.equal(d2b?.lastThrottleReason, 'CommandFrequency');
+        assert.equal(await store.protection.get(u.id, 'GONE'), null);
       }));
   });
 }

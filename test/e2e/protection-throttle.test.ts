@@ -30,6 +30,16 @@ function easd(args: string[]): Promise<string> {
 }
 
 // No pacing here (identicalPaceMs 0): the 60 Syncs come as fast as the device sends them.
+/** Polls until the store has the record (blocks are written at most a second later). */
+async function recorded<T>(get: () => Promise<T | null>): Promise<T | null> {
+  for (let i = 0; i < 40; i++) {
+    const v = await get();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return null;
+}
+
 const THROTTLE = { identicalSyncs: 30, identicalWindowMs: 10_000, identicalPaceMs: 0, blockMs: 1_500, tarpitMs: 0 };
 
 /** 60 identical Syncs of the Inbox as fast as one device sends them; the statuses seen. */
@@ -75,9 +85,9 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         // Another device of the user is not affected.
         const other = new Device({ url: server.url, user: ALICE.email, password: ALICE.password, deviceId: `OTHER${backend}`, deviceType: 'GoodPhone' });
         assert.equal((await other.folderSync()).status, 1);
-        // Visible to the admin while it lasts.
+        // Visible to the admin while it lasts (blocks are written within a second, batched).
         const alice = server.users.get(ALICE.email)!;
-        const p = await server.store.protection.get(alice.id, `LOOP${backend}`);
+        const p = await recorded(() => server.store.protection.get(alice.id, `LOOP${backend}`));
         assert.equal(p?.throttles, 1);
         assert.equal(p?.lastThrottleReason, 'RecentCommands');
         assert.ok(p!.throttledUntil! > new Date());
@@ -138,6 +148,7 @@ describe('throttling in the admin view', () => {
       const port = (app.server.address() as { port: number }).port;
       const { statuses } = await loopSyncs(`http://127.0.0.1:${port}`, 'ADMINLOOP');
       assert.ok(statuses.includes(503));
+      assert.ok(await recorded(() => temp.store.protection.get(user.id, 'ADMINLOOP')));
       const show = await easd(['device', 'show', 'ADMINLOOP', '--user', ALICE.email, '--data', temp.dir]);
       assert.match(show, /throttled\s+1 time\(s\), last \S+ \(RecentCommands\), BLOCKED until /);
       assert.match(show, /loops\s+none flagged/);
