@@ -1,0 +1,111 @@
+/**
+ * Free/busy of a calendar (pure): the busy time of stored calendar items (the Calendar class's
+ * JSON, src/classes/calendar.ts) with recurrences expanded in their zone, and the MergedFreeBusy
+ * string of ResolveRecipients (MS-ASCMD 2.2.3.107): one digit per 30-minute interval, 0 free,
+ * 1 tentative, 2 busy, 3 out of office, 4 no data; where several statuses meet within one
+ * interval the higher digit covers the whole interval.
+ *
+ * BusyStatus (MS-ASCAL 2.2.2.8) to digit: 0 free, 1 tentative, 2 busy, 3 out of office map to
+ * the same digits. 4 "working elsewhere" has no digit of its own (MergedFreeBusy's 4 means "no
+ * data", which would be false): the person is working and can be met, so it counts as free. An
+ * item without BusyStatus counts as busy (what Exchange assumes for an appointment), as does a
+ * value outside 0-4.
+ *
+ * Not busy at all: a cancelled meeting (MeetingStatus 5, 7, 13, 15, MS-ASCAL 2.2.2.29) or one the
+ * user declined (ResponseType 4, MS-ASCAL 2.2.2.38), for the series or for one occurrence (the
+ * exception's own values win); a deleted occurrence (Exception Deleted, dropped by `expand`);
+ * an occurrence without duration.
+ */
+import type { JsonObject } from '../store/types.ts';
+import { allDayBounds, eventOffsets, occurrencesOf, seriesOf } from './event.ts';
+
+/** MergedFreeBusy digits (MS-ASCMD 2.2.3.107). */
+export const FreeBusy = { Free: 0, Tentative: 1, Busy: 2, OutOfOffice: 3, NoData: 4 } as const;
+export type FreeBusyDigit = (typeof FreeBusy)[keyof typeof FreeBusy];
+
+/** A stretch of time an item keeps its owner from being free. */
+export interface BusyInterval {
+  start: Date;
+  end: Date;
+  status: typeof FreeBusy.Tentative | typeof FreeBusy.Busy | typeof FreeBusy.OutOfOffice;
+  /** The item's UID (GOID), so a caller can leave out the meeting it is checking against itself. */
+  uid?: string;
+  /** Where the series' pattern puts this occurrence (its RECURRENCE-ID); the start of a single event. */
+  originalStart: Date;
+}
+
+const CANCELLED = new Set([5, 7, 13, 15]);
+const DECLINED = 4;
+
+/** The MergedFreeBusy digit of a BusyStatus value (see the header). */
+export function busyStatusDigit(busyStatus: unknown): FreeBusyDigit {
+  if (busyStatus === undefined || busyStatus === null) return FreeBusy.Busy;
+  switch (busyStatus) {
+    case 0:
+    case 4:
+      return FreeBusy.Free;
+    case 1:
+      return FreeBusy.Tentative;
+    case 2:
+      return FreeBusy.Busy;
+    case 3:
+      return FreeBusy.OutOfOffice;
+    default:
+      return FreeBusy.Busy;
+  }
+}
+
+/**
+ * The busy intervals of the items overlapping [from, to), sorted by start. Occurrences are not
+ * clipped to the window (mergedFreeBusy clips); free ones are left out.
+ */
+export function busyIntervals(events: Iterable<JsonObject>, from: Date, to: Date): BusyInterval[] {
+  const out: BusyInterval[] = [];
+  if (!(to > from)) return out;
+  for (const data of events) {
+    if (!data || typeof data !== 'object') continue;
+    const uid = typeof data['uid'] === 'string' ? data['uid'] : undefined;
+    const single = seriesOf(data) === undefined;
+    for (const occ of occurrencesOf(data, from, to)) {
+      const ex = occ.exception;
+      const meetingStatus = ex && ex['meetingStatus'] !== undefined ? ex['meetingStatus'] : data['meetingStatus'];
+      const responseType = ex && ex['responseType'] !== undefined ? ex['responseType'] : data['responseType'];
+      if (typeof meetingStatus === 'number' && CANCELLED.has(meetingStatus)) continue;
+      if (responseType === DECLINED) continue;
+      const digit = busyStatusDigit(ex && ex['busyStatus'] !== undefined ? ex['busyStatus'] : data['busyStatus']);
+      if (digit === FreeBusy.Free || digit === FreeBusy.NoData) continue;
+      let { start, end } = occ;
+      // A single all-day event stored before its times were made midnights still covers whole
+      // days in its zone (kb-1.4); series occurrences are laid out that way by `expand`.
+      if (single && data['allDayEvent'] === true) ({ start, end } = allDayBounds(start, end, eventOffsets(data)));
+      if (!(end > start) || !(start < to) || !(end > from)) continue;
+      out.push({ start, end, status: digit, ...(uid !== undefined ? { uid } : {}), originalStart: occ.originalStart });
+    }
+  }
+  return out.sort((a, b) => a.start.getTime() - b.start.getTime());
+}
+
+/**
+ * The MergedFreeBusy string for [from, to): one digit per slot of `slotMinutes` from `from` (the
+ * last slot may be shorter when the range is not a whole number of slots), the highest digit of
+ * the intervals touching the slot, 0 where none does.
+ */
+export function mergedFreeBusy(intervals: Iterable<Pick<BusyInterval, 'start' | 'end' | 'status'>>, from: Date, to: Date, slotMinutes = 30): string {
+  const lo = from.getTime();
+  const hi = to.getTime();
+  const slot = slotMinutes * 60_000;
+  if (!(hi > lo) || !(slot > 0)) return '';
+  const count = Math.ceil((hi - lo) / slot);
+  const digits = new Uint8Array(count);
+  for (const iv of intervals) {
+    const s = Math.max(iv.start.getTime(), lo);
+    const e = Math.min(iv.end.getTime(), hi);
+    if (!(e > s)) continue;
+    const first = Math.floor((s - lo) / slot);
+    const last = Math.min(count - 1, Math.ceil((e - lo) / slot) - 1);
+    for (let i = first; i <= last; i++) if (digits[i]! < iv.status) digits[i] = iv.status;
+  }
+  let outStr = '';
+  for (let i = 0; i < count; i++) outStr += String(digits[i]);
+  return outStr;
+}
