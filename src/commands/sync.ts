@@ -1,9 +1,11 @@
 import { versionNumber } from '../eas/versions.ts';
 import { asksToSend, sendDraft } from '../mail/send-draft.ts';
-import { isTransientStoreError, type JsonObject } from '../store/types.ts';
+import { isTransientStoreError, type Folder, type Item, type JsonObject } from '../store/types.ts';
 import { SyncStatus, syncCollection, type CollectionOutcome, type SyncContext } from '../sync/collection-sync.ts';
 import { recordPositions } from '../sync/positions.ts';
 import { waitForChange } from '../sync/wait.ts';
+import { reportUnconvertible } from '../sync/failure-notice.ts';
+import type { ConversionError } from '../classes/types.ts';
 import { parseSyncRequest, SyncProtocolError, type CollectionRequest, type SyncRequest } from '../sync/sync-request.ts';
 import { el, type WbxmlElement } from '../wbxml/tree.ts';
 import type { CommandContext, CommandHandler, CommandResult } from './types.ts';
@@ -94,10 +96,13 @@ async function handleSync(ctx: CommandContext, out: { waits: boolean }): Promise
   }
 
   out.waits = holdMs > 0;
+  // Items skipped because they cannot be converted for this device (kb-2.4), told after the passes.
+  const unconvertible: { folder: Folder; item: Item; err: ConversionError }[] = [];
   const syncCtx: SyncContext = {
     store,
     user,
     device,
+    onUnconvertible: (folder, item, err) => unconvertible.push({ folder, item, err }),
     version: ctx.version,
     folders: await store.listFolders(user.id),
     onClientWrite: async (folder, item, appData) => {
@@ -127,6 +132,15 @@ async function handleSync(ctx: CommandContext, out: { waits: boolean }): Promise
     }
   } else {
     waiter?.cancel();
+  }
+
+  for (const u of unconvertible) {
+    try {
+      await reportUnconvertible(store, user, u.folder, u.item, u.err, ctx.log);
+    } catch (err) {
+      // The notice is a courtesy: the Sync's answer must not fail for it.
+      ctx.log.error({ err, itemId: u.item.id }, 'could not record the notice of an item that cannot be converted');
+    }
   }
 
   // The cached request changes only when keys or options do; a quiet Sync writes nothing.

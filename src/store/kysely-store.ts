@@ -109,6 +109,15 @@ export class KyselyStore implements Store {
     return this.#writeToken?.();
   }
 
+  async markSyncFailureNoticed(userId: string, itemId: string): Promise<boolean> {
+    const res = await this.#db
+      .insertInto('sync_failure_notices')
+      .values({ user_id: userId, item_id: itemId, notified_at: this.#ts() })
+      .onConflict((oc) => oc.columns(['user_id', 'item_id']).doNothing())
+      .executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0n) > 0;
+  }
+
   /** The lookups every request makes, compiled once (src/store/prepared.ts). */
   readonly #hot: ReturnType<typeof hotQueries>;
 

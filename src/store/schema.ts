@@ -193,6 +193,13 @@ export interface MailBlobsTable {
   created_at: string;
 }
 
+/** Users that are resource mailboxes, rooms or equipment (migration 0012_resources; directory-store.ts). */
+export interface UserResourcesTable {
+  user_id: string;
+  kind: string;
+  updated_at: string;
+}
+
 /** Users and domains homed on another deployment (migration 0010_homes; homes-store.ts). */
 export interface UserHomesTable {
   user_id: string;
@@ -239,6 +246,13 @@ export interface DeviceProtectionTable {
   last_loop_command: string | null;
 }
 
+/** Items the user was told could not be synchronized (kb-2.4), once each. */
+export interface SyncFailureNoticesTable {
+  user_id: string;
+  item_id: string;
+  notified_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   folders: FoldersTable;
@@ -247,6 +261,7 @@ export interface Database {
   device_data: DeviceDataTable;
   sync_states: SyncStatesTable;
   client_adds: ClientAddsTable;
+  sync_failure_notices: SyncFailureNoticesTable;
   sent_client_ids: SentClientIdsTable;
   search_positions: SearchPositionsTable;
   user_directory: UserDirectoryTable;
@@ -261,6 +276,7 @@ export interface Database {
   device_protection: DeviceProtectionTable;
   mail_blobs: MailBlobsTable;
   user_homes: UserHomesTable;
+  user_resources: UserResourcesTable;
   domain_homes: DomainHomesTable;
   mailbox_log_settings: MailboxLogSettingsTable;
   mailbox_log_entries: MailboxLogEntriesTable;

@@ -310,6 +310,12 @@ export interface Store {
    */
   writeToken(): string | undefined;
 
+  /**
+   * Records that the user was told an item could not be synchronized (kb-2.4). True the first
+   * time for that user and item, false ever after (the notice is sent once per item).
+   */
+  markSyncFailureNoticed(userId: string, itemId: string): Promise<boolean>;
+
   close(): Promise<void>;
 }
 

@@ -106,6 +106,11 @@ export interface SyncContext {
    * (src/calendar/meeting-organizer.ts).
    */
   onClientItemChange?: (folder: Folder, before: Item | undefined, after: Item | undefined) => Promise<void>;
+  /**
+   * Told of every item of the folder that could not be converted for this device and was
+   * skipped (kb-2.4): the caller logs it and tells the user (src/sync/failure-notice.ts).
+   */
+  onUnconvertible?: (folder: Folder, item: Item, err: ConversionError) => void;
 }
 
 export interface CollectionOutcome {
@@ -207,7 +212,8 @@ export async function syncCollection(ctx: SyncContext, req: CollectionRequest, b
   const getChanges = req.getChanges ?? true;
   if (getChanges) {
     const window = Math.min(req.windowSize ?? options.maxItems ?? DEFAULT_WINDOW_SIZE, MAX_WINDOW_SIZE, budget.remaining);
-    const drained = await drainPending(store, user.id, folder, converter, cctx, pending, window, touched);
+    const skipped = (item: Item, err: ConversionError) => ctx.onUnconvertible?.(folder, item, err);
+    const drained = await drainPending(store, user.id, folder, converter, cctx, pending, window, touched, skipped);
     commands.push(...drained.commands);
     pending = drained.rest;
     // A folder whose sequence (as read at the start of the request) is where the device is has
@@ -217,7 +223,7 @@ export async function syncCollection(ctx: SyncContext, req: CollectionRequest, b
       const skip = new Map(touched);
       for (const id of drained.sentIds) skip.set(id, SKIP_ANY);
       const filter = filterFor(itemClass, options.filterType);
-      const page = await collectChanges(store, user.id, folder, converter, cctx, state.modseq, window - commands.length, filter, skip);
+      const page = await collectChanges(store, user.id, folder, converter, cctx, state.modseq, window - commands.length, filter, skip, skipped);
       commands.push(...page.commands);
       modseq = page.modseq;
       moreAvailable = page.moreAvailable;
@@ -299,6 +305,7 @@ async function drainPending(
   pending: PendingCommand[],
   window: number,
   touched: OwnWrites,
+  skipped?: Unconvertible,
 ): Promise<{ commands: WbxmlElement[]; rest: PendingCommand[]; sentIds: string[] }> {
   const commands: WbxmlElement[] = [];
   const sentIds: string[] = [];
@@ -316,7 +323,7 @@ async function drainPending(
       commands.push(el('AirSync', 'Add', el('AirSync', 'ServerId', item.serverId), el('AirSync', 'ApplicationData', converter.toEas(item.data, cctx))));
       sentIds.push(item.id);
     } catch (err) {
-      if (!(err instanceof ConversionError)) throw err;
+      skipped?.(item, asConversionError(err, converter));
     }
   }
   return { commands, rest: pending.slice(i), sentIds };
@@ -344,6 +351,7 @@ export async function collectChanges(
   window: number,
   filter: ItemFilter | undefined,
   touched: OwnWrites = new Map(),
+  skipped?: Unconvertible,
 ): Promise<ChangePage> {
   const commands: WbxmlElement[] = [];
   let cursor = since;
@@ -352,7 +360,7 @@ export async function collectChanges(
     const changes = await store.listChangesSince(userId, folder.id, cursor, batch);
     await loadForConversion(store, changes, cctx); // raw MIME from store.mail for BodyPreference Type 4 (src/mail/load-body.ts)
     for (const item of changes) {
-      const command = commandFor(item, since, converter, cctx, filter, touched);
+      const command = commandFor(item, since, converter, cctx, filter, touched, skipped);
       if (command === undefined) {
         cursor = item.modseq;
         continue;
@@ -392,7 +400,30 @@ function classify(item: Item, since: number, filter: ItemFilter | undefined, own
   return newToDevice ? 'Add' : 'Change';
 }
 
-function commandFor(item: Item, since: number, converter: ItemConverter, cctx: ConvertContext, filter: ItemFilter | undefined, touched: OwnWrites): WbxmlElement | undefined {
+/**
+ * Whatever a converter throws for a stored item, the item is skipped rather than the folder
+ * stalled (kb-2.4): corrupt stored data must not keep a device from the rest of its mail. An
+ * error that is not a ConversionError (a converter meeting data it does not expect) is reported
+ * the same way, with its message.
+ */
+function asConversionError(err: unknown, converter: ItemConverter): ConversionError {
+  if (err instanceof ConversionError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new ConversionError(`${converter.itemClass} item could not be converted: ${message}`);
+}
+
+/** Told of an item skipped because it cannot be converted (kb-2.4). */
+type Unconvertible = (item: Item, err: ConversionError) => void;
+
+function commandFor(
+  item: Item,
+  since: number,
+  converter: ItemConverter,
+  cctx: ConvertContext,
+  filter: ItemFilter | undefined,
+  touched: OwnWrites,
+  skipped?: Unconvertible,
+): WbxmlElement | undefined {
   const kind = classify(item, since, filter, touched);
   if (kind === undefined) return undefined;
   if (kind === 'Delete') return el('AirSync', 'Delete', el('AirSync', 'ServerId', item.serverId));
@@ -401,8 +432,8 @@ function commandFor(item: Item, since: number, converter: ItemConverter, cctx: C
     appData = converter.toEas(item.data, cctx);
   } catch (err) {
     // An item that cannot be converted is skipped without stalling the folder (kb-2.4).
-    if (err instanceof ConversionError) return undefined;
-    throw err;
+    skipped?.(item, asConversionError(err, converter));
+    return undefined;
   }
   return el('AirSync', kind, el('AirSync', 'ServerId', item.serverId), el('AirSync', 'ApplicationData', appData));
 }

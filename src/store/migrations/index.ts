@@ -12,6 +12,8 @@ import { protection } from './0009_protection.ts';
 import { directory } from './0006_directory.ts';
 import { sending } from './0004_sending.ts';
 import { homes } from './0010_homes.ts';
+import { resources } from './0012_resources.ts';
+import { syncNotices } from './0013_sync_notices.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
@@ -22,6 +24,8 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0007_devices': devices,
   '0009_protection': protection,
   '0010_homes': homes,
+  '0012_resources': resources,
+  '0013_sync_notices': syncNotices,
 };
 
 const provider: MigrationProvider = {
