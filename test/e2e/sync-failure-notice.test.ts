@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { childText } from '../../src/wbxml/tree.ts';
+import { child, childText } from '../../src/wbxml/tree.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { Device } from './device.ts';
 
@@ -40,7 +40,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         const subjects = inbox.map((i) => childText(i.appData, 'Subject', 'Email')).sort();
         assert.deepEqual(subjects, ['A real message', 'Could not synchronize "Ideas"', 'Could not synchronize "Shopping list"']);
         const notice = inbox.find((i) => childText(i.appData, 'Subject', 'Email') === 'Could not synchronize "Shopping list"')!;
-        const body = childText(notice.appData.children.find((c) => typeof c !== 'string' && c.name === 'Body') as never, 'Data', 'AirSyncBase') ?? '';
+        const body = childText(child(notice.appData, 'Body', 'AirSyncBase')!, 'Data', 'AirSyncBase') ?? '';
         assert.match(body, /Folder: Notes/);
         assert.match(body, /Item type: Notes/);
         assert.match(body, /Subject: Shopping list/);
