@@ -22,6 +22,8 @@ import { applyItip, intendedBusyStatus, type ItipDecision } from './itip.ts';
 import { ICalendarError, parseICalendar } from './icalendar.ts';
 import { meetingMessageClass, meetingRequestData, type MeetingMessageType } from '../classes/meeting-request.ts';
 import { updateWithRetry } from './meeting-items.ts';
+import type { OutboundMail } from '../mail/relay.ts';
+import { resourceBooking } from './resource-hook.ts';
 
 interface HookLog {
   info(obj: object, msg: string): void;
@@ -31,6 +33,8 @@ interface HookLog {
 export interface MeetingHookOptions {
   store: Store;
   log?: HookLog;
+  /** Where a resource mailbox's answers go out (resource-hook.ts); none: resources book without answering. */
+  outbound?: () => OutboundMail | undefined;
 }
 
 const HANDLED = new Set(['REQUEST', 'CANCEL', 'REPLY', 'COUNTER']);
@@ -43,6 +47,8 @@ export function meetingHook(opts: MeetingHookOptions) {
     if (!user) return;
     const addresses = (await userAddresses(store, user)).map((a) => a.toLowerCase());
     const sender = addressesOf(parsed.mail?.from)[0];
+    // Rooms and equipment book themselves (resource-booking.ts).
+    const booking = await resourceBooking({ store, user, addresses, outbound: opts.outbound, ...(log ? { log } : {}) });
     const mailPatch: JsonObject = {};
     for (const text of parsed.calendarParts) {
       let cal;
@@ -69,12 +75,14 @@ export function meetingHook(opts: MeetingHookOptions) {
         await updateWithRetry(store, userId, uid, async (current) => {
           hadItem = current !== undefined;
           decision = applyItip(method, event, current?.data, { userAddresses: addresses, ...(sender ? { sender } : {}) });
+          if (booking) decision = await booking.review(method, event, decision, current?.data);
           if (decision.action === 'create') return { create: decision.data };
           if (decision.action === 'update') return { data: decision.data };
           if (decision.action === 'delete') return { delete: true };
           return undefined;
         });
         const d = decision as ItipDecision;
+        await booking?.answer(uid);
         log?.info({ userId, itemId, method, uid, action: d.action, ...(d.action === 'none' ? { reason: d.reason } : {}) }, 'meeting message processed');
         const messageClass = meetingMessageClass(method, event);
         if (messageClass) mailPatch['messageClass'] = messageClass;

@@ -125,8 +125,9 @@ export function registerServe(program: Command): void {
     const services: Services = { outbound };
     // Out of office (src/settings/auto-reply-hook.ts): replies on delivery, sent through outbound.
     deliveryHooks.push(autoReplyHook({ store, outbound: () => outbound, log }));
-    // Meetings through mail (src/calendar/meeting-hook.ts): iTIP parts of delivered mail update the calendar.
-    deliveryHooks.push(meetingHook({ store, log }));
+    // Meetings through mail (src/calendar/meeting-hook.ts): iTIP parts of delivered mail update the calendar;
+    // resource mailboxes answer the organizer through outbound (src/calendar/resource-hook.ts).
+    deliveryHooks.push(meetingHook({ store, log, outbound: () => outbound }));
     // Device management (src/devices): policies, access rules, wipe; quarantine notices to --admin-email.
     services.devices = new DeviceManager(store, { ...(opts.adminEmail ? { adminEmail: opts.adminEmail } : {}), log });
     const app = buildServer({

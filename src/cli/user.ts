@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { hashPassword } from '../auth/password.ts';
 import { homeEndpoint } from '../http/redirect.ts';
-import { MAX_PICTURE_BYTES, type DirectoryEntry, type OofSettings, type ProfileField } from '../store/directory-types.ts';
+import { MAX_PICTURE_BYTES, RESOURCE_KINDS, type DirectoryEntry, type OofSettings, type ProfileField, type ResourceKind } from '../store/directory-types.ts';
 import { isStoreError, type Store, type User } from '../store/types.ts';
 import { addStoreOptions, openStoreFrom, type StoreCliOptions } from './options.ts';
 import { readNewPassword } from './prompt.ts';
@@ -190,6 +190,14 @@ export const USER_SET_OPTIONS: UserSetOption[] = [
     },
   },
   {
+    // Resource mailboxes book themselves (src/calendar/resource-booking.ts).
+    option: new Option('--resource <kind>', 'make the user a resource mailbox that accepts meeting requests when free and declines conflicts ("none": a person again)').choices([...RESOURCE_KINDS, 'none']),
+    key: 'resource',
+    apply: async (store, user, value) => {
+      await store.directory.setResource(user.id, value === 'none' ? null : (value as ResourceKind));
+    },
+  },
+  {
     option: new Option('--remove-picture', 'remove the picture'),
     key: 'removePicture',
     apply: async (store, user) => {
@@ -262,8 +270,9 @@ export function registerUserDirectory(user: Command): void {
       const entry = await store.directory.getEntry(u.id);
       if (!entry) throw new Error(`no user ${email}`);
       const oof = await store.directory.getOof(u.id);
+      const resource = await store.directory.getResource(u.id);
       const { userId: _id, ...shown } = entry;
-      process.stdout.write(opts.json ? JSON.stringify({ ...shown, outOfOffice: oof }, null, 2) + '\n' : formatUser(entry, oof));
+      process.stdout.write(opts.json ? JSON.stringify({ ...shown, resource, outOfOffice: oof }, null, 2) + '\n' : formatUser(entry, oof) + (resource ? `resource: ${resource}\n` : ''));
     } finally {
       await store.close();
     }

@@ -2,7 +2,7 @@
  * DirectoryStore over Kysely (SQLite and PostgreSQL): directory fields in `user_directory` (one
  * row per user, created on first change), the display name on `users`, additional addresses in
  * `user_aliases`, out-of-office settings in `oof_settings`, the automatic-reply history in
- * `auto_replies` (migration 0006).
+ * `auto_replies` (migration 0006), resource mailboxes in `user_resources` (migration 0012).
  */
 import { sql, type Kysely } from 'kysely';
 import {
@@ -13,6 +13,8 @@ import {
   type DirectoryStore,
   type OofSettings,
   type ProfileField,
+  RESOURCE_KINDS,
+  type ResourceKind,
 } from './directory-types.ts';
 import type { Database, UserDirectoryTable } from './schema.ts';
 import { StoreError } from './types.ts';
@@ -209,6 +211,29 @@ export class KyselyDirectoryStore implements DirectoryStore {
   async getPicture(userId: string): Promise<Buffer | null> {
     const row = await this.#db.selectFrom('user_directory').select('picture').where('user_id', '=', userId).executeTakeFirst();
     return row?.picture ? Buffer.from(row.picture, 'base64') : null;
+  }
+
+  async getResource(userId: string): Promise<ResourceKind | null> {
+    const row = await this.#db.selectFrom('user_resources').select('kind').where('user_id', '=', userId).executeTakeFirst();
+    return row && (RESOURCE_KINDS as readonly string[]).includes(row.kind) ? (row.kind as ResourceKind) : null;
+  }
+
+  async setResource(userId: string, kind: ResourceKind | null): Promise<void> {
+    if (kind !== null && !(RESOURCE_KINDS as readonly string[]).includes(kind)) throw new StoreError('invalid', `a resource is ${RESOURCE_KINDS.join(' or ')}, not ${String(kind)}`);
+    const ts = this.#now().toISOString();
+    await this.#db.transaction().execute(async (trx) => {
+      const user = await trx.selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst();
+      if (!user) throw new StoreError('not_found', `user ${userId} not found`);
+      if (kind === null) {
+        await trx.deleteFrom('user_resources').where('user_id', '=', userId).execute();
+        return;
+      }
+      await trx
+        .insertInto('user_resources')
+        .values({ user_id: userId, kind, updated_at: ts })
+        .onConflict((oc) => oc.column('user_id').doUpdateSet({ kind, updated_at: ts }))
+        .execute();
+    });
   }
 
   async getOof(userId: string): Promise<OofSettings | null> {

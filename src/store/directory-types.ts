@@ -14,6 +14,13 @@ export const MAX_PICTURE_BYTES = 100 * 1024;
 export const PROFILE_FIELDS = ['firstName', 'lastName', 'title', 'phone', 'mobilePhone', 'homePhone', 'office', 'company'] as const;
 export type ProfileField = (typeof PROFILE_FIELDS)[number];
 
+/**
+ * A resource mailbox (src/calendar/resource-booking.ts): a room or a piece of equipment that
+ * books itself, accepting meeting requests when free and declining conflicts.
+ */
+export const RESOURCE_KINDS = ['room', 'equipment'] as const;
+export type ResourceKind = (typeof RESOURCE_KINDS)[number];
+
 /** One user as the directory shows them. */
 export interface DirectoryEntry {
   userId: string;
@@ -91,6 +98,11 @@ export interface DirectoryStore {
    */
   setPicture(userId: string, picture: Buffer | null): Promise<void>;
   getPicture(userId: string): Promise<Buffer | null>;
+
+  /** Whether the user is a resource mailbox, and which kind; null for a person (the default). */
+  getResource(userId: string): Promise<ResourceKind | null>;
+  /** Marks the user a resource (null: a person again). Throws 'not_found' for an unknown user, 'invalid' for another kind. */
+  setResource(userId: string, kind: ResourceKind | null): Promise<void>;
 
   /** The user's out-of-office settings, or null when never set. */
   getOof(userId: string): Promise<OofSettings | null>;
