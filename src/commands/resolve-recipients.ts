@@ -17,10 +17,16 @@
  *   Certificates (CertificateRetrieval 2 full, 3 mini): easd stores no S/MIME certificates yet,
  *     so every recipient answers 7 (no valid certificate) with CertificateCount 0. Status 8
  *     (MaxCertificates reached) cannot arise until certificates are stored.
- *   Availability (14.0+): free/busy needs the calendar service, which is not built yet; every
- *     resolved recipient answers 163 (free/busy could not be retrieved for this recipient),
- *     and a request naming more than 100 recipients answers 160 (too many recipients) as the
- *     spec sets. Ambiguous results carry no Availability (2.2.3.16).
+ *   Availability (14.0+, 2.2.3.16): a recipient that is a local user (a GAL entry, or a contact
+ *     whose address is a user's address or alias) answers 1 with MergedFreeBusy (2.2.3.107) for
+ *     [StartTime, EndTime) computed from the items of that user's default Calendar folder (type
+ *     8) with recurrences expanded (src/calendar/free-busy.ts); only the digits are disclosed,
+ *     never subjects or other details. Any other recipient answers 163 (free/busy could not be
+ *     retrieved for this recipient); a transient store failure reading one calendar answers 162
+ *     for that recipient; more than 100 resolved recipients answer 160 (too many recipients).
+ *     Ambiguous results carry no Availability (2.2.3.16). EndTime defaults to StartTime + 7 days
+ *     and must be at least 30 minutes and at most 42 days after StartTime (2.2.3.61.1; 42 days is
+ *     Exchange 2010/2013's bound), else Status 5.
  *   Picture (14.1+): 1 with Data, 173 none, 174 larger than MaxSize, 175 MaxPictures reached
  *     (a directory user's picture, or a contact's own).
  */
@@ -28,8 +34,9 @@ import { versionNumber } from '../eas/versions.ts';
 import { bareAddress } from '../directory/addresses.ts';
 import { loadContactCandidates, contactMatches, type ContactRecipient } from '../directory/contact-match.ts';
 import { matchGalEntries, pictureFor, PictureStatus, readPictureOptions, type GalPicture, type PictureOptions } from '../directory/gal-search.ts';
+import { busyIntervals, mergedFreeBusy } from '../calendar/free-busy.ts';
 import type { DirectoryEntry } from '../store/directory-types.ts';
-import { isTransientStoreError } from '../store/types.ts';
+import { isTransientStoreError, type JsonObject, type Store } from '../store/types.ts';
 import { child, children, el, text, type WbxmlElement } from '../wbxml/tree.ts';
 import type { CommandHandler, CommandResult } from './types.ts';
 
@@ -43,6 +50,14 @@ export const AvailabilityStatus = { Success: 1, TooManyRecipients: 160, GroupToo
 /** Most To elements one request may carry (our bound; the spec's Availability limit is 100). */
 export const MAX_TO = 1000;
 const MAX_AVAILABILITY_RECIPIENTS = 100;
+/** MS-ASCMD 2.2.3.61.1: EndTime at least 30 minutes after StartTime, at most 42 days; 7 days when absent. */
+const MIN_AVAILABILITY_MS = 30 * 60_000;
+const MAX_AVAILABILITY_MS = 42 * 86_400_000;
+const DEFAULT_AVAILABILITY_MS = 7 * 86_400_000;
+/** The default Calendar folder (MS-ASCMD 2.2.3.186.3 FolderSync Type 8). */
+const CALENDAR_FOLDER_TYPE = 8;
+/** Items read from a calendar per store call. */
+const CALENDAR_PAGE = 1000;
 const MAX_TO_LENGTH = 256;
 /** Suggestions for an ambiguous name when the request sets no MaxAmbiguousRecipients. */
 const DEFAULT_MAX_AMBIGUOUS = 100;
@@ -84,8 +99,12 @@ function readOptions(opts: WbxmlElement | undefined, version: number): Options {
   const avail = child(opts, 'Availability', NS);
   if (avail && version >= 140) {
     const start = parseDateTime(text(child(avail, 'StartTime', NS)));
-    const end = parseDateTime(text(child(avail, 'EndTime', NS)));
-    if (!start || !end || end <= start) throw new ProtocolError('Availability needs StartTime before EndTime');
+    if (!start) throw new ProtocolError('Availability needs a valid StartTime');
+    const endEl = child(avail, 'EndTime', NS);
+    const end = endEl ? parseDateTime(text(endEl)) : new Date(start.getTime() + DEFAULT_AVAILABILITY_MS);
+    if (!end) throw new ProtocolError('Availability EndTime is not a valid dateTime');
+    const span = end.getTime() - start.getTime();
+    if (span < MIN_AVAILABILITY_MS || span > MAX_AVAILABILITY_MS) throw new ProtocolError('Availability EndTime must be 30 minutes to 42 days after StartTime');
     o.availability = { start, end };
   }
   const pic = child(opts, 'Picture', NS);
@@ -138,6 +157,25 @@ function resolveOne(
   return { to, status: ResponseStatus.AmbiguousPartial, found: found.slice(0, maxAmbiguous) };
 }
 
+/** The live calendar items of the user's default Calendar folder (none when it has no such folder). */
+async function calendarItems(store: Store, userId: string): Promise<JsonObject[]> {
+  const folder = (await store.listFolders(userId)).find((f) => f.type === CALENDAR_FOLDER_TYPE && !f.deleted);
+  if (!folder) return [];
+  const out: JsonObject[] = [];
+  for (let modseq = 0; ; ) {
+    const page = await store.listChangesSince(userId, folder.id, modseq, CALENDAR_PAGE);
+    for (const item of page) if (!item.deleted && item.class === 'Calendar') out.push(item.data);
+    if (page.length < CALENDAR_PAGE) break;
+    modseq = page[page.length - 1]!.modseq;
+  }
+  return out;
+}
+
+/** A local user's MergedFreeBusy for [from, to) (MS-ASCMD 2.2.3.107): digits only, no details. */
+export async function userMergedFreeBusy(store: Store, userId: string, from: Date, to: Date): Promise<string> {
+  return mergedFreeBusy(busyIntervals(await calendarItems(store, userId), from, to), from, to);
+}
+
 /** A contact's picture under the same MaxSize/MaxPictures rules as a directory picture. */
 function contactPicture(c: ContactRecipient, opts: PictureOptions, returned: { count: number }): GalPicture {
   if (!c.picture) return { status: PictureStatus.NoPicture };
@@ -170,16 +208,31 @@ export const resolveRecipients: CommandHandler = async (ctx) => {
     const resolutions = tos.map((to) => resolveOne(to, entries, contacts, options.maxAmbiguous));
     const resolvedCount = resolutions.reduce((n, r) => n + (r.status === ResponseStatus.Resolved ? r.found.length : 0), 0);
     const pictures = { count: 0 };
+    // Local users by every address they receive at, so a contact naming one gets its free/busy.
+    const userByAddress = new Map<string, string>();
+    for (const e of entries) for (const a of [e.email, ...e.aliases]) userByAddress.set(a, e.userId);
+    const freeBusy = new Map<string, Promise<string>>();
+    const availabilityOf = async (c: Candidate, range: { start: Date; end: Date }): Promise<WbxmlElement> => {
+      if (resolvedCount > MAX_AVAILABILITY_RECIPIENTS) return el(NS, 'Availability', el(NS, 'Status', AvailabilityStatus.TooManyRecipients));
+      const userId = c.type === 1 ? c.entry.userId : userByAddress.get(bareAddress(c.contact.emailAddress));
+      if (userId === undefined) return el(NS, 'Availability', el(NS, 'Status', AvailabilityStatus.NotAvailable));
+      let pending = freeBusy.get(userId);
+      if (!pending) freeBusy.set(userId, (pending = userMergedFreeBusy(ctx.store, userId, range.start, range.end)));
+      try {
+        const digits = await pending;
+        return el(NS, 'Availability', el(NS, 'Status', AvailabilityStatus.Success), el(NS, 'MergedFreeBusy', digits));
+      } catch (err) {
+        if (!isTransientStoreError(err)) throw err;
+        ctx.log.warn({ err, userId }, 'ResolveRecipients: calendar not readable for free/busy');
+        return el(NS, 'Availability', el(NS, 'Status', AvailabilityStatus.Transient));
+      }
+    };
     const responses: WbxmlElement[] = [];
     for (const r of resolutions) {
       const recipients: WbxmlElement[] = [];
       for (const c of r.found) {
         let availability: WbxmlElement | null = null;
-        if (options.availability && r.status === ResponseStatus.Resolved) {
-          // No free/busy source exists until the calendar service lands (see the header).
-          const status = resolvedCount > MAX_AVAILABILITY_RECIPIENTS ? AvailabilityStatus.TooManyRecipients : AvailabilityStatus.NotAvailable;
-          availability = el(NS, 'Availability', el(NS, 'Status', status));
-        }
+        if (options.availability && r.status === ResponseStatus.Resolved) availability = await availabilityOf(c, options.availability);
         const certificates =
           options.certificateRetrieval === 1
             ? null

@@ -1,7 +1,7 @@
 /**
  * ResolveRecipients over HTTP against a running server (SQLite and PostgreSQL): exact addresses and
- * aliases, ambiguous names, not found, certificates (none stored), availability (no free/busy
- * source yet), pictures (14.1+) and malformed requests.
+ * aliases, ambiguous names, not found, certificates (none stored), availability (in short; see
+ * gal-availability.test.ts), pictures (14.1+) and malformed requests.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -111,13 +111,16 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       }
     });
 
-    it('availability: 163 for each resolved recipient (no free/busy source yet), none on ambiguous results', async () => {
+    it('availability: free/busy for a user, 163 for an outside contact, none on ambiguous results (details: gal-availability.test.ts)', async () => {
       const options = r('Options', r('Availability', r('StartTime', '2026-03-02T08:00:00.000Z'), r('EndTime', '2026-03-02T18:00:00.000Z')));
-      const out = await resolve(r('ResolveRecipients', r('To', 'bob@example.com'), r('To', 'smi'), options));
+      const out = await resolve(r('ResolveRecipients', r('To', 'bob@example.com'), r('To', 'smi'), r('To', 'zoe@partner.example'), options));
       const avail = child(out.responses[0]!.recipients[0]!, 'Availability', NS)!;
-      assert.equal(childText(avail, 'Status', NS), '163');
-      assert.equal(child(avail, 'MergedFreeBusy', NS), undefined);
+      assert.equal(childText(avail, 'Status', NS), '1');
+      assert.equal(childText(avail, 'MergedFreeBusy', NS), '0'.repeat(20));
       for (const rec of out.responses[1]!.recipients) assert.equal(child(rec, 'Availability', NS), undefined);
+      const outside = child(out.responses[2]!.recipients[0]!, 'Availability', NS)!;
+      assert.equal(childText(outside, 'Status', NS), '163');
+      assert.equal(child(outside, 'MergedFreeBusy', NS), undefined);
     });
 
     it('pictures from 14.1: data, 173 without one, 174 over MaxSize, 175 past MaxPictures', async () => {
