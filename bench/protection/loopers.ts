@@ -19,9 +19,13 @@
  * - Phases: baseline (well-behaved only, `--duration` s), then loaded (loopers started at the
  *   beginning of the phase, spread over its first `--ramp-ms`, so their first burst is inside
  *   it, `--duration` s).
+ * - The loopers run in a second load-generator process (this script with --role loopers), so the
+ *   well-behaved devices' latencies are not those of a client event loop busy with 1,000 others.
  * Measurements, not a test: nothing fails on a slow result.
  */
+import { fork } from 'node:child_process';
 import http from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,7 +61,7 @@ const usage =
   'usage: node --import tsx bench/protection/loopers.ts [--loopers 1000] [--looper-users 250] [--good 100] [--items 20] [--duration 20] [--poll-ms 1000] [--ramp-ms 5000] [--modes on,off] [--write-results]';
 const args = parseArgs(
   process.argv.slice(2),
-  { loopers: 'number', 'looper-users': 'number', good: 'number', items: 'number', duration: 'number', 'poll-ms': 'number', 'ramp-ms': 'number', modes: 'list', 'write-results': 'boolean' },
+  { loopers: 'number', 'looper-users': 'number', good: 'number', items: 'number', duration: 'number', 'poll-ms': 'number', 'ramp-ms': 'number', modes: 'list', 'write-results': 'boolean', role: 'string' },
   { loopers: 1000, 'looper-users': 250, good: 100, items: 20, duration: 20, 'poll-ms': 1000, 'ramp-ms': 5000, modes: ['on', 'off'] },
   usage,
 );
@@ -139,6 +143,47 @@ async function inBatches<T, R>(xs: T[], size: number, fn: (x: T) => Promise<R>):
   return out;
 }
 
+interface LooperCounts {
+  requests: number;
+  ok: number;
+  throttled: number;
+  other: number;
+  cpu: CpuUsage;
+}
+
+/** --role loopers: runs the looping devices it is sent until told to stop (a separate process). */
+async function looperProcess(): Promise<void> {
+  const start = await new Promise<{ port: number; rampMs: number; requests: Array<{ path: string; headers: Record<string, string>; body: string }> }>((res) => process.once('message', res as never));
+  const c: LooperCounts = { requests: 0, ok: 0, throttled: 0, other: 0, cpu: { user: 0, system: 0 } };
+  let running = true;
+  const agents: http.Agent[] = [];
+  const loops = start.requests.map(async (q) => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    agents.push(agent);
+    const body = Buffer.from(q.body, 'base64');
+    // Looping devices do not start in lockstep: spread over the ramp.
+    await new Promise((r) => setTimeout(r, Math.random() * start.rampMs));
+    while (running) {
+      try {
+        const r = await rawRequest(agent, start.port, 'POST', q.path, q.headers, body);
+        c.requests++;
+        if (r.status === 200) c.ok++;
+        else if (r.status === 503) c.throttled++;
+        else c.other++;
+      } catch {
+        if (running) c.other++;
+      }
+    }
+  });
+  await new Promise((res) => process.once('message', res));
+  running = false;
+  c.cpu = process.cpuUsage();
+  // Loopers may wait on a held refusal (tarpit): drop their connections.
+  for (const a of agents) a.destroy();
+  await Promise.all(loops);
+  process.send!(c, () => process.exit(0));
+}
+
 async function runPhase(srv: ServerProcess, good: Sim[], loopers: Sim[]): Promise<Phase> {
   const p: Phase = { latencies: [], goodErrors: 0, looperRequests: 0, looper200: 0, looper503: 0, looperOther: 0, serverCpuMs: 0, clientCpuMs: 0, machineBusyS: 0, wallMs: 0, load: [] };
   let running = true;
@@ -162,36 +207,29 @@ async function runPhase(srv: ServerProcess, good: Sim[], loopers: Sim[]): Promis
       await new Promise((r) => setTimeout(r, pollMs * (0.9 + Math.random() * 0.2)));
     }
   });
-  const looperLoops = loopers.map(async (l) => {
-    // Looping devices do not start in lockstep: spread over the ramp.
-    await new Promise((r) => setTimeout(r, Math.random() * rampMs));
-    const q = l.requests[0]!;
-    while (running) {
-      try {
-        const r = await rawRequest(l.agent, srv.port, 'POST', q.path, q.headers, q.body);
-        p.looperRequests++;
-        if (r.status === 200) p.looper200++;
-        else if (r.status === 503) p.looper503++;
-        else p.looperOther++;
-      } catch {
-        if (running) p.looperOther++;
-      }
-    }
-  });
+  const child = loopers.length ? fork(fileURLToPath(import.meta.url), ['--role', 'loopers'], { execArgv: ['--import', 'tsx'] }) : undefined;
+  const childDone = child ? new Promise<LooperCounts>((res) => child.once('message', res as never)) : undefined;
+  child?.send({ port: srv.port, rampMs, requests: loopers.map((l) => ({ ...l.requests[0]!, body: l.requests[0]!.body.toString('base64') })) });
   await new Promise((r) => setTimeout(r, durationMs));
   running = false;
+  child?.send('stop');
+  const lc = await childDone;
+  if (lc) {
+    p.looperRequests = lc.requests;
+    p.looper200 = lc.ok;
+    p.looper503 = lc.throttled;
+    p.looperOther = lc.other;
+  }
   p.wallMs = msSince(t0);
   const s1 = await srv.op<CpuUsage>('cpu');
   const c1 = process.cpuUsage(c0);
   const m1 = cpuSnapshot();
   p.serverCpuMs = (s1.user + s1.system - s0.user - s0.system) / 1000;
-  p.clientCpuMs = (c1.user + c1.system) / 1000;
+  // Both load generators (the loopers' process reports its whole life, start-up included).
+  p.clientCpuMs = (c1.user + c1.system + (lc ? lc.cpu.user + lc.cpu.system : 0)) / 1000;
   p.machineBusyS = m1.busy - m0.busy;
   p.load = load();
   await Promise.all(goodLoops);
-  // Loopers may wait on a held refusal (tarpit): drop their connections.
-  for (const l of loopers) l.agent.destroy();
-  await Promise.all(looperLoops);
   return p;
 }
 
@@ -199,6 +237,11 @@ const stats = (xs: number[]) => {
   const s = sortedCopy(xs);
   return { n: s.length, p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), max: s.length ? s[s.length - 1]! : NaN };
 };
+
+if (args.role === 'loopers') {
+  await looperProcess();
+  await new Promise(() => {}); // exits once its counts are sent
+}
 
 const m = machine();
 const dir = mkdtempSync(join(tmpdir(), 'easd-bench-loopers-'));
@@ -238,7 +281,7 @@ const row = (mode: string, phase: string, p: Phase) => {
   const other = Math.max(0, p.machineBusyS - (p.serverCpuMs + p.clientCpuMs) / 1000);
   return `| ${mode} | ${phase} | ${s.n} | ${p.goodErrors} | ${f2(s.p50)} | ${f2(s.p90)} | ${f2(s.p99)} | ${f2(s.max)} | ${p.looperRequests ? `${f0(p.looperRequests / wall)} (${p.looper200} x 200, ${p.looper503} x 503${p.looperOther ? `, ${p.looperOther} other` : ''})` : '-'} | ${f0((p.serverCpuMs / p.wallMs) * 100)} % | ${f0((p.clientCpuMs / p.wallMs) * 100)} % | ${f0((other / wall) * 100)} % | ${fmtLoad(p.load)} |`;
 };
-let table = '| protection | phase | good requests | good errors | p50 ms | p90 ms | p99 ms | max ms | looper requests/s | server CPU | load generator CPU | other processes | load avg |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n';
+let table = '| protection | phase | good requests | good errors | p50 ms | p90 ms | p99 ms | max ms | looper requests/s | server CPU | load generators CPU | other processes | load avg |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n';
 const verdicts: string[] = [];
 for (const r of results) {
   table += row(r.mode, 'baseline (well-behaved only)', r.baseline) + '\n' + row(r.mode, `with ${nLoopers} loopers`, r.loaded) + '\n';
@@ -249,7 +292,7 @@ const section =
   `\n## Protection: ${nLoopers.toLocaleString('en-US')} looping devices beside ${nGood} well-behaved ones (bench/protection/loopers.ts)\n\n` +
   `- Command: \`${commandLine}\`\n` +
   machineLines(m) +
-  `- Setup: SQLite; server in its own node process (bench/sync/server.ts --protection on|off: on = the production defaults of src/devices/protection.ts: identical Syncs paced 2 s apart after the first, blocked past 30 a minute for 60 s, refusals held 5 s; off = throttling, loop detection and the held-Ping limit off); the load generator is this process; both share the machine's cores. ${nGood} users with one well-behaved device each; ${nLooperUsers} users sharing ${nLoopers} looping devices; ${items} e-mails per Inbox; every device did FolderSync and its initial Inbox sync first.\n` +
+  `- Setup: SQLite; server in its own node process (bench/sync/server.ts --protection on|off: on = the production defaults of src/devices/protection.ts: identical Syncs paced 2 s apart after the first, blocked past 30 a minute for 60 s, refusals held 5 s; off = throttling, loop detection and the held-Ping limit off); the load generators are this process (well-behaved devices) and a second one (the loopers); all share the machine's cores. ${nGood} users with one well-behaved device each; ${nLooperUsers} users sharing ${nLoopers} looping devices; ${items} e-mails per Inbox; every device did FolderSync and its initial Inbox sync first.\n` +
   `- Load: well-behaved devices send a quiet request every ${pollMs} ms (+-10 %), in turn an Inbox Sync, a FolderSync and a Contacts Sync (the same bytes each time); looping devices send their quiet Inbox Sync again as soon as an answer arrives, ignoring Retry-After. Each phase ${durationMs / 1000} s; the loaded phase starts the loopers at its beginning, spread over ${rampMs} ms (their first burst is measured). Latencies are the well-behaved devices' (ms, as seen by the load generator); "other processes" is the machine's busy time (/proc/stat) minus server and load generator: work of other users of this shared machine.\n\n` +
   table +
   '\n' +
