@@ -18,6 +18,7 @@
  */
 import type { JsonObject } from '../store/types.ts';
 import { allDayBounds, eventOffsets, occurrencesOf, seriesOf } from './event.ts';
+import { expand } from './recurrence.ts';
 
 /** MergedFreeBusy digits (MS-ASCMD 2.2.3.107). */
 export const FreeBusy = { Free: 0, Tentative: 1, Busy: 2, OutOfOffice: 3, NoData: 4 } as const;
@@ -65,8 +66,11 @@ export function busyIntervals(events: Iterable<JsonObject>, from: Date, to: Date
   for (const data of events) {
     if (!data || typeof data !== 'object') continue;
     const uid = typeof data['uid'] === 'string' ? data['uid'] : undefined;
-    const single = seriesOf(data) === undefined;
-    for (const occ of occurrencesOf(data, from, to)) {
+    // seriesOf once: working out an item's zone is the costly part (ICU), occurrencesOf would
+    // do it again.
+    const series = seriesOf(data);
+    const single = series === undefined;
+    for (const occ of series ? expand(series, from, to) : occurrencesOf(data, from, to)) {
       const ex = occ.exception;
       const meetingStatus = ex && ex['meetingStatus'] !== undefined ? ex['meetingStatus'] : data['meetingStatus'];
       const responseType = ex && ex['responseType'] !== undefined ? ex['responseType'] : data['responseType'];
