@@ -155,6 +155,15 @@ async function notifyAttendees(ctx: OrganizerContext, before: Item | undefined, 
     ctx.log.warn({ uid: after?.uid ?? before?.uid }, 'meeting: no outbound mail service, attendees not notified');
     return;
   }
+  // Recorded before sending: a local attendee may answer at once (a resource mailbox books itself
+  // during delivery, resource-hook.ts), and its REPLY must find the item with ORGANIZER and SEQUENCE.
+  if (plan.data && after) {
+    try {
+      await ctx.store.updateItem(ctx.user.id, after.id, { data: plan.data, expectedModseq: after.modseq });
+    } catch (err) {
+      ctx.log.warn({ err, itemId: after.id }, 'meeting: SEQUENCE not recorded (the item changed meanwhile)');
+    }
+  }
   const from: Party = { email: ctx.user.email, name: ctx.user.displayName };
   for (const m of plan.messages) {
     const subject = typeof m.data['subject'] === 'string' ? m.data['subject'] : '';
@@ -172,13 +181,6 @@ async function notifyAttendees(ctx: OrganizerContext, before: Item | undefined, 
       ctx.log.info({ uid: m.data['uid'], method: m.method, recipients: m.to.length }, 'meeting message sent');
     } catch (err) {
       ctx.log.warn({ err, uid: m.data['uid'], method: m.method }, 'meeting message could not be sent');
-    }
-  }
-  if (plan.data && after) {
-    try {
-      await ctx.store.updateItem(ctx.user.id, after.id, { data: plan.data, expectedModseq: after.modseq });
-    } catch (err) {
-      ctx.log.warn({ err, itemId: after.id }, 'meeting: SEQUENCE not recorded (the item changed meanwhile)');
     }
   }
 }
