@@ -23,6 +23,13 @@ export class Authenticator {
   /** Lockout protection (src/auth/lockout.ts), set by the server; without it every attempt is checked. */
   lockout: Lockout | undefined;
 
+  /**
+   * Whether Basic credentials may come over plain HTTP from any address ('allow') or only from
+   * loopback ('loopback': a local reverse proxy, or a test); set by the server from
+   * `--allow-plain-http` (src/http/authenticate.ts).
+   */
+  plainHttp: 'allow' | 'loopback' = 'allow';
+
   async authenticate(username: string, password: string): Promise<User | null> {
     const r = await this.attempt(username, password);
     return r.user;

@@ -26,7 +26,8 @@ interface ServeOptions extends StoreCliOptions, ProtectionCliOptions {
   tlsCert?: string;
   tlsKey?: string;
   publicUrl?: string;
-  trustProxy: boolean;
+  trustProxy: boolean | string;
+  allowPlainHttp: boolean;
   maxRequestSize: string;
   logLevel: string;
   demoUser: boolean;
@@ -63,7 +64,12 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--tls-cert <file>', 'PEM certificate: serve HTTPS directly').env('EASD_TLS_CERT'))
     .addOption(new Option('--tls-key <file>', 'PEM private key for --tls-cert').env('EASD_TLS_KEY'))
     .addOption(new Option('--public-url <url>', 'URL devices reach easd at, for Autodiscover (e.g. https://mail.example.com)').env('EASD_PUBLIC_URL'))
-    .addOption(new Option('--trust-proxy', 'trust X-Forwarded-For/-Proto/-Host from a reverse proxy').env('EASD_TRUST_PROXY').default(false))
+    .addOption(
+      new Option('--trust-proxy [addresses]', 'trust X-Forwarded-For/-Proto/-Host from these reverse proxies (comma-separated addresses or CIDRs; without a value: loopback)')
+        .env('EASD_TRUST_PROXY')
+        .default(false),
+    )
+    .addOption(new Option('--allow-plain-http', 'accept passwords over plain HTTP from non-loopback addresses (default: refused with 403)').env('EASD_ALLOW_PLAIN_HTTP').default(false))
     .addOption(new Option('--max-request-size <size>', 'largest request body (e.g. 50M)').env('EASD_MAX_REQUEST_SIZE').default(`${DEFAULT_MAX_REQUEST_BYTES / 1024 / 1024}M`))
     .addOption(new Option('--log-level <level>', 'trace, debug, info, warn or error').env('EASD_LOG_LEVEL').default('info'))
     .addOption(new Option('--no-demo-user', 'do not create demo@localhost on an empty store').env('EASD_NO_DEMO_USER'))
@@ -135,7 +141,7 @@ export function registerServe(program: Command): void {
       log,
       services,
       handlers: commandHandlers(),
-      config: { maxRequestBytes: parseSize(opts.maxRequestSize), publicUrl: opts.publicUrl, trustProxy: opts.trustProxy, tls, metrics: opts.metricsListen !== undefined, protection: protectionConfigFrom(opts) },
+      config: { maxRequestBytes: parseSize(opts.maxRequestSize), publicUrl: opts.publicUrl, trustProxy: trustedProxies(opts.trustProxy), allowPlainHttp: Boolean(opts.allowPlainHttp), tls, metrics: opts.metricsListen !== undefined, protection: protectionConfigFrom(opts) },
     });
     // Signals are handled from the start, so a stop during start-up also closes the store cleanly.
     let closing = false;
@@ -178,4 +184,19 @@ export function registerServe(program: Command): void {
       process.stdout.write(`Created ${DEMO_USER} with password ${demoPassword} (shown only this once).\n`);
     }
   });
+}
+
+/**
+ * `--trust-proxy` as Fastify takes it: absent -> nobody; given without addresses (or as
+ * true/yes/1 in EASD_TRUST_PROXY) -> loopback, the usual reverse proxy on the same host;
+ * otherwise the listed addresses and CIDRs. Trusting every address would let any client claim
+ * it came over HTTPS or from another address.
+ */
+export function trustedProxies(v: boolean | string | undefined): false | string {
+  if (v === undefined || v === false) return false;
+  if (v === true) return 'loopback';
+  const t = v.trim().toLowerCase();
+  if (t === '' || t === 'false' || t === 'no' || t === '0' || t === 'off') return false;
+  if (t === 'true' || t === 'yes' || t === '1' || t === 'on') return 'loopback';
+  return v.split(',').map((a) => a.trim()).filter(Boolean).join(',');
 }

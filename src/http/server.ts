@@ -17,8 +17,14 @@ export interface ServerConfig {
   maxRequestBytes: number;
   /** The URL devices reach easd at (for Autodiscover); derived from the request when unset. */
   publicUrl?: string;
-  /** Trust X-Forwarded-* from a reverse proxy. */
-  trustProxy: boolean;
+  /**
+   * Whose X-Forwarded-For/-Proto/-Host to believe: false (nobody), or the reverse proxies'
+   * addresses as Fastify takes them ('loopback', '10.0.0.5', '10.0.0.0/8', comma-separated).
+   * `true` (everyone) is accepted for compatibility but lets any client claim HTTPS.
+   */
+  trustProxy: boolean | string;
+  /** Accept Basic credentials over plain HTTP from non-loopback addresses (default: refused, 403). */
+  allowPlainHttp?: boolean;
   tls?: { cert: Buffer; key: Buffer };
   /** Throttling, loop detection, lockout and held-request limits (src/devices/protection.ts); defaults when unset. */
   protection?: ProtectionConfig;
@@ -60,6 +66,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   // One per process: budgets, loops and failed logins are counted in memory (README "Protection").
   const protection = new Protection(deps.config.protection ?? {}, deps.store, deps.log);
   authenticator.lockout ??= protection.lockout;
+  authenticator.plainHttp = deps.config.allowPlainHttp ? 'allow' : 'loopback';
   // Closing the server ends held requests (Ping, Sync with Wait) at once instead of waiting out
   // their heartbeat: they see their abort signal and answer.
   const held = new Set<AbortController>();
