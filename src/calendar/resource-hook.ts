@@ -35,6 +35,30 @@ export interface ResourceBookingOptions {
 
 const PAGE = 500;
 
+/**
+ * One booking at a time per resource (in this process): from reading the calendar to writing the
+ * decision, so two requests for one slot delivered at once cannot both find it free. A holder
+ * that never releases (an error between review and answer) lets go after HOLD_MS.
+ */
+const HOLD_MS = 30_000;
+const queues = new Map<string, Promise<void>>();
+
+async function acquire(key: string): Promise<() => void> {
+  const prev = queues.get(key) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = new Promise<void>((r) => (release = r));
+  const tail = prev.then(() => mine);
+  queues.set(key, tail);
+  await prev;
+  const timer = setTimeout(() => release(), HOLD_MS);
+  timer.unref();
+  return () => {
+    clearTimeout(timer);
+    release();
+    if (queues.get(key) === tail) queues.delete(key);
+  };
+}
+
 /** Every live item of the user's calendars (the items a booking can conflict with). */
 async function calendarItems(store: Store, userId: string): Promise<BookedItem[]> {
   const out: BookedItem[] = [];
@@ -53,7 +77,7 @@ async function calendarItems(store: Store, userId: string): Promise<BookedItem[]
 export interface ResourceBooking {
   /** The booking decision replacing `decision` inside the write (called again on a retry). */
   review(method: string, event: ParsedEvent, decision: ItipDecision, current: JsonObject | undefined): Promise<ItipDecision>;
-  /** After the write: logs the outcome and mails the answer of the last review, if any. */
+  /** After the write: lets the next booking of the resource go, logs the outcome and mails the answer of the last review, if any. */
   answer(uid: string): Promise<void>;
 }
 
@@ -64,14 +88,20 @@ export async function resourceBooking(opts: ResourceBookingOptions): Promise<Res
   const { store, user, addresses, log } = opts;
   const now = opts.now ?? (() => new Date());
   let last: Booking | undefined;
+  let release: (() => void) | undefined;
   return {
     async review(method, event, decision, current) {
       const uid = typeof event.data['uid'] === 'string' ? event.data['uid'] : '';
-      const calendar = method.toUpperCase() === 'REQUEST' ? await calendarItems(store, user.id) : [];
+      const request = method.toUpperCase() === 'REQUEST';
+      // Held until answer(): a retry of the write reviews again under the same hold.
+      if (request && !release) release = await acquire(user.id);
+      const calendar = request ? await calendarItems(store, user.id) : [];
       last = bookResource(method, uid, decision, current, event.recurrenceIds?.[0], { addresses, calendar, now: now() });
       return last.decision;
     },
     async answer(uid) {
+      release?.();
+      release = undefined;
       const booking = last;
       last = undefined;
       if (!booking?.answer || !booking.item) return;

@@ -12,9 +12,10 @@ import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
+import { buildItipMail, organizerICalendar } from '../../src/calendar/meeting-mail.ts';
 import { meetingHook } from '../../src/calendar/meeting-hook.ts';
 import { deliverMessage } from '../../src/mail/deliver.ts';
-import { createOutboundMail, type OutboundMail } from '../../src/mail/relay.ts';
+import { createOutboundMail, type LocalDelivery, type OutboundMail } from '../../src/mail/relay.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { Item, JsonObject, Store } from '../../src/store/types.ts';
 import { ensureDefaultFolders } from '../../src/sync/default-folders.ts';
@@ -53,6 +54,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
   describe(`rooms and resources (${backend})`, { skip: backend === 'postgres' && pgSkipped() ? 'EASD_TEST_SKIP_PG=1' : false }, () => {
     let server: TestServer;
     let outbound: OutboundMail | undefined;
+    let deliverLocal: LocalDelivery;
     const logs: LogLine[] = [];
     const userId = (u: { email: string }) => server.users.get(u.email)!.id;
 
@@ -64,7 +66,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         services: (store) => {
           const log = collectingLogger(logs, 'info');
           const hooks = [meetingHook({ store, log, outbound: () => outbound })];
-          const deliverLocal = (m: { envelopeFrom: string; recipients: string[]; raw: Buffer }) => deliverMessage(store, m, { afterDelivery: hooks, log });
+          deliverLocal = (m) => deliverMessage(store, m, { afterDelivery: hooks, log });
           outbound = createOutboundMail({ store, log, deliverLocal });
           return { outbound };
         },
@@ -137,6 +139,32 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const againUid = (await server.store.getItemByServerId(userId(OLIVIA), againId))!.uid!;
       assert.equal((await roomItem(againUid))?.data['responseType'], 3);
       assert.equal(await roomStatus(againId), 3);
+    });
+
+    it('two requests for one slot delivered at the same time: the room accepts one and declines the other', async () => {
+      const start = at(firstMonday(), 30, 120);
+      const request = (n: number) => {
+        const data: JsonObject = {
+          uid: `race-${n}-${backend}`,
+          subject: `Race ${n}`,
+          startTime: start.toISOString(),
+          endTime: at(start, 0, 60).toISOString(),
+          busyStatus: 2,
+          sequence: 0,
+          dtStamp: new Date().toISOString(),
+          organizerEmail: 'carol@outside.example',
+          organizerName: 'Carol',
+          attendees: [{ email: ROOM.email, name: ROOM.displayName, attendeeType: 3 }],
+        };
+        return buildItipMail({ from: { email: 'carol@outside.example', name: 'Carol' }, to: [{ email: ROOM.email }], subject: `Race ${n}`, text: '', method: 'REQUEST', ics: organizerICalendar(data, 'REQUEST'), now: new Date() });
+      };
+      const mails = await Promise.all([1, 2, 3].map(request));
+      await Promise.all(mails.map((raw) => deliverLocal({ envelopeFrom: 'carol@outside.example', recipients: [ROOM.email], raw })));
+      const held = (await calendarItems(server.store, userId(ROOM))).filter((i) => String(i.uid).startsWith('race-'));
+      assert.equal(held.length, 1, held.map((i) => i.data['subject']).join(', '));
+      assert.equal(held[0]!.data['responseType'], 3);
+      // The answers to an outside organizer need a relay: none here, so they are logged, not lost silently.
+      assert.ok(logs.some((l) => l.msg === 'resource: answer to the organizer failed'));
     });
 
     it('a person is not a resource: an invitation stays unanswered and tentative', async () => {
