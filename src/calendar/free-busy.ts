@@ -17,8 +17,9 @@
  * an occurrence without duration.
  */
 import type { JsonObject } from '../store/types.ts';
-import { allDayBounds, eventOffsets, occurrencesOf, seriesOf } from './event.ts';
-import { expand } from './recurrence.ts';
+import { allDayBounds, eventOffsets, occurrencesOf, recurrenceOf, seriesOf } from './event.ts';
+import { expand, type Series } from './recurrence.ts';
+import type { OffsetFn } from './timezone.ts';
 
 /** MergedFreeBusy digits (MS-ASCMD 2.2.3.107). */
 export const FreeBusy = { Free: 0, Tentative: 1, Busy: 2, OutOfOffice: 3, NoData: 4 } as const;
@@ -57,6 +58,37 @@ export function busyStatusDigit(busyStatus: unknown): FreeBusyDigit {
 }
 
 /**
+ * An item's zone as eventOffsets works it out, kept per zone: working out a zone asks ICU for its
+ * canonical name (a new Intl.DateTimeFormat), which was most of the time of a free/busy request
+ * over many items in few zones. eventOffsets depends on the IANA `timeZone`, or else on the
+ * TIME_ZONE_INFORMATION blob and the start's year; the key holds exactly those.
+ */
+const zoneCache = new Map<string, OffsetFn>();
+const ZONE_CACHE_MAX = 1000;
+
+function cachedOffsets(data: JsonObject): OffsetFn {
+  const tz = data['timeZone'];
+  const blob = data['timezone'];
+  const start = typeof data['startTime'] === 'string' ? new Date(data['startTime']).getUTCFullYear() : NaN;
+  const key = typeof tz === 'string' ? `z ${tz} ${typeof blob === 'string' ? blob : ''} ${start}` : typeof blob === 'string' ? `b ${blob} ${start}` : 'utc';
+  let f = zoneCache.get(key);
+  if (!f) {
+    if (zoneCache.size >= ZONE_CACHE_MAX) zoneCache.clear();
+    f = eventOffsets(data);
+    zoneCache.set(key, f);
+  }
+  return f;
+}
+
+/** seriesOf (src/calendar/event.ts) with the zone from the cache above. */
+function seriesWithCachedZone(data: JsonObject): Series | undefined {
+  if (recurrenceOf(data) === undefined) return undefined;
+  // Without zone fields seriesOf takes UTC and asks ICU nothing; the real zone goes in after.
+  const plain = seriesOf({ ...data, timeZone: null, timezone: null });
+  return plain && { ...plain, offsets: cachedOffsets(data) };
+}
+
+/**
  * The busy intervals of the items overlapping [from, to), sorted by start. Occurrences are not
  * clipped to the window (mergedFreeBusy clips); free ones are left out.
  */
@@ -66,9 +98,7 @@ export function busyIntervals(events: Iterable<JsonObject>, from: Date, to: Date
   for (const data of events) {
     if (!data || typeof data !== 'object') continue;
     const uid = typeof data['uid'] === 'string' ? data['uid'] : undefined;
-    // seriesOf once: working out an item's zone is the costly part (ICU), occurrencesOf would
-    // do it again.
-    const series = seriesOf(data);
+    const series = seriesWithCachedZone(data);
     const single = series === undefined;
     for (const occ of series ? expand(series, from, to) : occurrencesOf(data, from, to)) {
       const ex = occ.exception;
@@ -81,7 +111,7 @@ export function busyIntervals(events: Iterable<JsonObject>, from: Date, to: Date
       let { start, end } = occ;
       // A single all-day event stored before its times were made midnights still covers whole
       // days in its zone (kb-1.4); series occurrences are laid out that way by `expand`.
-      if (single && data['allDayEvent'] === true) ({ start, end } = allDayBounds(start, end, eventOffsets(data)));
+      if (single && data['allDayEvent'] === true) ({ start, end } = allDayBounds(start, end, cachedOffsets(data)));
       if (!(end > start) || !(start < to) || !(end > from)) continue;
       out.push({ start, end, status: digit, ...(uid !== undefined ? { uid } : {}), originalStart: occ.originalStart });
     }

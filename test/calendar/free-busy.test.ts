@@ -115,6 +115,27 @@ describe('busyIntervals', () => {
     ]);
   });
 
+  it('items in different zones keep their own zone when computed together (zones are looked up once each)', () => {
+    // The same wall-clock series (Mondays 09:00) in Berlin and in New York, and in Berlin again
+    // as a device's TIME_ZONE_INFORMATION (W. Europe, MS-ASDTYPE 2.7.6). 2 March 2026: Berlin
+    // CET (08:00Z), New York EST (14:00Z); 9 March New York is EDT (13:00Z, DST from 8 March).
+    const blob = Buffer.alloc(172);
+    blob.writeInt32LE(-60, 0);
+    [0, 10, 0, 5, 3, 0, 0, 0].forEach((v, i) => blob.writeUInt16LE(v, 68 + 2 * i));
+    [0, 3, 0, 5, 2, 0, 0, 0].forEach((v, i) => blob.writeUInt16LE(v, 152 + 2 * i));
+    blob.writeInt32LE(-60, 168);
+    const rec = { type: 1, interval: 1, dayOfWeek: 2, occurrences: 2 };
+    const berlin: JsonObject = { uid: 'b', timeZone: 'Europe/Berlin', startTime: '2026-03-02T08:00:00.000Z', endTime: '2026-03-02T09:00:00.000Z', recurrence: rec };
+    const newYork: JsonObject = { uid: 'n', timeZone: 'America/New_York', startTime: '2026-03-02T14:00:00.000Z', endTime: '2026-03-02T15:00:00.000Z', recurrence: rec };
+    const device: JsonObject = { uid: 'd', timezone: blob.toString('base64'), startTime: '2026-03-02T08:00:00.000Z', endTime: '2026-03-02T09:00:00.000Z', recurrence: rec };
+    const from = d('2026-03-01T00:00:00Z');
+    const to = d('2026-03-15T00:00:00Z');
+    const starts = (uid: string) => busyIntervals([newYork, berlin, device], from, to).filter((x) => x.uid === uid).map((x) => x.start.toISOString());
+    assert.deepEqual(starts('b'), ['2026-03-02T08:00:00.000Z', '2026-03-09T08:00:00.000Z']);
+    assert.deepEqual(starts('d'), ['2026-03-02T08:00:00.000Z', '2026-03-09T08:00:00.000Z']);
+    assert.deepEqual(starts('n'), ['2026-03-02T14:00:00.000Z', '2026-03-09T13:00:00.000Z']);
+  });
+
   it('maps BusyStatus values to digits', () => {
     assert.deepEqual([0, 1, 2, 3, 4, 5, undefined, 'x'].map(busyStatusDigit), [0, 1, 2, 3, 0, 2, 2, 2]);
   });
