@@ -117,6 +117,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const clashUid = (await server.store.getItemByServerId(userId(OLIVIA), clashId))!.uid!;
       assert.equal(await roomItem(clashUid), undefined, 'a declined meeting is not in the room calendar');
       assert.equal(await roomStatus(clashId), 4, "the organizer's calendar shows the room declined");
+      assert.ok((await inboxItems(server.store, userId(OLIVIA))).some((i) => i.data['messageClass'] === 'IPM.Schedule.Meeting.Resp.Neg'), 'the decline reached her Inbox');
       assert.ok(logs.some((l) => l.msg === 'resource: meeting declined, conflict' && l['conflictUid'] === seriesUid));
       // A Tuesday meeting does not touch the series: accepted.
       const tuesdayId = await add('t1', 'Tuesday', at(monday, 15), at(monday, 15, 60));
