@@ -104,6 +104,8 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const annUser = server.users.get(ANN.email)!;
       const contacts = (await ensureDefaultFolders(server.store, annUser.id)).find((f) => f.type === 9)!;
       await server.store.putItem({ userId: annUser.id, folderId: contacts.id, class: 'Contacts', data: { firstName: 'Zoe', lastName: 'Partner', email1Address: 'zoe@partner.example' } });
+      // ... and Bob under another name, with his address (an alias form of it).
+      await server.store.putItem({ userId: annUser.id, folderId: contacts.id, class: 'Contacts', data: { firstName: 'Robert', lastName: 'Jones', email1Address: '"Robert" <Bob@Example.com>' } });
       ann = new Device({ url: server.url, user: ANN.email, password: ANN.password, deviceId: `FBann${backend}`, deviceType: 'TestPhone', version: '16.1' });
     });
     after(() => server.close());
@@ -132,6 +134,16 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const zoe = availabilityOf(out.responses[1]!);
       assert.equal(childText(zoe, 'Status', NS), '163');
       assert.equal(child(zoe, 'MergedFreeBusy', NS), undefined);
+    });
+
+    it("a contact whose address is a user's (Type 2) gets that user's free/busy", async () => {
+      const out = await resolve(['Robert'], [r('StartTime', FROM), r('EndTime', TO)]);
+      const rec = children(out.responses[0]!, 'Recipient', NS);
+      assert.equal(rec.length, 1);
+      assert.equal(childText(rec[0]!, 'Type', NS), '2');
+      const avail = availabilityOf(out.responses[0]!);
+      assert.equal(childText(avail, 'Status', NS), '1');
+      assert.equal(childText(avail, 'MergedFreeBusy', NS), expected());
     });
 
     it('without EndTime the range is seven days (336 half hours)', async () => {
