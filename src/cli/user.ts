@@ -5,6 +5,7 @@ import { homeEndpoint } from '../http/redirect.ts';
 import { MAX_PICTURE_BYTES, RESOURCE_KINDS, type DirectoryEntry, type OofSettings, type ProfileField, type ResourceKind } from '../store/directory-types.ts';
 import { isStoreError, type Store, type User } from '../store/types.ts';
 import { addStoreOptions, openStoreFrom, type StoreCliOptions } from './options.ts';
+import { describeCertificate, parseCertificateFile } from '../directory/certificates.ts';
 import { readNewPassword } from './prompt.ts';
 
 interface PasswordOptions extends StoreCliOptions {
@@ -95,7 +96,8 @@ export interface UserSetOption {
   option: Option;
   /** The commander attribute name of the option (e.g. 'displayName' for --display-name). */
   key: string;
-  check?: (value: unknown) => Promise<void> | void;
+  /** `opts` holds every option given, for an option that depends on another (--allow-expired). */
+  check?: (value: unknown, opts: Record<string, unknown>) => Promise<void> | void;
   apply: (store: Store, user: User, value: unknown) => Promise<void>;
 }
 
@@ -198,6 +200,34 @@ export const USER_SET_OPTIONS: UserSetOption[] = [
     },
   },
   {
+    // Before --certificate, so both together replace the user's certificates.
+    option: new Option('--remove-certificates', "remove all of the user's S/MIME certificates"),
+    key: 'removeCertificates',
+    apply: async (store, user) => {
+      await store.directory.removeCertificates(user.id);
+    },
+  },
+  {
+    // ResolveRecipients returns these to devices (src/directory/certificates.ts).
+    option: new Option('--certificate <file>', 'add S/MIME certificates: a PEM file with one or more, or one DER certificate (repeatable)').argParser(collect),
+    key: 'certificate',
+    // Read and checked before anything is written, so a bad file changes nothing.
+    check: async (value, opts) => {
+      for (const file of value as string[]) certificates.set(file, await readCertificates(file, Boolean(opts.allowExpired)));
+    },
+    apply: async (store, user, value) => {
+      for (const file of value as string[]) for (const der of certificates.get(file)!) await store.directory.addCertificate(user.id, der);
+    },
+  },
+  {
+    option: new Option('--allow-expired', 'with --certificate: store certificates that have expired (they are never returned to devices)'),
+    key: 'allowExpired',
+    check: (_value, opts) => {
+      if (opts.certificate === undefined) throw new Error('--allow-expired goes with --certificate');
+    },
+    apply: async () => {},
+  },
+  {
     option: new Option('--remove-picture', 'remove the picture'),
     key: 'removePicture',
     apply: async (store, user) => {
@@ -207,6 +237,37 @@ export const USER_SET_OPTIONS: UserSetOption[] = [
 ];
 
 const pictures = new Map<string, Buffer>();
+const certificates = new Map<string, Buffer[]>();
+
+async function readCertificates(file: string, allowExpired: boolean): Promise<Buffer[]> {
+  let data: Buffer;
+  try {
+    if ((await stat(file)).size > 1024 * 1024) throw new Error(`certificate file ${file} is larger than 1 MB`);
+    data = await readFile(file);
+  } catch (err) {
+    if (err instanceof Error && err.message.startsWith('certificate file')) throw err;
+    throw new Error(`cannot read certificate file ${file}`);
+  }
+  const ders = parseCertificateFile(data, file);
+  if (!allowExpired) {
+    for (const der of ders) {
+      const c = describeCertificate(der);
+      if (c.notAfter.getTime() < Date.now()) {
+        throw new Error(`certificate ${c.subject} in ${file} expired on ${c.notAfter.toISOString()}; devices are never given expired certificates (--allow-expired stores it anyway)`);
+      }
+    }
+  }
+  return ders;
+}
+
+function formatCertificates(ders: Buffer[]): string {
+  return ders
+    .map((der) => {
+      const c = describeCertificate(der);
+      return `certificate: subject ${c.subject}; issuer ${c.issuer}; serial ${c.serialNumber}; not after ${c.notAfter.toISOString()}; sha256 ${c.fingerprint}\n`;
+    })
+    .join('');
+}
 
 function formatUser(entry: DirectoryEntry, oof: OofSettings | null): string {
   const rows: Array<[string, string | null]> = [
@@ -236,7 +297,7 @@ export function registerUserDirectory(user: Command): void {
   addStoreOptions(set).action(async (email: string, opts: StoreCliOptions & Record<string, unknown>) => {
     const given = USER_SET_OPTIONS.filter((o) => opts[o.key] !== undefined);
     if (given.length === 0) throw new Error('nothing to change: give at least one option (see easd user set --help)');
-    for (const o of given) await o.check?.(opts[o.key]);
+    for (const o of given) await o.check?.(opts[o.key], opts);
     const store = await openStoreFrom(opts);
     try {
       const u = await store.getUserByEmail(email);
@@ -271,8 +332,13 @@ export function registerUserDirectory(user: Command): void {
       if (!entry) throw new Error(`no user ${email}`);
       const oof = await store.directory.getOof(u.id);
       const resource = await store.directory.getResource(u.id);
+      const ders = (await store.directory.listCertificates(u.id)).map((c) => c.der);
       const { userId: _id, ...shown } = entry;
-      process.stdout.write(opts.json ? JSON.stringify({ ...shown, resource, outOfOffice: oof }, null, 2) + '\n' : formatUser(entry, oof) + (resource ? `resource: ${resource}\n` : ''));
+      process.stdout.write(
+        opts.json
+          ? JSON.stringify({ ...shown, resource, outOfOffice: oof, certificates: ders.map(describeCertificate) }, null, 2) + '\n'
+          : formatUser(entry, oof) + (resource ? `resource: ${resource}\n` : '') + formatCertificates(ders),
+      );
     } finally {
       await store.close();
     }

@@ -14,9 +14,11 @@
  *     StartTime before EndTime); 6 server error (the client retries: a transient store failure).
  *   Response: 1 one recipient; 2 ambiguous, all suggestions returned; 3 ambiguous, more matched
  *     than MaxAmbiguousRecipients and that many are returned; 4 not found.
- *   Certificates (CertificateRetrieval 2 full, 3 mini): easd stores no S/MIME certificates yet,
- *     so every recipient answers 7 (no valid certificate) with CertificateCount 0. Status 8
- *     (MaxCertificates reached) cannot arise until certificates are stored.
+ *   Certificates (CertificateRetrieval 2 full, 3 mini; src/directory/certificates.ts): a local
+ *     user (a GAL entry, or a contact whose address is a user's) answers 1 with the user's
+ *     stored certificates valid now (expired ones never), 7 when there is none, 8 when they do
+ *     not all fit under MaxCertificates; anyone else answers 7. Mini certificates (3) answer 7:
+ *     the MiniCertificate BLOB has no published format.
  *   Availability (14.0+, 2.2.3.16): a recipient that is a local user (a GAL entry, or a contact
  *     whose address is a user's address or alias) answers 1 with MergedFreeBusy (2.2.3.107) for
  *     [StartTime, EndTime) computed from the items of that user's default Calendar folder (type
@@ -35,6 +37,7 @@ import { bareAddress } from '../directory/addresses.ts';
 import { loadContactCandidates, contactMatches, type ContactRecipient } from '../directory/contact-match.ts';
 import { matchGalEntries, pictureFor, PictureStatus, readPictureOptions, type GalPicture, type PictureOptions } from '../directory/gal-search.ts';
 import { busyIntervals, mergedFreeBusy } from '../calendar/free-busy.ts';
+import { certificatesElement } from '../directory/certificates.ts';
 import type { DirectoryEntry } from '../store/directory-types.ts';
 import { isTransientStoreError, type JsonObject, type Store } from '../store/types.ts';
 import { child, children, el, text, type WbxmlElement } from '../wbxml/tree.ts';
@@ -208,6 +211,8 @@ export const resolveRecipients: CommandHandler = async (ctx) => {
     const resolutions = tos.map((to) => resolveOne(to, entries, contacts, options.maxAmbiguous));
     const resolvedCount = resolutions.reduce((n, r) => n + (r.status === ResponseStatus.Resolved ? r.found.length : 0), 0);
     const pictures = { count: 0 };
+    // MaxCertificates bounds the certificates of the whole response (MS-ASCMD 2.2.3.101).
+    const certificateBudget: { left?: number } = options.maxCertificates === undefined ? {} : { left: options.maxCertificates };
     // Local users by every address they receive at, so a contact naming one gets its free/busy.
     const userByAddress = new Map<string, string>();
     for (const e of entries) for (const a of [e.email, ...e.aliases]) userByAddress.set(a, e.userId);
@@ -233,10 +238,12 @@ export const resolveRecipients: CommandHandler = async (ctx) => {
       for (const c of r.found) {
         let availability: WbxmlElement | null = null;
         if (options.availability && r.status === ResponseStatus.Resolved) availability = await availabilityOf(c, options.availability);
-        const certificates =
-          options.certificateRetrieval === 1
-            ? null
-            : el(NS, 'Certificates', el(NS, 'Status', CertificateStatus.NoValidCertificate), el(NS, 'CertificateCount', 0));
+        let certificates: WbxmlElement | null = null;
+        if (options.certificateRetrieval !== 1) {
+          const certUserId = c.type === 1 ? c.entry.userId : userByAddress.get(bareAddress(c.contact.emailAddress));
+          const ders = certUserId === undefined ? [] : (await ctx.store.directory.listCertificates(certUserId)).map((x) => x.der);
+          certificates = certificatesElement(ders, options.certificateRetrieval, new Date(), certificateBudget);
+        }
         let picture: WbxmlElement | null = null;
         if (options.picture) {
           const p = c.type === 1 ? await pictureFor(ctx.store, c.entry, options.picture, pictures) : contactPicture(c.contact, options.picture, pictures);

@@ -2,10 +2,14 @@
  * DirectoryStore over Kysely (SQLite and PostgreSQL): directory fields in `user_directory` (one
  * row per user, created on first change), the display name on `users`, additional addresses in
  * `user_aliases`, out-of-office settings in `oof_settings`, the automatic-reply history in
- * `auto_replies` (migration 0006), resource mailboxes in `user_resources` (migration 0012).
+ * `auto_replies` (migration 0006), resource mailboxes in `user_resources` (migration 0012),
+ * S/MIME certificates in `user_certificates` (migration 0014).
  */
+import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import {
+  MAX_CERTIFICATE_BYTES,
+  MAX_CERTIFICATES_PER_USER,
   MAX_PICTURE_BYTES,
   PROFILE_FIELDS,
   type DirectoryEntry,
@@ -15,6 +19,7 @@ import {
   type ProfileField,
   RESOURCE_KINDS,
   type ResourceKind,
+  type StoredCertificate,
 } from './directory-types.ts';
 import type { Database, UserDirectoryTable } from './schema.ts';
 import { StoreError } from './types.ts';
@@ -211,6 +216,45 @@ export class KyselyDirectoryStore implements DirectoryStore {
   async getPicture(userId: string): Promise<Buffer | null> {
     const row = await this.#db.selectFrom('user_directory').select('picture').where('user_id', '=', userId).executeTakeFirst();
     return row?.picture ? Buffer.from(row.picture, 'base64') : null;
+  }
+
+  async addCertificate(userId: string, der: Buffer): Promise<boolean> {
+    if (!Buffer.isBuffer(der) || der.length === 0 || der.length > MAX_CERTIFICATE_BYTES) {
+      throw new StoreError('invalid', `a certificate must be 1 to ${MAX_CERTIFICATE_BYTES} bytes`);
+    }
+    const fingerprint = createHash('sha256').update(der).digest('hex');
+    const ts = this.#now().toISOString();
+    return this.#db.transaction().execute(async (trx) => {
+      const user = await trx.selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst();
+      if (!user) throw new StoreError('not_found', `user ${userId} not found`);
+      const have = await trx.selectFrom('user_certificates').select('fingerprint').where('user_id', '=', userId).execute();
+      if (have.some((r) => r.fingerprint === fingerprint)) return false;
+      if (have.length >= MAX_CERTIFICATES_PER_USER) throw new StoreError('invalid', `a user has at most ${MAX_CERTIFICATES_PER_USER} certificates`);
+      // A concurrent add of the same certificate inserts nothing rather than failing.
+      const row = await trx
+        .insertInto('user_certificates')
+        .values({ user_id: userId, fingerprint, der, created_at: ts })
+        .onConflict((oc) => oc.columns(['user_id', 'fingerprint']).doNothing())
+        .returning('fingerprint')
+        .executeTakeFirst();
+      return row !== undefined;
+    });
+  }
+
+  async listCertificates(userId: string): Promise<StoredCertificate[]> {
+    const rows = await this.#db
+      .selectFrom('user_certificates')
+      .select(['fingerprint', 'der', 'created_at'])
+      .where('user_id', '=', userId)
+      .orderBy('created_at')
+      .orderBy('fingerprint')
+      .execute();
+    return rows.map((r) => ({ fingerprint: r.fingerprint, der: Buffer.from(r.der), createdAt: new Date(r.created_at) }));
+  }
+
+  async removeCertificates(userId: string): Promise<number> {
+    const rows = await this.#db.deleteFrom('user_certificates').where('user_id', '=', userId).returning('fingerprint').execute();
+    return rows.length;
   }
 
   async getResource(userId: string): Promise<ResourceKind | null> {

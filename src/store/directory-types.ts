@@ -21,6 +21,19 @@ export type ProfileField = (typeof PROFILE_FIELDS)[number];
 export const RESOURCE_KINDS = ['room', 'equipment'] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
+/** Largest certificate the directory keeps (DER bytes); real S/MIME certificates are 1-4 KB. */
+export const MAX_CERTIFICATE_BYTES = 64 * 1024;
+/** Most certificates one user may have. */
+export const MAX_CERTIFICATES_PER_USER = 32;
+
+/** A stored S/MIME certificate: the bytes only; parsing is src/directory/certificates.ts's. */
+export interface StoredCertificate {
+  /** SHA-256 of the DER bytes, lowercase hex. */
+  fingerprint: string;
+  der: Buffer;
+  createdAt: Date;
+}
+
 /** One user as the directory shows them. */
 export interface DirectoryEntry {
   userId: string;
@@ -98,6 +111,17 @@ export interface DirectoryStore {
    */
   setPicture(userId: string, picture: Buffer | null): Promise<void>;
   getPicture(userId: string): Promise<Buffer | null>;
+
+  /**
+   * Adds an S/MIME certificate (DER bytes, checked by the caller). Returns false when the user has
+   * it already. Throws 'invalid' when empty, larger than MAX_CERTIFICATE_BYTES or past
+   * MAX_CERTIFICATES_PER_USER, 'not_found' for an unknown user.
+   */
+  addCertificate(userId: string, der: Buffer): Promise<boolean>;
+  /** The user's certificates, oldest first (none for an unknown user). */
+  listCertificates(userId: string): Promise<StoredCertificate[]>;
+  /** Removes all of the user's certificates; returns how many there were. */
+  removeCertificates(userId: string): Promise<number>;
 
   /** Whether the user is a resource mailbox, and which kind; null for a person (the default). */
   getResource(userId: string): Promise<ResourceKind | null>;

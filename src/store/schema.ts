@@ -200,6 +200,15 @@ export interface UserResourcesTable {
   updated_at: string;
 }
 
+/** Users' S/MIME certificates, DER (migration 0014_certificates; directory-store.ts). */
+export interface UserCertificatesTable {
+  user_id: string;
+  /** SHA-256 of `der`, lowercase hex. */
+  fingerprint: string;
+  der: Buffer;
+  created_at: string;
+}
+
 /** Users and domains homed on another deployment (migration 0010_homes; homes-store.ts). */
 export interface UserHomesTable {
   user_id: string;
@@ -277,6 +286,7 @@ export interface Database {
   mail_blobs: MailBlobsTable;
   user_homes: UserHomesTable;
   user_resources: UserResourcesTable;
+  user_certificates: UserCertificatesTable;
   domain_homes: DomainHomesTable;
   mailbox_log_settings: MailboxLogSettingsTable;
   mailbox_log_entries: MailboxLogEntriesTable;

@@ -14,6 +14,7 @@ import { sending } from './0004_sending.ts';
 import { homes } from './0010_homes.ts';
 import { resources } from './0012_resources.ts';
 import { syncNotices } from './0013_sync_notices.ts';
+import { certificates } from './0014_certificates.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
@@ -26,6 +27,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0010_homes': homes,
   '0012_resources': resources,
   '0013_sync_notices': syncNotices,
+  '0014_certificates': certificates,
 };
 
 const provider: MigrationProvider = {
