@@ -160,13 +160,11 @@ function resolveOne(
   return { to, status: ResponseStatus.AmbiguousPartial, found: found.slice(0, maxAmbiguous) };
 }
 
-/** The live calendar items of the user's default Calendar folder (none when it has no such folder). */
-async function calendarItems(store: Store, userId: string): Promise<JsonObject[]> {
-  const folder = (await store.listFolders(userId)).find((f) => f.type === CALENDAR_FOLDER_TYPE && !f.deleted);
-  if (!folder) return [];
+/** The live calendar items of a Calendar folder. */
+async function calendarItems(store: Store, userId: string, folderId: string): Promise<JsonObject[]> {
   const out: JsonObject[] = [];
   for (let modseq = 0; ; ) {
-    const page = await store.listChangesSince(userId, folder.id, modseq, CALENDAR_PAGE);
+    const page = await store.listChangesSince(userId, folderId, modseq, CALENDAR_PAGE);
     for (const item of page) if (!item.deleted && item.class === 'Calendar') out.push(item.data);
     if (page.length < CALENDAR_PAGE) break;
     modseq = page[page.length - 1]!.modseq;
@@ -174,9 +172,32 @@ async function calendarItems(store: Store, userId: string): Promise<JsonObject[]
   return out;
 }
 
-/** A local user's MergedFreeBusy for [from, to) (MS-ASCMD 2.2.3.107): digits only, no details. */
+/**
+ * Recent answers per user, valid while the calendar folder's modseq is unchanged (any change to
+ * an item in it raises it): a phone planning a meeting asks the same range again and again, and
+ * expanding a busy calendar costs milliseconds per user (bench/calendar/free-busy.ts). The
+ * folder row is read every time, so the cache is never stale, also with several processes.
+ */
+type FreeBusyCache = Map<string, { folderId: string; modseq: number; from: number; to: number; digits: string }>;
+const freeBusyCaches = new WeakMap<Store, FreeBusyCache>();
+const FREE_BUSY_CACHE_MAX = 1000;
+
+/**
+ * A local user's MergedFreeBusy for [from, to) (MS-ASCMD 2.2.3.107) from the default Calendar
+ * folder (all free without one): digits only, no details.
+ */
 export async function userMergedFreeBusy(store: Store, userId: string, from: Date, to: Date): Promise<string> {
-  return mergedFreeBusy(busyIntervals(await calendarItems(store, userId), from, to), from, to);
+  const folder = (await store.listFolders(userId)).find((f) => f.type === CALENDAR_FOLDER_TYPE && !f.deleted);
+  if (!folder) return mergedFreeBusy([], from, to);
+  let freeBusyCache = freeBusyCaches.get(store);
+  if (!freeBusyCache) freeBusyCaches.set(store, (freeBusyCache = new Map()));
+  const hit = freeBusyCache.get(userId);
+  if (hit && hit.folderId === folder.id && hit.modseq === folder.modseq && hit.from === from.getTime() && hit.to === to.getTime()) return hit.digits;
+  const digits = mergedFreeBusy(busyIntervals(await calendarItems(store, userId, folder.id), from, to), from, to);
+  freeBusyCache.delete(userId);
+  if (freeBusyCache.size >= FREE_BUSY_CACHE_MAX) freeBusyCache.delete(freeBusyCache.keys().next().value!);
+  freeBusyCache.set(userId, { folderId: folder.id, modseq: folder.modseq, from: from.getTime(), to: to.getTime(), digits });
+  return digits;
 }
 
 /** A contact's picture under the same MaxSize/MaxPictures rules as a directory picture. */

@@ -146,6 +146,20 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal(childText(avail, 'MergedFreeBusy', NS), expected());
     });
 
+    it('a change to the calendar shows in the next answer for the same range', async () => {
+      const digitsNow = async () => childText(availabilityOf((await resolve([BOB.email], [r('StartTime', FROM), r('EndTime', TO)])).responses[0]!), 'MergedFreeBusy', NS);
+      assert.equal(await digitsNow(), expected());
+      const bob = server.users.get(BOB.email)!;
+      const bobCal = (await server.store.listFolders(bob.id)).find((f) => f.type === 8)!;
+      // Thursday 19 March 10:00-10:30Z: 3 days (144 slots) and 3 hours (6) after FROM: slot 150.
+      const added = await server.store.putItem({ userId: bob.id, folderId: bobCal.id, class: 'Calendar', data: { busyStatus: 2, startTime: '2026-03-19T10:00:00.000Z', endTime: '2026-03-19T10:30:00.000Z' } });
+      const withIt = expected().split('');
+      withIt[150] = '2';
+      assert.equal(await digitsNow(), withIt.join(''));
+      await server.store.deleteItem(bob.id, added.id);
+      assert.equal(await digitsNow(), expected());
+    });
+
     it('without EndTime the range is seven days (336 half hours)', async () => {
       const out = await resolve([BOB.email], [r('StartTime', FROM)]);
       assert.equal(out.status, 1);
