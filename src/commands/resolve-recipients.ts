@@ -23,7 +23,8 @@
  *     whose address is a user's address or alias) answers 1 with MergedFreeBusy (2.2.3.107) for
  *     [StartTime, EndTime) computed from the items of that user's default Calendar folder (type
  *     8) with recurrences expanded (src/calendar/free-busy.ts); only the digits are disclosed,
- *     never subjects or other details. Any other recipient answers 163 (free/busy could not be
+ *     never subjects or other details (a user's answer for one range is kept while the folder's
+ *     modseq is unchanged). Any other recipient answers 163 (free/busy could not be
  *     retrieved for this recipient); a transient store failure reading one calendar answers 162
  *     for that recipient; more than 100 resolved recipients answer 160 (too many recipients).
  *     Ambiguous results carry no Availability (2.2.3.16). EndTime defaults to StartTime + 7 days
