@@ -80,7 +80,8 @@ async function initialSync(ctx: CommandContext): Promise<CommandResult> {
   }
   // A new hierarchy generation: every collection state of the device is void.
   await store.deleteSyncStates(user.id, device.deviceId);
-  const { changes, next } = await readHierarchyChanges(store, user.id, EMPTY_HIERARCHY_STATE);
+  // A quarantined device is shown only the folders its restriction allows (the Inbox).
+  const { changes, next } = await readHierarchyChanges(store, user.id, EMPTY_HIERARCHY_STATE, [], ctx.restricted?.folder);
   const key = firstSyncKey();
   await saveHierarchyState(store, user.id, device.deviceId, key, next, []);
   const initialSyncs = typeof before?.initialSyncs === 'number' ? before.initialSyncs + 1 : 1;
@@ -97,7 +98,7 @@ async function incrementalSync(ctx: CommandContext, key: string): Promise<Comman
   const state = await loadHierarchyState(store, user.id, device.deviceId, key);
   if (!state) return failure(FolderSyncStatus.InvalidSyncKey, 'unknown hierarchy sync key');
   const folders = await ensureDefaultFolders(store, user.id);
-  const { changes, next } = await readHierarchyChanges(store, user.id, state, folders);
+  const { changes, next } = await readHierarchyChanges(store, user.id, state, folders, ctx.restricted?.folder);
   if (changes.length === 0 && (await isCurrentHierarchyKey(store, user.id, device.deviceId, key))) {
     return success(key, changesElement(changes), 0);
   }

@@ -1,4 +1,6 @@
 import { readPositions } from '../sync/positions.ts';
+import { countChanges } from '../sync/collection-sync.ts';
+import type { Restriction } from '../devices/quarantine.ts';
 import { changeHub, type Watch } from '../sync/change-hub.ts';
 import type { JsonObject, Store } from '../store/types.ts';
 import { child, childText, children, el } from '../wbxml/tree.ts';
@@ -77,13 +79,13 @@ export const ping: CommandHandler = async (ctx) => {
   const userId = user.id;
   const deviceId = device.deviceId;
   try {
-    const first = await look(store, userId, deviceId, folderIds);
+    const first = await look(store, userId, deviceId, folderIds, ctx.restricted);
     if (first.answer) {
       watch.close();
       return first.answer;
     }
     watch.folderIds = first.watched ?? null;
-    return { park: new HeldPing(watch, Date.now() + heartbeat * 1000, store, userId, deviceId, folderIds) };
+    return { park: new HeldPing(watch, Date.now() + heartbeat * 1000, store, userId, deviceId, folderIds, ctx.restricted) };
   } catch (err) {
     watch.close();
     throw err;
@@ -102,10 +104,11 @@ class HeldPing implements Park {
     private readonly userId: string,
     private readonly deviceId: string,
     private readonly folderIds: readonly string[],
+    private readonly restricted?: Restriction,
   ) {}
 
   async recheck(): Promise<CommandResult | undefined> {
-    return (await look(this.store, this.userId, this.deviceId, this.folderIds)).answer;
+    return (await look(this.store, this.userId, this.deviceId, this.folderIds, this.restricted)).answer;
   }
 
   timeout(): CommandResult {
@@ -131,8 +134,12 @@ async function look(
   userId: string,
   deviceId: string,
   folderIds: readonly string[],
+  restricted?: Restriction,
 ): Promise<{ answer?: CommandResult; watched?: string[] }> {
-  const byServerId = new Map((await store.listFolders(userId)).map((f) => [f.serverId, f]));
+  // A quarantined device (src/devices/quarantine.ts) may watch only the folders it is shown,
+  // and is woken only by an item it may see (its notice), not by other mail of the Inbox.
+  const shown = (await store.listFolders(userId)).filter((f) => !restricted || restricted.folder(f));
+  const byServerId = new Map(shown.map((f) => [f.serverId, f]));
   const positions = await readPositions(store, userId, deviceId);
   const changed: string[] = [];
   const watched: string[] = [];
@@ -141,7 +148,10 @@ async function look(
     // A folder the device watches that the server no longer has: resync the hierarchy first.
     if (!f) return { answer: reply(PingStatus.HierarchyChanged) };
     if (!watched.includes(f.id)) watched.push(f.id);
-    if (f.modseq > (positions[f.id] ?? 0) && !changed.includes(serverId)) changed.push(serverId);
+    if (f.modseq > (positions[f.id] ?? 0) && !changed.includes(serverId)) {
+      if (restricted && (await countChanges(store, userId, f, positions[f.id] ?? 0, restricted.item)) === 0) continue;
+      changed.push(serverId);
+    }
   }
   if (changed.length > 0) return { answer: reply(PingStatus.Changes, el('Ping', 'Folders', changed.map((id) => el('Ping', 'Folder', id)))) };
   return { watched };

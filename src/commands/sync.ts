@@ -104,7 +104,11 @@ async function handleSync(ctx: CommandContext, out: { waits: boolean }): Promise
     device,
     onUnconvertible: (folder, item, err) => unconvertible.push({ folder, item, err }),
     version: ctx.version,
-    folders: await store.listFolders(user.id),
+    folders: shownFolders(ctx, await store.listFolders(user.id)),
+    // A quarantined device (src/devices/quarantine.ts): other collections answer Status 12
+    // (unknown to the server as the device sees it), and of the Inbox only the notice is sent.
+    visible: ctx.restricted?.item,
+    readOnly: ctx.restricted?.readOnly,
     onClientWrite: async (folder, item, appData) => {
       if (asksToSend(folder, appData, ctx.version)) await sendDraft({ store, user, version: ctx.version, outbound: ctx.services.outbound, log: ctx.log }, item, appData);
     },
@@ -127,7 +131,7 @@ async function handleSync(ctx: CommandContext, out: { waits: boolean }): Promise
     if (await waiter.changed) {
       // Only the keys just handed out are valid now; commands were applied in the first pass.
       const again = req.collections.map((c) => ({ ...c, syncKey: outcomes.get(c.collectionId ?? '')!.syncKey, commands: [] }));
-      syncCtx.folders = await store.listFolders(user.id);
+      syncCtx.folders = shownFolders(ctx, await store.listFolders(user.id));
       outcomes = await pass(again);
     }
   } else {
@@ -160,6 +164,11 @@ async function handleSync(ctx: CommandContext, out: { waits: boolean }): Promise
     easStatus: shown.find((o) => o.status !== SyncStatus.Success)?.status ?? SyncStatus.Success,
     logFields,
   };
+}
+
+/** The folders a device may sync: all, or those its restriction shows (a quarantined device). */
+function shownFolders(ctx: CommandContext, folders: Folder[]): Folder[] {
+  return ctx.restricted ? folders.filter((f) => ctx.restricted!.folder(f)) : folders;
 }
 
 /**

@@ -5,6 +5,7 @@ import type { Device, Store, User } from '../store/types.ts';
 import type { WbxmlElement } from '../wbxml/tree.ts';
 import type { Services } from './services.ts';
 import type { Watch } from '../sync/change-hub.ts';
+import type { Restriction } from '../devices/quarantine.ts';
 
 /** Everything a command handler gets: who asks, from which device, what they sent. */
 export interface CommandContext {
@@ -23,6 +24,11 @@ export interface CommandContext {
   log: Logger;
   /** Resolves when the client has gone away (for held Ping and Sync with Wait). */
   aborted: AbortSignal;
+  /**
+   * Set by the provisioning gate for a quarantined device: what it may see (src/devices/quarantine.ts).
+   * FolderSync, Sync and Ping consult it; the gate refuses other commands.
+   */
+  restricted?: Restriction;
 }
 
 export interface CommandResult {

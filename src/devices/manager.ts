@@ -14,6 +14,7 @@ import { decideAccess, DEFAULT_ACCESS_SETTING, factsOf, type AccessDecision } fr
 import { DEVICE_INFORMATION } from './device-information.ts';
 import { isAccessLevel, parseDeviceState, serializeDeviceState, type AccessLevel, type DeviceState, type WipeKind } from './device-state.ts';
 import { BUILTIN_POLICY, resolvePolicy, type Policy } from './policy.ts';
+import { QUARANTINE_NOTICE_FIELD, restartsSync } from './quarantine.ts';
 
 /** The setting (Store.devices.getSetting) naming the policy of users without an assigned one. */
 export const DEFAULT_POLICY_SETTING = 'defaultPolicy';
@@ -153,6 +154,9 @@ export class DeviceManager {
     const policy = this.#resolve(shared, assigned, user.email);
     const access = decideAccess(factsOf(device, info), state.accessOverride, shared.rules, shared.defaultAccess);
     if (access.level !== state.accessState || access.reason !== state.accessReason) {
+      // Into or out of quarantine the device's view of the mailbox changes (quarantine.ts): its
+      // sync states are dropped so it resyncs once from SyncKey 0 (FolderSync Status 9, Sync 3).
+      if (restartsSync(state.accessState, access.level)) await this.store.deleteSyncStates(user.id, device.deviceId);
       const quarantinedNow = access.level === 'quarantine' && state.quarantineNotifiedAt === null;
       state = {
         ...state,
@@ -247,7 +251,8 @@ export class DeviceManager {
       `Reason: ${access.reason}`,
     ].join('\n');
     const from = this.opts.adminEmail ?? 'postmaster@localhost';
-    await this.#deliver(user.id, { subject, from, to: user.email, dateReceived: this.#now().toISOString(), body: { text: body } });
+    // Marked with the device id: the one item the quarantined device is shown (quarantine.ts).
+    await this.#deliver(user.id, { subject, from, to: user.email, dateReceived: this.#now().toISOString(), body: { text: body }, [QUARANTINE_NOTICE_FIELD]: device.deviceId });
     if (this.opts.adminEmail) {
       const admin = await this.store.getUserByEmail(this.opts.adminEmail);
       if (admin) {

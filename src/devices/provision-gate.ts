@@ -6,9 +6,10 @@
  * - a remote wipe is pending or was done: 140 RemoteWipeRequested (the device sends Provision and
  *   gets the directive, MS-ASPROV 3.2.5.1.2); a wiped device keeps getting it until the admin
  *   removes the partnership;
- * - blocked (by the admin, a rule or the default access level) or quarantined: 129
- *   DeviceIsBlockedForThisUser. MS-ASCMD has no quarantine status (141 is "device not
- *   provisionable"); the quarantine notice is delivered to the user's Inbox instead;
+ * - blocked (by the admin, a rule or the default access level): 129 DeviceIsBlockedForThisUser;
+ * - quarantined: FolderSync, Sync, Ping, Provision and Settings run with `ctx.restricted` set
+ *   (the device sees only the Inbox and its quarantine notice, src/devices/quarantine.ts); other
+ *   commands get 129. MS-ASCMD has no quarantine status (141 is "device not provisionable");
  * - when the policy requires provisioning: a device that could not comply and is not allowed gets
  *   the status it got from Provision (139, or 145 when externally managed); no policy key, "0"
  *   or the temporary key: 142 DeviceNotProvisioned; another key or a policy changed since: 144
@@ -29,6 +30,7 @@ import type { CommandContext, CommandHandler, CommandResult } from '../commands/
 import { el, type WbxmlElement } from '../wbxml/tree.ts';
 import { defaultDeviceManager, type DeviceManager, type DeviceView } from './manager.ts';
 import { refreshDue } from './policy.ts';
+import { QUARANTINE_COMMANDS, quarantineRestriction } from './quarantine.ts';
 
 export const GateStatus = {
   DeviceIsBlockedForThisUser: 129,
@@ -54,7 +56,10 @@ export function decide(command: string, policyKey: string | undefined, view: Dev
   if (command === 'Provision') return { pass: true };
   const { state, policy, access } = view;
   if (state.wipe) return { pass: false, status: GateStatus.RemoteWipeRequested, reason: `remote wipe ${state.wipe.acknowledgedAt ? 'done' : 'pending'}` };
-  if (access.level !== 'allow') {
+  // A quarantined device may connect and sync but sees only its notice (quarantine.ts): the
+  // commands that can show it pass, restricted, once the policy checks below pass too.
+  const quarantined = access.level === 'quarantine' && QUARANTINE_COMMANDS.has(command);
+  if (access.level !== 'allow' && !quarantined) {
     return { pass: false, status: GateStatus.DeviceIsBlockedForThisUser, reason: `device ${access.level === 'block' ? 'blocked' : 'quarantined'}: ${access.reason}` };
   }
   if (policy.settings.RequireProvisioning !== true || EXEMPT_FROM_POLICY.has(command)) return { pass: true };
@@ -136,7 +141,10 @@ export function withProvisionGate(handler: CommandHandler | undefined): CommandH
     const view = await manager.view(ctx.user, ctx.device);
     const now = manager.now();
     const decision = decide(command, ctx.params.policyKey, view, now);
-    if (decision.pass) return handler(ctx);
+    if (decision.pass) {
+      if (view.access.level === 'quarantine') ctx.restricted = quarantineRestriction(ctx.device.deviceId);
+      return handler(ctx);
+    }
     if (decision.refresh) await countRefresh(manager, ctx, view);
     ctx.log.info({ status: decision.status, reason: decision.reason }, 'command refused by the provisioning gate');
     return refusal(command, ctx.version, decision.status, decision.reason);

@@ -111,6 +111,14 @@ export interface SyncContext {
    * skipped (kb-2.4): the caller logs it and tells the user (src/sync/failure-notice.ts).
    */
   onUnconvertible?: (folder: Folder, item: Item, err: ConversionError) => void;
+  /**
+   * A restricted device (a quarantined one, src/devices/quarantine.ts) is sent only the items
+   * `visible` allows (others are passed over, not sent), may Fetch only those, and with
+   * `readOnly` its Add, Change and Delete are each refused with Status 7 (MS-ASCMD 2.2.3.177.17,
+   * 2.2.3.34: the object the client sent was discarded), changing nothing.
+   */
+  visible?: ItemFilter;
+  readOnly?: boolean;
 }
 
 export interface CollectionOutcome {
@@ -193,13 +201,20 @@ export async function syncCollection(ctx: SyncContext, req: CollectionRequest, b
   const matcher = state.matchAdds ? new AddMatcher(store, user.id, folder, converter) : undefined;
   const recent = itemClass === 'Contacts' ? new RecentAddMatcher(store, user.id, folder, converter, state.modseq) : undefined;
   for (const cmd of req.commands) {
+    const refused = await refuseRestricted(ctx, folder, cmd);
+    if (refused) {
+      responses.push(refused);
+      continue;
+    }
     responses.push(...(await applyClientCommand(ctx, folder, converter, cctx, options, state, cmd, touched, req.deletesAsMoves ?? true, matcher, recent)));
   }
 
   // A FilterType change (MS-ASCMD 2.2.3.68.2) without a reset: what entered the window is
   // owed as Add, what left it as SoftDelete (MS-ASCMD 2.2.3.167), before the feed goes on.
   let pending = state.pending ?? [];
-  if ((state.options.filterType ?? 0) !== (options.filterType ?? 0) && state.modseq > 0) {
+  // (Not for a restricted device: the transition would owe it items it may not see; its one
+  // visible item, the quarantine notice, is new and inside any window.)
+  if ((state.options.filterType ?? 0) !== (options.filterType ?? 0) && state.modseq > 0 && !ctx.visible) {
     const transition = await filterTransition(store, user.id, folder, itemClass, state.options.filterType, options.filterType, state.modseq);
     const already = new Set(pending.map((p) => p.id));
     pending = [...pending, ...transition.filter((p) => !already.has(p.id))];
@@ -222,7 +237,7 @@ export async function syncCollection(ctx: SyncContext, req: CollectionRequest, b
       // Items just sent from `pending` went with their current data: the feed skips them.
       const skip = new Map(touched);
       for (const id of drained.sentIds) skip.set(id, SKIP_ANY);
-      const filter = filterFor(itemClass, options.filterType);
+      const filter = restrictFilter(filterFor(itemClass, options.filterType), ctx.visible);
       const page = await collectChanges(store, user.id, folder, converter, cctx, state.modseq, window - commands.length, filter, skip, skipped);
       commands.push(...page.commands);
       modseq = page.modseq;
@@ -484,6 +499,30 @@ class AddMatcher {
 }
 
 const responseElement = (name: string, ...children: WbxmlElement[]) => el('AirSync', name, children);
+
+/** Both the FilterType window and a restricted device's visibility (SyncContext.visible). */
+function restrictFilter(filter: ItemFilter | undefined, visible: ItemFilter | undefined): ItemFilter | undefined {
+  if (!visible) return filter;
+  return filter ? (data) => visible(data) && filter(data) : visible;
+}
+
+/**
+ * The answer to a client command a restricted device may not make (SyncContext.readOnly,
+ * visible), or undefined to apply it: Add, Change and Delete get Status 7 and change nothing;
+ * Fetch of an item it may not see gets Status 8, as an unknown item does.
+ */
+async function refuseRestricted(ctx: SyncContext, folder: Folder, cmd: ClientCommand): Promise<WbxmlElement | undefined> {
+  if (!ctx.visible && !ctx.readOnly) return undefined;
+  if (cmd.kind === 'Fetch') {
+    if (!ctx.visible) return undefined;
+    const item = await ctx.store.getItemByServerId(ctx.user.id, cmd.serverId);
+    if (item && item.folderId === folder.id && !item.deleted && ctx.visible(item.data)) return undefined;
+    return responseElement('Fetch', idElement('ServerId', cmd.serverId), statusElement(SyncStatus.NotFound));
+  }
+  if (!ctx.readOnly) return undefined;
+  if (cmd.kind === 'Add') return responseElement('Add', idElement('ClientId', cmd.clientId), statusElement(SyncStatus.Conflict));
+  return responseElement(cmd.kind, idElement('ServerId', cmd.serverId), ...instanceElement(cmd.instanceId), statusElement(SyncStatus.Conflict));
+}
 const idElement = (name: 'ClientId' | 'ServerId', value: string) => el('AirSync', name, value);
 const statusElement = (status: number) => el('AirSync', 'Status', status);
 /** The occurrence a response is about, beside its ServerId (MS-ASAIRS 2.2.2.25). */

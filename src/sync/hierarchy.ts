@@ -93,11 +93,16 @@ export function computeHierarchyChanges(
   state: HierarchyState,
   rows: readonly Folder[],
   serverIdOf: (folderId: string) => string | undefined,
+  visible?: (f: Folder) => boolean,
 ): HierarchyDiff {
   const known = new Set(state.known);
-  const pending = [...rows].filter((f) => f.hierarchyModseq > state.modseq).sort((a, b) => a.hierarchyModseq - b.hierarchyModseq);
+  const all = [...rows].filter((f) => f.hierarchyModseq > state.modseq).sort((a, b) => a.hierarchyModseq - b.hierarchyModseq);
   let modseq = state.modseq;
-  for (const f of pending) modseq = Math.max(modseq, f.hierarchyModseq);
+  for (const f of all) modseq = Math.max(modseq, f.hierarchyModseq);
+  // A restricted device (a quarantined one, src/devices/quarantine.ts) is not told of folders it
+  // may not see; their changes are passed over all the same. Visible folders are top-level ones
+  // (the Inbox), so no hidden parent is ever named.
+  const pending = visible ? all.filter(visible) : all;
 
   const isOwnEcho = (f: Folder) => (state.seen[f.serverId] ?? -1) >= f.hierarchyModseq;
   const liveById = new Map<string, Folder>();
@@ -241,24 +246,31 @@ export async function saveHierarchyState(
 }
 
 /**
- * Reads the hierarchy changes after `state` and computes the diff. `liveFolders` (from
+ * Reads the hierarchy changes after `state` and computes the diff (of the folders `visible`
+ * allows, when given). `liveFolders` (from
  * ensureDefaultFolders) resolves parents that did not change; if a parent still cannot be
  * resolved (a folder created or moved between the two reads), everything is recomputed from one
  * full read of the feed, which is self-consistent.
  */
-export async function readHierarchyChanges(store: Store, userId: string, state: HierarchyState, liveFolders: readonly Folder[] = []): Promise<HierarchyDiff> {
+export async function readHierarchyChanges(
+  store: Store,
+  userId: string,
+  state: HierarchyState,
+  liveFolders: readonly Folder[] = [],
+  visible?: (f: Folder) => boolean,
+): Promise<HierarchyDiff> {
   if (state.modseq > 0) {
     const rows = await store.listFolderChangesSince(userId, state.modseq);
     const ids = new Map<string, string>();
     for (const f of liveFolders) ids.set(f.id, f.serverId);
     for (const f of rows) ids.set(f.id, f.serverId);
     try {
-      return computeHierarchyChanges(state, rows, (id) => ids.get(id));
+      return computeHierarchyChanges(state, rows, (id) => ids.get(id), visible);
     } catch (err) {
       if (!(err instanceof UnresolvedParentError)) throw err;
     }
   }
   const all = await store.listFolderChangesSince(userId, 0);
   const ids = new Map(all.map((f) => [f.id, f.serverId]));
-  return computeHierarchyChanges(state, all, (id) => ids.get(id));
+  return computeHierarchyChanges(state, all, (id) => ids.get(id), visible);
 }

@@ -38,7 +38,13 @@ describe('provisioning gate', () => {
   it('wipe first, then access, then the policy', () => {
     const wipe = { kind: 'full' as const, requestedAt: 'x', sentAt: null, acknowledgedAt: null, ackStatus: null };
     assert.equal(status(decide('Sync', '77', view({ wipe }, strict, 'block'), now)), 140);
-    assert.equal(status(decide('Settings', '77', view({}, strict, 'quarantine'), now)), 129);
+    // A quarantined device runs only the commands that can show it its notice (quarantine.ts).
+    assert.equal(status(decide('ItemOperations', '77', view({}, strict, 'quarantine'), now)), 129);
+    assert.equal(status(decide('GetItemEstimate', '77', view({}, strict, 'quarantine'), now)), 129);
+    assert.equal(status(decide('Settings', '77', view({}, strict, 'quarantine'), now)), 'pass');
+    assert.equal(status(decide('Sync', '77', view({}, strict, 'quarantine'), now)), 'pass');
+    // ... and only once the policy checks pass too.
+    assert.equal(status(decide('FolderSync', '78', view({}, strict, 'quarantine'), now)), 144);
     assert.equal(status(decide('Sync', '77', view({ refusedStatus: 139 }), now)), 139);
     // A refusal under an older revision of the policy no longer stands: provision again.
     assert.equal(status(decide('Sync', undefined, view({ refusedStatus: 139, policyRevision: 1, policyKey: null }), now)), 142);

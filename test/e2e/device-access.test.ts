@@ -44,11 +44,11 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     });
     after(() => server.close());
 
-    it('quarantine then allow: a quarantined device gets 129, the user and the admin get a notice once, the admin allows it', async () => {
+    it('quarantine then allow: a quarantined device syncs only its notice (device-quarantine.test.ts) and gets 129 for other commands, the user and the admin get a notice once, the admin allows it', async () => {
       await server.store.devices.addRule({ field: 'deviceType', pattern: 'Quarantine*', access: 'quarantine' });
       const c = phone('QuarantinePhone');
-      assert.equal(topStatus(await c.post('FolderSync', folderSyncRequest()), 'FolderHierarchy'), 129);
-      assert.equal(topStatus(await c.post('Sync', undefined), 'AirSync'), 129);
+      assert.equal(topStatus(await c.post('FolderSync', folderSyncRequest()), 'FolderHierarchy'), 1);
+      assert.equal(topStatus(await c.post('GetItemEstimate', undefined), 'GetItemEstimate'), 129);
       const s = await state(c);
       assert.equal(s.accessState, 'quarantine');
       assert.match(s.accessReason!, /deviceType/);

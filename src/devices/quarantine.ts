@@ -1,0 +1,50 @@
+/**
+ * What a quarantined device sees (the Exchange behaviour of the ABQ quarantine): it may connect
+ * and synchronize, but its mailbox looks like one folder, the Inbox, holding one message, the
+ * notice that this device is quarantined. Everything else appears once the admin allows it.
+ *
+ * The gate (provision-gate.ts) lets a quarantined device run QUARANTINE_COMMANDS and puts a
+ * `Restriction` on the command's context; FolderSync, Sync and Ping consult only that
+ * restriction (no other part of the engine knows about quarantine). Pure.
+ *
+ * Leaving or entering quarantine drops the device's sync states (manager.ts), so the hierarchy
+ * and collection states it built under one view of the mailbox are never continued under the
+ * other: its next FolderSync gets Status 9 and its Syncs Status 3 (MS-ASCMD 2.2.3.177.5,
+ * 2.2.3.177.17), and it starts again from SyncKey 0, once.
+ */
+import type { Folder, JsonObject } from '../store/types.ts';
+
+/** Commands a quarantined device may run (the others keep 129, MS-ASCMD 2.2.2). */
+export const QUARANTINE_COMMANDS: ReadonlySet<string> = new Set(['FolderSync', 'Sync', 'Ping', 'Provision', 'Settings']);
+
+/** Item data field marking the quarantine notice, with the id of the device it is about. */
+export const QUARANTINE_NOTICE_FIELD = 'quarantineNotice';
+
+const INBOX_TYPE = 2;
+
+/** What a restricted device may see; handlers ask nothing else. */
+export interface Restriction {
+  /** Why (for logs). */
+  reason: string;
+  /** The folders the device is shown (FolderSync, Sync, Ping). */
+  folder(f: Pick<Folder, 'type'>): boolean;
+  /** The items the device is shown, by their data. */
+  item(data: JsonObject): boolean;
+  /** Client Add/Change/Delete are refused per item and change nothing. */
+  readOnly: boolean;
+}
+
+/** The view of a quarantined device: the Inbox, holding only this device's notice. */
+export function quarantineRestriction(deviceId: string): Restriction {
+  return {
+    reason: 'device quarantined',
+    folder: (f) => f.type === INBOX_TYPE,
+    item: (data) => data[QUARANTINE_NOTICE_FIELD] === deviceId,
+    readOnly: true,
+  };
+}
+
+/** Whether an access change must restart the device's synchronization: into or out of quarantine. */
+export function restartsSync(before: string | null, after: string): boolean {
+  return before !== null && before !== after && (before === 'quarantine' || after === 'quarantine');
+}
