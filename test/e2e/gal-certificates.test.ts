@@ -52,8 +52,9 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       await server.store.directory.addCertificate(id(BOB), EXPIRED_DER);
       await server.store.directory.addCertificate(id(DAN), EXPIRED_DER);
       await server.store.directory.addAlias(id(BOB), 'support@example.com');
-      // Cat's contacts: a copy of Bob under his alias-free address, and an outside partner.
+      // Cat's contacts: Bob under a name the GAL does not know him by, and an outside partner.
       const contacts = (await ensureDefaultFolders(server.store, id(CAT))).find((f) => f.type === 9)!;
+      await server.store.putItem({ userId: id(CAT), folderId: contacts.id, class: 'Contacts', data: { firstName: 'Robert', lastName: 'Builder', email1Address: 'Bob@Example.com' } });
       await server.store.putItem({ userId: id(CAT), folderId: contacts.id, class: 'Contacts', data: { firstName: 'Zed', lastName: 'Partner', email1Address: 'zed@partner.example' } });
       device = new Device({ url: server.url, user: CAT.email, password: CAT.password, version: '16.1', deviceId: `CERT${backend}` });
     });
@@ -91,6 +92,15 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const [ann] = out[3]!;
       assert.equal(ann!.status, 1);
       assert.deepEqual(ann!.ders, [ANN_DER]);
+    });
+
+    it("a contact (Type 2) whose address is a user's gets that user's certificates", async () => {
+      const res = await device.client.post('ResolveRecipients', r('ResolveRecipients', r('To', 'Robert'), r('Options', r('CertificateRetrieval', 2))));
+      const rec = child(child(res.wbxml!, 'Response', NS)!, 'Recipient', NS)!;
+      assert.equal(childText(rec, 'Type', NS), '2');
+      const certs = child(rec, 'Certificates', NS)!;
+      assert.equal(childText(certs, 'Status', NS), '1');
+      assert.deepEqual(sortBuffers(children(certs, 'Certificate', NS).map((x) => Buffer.from(text(x) ?? '', 'base64'))), sortBuffers(BOB_DERS));
     });
 
     it('a user without a certificate, or with only an expired one, and an outside contact: Status 7, CertificateCount 0', async () => {
