@@ -19,7 +19,7 @@
 import type { JsonObject } from '../store/types.ts';
 import { allDayBounds, eventOffsets, occurrencesOf, recurrenceOf, seriesOf } from './event.ts';
 import { expand, type Series } from './recurrence.ts';
-import type { OffsetFn } from './timezone.ts';
+import { utcToWall, wallToUtc, type OffsetFn } from './timezone.ts';
 
 /** MergedFreeBusy digits (MS-ASCMD 2.2.3.107). */
 export const FreeBusy = { Free: 0, Tentative: 1, Busy: 2, OutOfOffice: 3, NoData: 4 } as const;
@@ -88,6 +88,57 @@ function seriesWithCachedZone(data: JsonObject): Series | undefined {
   return plain && { ...plain, offsets: cachedOffsets(data) };
 }
 
+const DAY = 86_400_000;
+
+/**
+ * The same series starting at a later instance of its pattern, well before `from`, so expanding
+ * it for [from, ...) does not walk every instance since the series began (a daily series started
+ * years ago). Only where that cannot change any instance from `from - margin` on: daily (without
+ * DayOfWeek: every Interval days) and weekly (every 7 x Interval days, the week alignment kept)
+ * patterns without Occurrences (which count from the first instance), moved by whole periods of
+ * local dates, keeping the wall-clock start, the duration, Until and every exception whose
+ * original instance would fall after the new start. Anything else is returned unchanged, as is a
+ * series whose wall-clock start would not survive the move (a start inside a DST gap).
+ */
+export function skipToWindow(series: Series, from: Date): Series {
+  const rec = series.recurrence;
+  if (rec.occurrences !== undefined && rec.occurrences > 0) return series;
+  let periodDays: number;
+  if (rec.type === 0 && !rec.dayOfWeek) periodDays = Math.max(1, rec.interval ?? 1);
+  else if (rec.type === 0) periodDays = 7;
+  else if (rec.type === 1) periodDays = 7 * Math.max(1, rec.interval ?? 1);
+  else return series;
+  const { offsets } = series;
+  const startWall = utcToWall(series.start.getTime(), offsets);
+  const firstMs = Date.UTC(startWall.year, startWall.month - 1, startWall.day);
+  const fromWall = utcToWall(from.getTime(), offsets);
+  const durationDays = Math.ceil(Math.max(0, series.end.getTime() - series.start.getTime()) / DAY);
+  let limitMs = Date.UTC(fromWall.year, fromWall.month - 1, fromWall.day) - (periodDays + durationDays + 2) * DAY;
+  for (const ex of series.exceptions ?? []) {
+    const t = Date.parse(ex.exceptionStartTime);
+    if (Number.isNaN(t)) return series;
+    const w = utcToWall(t, offsets);
+    limitMs = Math.min(limitMs, Date.UTC(w.year, w.month - 1, w.day) - DAY);
+  }
+  const periods = Math.floor((limitMs - firstMs) / (periodDays * DAY));
+  if (periods <= 0) return series;
+  const shiftDays = periods * periodDays;
+  const day = new Date(firstMs + shiftDays * DAY);
+  const start = wallToUtc({ year: day.getUTCFullYear(), month: day.getUTCMonth() + 1, day: day.getUTCDate(), hour: startWall.hour, minute: startWall.minute, second: startWall.second }, offsets);
+  const check = utcToWall(start, offsets);
+  if (check.hour !== startWall.hour || check.minute !== startWall.minute || (check.second ?? 0) !== (startWall.second ?? 0)) return series;
+  let end: number;
+  if (series.allDay) {
+    // All-day: the end moves by the same local days (the instances take their length in days from it).
+    const endWall = utcToWall(series.end.getTime(), offsets);
+    const endDay = new Date(Date.UTC(endWall.year, endWall.month - 1, endWall.day) + shiftDays * DAY);
+    end = wallToUtc({ year: endDay.getUTCFullYear(), month: endDay.getUTCMonth() + 1, day: endDay.getUTCDate(), hour: endWall.hour, minute: endWall.minute, second: endWall.second }, offsets);
+  } else {
+    end = start + (series.end.getTime() - series.start.getTime());
+  }
+  return { ...series, start: new Date(start), end: new Date(end) };
+}
+
 /**
  * The busy intervals of the items overlapping [from, to), sorted by start. Occurrences are not
  * clipped to the window (mergedFreeBusy clips); free ones are left out.
@@ -100,7 +151,7 @@ export function busyIntervals(events: Iterable<JsonObject>, from: Date, to: Date
     const uid = typeof data['uid'] === 'string' ? data['uid'] : undefined;
     const series = seriesWithCachedZone(data);
     const single = series === undefined;
-    for (const occ of series ? expand(series, from, to) : occurrencesOf(data, from, to)) {
+    for (const occ of series ? expand(skipToWindow(series, from), from, to) : occurrencesOf(data, from, to)) {
       const ex = occ.exception;
       const meetingStatus = ex && ex['meetingStatus'] !== undefined ? ex['meetingStatus'] : data['meetingStatus'];
       const responseType = ex && ex['responseType'] !== undefined ? ex['responseType'] : data['responseType'];

@@ -7,10 +7,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { busyIntervals, busyStatusDigit, mergedFreeBusy, type BusyInterval } from '../../src/calendar/free-busy.ts';
+import { busyIntervals, busyStatusDigit, mergedFreeBusy, skipToWindow, type BusyInterval } from '../../src/calendar/free-busy.ts';
+import { expand, type EasRecurrence, type Series } from '../../src/calendar/recurrence.ts';
+import { ianaOffsets, wallToUtc } from '../../src/calendar/timezone.ts';
 import type { JsonObject } from '../../src/store/types.ts';
 
 const d = (iso: string) => new Date(iso);
+const DAY = 86_400_000;
 const iv = (start: string, end: string, status: BusyInterval['status']) => ({ start: d(start), end: d(end), status });
 const simple = (list: BusyInterval[]) => list.map((x) => [x.start.toISOString(), x.end.toISOString(), x.status]);
 
@@ -190,5 +193,58 @@ describe('mergedFreeBusy', () => {
     const slotOf = (iso: string) => (d(iso).getTime() - from.getTime()) / 1_800_000;
     assert.equal(got.slice(slotOf('2026-03-30T07:00:00Z'), slotOf('2026-03-30T08:00:00Z')), '22');
     assert.equal(got.slice(slotOf('2026-03-23T13:00:00Z'), slotOf('2026-03-23T14:00:00Z')), '11');
+  });
+});
+
+describe('skipToWindow', () => {
+  it('expanding from a later start of the pattern gives exactly the occurrences of the whole series (random series)', () => {
+    // A deterministic PRNG (mulberry32) so a failure can be replayed.
+    let seed = 12345;
+    const random = () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
+    const zones = ['Europe/Berlin', 'America/New_York', 'Australia/Sydney', 'UTC', 'Asia/Kolkata'];
+    let shifted = 0;
+    for (let i = 0; i < 400; i++) {
+      const zone = pick(zones);
+      const offsets = ianaOffsets(zone);
+      const allDay = random() < 0.2;
+      // Start 0-1500 days before 1 March 2026, at a wall-clock time that may be in a DST gap (02:30).
+      const day = new Date(Date.UTC(2026, 2, 1) - Math.floor(random() * 1500) * DAY);
+      const hour = allDay ? 0 : pick([0, 2, 9, 13, 23]);
+      const minute = allDay ? 0 : pick([0, 30]);
+      const start = wallToUtc({ year: day.getUTCFullYear(), month: day.getUTCMonth() + 1, day: day.getUTCDate(), hour, minute }, offsets);
+      let end: number;
+      if (allDay) {
+        const e = new Date(day.getTime() + pick([1, 1, 3]) * DAY);
+        end = wallToUtc({ year: e.getUTCFullYear(), month: e.getUTCMonth() + 1, day: e.getUTCDate(), hour: 0, minute: 0 }, offsets);
+      } else {
+        end = start + pick([30, 60, 600, 1500]) * 60_000;
+      }
+      const type = pick([0, 0, 1, 1, 1] as const);
+      const recurrence: EasRecurrence = { type, interval: pick([1, 1, 2, 3]) };
+      if (type === 1 || random() < 0.2) recurrence.dayOfWeek = 1 + Math.floor(random() * 127);
+      if (type === 1 && random() < 0.5) recurrence.firstDayOfWeek = pick([0, 1, 6]);
+      if (random() < 0.15) recurrence.occurrences = 50 + Math.floor(random() * 500);
+      if (random() < 0.15) recurrence.until = new Date(Date.UTC(2026, 2, 1) + Math.floor(random() * 120) * DAY).toISOString();
+      const base: Series = { start: new Date(start), end: new Date(end), recurrence, offsets, allDay };
+      // Exceptions on real instances near and inside the window, moved or deleted.
+      const from = new Date(Date.UTC(2026, 2, 1) + Math.floor(random() * 60) * DAY + pick([0, 7, 13]) * 3_600_000);
+      const to = new Date(from.getTime() + pick([1, 7, 42]) * DAY);
+      const near = expand(base, new Date(from.getTime() - 30 * DAY), to);
+      const exceptions = near
+        .filter(() => random() < 0.15)
+        .map((o) => (random() < 0.5 ? { exceptionStartTime: o.originalStart.toISOString(), deleted: true } : { exceptionStartTime: o.originalStart.toISOString(), startTime: new Date(o.start.getTime() + pick([-40, 3, 30 * 24]) * 3_600_000).toISOString(), endTime: new Date(o.end.getTime() + pick([-40, 3, 30 * 24]) * 3_600_000 + 3_600_000 * 0).toISOString() }));
+      const series: Series = { ...base, exceptions };
+      const skipped = skipToWindow(series, from);
+      if (skipped.start.getTime() !== series.start.getTime()) shifted++;
+      const view = (s: Series) => expand(s, from, to).map((o) => [o.originalStart.toISOString(), o.start.toISOString(), o.end.toISOString()]);
+      assert.deepEqual(view(skipped), view(series), `series ${i}: ${JSON.stringify({ zone, start: new Date(start), end: new Date(end), recurrence, allDay, from, to })}`);
+    }
+    assert.ok(shifted > 150, `most series are moved forward (${shifted})`);
   });
 });
