@@ -4,6 +4,7 @@ import { INITIAL_SYNC_KEY } from '../sync/sync-key.ts';
 import { parseOptions, SyncProtocolError } from '../sync/sync-request.ts';
 import { child, childText, children, el, type WbxmlElement } from '../wbxml/tree.ts';
 import type { CommandHandler } from './types.ts';
+import type { JsonObject } from '../store/types.ts';
 
 /** GetItemEstimate statuses (MS-ASCMD 2.2.3.177.6). */
 export const EstimateStatus = { Success: 1, InvalidCollection: 2, NotPrimed: 3, InvalidSyncKey: 4 } as const;
@@ -29,7 +30,10 @@ export const getItemEstimate: CommandHandler = async (ctx) => {
     // A request without collections is a malformed one: the Sync-wide protocol status.
     return { body: el('GetItemEstimate', 'GetItemEstimate', el('GetItemEstimate', 'Status', 2)), easStatus: 2 };
   }
-  const folders = await ctx.store.listFolders(ctx.user.id);
+  // A quarantined device (src/devices/quarantine.ts) is counted only what it is shown: other
+  // collections are unknown to it (Status 2), and of the Inbox only its notice counts.
+  const restricted = ctx.restricted;
+  const folders = (await ctx.store.listFolders(ctx.user.id)).filter((f) => !restricted || restricted.folder(f));
   const responses: WbxmlElement[] = [];
   for (const c of children(collectionsEl, 'Collection', 'GetItemEstimate')) {
     const collectionId = childText(c, 'CollectionId', 'GetItemEstimate')?.trim();
@@ -62,7 +66,9 @@ export const getItemEstimate: CommandHandler = async (ctx) => {
       continue;
     }
     const own = new Map(Object.entries(state.own ?? {}));
-    const estimate = await countChanges(ctx.store, ctx.user.id, folder, state.modseq, filterFor(classForFolderType(folder.type), filterType), own);
+    const window = filterFor(classForFolderType(folder.type), filterType);
+    const filter = restricted ? (data: JsonObject) => restricted.item(data) && (!window || window(data)) : window;
+    const estimate = await countChanges(ctx.store, ctx.user.id, folder, state.modseq, filter, own);
     responses.push(response(EstimateStatus.Success, collectionId, estimate));
   }
   return { body: el('GetItemEstimate', 'GetItemEstimate', responses), easStatus: EstimateStatus.Success };

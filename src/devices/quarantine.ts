@@ -5,7 +5,7 @@
  *
  * The gate (provision-gate.ts) lets a quarantined device run QUARANTINE_COMMANDS and puts a
  * `Restriction` on the command's context; FolderSync, Sync and Ping consult only that
- * restriction (no other part of the engine knows about quarantine). Pure.
+ * restriction (no other part of the engine knows about quarantine), and so does GetItemEstimate. Pure.
  *
  * Leaving or entering quarantine drops the device's sync states (manager.ts), so the hierarchy
  * and collection states it built under one view of the mailbox are never continued under the
@@ -15,7 +15,7 @@
 import type { Folder, JsonObject } from '../store/types.ts';
 
 /** Commands a quarantined device may run (the others keep 129, MS-ASCMD 2.2.2). */
-export const QUARANTINE_COMMANDS: ReadonlySet<string> = new Set(['FolderSync', 'Sync', 'Ping', 'Provision', 'Settings']);
+export const QUARANTINE_COMMANDS: ReadonlySet<string> = new Set(['FolderSync', 'Sync', 'GetItemEstimate', 'Ping', 'Provision', 'Settings']);
 
 /** Item data field marking the quarantine notice, with the id of the device it is about. */
 export const QUARANTINE_NOTICE_FIELD = 'quarantineNotice';

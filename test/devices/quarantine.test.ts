@@ -15,7 +15,7 @@ describe('quarantine restriction', () => {
     assert.equal(r.item({ subject: 'x', quarantineNotice: 'DEV2' }), false);
     assert.equal(r.item({ subject: 'x' }), false);
     assert.equal(r.readOnly, true);
-    assert.deepEqual([...QUARANTINE_COMMANDS].sort(), ['FolderSync', 'Ping', 'Provision', 'Settings', 'Sync']);
+    assert.deepEqual([...QUARANTINE_COMMANDS].sort(), ['FolderSync', 'GetItemEstimate', 'Ping', 'Provision', 'Settings', 'Sync']);
   });
 
   it('restarts synchronization on entering or leaving quarantine only', () => {

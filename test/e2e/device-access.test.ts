@@ -48,7 +48,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       await server.store.devices.addRule({ field: 'deviceType', pattern: 'Quarantine*', access: 'quarantine' });
       const c = phone('QuarantinePhone');
       assert.equal(topStatus(await c.post('FolderSync', folderSyncRequest()), 'FolderHierarchy'), 1);
-      assert.equal(topStatus(await c.post('GetItemEstimate', undefined), 'GetItemEstimate'), 129);
+      assert.equal(topStatus(await c.post('ItemOperations', undefined), 'ItemOperations'), 129);
       const s = await state(c);
       assert.equal(s.accessState, 'quarantine');
       assert.match(s.accessReason!, /deviceType/);

@@ -10,7 +10,7 @@ import { DEFAULT_ACCESS_SETTING } from '../../src/devices/access.ts';
 import { DeviceManager } from '../../src/devices/manager.ts';
 import { QUARANTINE_NOTICE_FIELD } from '../../src/devices/quarantine.ts';
 import { changeHub } from '../../src/sync/change-hub.ts';
-import { childText, el } from '../../src/wbxml/tree.ts';
+import { child, childText, el } from '../../src/wbxml/tree.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { Device } from './device.ts';
 import { topStatus } from './provision-client.ts';
@@ -92,9 +92,19 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       // Another collection: the hierarchy as the device sees it has no such folder.
       const contacts = await folder(CONTACTS);
       assert.equal((await d.sync(contacts.serverId)).status, 12);
-      // Commands that show other content stay refused.
-      const estimate = await d.client.post('GetItemEstimate', el('GetItemEstimate', 'GetItemEstimate', el('GetItemEstimate', 'Collections')));
-      assert.equal(topStatus(estimate, 'GetItemEstimate'), 129);
+      // GetItemEstimate counts only what the device is shown; other commands stay refused.
+      const estimateOf = async (collectionId: string, syncKey: string) => {
+        const res = await d.client.post(
+          'GetItemEstimate',
+          el('GetItemEstimate', 'GetItemEstimate', el('GetItemEstimate', 'Collections', el('GetItemEstimate', 'Collection', el('AirSync', 'SyncKey', syncKey), el('GetItemEstimate', 'CollectionId', collectionId)))),
+        );
+        const r = child(res.wbxml!, 'Response', 'GetItemEstimate')!;
+        return `${childText(r, 'Status', 'GetItemEstimate')}:${childText(child(r, 'Collection', 'GetItemEstimate')!, 'Estimate', 'GetItemEstimate') ?? ''}`;
+      };
+      await put(INBOX, 'Email', { subject: 'Unseen by the quarantined device', from: 'bob@example.com', to: ALICE.email });
+      assert.equal(await estimateOf(inbox, d.view(inbox).syncKey), '1:0', 'new mail is not counted');
+      assert.equal(await estimateOf(contacts.serverId, '1'), '2:', 'another collection is unknown');
+      assert.equal(topStatus(await d.client.post('ItemOperations', undefined), 'ItemOperations'), 129);
 
       // Ping: a hidden folder is a hierarchy change (7); new mail in the Inbox does not wake
       // it, a notice for the device does.
@@ -122,7 +132,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.ok(types.includes(INBOX) && types.includes(CONTACTS) && types.length > 5, `every folder: ${types}`);
       assert.equal((await d.folderSync()).status, 1, 'no second reset');
       const all = subjects(await d.initialSync(inbox));
-      for (const s of ['Earlier mail', 'New mail while quarantined', 'Another notice']) assert.ok(all.includes(s), `${s} in ${all}`);
+      for (const s of ['Earlier mail', 'Unseen by the quarantined device', 'New mail while quarantined', 'Another notice']) assert.ok(all.includes(s), `${s} in ${all}`);
       assert.ok(all.some((s) => s?.includes(`${other.client.deviceId} is quarantined`)), "the other device's notice is ordinary mail now");
       assert.ok(oldInboxKey !== d.view(inbox).syncKey);
       assert.equal((await d.initialSync(d.folderByType(CONTACTS).serverId)).length, 1, 'the contact');
