@@ -126,7 +126,9 @@ export function addProtectionOptions(cmd: Command): Command {
     .addOption(n('--throttle-user-concurrent', 'EASD_THROTTLE_USER_CONCURRENT', 'requests of one user in progress at once', t.userConcurrent))
     .addOption(n('--throttle-identical-syncs', 'EASD_THROTTLE_IDENTICAL_SYNCS', 'identical Syncs of one device allowed per identical window', t.identicalSyncs))
     .addOption(n('--throttle-identical-window', 'EASD_THROTTLE_IDENTICAL_WINDOW', 'seconds of the identical-Sync window', t.identicalWindowMs / 1000))
-    .addOption(n('--throttle-identical-pace', 'EASD_THROTTLE_IDENTICAL_PACE', 'ms between identical Syncs of a device past the first in the window (0: no pacing)', t.identicalPaceMs))
+    .addOption(n('--throttle-identical-pace', 'EASD_THROTTLE_IDENTICAL_PACE', 'ms an identical Sync past the first waits after the previous one, doubling while the device keeps asking early (0: no pacing)', t.identicalPaceMs))
+    .addOption(n('--throttle-identical-pace-max', 'EASD_THROTTLE_IDENTICAL_PACE_MAX', 'longest pace, ms', t.identicalPaceMaxMs))
+    .addOption(n('--throttle-paced-block-after', 'EASD_THROTTLE_PACED_BLOCK_AFTER', 'paced waits in a row before the device is blocked', t.pacedBlockAfter))
     .addOption(n('--throttle-block', 'EASD_THROTTLE_BLOCK', 'seconds a throttled device is blocked', t.blockMs / 1000))
     .addOption(n('--throttle-tarpit', 'EASD_THROTTLE_TARPIT', 'milliseconds a 503 is held before it is sent (at most its Retry-After)', t.tarpitMs))
     .addOption(new Option('--no-loop-detection', 'do every repeated command again').env('EASD_NO_LOOP_DETECTION'))
@@ -150,6 +152,8 @@ export interface ProtectionCliOptions {
   throttleIdenticalSyncs: string;
   throttleIdenticalWindow: string;
   throttleIdenticalPace: string;
+  throttleIdenticalPaceMax: string;
+  throttlePacedBlockAfter: string;
   throttleBlock: string;
   throttleTarpit: string;
   loopDetection: boolean;
@@ -182,6 +186,8 @@ export function protectionConfigFrom(o: ProtectionCliOptions): ProtectionConfig 
       identicalSyncs: int(o.throttleIdenticalSyncs, 'throttle-identical-syncs', 1),
       identicalWindowMs: sec(o.throttleIdenticalWindow, 'throttle-identical-window'),
       identicalPaceMs: int(o.throttleIdenticalPace, 'throttle-identical-pace'),
+      identicalPaceMaxMs: int(o.throttleIdenticalPaceMax, 'throttle-identical-pace-max'),
+      pacedBlockAfter: int(o.throttlePacedBlockAfter, 'throttle-paced-block-after', 1),
       blockMs: sec(o.throttleBlock, 'throttle-block'),
       tarpitMs: int(o.throttleTarpit, 'throttle-tarpit'),
     },

@@ -4,10 +4,13 @@
  * Retry-After and X-MS-ASThrottle (MS-ASHTTP 2.2.2.1.2.13, 3.1.5.2.3, 3.2.5.1) without doing the
  * command. Pure bookkeeping with an injected clock; the route does the I/O.
  *
- * - Identical Syncs are paced first: past `identicalFree` in the window, each further one is
- *   handled no sooner than `identicalPaceMs` after the previous one (a short wait, no refusal),
- *   so a looping device costs one quiet Sync every two seconds instead of all the server can do;
- *   a phone polling a quiet folder every few seconds never notices.
+ * - Identical Syncs are paced first: past `identicalFree` in a run (the same body, each within
+ *   `identicalWindowMs` of the previous), one that comes before `identicalPaceMs` after the
+ *   previous one waits until then (no refusal), and each further early one waits twice as long,
+ *   up to `identicalPaceMaxMs`; one that comes late enough resets the pace. A looping device thus
+ *   costs a quiet Sync every 2, 4, 8 ... 30 s instead of all the server can do, and after
+ *   `pacedBlockAfter` waits in a row it is blocked (503, visible to the admin). A phone polling a
+ *   quiet folder every few seconds never waits.
  * - Device rate and identical Syncs start a short device block (blockMs) that ends by itself;
  *   every request of that device during the block is refused at the cost of a map lookup.
  * - User rate and concurrency budgets refuse only the request over budget (a user's other
@@ -38,9 +41,12 @@ export interface ThrottleConfig {
   /** Identical Syncs (same body) of one device within identicalWindowMs before it is blocked. */
   identicalSyncs: number;
   identicalWindowMs: number;
-  /** Identical Syncs in the window handled at once; later ones are paced (identicalPaceMs apart). */
+  /** Identical Syncs in a run handled at once; later ones are paced (identicalPaceMs apart, doubling). */
   identicalFree: number;
   identicalPaceMs: number;
+  identicalPaceMaxMs: number;
+  /** Paced waits in a row after which the device is blocked. */
+  pacedBlockAfter: number;
   /** How long a device block lasts, ms. */
   blockMs: number;
   /**
@@ -67,6 +73,9 @@ export const DEFAULT_THROTTLE: ThrottleConfig = {
   // minute (bench/protection/loopers.ts: 1,000 of them beside 100 busy phones).
   identicalFree: 1,
   identicalPaceMs: 2_000,
+  identicalPaceMaxMs: 30_000,
+  // 2 + 4 + 8 + 16 + 30 + 30 s: a device looping for about a minute and a half.
+  pacedBlockAfter: 6,
   blockMs: 60_000,
   tarpitMs: 5_000,
 };
@@ -102,8 +111,12 @@ interface DeviceEntry {
   lastSync: string | undefined;
   syncStart: number;
   syncCount: number;
-  /** When the last paced identical Sync is handled (epoch ms). */
+  /** The pacing run: its length, when its last request is handled, the current gap, waits in a row. */
+  lastSyncAt: number;
+  runLength: number;
   syncPacedAt: number;
+  pace: number;
+  pacedInRow: number;
 }
 
 interface UserEntry {
@@ -146,7 +159,7 @@ export class Throttle {
     const dkey = `${r.userId}\0${r.deviceId}`;
     let d = this.#devices.get(dkey);
     if (!d) {
-      d = { rate: { start: now, count: 0 }, inFlight: 0, blockedUntil: 0, blockReason: 'CommandFrequency', lastSync: undefined, syncStart: now, syncCount: 0, syncPacedAt: 0 };
+      d = { rate: { start: now, count: 0 }, inFlight: 0, blockedUntil: 0, blockReason: 'CommandFrequency', lastSync: undefined, syncStart: now, syncCount: 0, lastSyncAt: 0, runLength: 0, syncPacedAt: 0, pace: 0, pacedInRow: 0 };
       this.#devices.set(dkey, d);
     }
     if (d.blockedUntil > now) return refuse(d.blockReason, d.blockedUntil - now, 'device');
@@ -157,17 +170,35 @@ export class Throttle {
     // Identical Syncs: a run of the same body within the window (kb-2.9).
     let delayMs = 0;
     if (r.command === 'Sync' && r.fingerprint !== undefined) {
-      if (r.fingerprint === d.lastSync && now - d.syncStart < c.identicalWindowMs) d.syncCount++;
+      const same = r.fingerprint === d.lastSync;
+      // The budget: identical Syncs in a fixed window.
+      if (same && now - d.syncStart < c.identicalWindowMs) d.syncCount++;
       else {
-        d.lastSync = r.fingerprint;
         d.syncStart = now;
         d.syncCount = 1;
-        d.syncPacedAt = 0;
       }
+      // The pacing run: identical Syncs each within the window of the previous one.
+      if (!same || now - d.lastSyncAt >= c.identicalWindowMs) {
+        d.runLength = 0;
+        d.pace = c.identicalPaceMs;
+        d.pacedInRow = 0;
+      }
+      d.lastSync = r.fingerprint;
+      d.lastSyncAt = now;
+      d.runLength++;
       if (d.syncCount > c.identicalSyncs) return this.#block(d, 'RecentCommands', now);
-      if (d.syncCount > c.identicalFree && c.identicalPaceMs > 0) {
-        d.syncPacedAt = Math.max(now, d.syncPacedAt + c.identicalPaceMs);
-        delayMs = d.syncPacedAt - now;
+      if (d.runLength > c.identicalFree && c.identicalPaceMs > 0) {
+        const due = d.syncPacedAt + d.pace;
+        if (now >= due) {
+          d.syncPacedAt = now;
+          d.pace = c.identicalPaceMs;
+          d.pacedInRow = 0;
+        } else {
+          if (++d.pacedInRow > c.pacedBlockAfter) return this.#block(d, 'RecentCommands', now);
+          delayMs = due - now;
+          d.syncPacedAt = due;
+          d.pace = Math.min(d.pace * 2, c.identicalPaceMaxMs);
+        }
       } else {
         d.syncPacedAt = now;
       }
@@ -210,6 +241,8 @@ export class Throttle {
     // The run that caused the block does not carry over into the next period.
     d.syncCount = 0;
     d.lastSync = undefined;
+    d.runLength = 0;
+    d.pacedInRow = 0;
     d.rate = { start: d.blockedUntil, count: 0 };
     return { ...refuse(reason, this.config.blockMs, 'device'), blockedUntil: d.blockedUntil } as ThrottleDecision;
   }
@@ -219,7 +252,7 @@ export class Throttle {
     const c = this.config;
     this.#sweepAt = now + c.windowMs;
     for (const [k, d] of this.#devices) {
-      if (d.inFlight === 0 && d.blockedUntil <= now && now - d.rate.start >= c.windowMs && now - d.syncStart >= c.identicalWindowMs) this.#devices.delete(k);
+      if (d.inFlight === 0 && d.blockedUntil <= now && now - d.rate.start >= c.windowMs && now - d.syncStart >= c.identicalWindowMs && now - d.lastSyncAt >= c.identicalWindowMs) this.#devices.delete(k);
     }
     for (const [k, u] of this.#users) if (u.inFlight === 0 && now - u.rate.start >= c.windowMs) this.#users.delete(k);
   }

@@ -36,7 +36,7 @@ describe('Protection', () => {
   it('reads easd serve options, refusing nonsense', () => {
     const o = {
       throttle: false, throttleWindow: '60', throttleDeviceRequests: '300', throttleUserRequests: '900', throttleDeviceConcurrent: '4', throttleUserConcurrent: '16',
-      throttleIdenticalSyncs: '30', throttleIdenticalWindow: '10', throttleIdenticalPace: '2000', throttleBlock: '60', throttleTarpit: '5000', loopDetection: true, loopFlagAfter: '10', loopWindow: '300',
+      throttleIdenticalSyncs: '30', throttleIdenticalWindow: '10', throttleIdenticalPace: '2000', throttleIdenticalPaceMax: '30000', throttlePacedBlockAfter: '6', throttleBlock: '60', throttleTarpit: '5000', loopDetection: true, loopFlagAfter: '10', loopWindow: '300',
       lockout: true, lockoutPerOrigin: '5', lockoutPerAccount: '20', lockoutWindow: '1800', lockoutBlock: '900', maxHeldPerUser: '0',
     };
     const c = protectionConfigFrom(o);

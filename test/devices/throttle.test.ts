@@ -12,7 +12,7 @@ const req = (deviceId = 'D1', userId = 'U1', command = 'FolderSync', fingerprint
 describe('Throttle', () => {
   it('kb-2.9: identical Syncs past the budget block the device, the block ends by itself', () => {
     const c = clock();
-    const t = new Throttle({ identicalSyncs: 30, identicalWindowMs: 10_000, blockMs: 5_000 }, c.now);
+    const t = new Throttle({ identicalSyncs: 30, identicalWindowMs: 10_000, identicalPaceMs: 0, blockMs: 5_000 }, c.now);
     let refused: ReturnType<Throttle['admit']> | undefined;
     for (let i = 0; i < 60; i++) {
       c.t += 100; // 60 in 6 s
@@ -40,7 +40,7 @@ describe('Throttle', () => {
 
   it('identical Syncs spread beyond the window, or different bodies, are not throttled', () => {
     const c = clock();
-    const t = new Throttle({ identicalSyncs: 5, identicalWindowMs: 10_000 }, c.now);
+    const t = new Throttle({ identicalSyncs: 5, identicalWindowMs: 10_000, identicalPaceMs: 0 }, c.now);
     for (let i = 0; i < 20; i++) {
       c.t += 3_000; // one every 3 s: at most 4 in any 10 s run start
       const d = t.admit(req('D1', 'U1', 'Sync', 'same'));
@@ -54,18 +54,25 @@ describe('Throttle', () => {
     }
   });
 
-  it('identical Syncs past the free ones are paced a pace apart, measured from the previous one', () => {
+  it('identical Syncs past the free ones are paced, the pace doubling while the device asks early, then blocked', () => {
     const c = clock();
-    const t = new Throttle({ identicalFree: 2, identicalPaceMs: 1_000, identicalSyncs: 100 }, c.now);
+    const t = new Throttle({ identicalFree: 2, identicalPaceMs: 1_000, identicalPaceMaxMs: 8_000, pacedBlockAfter: 4, identicalSyncs: 100 }, c.now);
     const delays: number[] = [];
-    for (let i = 0; i < 6; i++) {
-      const d = t.admit(req('D1', 'U1', 'Sync', 'same'));
-      assert.ok(d.ok);
-      delays.push(d.delayMs);
-      d.release();
-      c.t += 100; // a looping device asks again 100 ms after each answer
+    let last: ReturnType<Throttle['admit']> | undefined;
+    for (let i = 0; i < 7; i++) {
+      last = t.admit(req('D1', 'U1', 'Sync', 'same'));
+      if (!last.ok) break;
+      delays.push(last.delayMs);
+      last.release();
+      c.t += last.delayMs + 100; // a looping device asks again 100 ms after each answer
     }
-    assert.deepEqual(delays, [0, 0, 900, 1800, 2700, 3600], 'handled one a second however fast it asks');
+    assert.deepEqual(delays, [0, 0, 900, 1900, 3900, 7900], 'waits of 1, 2, 4, 8 s after the previous one');
+    assert.ok(last && !last.ok, 'the fifth wait in a row blocks the device');
+    if (!last.ok) {
+      assert.equal(last.reason, 'RecentCommands');
+      assert.ok(last.blockedUntil);
+    }
+    c.t += 60_001;
     // A different body starts a new run, without a wait.
     const fresh = t.admit(req('D1', 'U1', 'Sync', 'other'));
     assert.ok(fresh.ok && fresh.delayMs === 0);
