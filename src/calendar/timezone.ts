@@ -137,12 +137,23 @@ function formatter(zone: string): Intl.DateTimeFormat {
 
 /** The runtime's canonical id of an IANA zone ("Asia/Kolkata" -> "Asia/Calcutta" on ICU), or undefined. */
 export function canonicalZone(zone: string): string | undefined {
+  // Building an Intl.DateTimeFormat costs tens of microseconds and callers ask for the same few
+  // zones again and again (every event of a free/busy answer): remember the answers. Bounded by
+  // the zone ids ever asked about; unknown ones are remembered too, up to a limit.
+  const known = canonicalZones.get(zone);
+  if (known !== undefined || canonicalZones.has(zone)) return known;
+  let out: string | undefined;
   try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+    out = new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
   } catch {
-    return undefined;
+    out = undefined;
   }
+  if (canonicalZones.size >= 4096) canonicalZones.clear();
+  canonicalZones.set(zone, out);
+  return out;
 }
+
+const canonicalZones = new Map<string, string | undefined>();
 
 /** Whether two zone ids name the same IANA zone (aliases included). */
 export function sameZone(a: string, b: string): boolean {
