@@ -13,7 +13,7 @@ import { parseDeviceState, serializeDeviceState, EMPTY_STATE } from '../../src/d
 import { hashPassword } from '../../src/auth/password.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/types.ts';
-import { childText, el } from '../../src/wbxml/index.ts';
+import { child as childOf, childText, el } from '../../src/wbxml/index.ts';
 import { EasClient } from '../helpers/eas-client.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -193,7 +193,9 @@ describe('easd device, policy and rule', () => {
         const phone = new EasClient({ url, user: 'bob@example.com', password: 'bob-password-1', deviceId: 'NEWPHONE1', version: '16.1' });
         const r = await phone.post('FolderSync', el('FolderHierarchy', 'FolderSync', el('FolderHierarchy', 'SyncKey', '0')));
         assert.equal(r.status, 200);
-        assert.equal(childText(r.wbxml!, 'Status', 'FolderHierarchy'), '129');
+        // A quarantined device connects and sees only its Inbox (with the quarantine notice).
+        assert.equal(childText(r.wbxml!, 'Status', 'FolderHierarchy'), '1');
+        assert.equal(childText(childOf(r.wbxml!, 'Changes', 'FolderHierarchy')!, 'Count', 'FolderHierarchy'), '1');
       } finally {
         child.kill('SIGTERM');
         await exited;
