@@ -4,7 +4,7 @@ import { parseDeviceState, type AccessLevel } from '../devices/device-state.ts';
 import { DeviceManager } from '../devices/manager.ts';
 import type { Device, Store, User } from '../store/types.ts';
 import type { DeviceProtection } from '../store/protection-types.ts';
-import { addStoreOptions, openStoreFrom, type StoreCliOptions } from './options.ts';
+import { addStoreOptions, withStore, type StoreCliOptions } from './options.ts';
 
 interface DeviceOptions extends StoreCliOptions {
   user?: string;
@@ -26,15 +26,6 @@ export async function findDevice(store: Store, deviceId: string, email?: string)
   const user = await store.getUserById(matches[0]!.userId);
   if (!user) throw new Error(`no device ${deviceId}`);
   return { user, device: matches[0]! };
-}
-
-async function withStore(opts: StoreCliOptions, fn: (store: Store) => Promise<void>): Promise<void> {
-  const store = await openStoreFrom(opts);
-  try {
-    await fn(store);
-  } finally {
-    await store.close();
-  }
 }
 
 const out = (line: string) => process.stdout.write(line + '\n');

@@ -18,6 +18,16 @@ export function openStoreFrom(opts: StoreCliOptions): Promise<Store> {
   return openStore({ dataDir: opts.data, databaseUrl: opts.database });
 }
 
+/** Opens the store, runs `fn` with it and closes it, whatever `fn` does. */
+export async function withStore(opts: StoreCliOptions, fn: (store: Store) => Promise<void>): Promise<void> {
+  const store = await openStoreFrom(opts);
+  try {
+    await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
 /** "HOST:PORT", "[::1]:PORT" or ":PORT" (all interfaces). */
 export function parseListen(value: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { DEFAULT_POLICY_SETTING, DOMAIN_POLICY_PREFIX } from '../devices/manager.ts';
 import { ALL_SETTINGS, formatSetting, parseSetting, resolvePolicy } from '../devices/policy.ts';
-import type { JsonObject, Store } from '../store/types.ts';
+import type { JsonObject } from '../store/types.ts';
 import { isStoreError } from '../store/types.ts';
-import { addStoreOptions, openStoreFrom, type StoreCliOptions } from './options.ts';
+import { addStoreOptions, withStore, type StoreCliOptions } from './options.ts';
 
 interface PolicyOptions extends StoreCliOptions {
   user?: string;
@@ -11,15 +11,6 @@ interface PolicyOptions extends StoreCliOptions {
 }
 
 const out = (line: string) => process.stdout.write(line + '\n');
-
-async function withStore(opts: StoreCliOptions, fn: (store: Store) => Promise<void>): Promise<void> {
-  const store = await openStoreFrom(opts);
-  try {
-    await fn(store);
-  } finally {
-    await store.close();
-  }
-}
 
 /** "--Name value" and "--Name=value" pairs into [name, raw value]. */
 export function settingPairs(args: readonly string[]): Array<[string, string]> {

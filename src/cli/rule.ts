@@ -1,20 +1,10 @@
 import type { Command } from 'commander';
 import { DEFAULT_ACCESS_SETTING, isRuleField, RULE_FIELDS } from '../devices/access.ts';
 import { ACCESS_LEVELS, isAccessLevel } from '../devices/device-state.ts';
-import type { Store } from '../store/types.ts';
 import { isStoreError } from '../store/types.ts';
-import { addStoreOptions, openStoreFrom, type StoreCliOptions } from './options.ts';
+import { addStoreOptions, withStore, type StoreCliOptions } from './options.ts';
 
 const out = (line: string) => process.stdout.write(line + '\n');
-
-async function withStore(opts: StoreCliOptions, fn: (store: Store) => Promise<void>): Promise<void> {
-  const store = await openStoreFrom(opts);
-  try {
-    await fn(store);
-  } finally {
-    await store.close();
-  }
-}
 
 export function registerRule(program: Command): void {
   const rule = program.command('rule').description('device access rules (Allow/Block/Quarantine)');

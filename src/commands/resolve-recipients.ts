@@ -48,7 +48,6 @@ const NS = 'ResolveRecipients';
 
 export const ResolveStatus = { Success: 1, ProtocolError: 5, ServerError: 6 } as const;
 export const ResponseStatus = { Resolved: 1, Ambiguous: 2, AmbiguousPartial: 3, NotFound: 4 } as const;
-export const CertificateStatus = { Success: 1, NoValidCertificate: 7, LimitReached: 8 } as const;
 export const AvailabilityStatus = { Success: 1, TooManyRecipients: 160, GroupTooLarge: 161, Transient: 162, NotAvailable: 163 } as const;
 
 /** Most To elements one request may carry (our bound; the spec's Availability limit is 100). */
