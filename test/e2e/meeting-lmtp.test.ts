@@ -13,36 +13,16 @@ import { child, childText, children, el } from '../../src/wbxml/index.ts';
 import { LineClient } from '../mail/lmtp-client.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { Device } from './device.ts';
+import { invitation } from './itip-mail.ts';
 
 const BOB = { email: 'bob@example.com', password: 'bob-password-123', displayName: 'Bob Jones' };
 const DIR = new URL('../fixtures/calendar/itip/', import.meta.url);
 const ASB = 'AirSyncBase';
 
-function invitation(subject: string, ics: string, id: string): string {
-  const method = /^METHOD:(\w+)/m.exec(ics)?.[1] ?? 'REQUEST';
-  return [
-    'From: Olivia Organiser <olivia@example.com>',
-    'To: Bob Jones <bob@example.com>',
-    `Subject: ${subject}`,
-    `Message-ID: <${id}>`,
-    'Date: Wed, 25 Feb 2026 09:00:00 +0000',
-    'MIME-Version: 1.0',
-    'Content-Type: multipart/alternative; boundary="b1"',
-    '',
-    '--b1',
-    'Content-Type: text/plain; charset=utf-8',
-    '',
-    subject,
-    '',
-    '--b1',
-    `Content-Type: text/calendar; charset="utf-8"; method=${method}`,
-    'Content-Transfer-Encoding: 8bit',
-    '',
-    ics.trimEnd().replace(/\r?\n/g, '\r\n'),
-    '',
-    '--b1--',
-    '',
-  ].join('\r\n');
+/** An Outlook fixture from the organiser to Bob, with CRLF lines as it travels over LMTP. */
+function invitationFor(subject: string, file: string, id: string): string {
+  const ics = readFileSync(new URL(file, DIR), 'utf8').replace(/\r?\n/g, '\r\n');
+  return invitation({ from: 'Olivia Organiser <olivia@example.com>', to: 'Bob Jones <bob@example.com>', subject, ics, id }).toString('utf8');
 }
 
 async function lmtpDeliver(port: number, rcpt: string, message: string): Promise<void> {
@@ -68,7 +48,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       await bob.initialSync(calendar);
       await bob.initialSync(inbox);
 
-      await lmtpDeliver(port, BOB.email, invitation('Weekly status', readFileSync(new URL('outlook-series-request.ics', DIR), 'utf8'), 'series-1@example.com'));
+      await lmtpDeliver(port, BOB.email, invitationFor('Weekly status', 'outlook-series-request.ics', 'series-1@example.com'));
       const mail = (await bob.sync(inbox, { options: [el(ASB, 'BodyPreference', el(ASB, 'Type', '1'))] })).adds;
       assert.equal(mail.length, 1);
       assert.equal(childText(mail[0]!.appData, 'MessageClass', 'Email'), 'IPM.Schedule.Meeting.Request');
@@ -79,7 +59,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal(childText(added[0]!.appData, 'Subject', 'Calendar'), 'Weekly status');
       assert.ok(child(added[0]!.appData, 'Recurrence', 'Calendar'));
 
-      await lmtpDeliver(port, BOB.email, invitation('Canceled: Weekly status', readFileSync(new URL('outlook-occurrence-cancel.ics', DIR), 'utf8'), 'cancel-1@example.com'));
+      await lmtpDeliver(port, BOB.email, invitationFor('Canceled: Weekly status', 'outlook-occurrence-cancel.ics', 'cancel-1@example.com'));
       const after = await bob.sync(calendar);
       assert.equal(after.deletes.length, 0, 'never a Delete of the series');
       assert.deepEqual(after.changes.map((c) => c.serverId), [seriesId], 'one Change of the same series');

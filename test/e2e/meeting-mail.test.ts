@@ -22,6 +22,7 @@ import { pgSkipped } from '../helpers/db.ts';
 import { collectingLogger, startTestServer, type LogLine, type TestServer } from '../helpers/server.ts';
 import { startSmtpSink, type SmtpSink } from '../mail-out/harness.ts';
 import { Device } from './device.ts';
+import { invitation } from './itip-mail.ts';
 
 const ANN = { email: 'ann@example.com', password: 'ann-password-123', displayName: 'Ann Smith' };
 const BOB = { email: 'bob@example.com', password: 'bob-password-123', displayName: 'Bob Jones' };
@@ -41,36 +42,6 @@ function fixture(name: string, replace: Record<string, string> = {}): string {
 const OUTLOOK_UID = '040000008200E00074C5B7101A82E00800000000D0F3C3F1A03DDC01000000000000000010000000A3E6C51A8B4D2B4CA5B0E1F0D4A1B2C3';
 /** The Outlook series under another UID (same GlobalObjId layout, another id at the end). */
 const outlookUid = (tag: string) => OUTLOOK_UID.slice(0, -8) + tag.padStart(8, '0').slice(-8).toUpperCase();
-
-/** An invitation as mail clients send it: text and the text/calendar part with its METHOD (RFC 6047). */
-function invitation(o: { from: string; to: string; subject: string; ics: string; id: string }): Buffer {
-  const method = /^METHOD:(\w+)/m.exec(o.ics)?.[1] ?? 'REQUEST';
-  return Buffer.from(
-    [
-      `From: ${o.from}`,
-      `To: ${o.to}`,
-      `Subject: ${o.subject}`,
-      `Message-ID: <${o.id}>`,
-      'Date: Wed, 25 Feb 2026 09:00:00 +0000',
-      'MIME-Version: 1.0',
-      'Content-Type: multipart/alternative; boundary="b1"',
-      '',
-      '--b1',
-      'Content-Type: text/plain; charset=utf-8',
-      '',
-      o.subject,
-      '',
-      '--b1',
-      `Content-Type: text/calendar; charset="utf-8"; method=${method}`,
-      'Content-Transfer-Encoding: 8bit',
-      '',
-      o.ics.trimEnd(),
-      '',
-      '--b1--',
-      '',
-    ].join('\r\n'),
-  );
-}
 
 /** W. Europe Standard Time as a device sends it (MS-ASDTYPE 2.7.6), written out by hand. */
 function berlinBlob(): string {
