@@ -3,7 +3,7 @@ import type { ChangeEvent, Store } from '../store/types.ts';
 /**
  * Interest in one user's changes: a held Ping or a Sync with Wait. `dirty` is set by the first
  * matching change after the watch was made, so a change stored while the holder is still looking
- * at the folders is not missed; `onChange`, when set, is called for every matching change.
+ * at the folders is not missed; `holder`, when set, is told of every matching change.
  */
 export interface Watch {
   readonly userId: string;
@@ -14,15 +14,13 @@ export interface Watch {
   folderIds: ReadonlySet<string> | readonly string[] | null;
   /** A matching change arrived since the watch was made (or since the holder cleared it). */
   dirty: boolean;
-  onChange: (() => void) | undefined;
-  /** Like onChange, for a holder object (no closure per held request). */
+  /** Told of every matching change: an object, so a parked request needs no closure of its own. */
   holder: { changed(): void } | undefined;
   close(): void;
 }
 
 class UserWatch implements Watch {
   dirty = false;
-  onChange: (() => void) | undefined = undefined;
   holder: { changed(): void } | undefined = undefined;
   constructor(
     readonly userId: string,
@@ -81,11 +79,10 @@ export class ChangeHub {
   #dispatch(e: ChangeEvent): void {
     const set = this.#byUser.get(e.userId);
     if (!set) return;
-    // A copy: onChange may close its watch (and so change the set) while we walk it.
+    // A copy: a holder may close its watch (and so change the set) while we walk it.
     for (const w of [...set]) {
       if (!w.matches(e.folderId)) continue;
       w.dirty = true;
-      w.onChange?.();
       w.holder?.changed();
     }
   }

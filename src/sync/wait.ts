@@ -27,7 +27,7 @@ export function waitForChange(store: Store, userId: string, folderIds: ReadonlyS
     aborted?.removeEventListener('abort', onAbort);
     finish(v);
   };
-  watch.onChange = () => end(true);
+  watch.holder = { changed: () => end(true) };
   const timer = setTimeout(() => end(false), timeoutMs);
   const onAbort = () => end(false);
   aborted?.addEventListener('abort', onAbort);
