@@ -4,11 +4,12 @@
  * `easd_changes_<schema>` (postgres-changes.ts), over one more connection outside the pool.
  */
 import pg from 'pg';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import type { ChangeOptions } from './changes.ts';
 import { KyselyStore } from './kysely-store.ts';
 import { changeChannel, PgChangeBus } from './postgres-changes.ts';
 import { migrateToLatest } from './migrations/index.ts';
+import { SchemaPostgresDialect } from './postgres-introspector.ts';
 import type { Database } from './schema.ts';
 import type { Store, StoreOptions } from './types.ts';
 
@@ -43,10 +44,11 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
   // An idle client's error (server restart, network drop) is emitted on the pool; without a
   // listener it would crash the process. The pool drops that client and makes a new one.
   pool.on('error', () => {});
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // Migrations introspect only the schema easd's tables are in (see postgres-introspector.ts).
+  let migrationSchema = schema ?? 'public';
+  const db = new Kysely<Database>({ dialect: new SchemaPostgresDialect({ pool }, () => migrationSchema) });
   let changes: PgChangeBus | undefined;
   try {
-    let migrationSchema: string;
     if (schema !== undefined) {
       await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
       migrationSchema = schema;

@@ -4,8 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Kysely } from 'kysely';
 import pg from 'pg';
 import { changeChannel } from '../../src/store/postgres-changes.ts';
+import { SchemaPostgresDialect } from '../../src/store/postgres-introspector.ts';
 import type { Store } from '../../src/store/types.ts';
 import { openTempPostgresStore, pgSkipped, PG_TEST_URL } from '../helpers/db.ts';
 import { runStoreContract, watchChanges } from './contract.ts';
@@ -73,6 +75,54 @@ if (pgSkipped()) {
         assert.deepEqual(await more[2]!.getUserById(u.id), u);
       } finally {
         await first.cleanup();
+      }
+    });
+
+    it('opens while other sessions create and drop schemas of their own', async () => {
+      // Migrations once introspected every schema in the database, and a schema dropped by
+      // someone else mid-query failed the open ("schema ... does not exist").
+      let stop = false;
+      const churn = withClient(async (client) => {
+        for (let n = 0; !stop; n++) {
+          const other = `easd_churn_${process.pid}_${n}`;
+          await client.query(`create schema ${other}; create table ${other}.t (id serial primary key, a text)`);
+          await client.query(`drop schema ${other} cascade`);
+        }
+      });
+      try {
+        for (let i = 0; i < 8; i++) {
+          const t = await openTempPostgresStore();
+          await t.cleanup();
+        }
+      } finally {
+        stop = true;
+        await churn;
+      }
+    });
+
+    it('migration introspection sees the tables of its own schema only, with their columns', async () => {
+      const t = await openTempPostgresStore();
+      try {
+        await withClient(async (client) => {
+          await client.query(`create schema if not exists easd_other_${process.pid}; create table if not exists easd_other_${process.pid}.users (x int)`);
+        });
+        const db = new Kysely<any>({ dialect: new SchemaPostgresDialect({ pool: new pg.Pool({ connectionString: PG_TEST_URL, max: 1 }) }, () => t.schema) });
+        try {
+          const tables = await db.introspection.getTables();
+          assert.ok(tables.every((x) => x.schema === t.schema));
+          assert.ok(!tables.some((x) => x.name === 'kysely_migration'), 'bookkeeping hidden unless asked for');
+          const users = tables.find((x) => x.name === 'users');
+          assert.ok(users !== undefined);
+          const email = users.columns.find((c) => c.name === 'email');
+          assert.deepEqual(email && { type: email.dataType, nullable: email.isNullable }, { type: 'text', nullable: false });
+          const withInternal = await db.introspection.getTables({ withInternalKyselyTables: true });
+          assert.ok(withInternal.some((x) => x.name === 'kysely_migration'));
+        } finally {
+          await db.destroy();
+          await withClient((client) => client.query(`drop schema if exists easd_other_${process.pid} cascade`));
+        }
+      } finally {
+        await t.cleanup();
       }
     });
 
