@@ -18,7 +18,8 @@
  * Requests are pre-encoded with the codec and sent with node:http, so the load generator spends
  * as little of the 2 cores as possible. Reported: requests/s, p50/p99 latency, the CPU time of
  * the server and of the load generator per request, and the store calls one request makes.
- * `--profile DIR` also writes a V8 CPU profile of the server during the last Sync phase per size.
+ * `--profile DIR` also writes V8 CPU profiles of the server during the last OPTIONS and Sync
+ * phases per size (`-options.cpuprofile` for the OPTIONS one).
  *
  * Targets (issue "Speed"): rps flat in mailbox size (largest within 1.2x of the smallest) and a
  * no-change Sync at least half the OPTIONS rate of the same run.
@@ -197,11 +198,11 @@ interface SizeResult {
 
 /** Store calls of `n` sequential requests of one loop, per request. */
 async function callsPerRequest(srv: ServerProcess, l: Loop, n: number): Promise<Calls> {
-  await srv.op('counts', { reset: true });
+  await srv.op('counts', { reset: true, on: true });
   const t0 = nowNs();
   for (let i = 0; i < n; i++) await rawRequest(agent, srv.port, l.method, l.path, l.headers, l.body);
   const latencyMs = msSince(t0) / n;
-  const c = await srv.op<{ calls: Record<string, number>; ms: Record<string, number> }>('counts', { reset: true });
+  const c = await srv.op<{ calls: Record<string, number>; ms: Record<string, number> }>('counts', { reset: true, on: false });
   const per = (r: Record<string, number>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v / n]));
   return { calls: per(c.calls), ms: per(c.ms), latencyMs };
 }
@@ -287,9 +288,13 @@ try {
   }
   for (let r = 0; r < rounds; r++) {
     for (const p of prepared) {
-      p.opt.push(await runPhase(p.srv, 'OPTIONS', p.optionsLoops, durationMs));
       const profiling = args.profile !== undefined && r === rounds - 1;
       if (profiling) await p.srv.op('profile-start');
+      p.opt.push(await runPhase(p.srv, 'OPTIONS', p.optionsLoops, durationMs));
+      if (profiling) {
+        await p.srv.op<string>('profile-stop', { file: join(String(args.profile), `no-change-${backend}-${p.size}-options.cpuprofile`) });
+        await p.srv.op('profile-start');
+      }
       p.syn.push(await runPhase(p.srv, 'Sync', p.syncLoops, durationMs));
       if (profiling) p.profile = await p.srv.op<string>('profile-stop', { file: join(String(args.profile), `no-change-${backend}-${p.size}.cpuprofile`) });
       log(`  round ${r + 1}, ${p.size} items: OPTIONS ${f0(p.opt[r]!.requests / p.opt[r]!.seconds)} rps, Sync ${f0(p.syn[r]!.requests / p.syn[r]!.seconds)} rps`);

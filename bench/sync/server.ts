@@ -11,8 +11,9 @@
  *   mem      -> process.memoryUsage() after a forced GC (when started with --expose-gc)
  *   cpu      -> process.cpuUsage()
  *   counts   -> store calls by method since the last reset, and the wall time (ms) spent in
- *               each method ({ reset: true } to reset)
- *   subs     -> change subscriptions currently open (= held Pings / Sync Waits)
+ *               each method; { on: true|false } turns counting on or off (off at start, so the
+ *               timed phases do not pay for the timers), { reset: true } resets
+ * *   subs     -> change subscriptions currently open (= held Pings / Sync Waits)
  *   conns    -> open TCP connections of the HTTP server
  *   put      -> stores one e-mail in { userId, folderId }; returns hrtime (ns) before and after
  *   profile-start / profile-stop { file } -> V8 CPU profile of the server between the two
@@ -70,6 +71,7 @@ if (experiments.has('stmt-cache')) {
 
 
 const counts = new Map<string, number>();
+let countingOn = false;
 /** Wall time inside each store method (ms), meaningful when requests run one at a time. */
 const times = new Map<string, number>();
 let subscriptions = 0;
@@ -101,6 +103,7 @@ function counting(store: Store): Store {
                 };
               }
             : (...a: unknown[]) => {
+                if (!countingOn) return fn.apply(target, a);
                 counts.set(name, (counts.get(name) ?? 0) + 1);
                 const t0 = process.hrtime.bigint();
                 const r = fn.apply(target, a);
@@ -159,6 +162,7 @@ const ops: Record<string, (m: Msg) => Promise<unknown>> = {
       counts.clear();
       times.clear();
     }
+    if (typeof m.on === 'boolean') countingOn = m.on;
     return out;
   },
   async subs() {

@@ -5,7 +5,8 @@ import type { CommandHandler, CommandResult } from '../commands/types.ts';
 import { commandByName, PROTOCOL_HEADERS } from '../eas/commands.ts';
 import { isSupportedVersion, versionNumber } from '../eas/versions.ts';
 import type { Store, User } from '../store/types.ts';
-import { decodeWbxml, encodeWbxml, toXml, WbxmlError, type WbxmlElement } from '../wbxml/index.ts';
+import { encodeWbxml, toXml, WbxmlError } from '../wbxml/index.ts';
+import { RequestContext } from './request-context.ts';
 import type { Logger } from 'pino';
 import { parseRequestParams, QueryError } from './query.ts';
 import { SeenDevices } from '../devices/seen-devices.ts';
@@ -65,6 +66,14 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
     }
   };
   const parked = new ParkedRequests(answer, log);
+  // Provisioning, access rules and remote wipe decide first (src/devices/provision-gate.ts).
+  // Loop detection sits inside the gate: a blocked or wiped device is refused before any replay.
+  // Wrapped once per command, not per request.
+  const gated = new Map<string, CommandHandler | undefined>();
+  const gatedHandler = (name: string): CommandHandler | undefined => {
+    if (!gated.has(name)) gated.set(name, withProvisionGate(withLoopDetection(protection.loops, deps.handlers.get(name), protection.onLoopFlag)));
+    return gated.get(name);
+  };
   // Closing the server answers parked requests at once instead of waiting out their heartbeat.
   app.addHook('preClose', async () => parked.closeAll());
   app.addHook('preClose', async () => protection.flushRefusals());
@@ -140,15 +149,6 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
 
     const rawBody: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const contentType = req.headers['content-type'];
-    // Decoded when the handler first reads it: a repeated request answered from what the
-    // command kept (a quiet Sync) never needs its tree. Malformed WBXML is still a 400.
-    const isWbxml = rawBody.length > 0 && (contentType ?? '').toLowerCase().includes('wbxml');
-    let decoded: WbxmlElement | undefined | null = null;
-    const request = (): WbxmlElement | undefined => {
-      if (decoded === null) decoded = isWbxml ? decodeWbxml(rawBody) : undefined;
-      return decoded;
-    };
-
     const device = await seenDevices.seen({
       userId: user.id,
       deviceId: params.deviceId,
@@ -157,31 +157,30 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
       protocolVersion: version,
     });
 
-    // Provisioning, access rules and remote wipe decide first (src/devices/provision-gate.ts).
-    // Loop detection sits inside the gate: a blocked or wiped device is refused before any replay.
-    const handler = withProvisionGate(withLoopDetection(protection.loops, deps.handlers.get(command.name), protection.onLoopFlag));
+    const handler = gatedHandler(command.name);
     if (!handler) return refuse(req, reply, 501, `${command.name} is not implemented yet`);
 
-    // Made when a handler asks for it (Sync with Wait): most requests never wait. The response's
-    // 'close' is the client going away (the request's own 'close' has already fired once its
-    // body was read, Node 16+).
-    let abort: AbortController | undefined;
-    const onClose = () => abort?.abort();
-    const aborted = (): AbortSignal => {
-      if (!abort) {
-        abort = new AbortController();
-        if (reply.raw.destroyed) abort.abort();
-        reply.raw.once('close', onClose);
-        deps.held.add(abort);
-      }
-      return abort.signal;
-    };
-    // A child logger costs memory for every held request: made only when a handler or trace logs.
-    let childLog: Logger | undefined;
-    const reqLog = () => (childLog ??= log.child({ cmd: command.name, user: user.email, deviceId: params.deviceId }));
-    if (isWbxml && log.isLevelEnabled('trace')) {
+    // Decoded when the handler first reads it: a repeated request answered from what the
+    // command kept (a quiet Sync) never needs its tree. Malformed WBXML is still a 400.
+    const ctx = new RequestContext({
+      params,
+      commandName: command.name,
+      version,
+      user,
+      device,
+      rawBody,
+      contentType,
+      isWbxml: rawBody.length > 0 && (contentType ?? '').toLowerCase().includes('wbxml'),
+      store: deps.store,
+      services,
+      log,
+      response: reply.raw,
+      held: deps.held,
+    });
+    if (rawBody.length > 0 && log.isLevelEnabled('trace')) {
       try {
-        reqLog().trace({ xml: toXml(request()!, { maxOpaqueBytes: 256 }) }, 'request body');
+        const xml = ctx.request;
+        if (xml) ctx.log.trace({ xml: toXml(xml, { maxOpaqueBytes: 256 }) }, 'request body');
       } catch (err) {
         if (err instanceof WbxmlError) return refuse(req, reply, 400, `malformed WBXML: ${err.message}`);
         throw err;
@@ -202,25 +201,7 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
     }
     let result: CommandResult;
     try {
-      result = await handler({
-        params,
-        version,
-        user,
-        device,
-        get request() {
-          return request();
-        },
-        rawBody,
-        contentType,
-        store: deps.store,
-        services,
-        get log() {
-          return reqLog();
-        },
-        get aborted() {
-          return aborted();
-        },
-      });
+      result = await handler(ctx);
     } catch (err) {
       if (err instanceof WbxmlError) return refuse(req, reply, 400, `malformed WBXML: ${err.message}`);
       // The partnership row may be what failed (removed meanwhile): write it again next time.
@@ -228,10 +209,7 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
       throw err;
     } finally {
       admitted.release();
-      if (abort) {
-        deps.held.delete(abort);
-        reply.raw.off('close', onClose);
-      }
+      ctx.release();
     }
     if (result.park) {
       parked.park(req, reply, result.park, protection.heldGroup(user.id));

@@ -48,11 +48,39 @@ const DEVICE_TYPE = /^[\x21-\x7e]{1,64}$/;
  */
 export function parseRequestParams(rawQuery: string, headers: Headers): EasRequestParams {
   const query = rawQuery.startsWith('?') ? rawQuery.slice(1) : rawQuery;
-  const plain = new URLSearchParams(query);
-  const keys = [...plain.keys()].map((k) => k.toLowerCase());
-  if (keys.includes('cmd')) return parsePlain(plain, headers);
+  const plain = formFields(query);
+  if (plain.has('cmd')) return parsePlain(plain, headers);
   if (query.length > 0 && !query.includes('&')) return parseBase64(percentDecode(query), headers);
   throw new QueryError('query names no command');
+}
+
+/**
+ * The fields of an application/x-www-form-urlencoded query, names lowercased (MS-ASHTTP names
+ * them in one case, devices do not all follow it), the first of a repeated name kept. Decoded as
+ * URLSearchParams decodes ('+' is a space, a malformed escape stays as written), but without an
+ * iterator and a lowercased copy per lookup: every request of every device parses one.
+ */
+function formFields(query: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let start = 0;
+  while (start < query.length) {
+    let end = query.indexOf('&', start);
+    if (end < 0) end = query.length;
+    if (end > start) {
+      const eq = query.indexOf('=', start);
+      const named = eq >= 0 && eq < end;
+      const name = formDecode(query.slice(start, named ? eq : end)).toLowerCase();
+      if (!out.has(name)) out.set(name, named ? formDecode(query.slice(eq + 1, end)) : '');
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+const NEEDS_DECODING = /[%+]/;
+
+function formDecode(s: string): string {
+  return NEEDS_DECODING.test(s) ? new URLSearchParams(`v=${s}`).get('v')! : s;
 }
 
 function percentDecode(s: string): string {
@@ -63,31 +91,27 @@ function percentDecode(s: string): string {
   }
 }
 
-function parsePlain(q: URLSearchParams, headers: Headers): EasRequestParams {
-  const get = (name: string) => {
-    for (const [k, v] of q) if (k.toLowerCase() === name.toLowerCase()) return v;
-    return undefined;
-  };
-  const cmd = get('Cmd');
-  const deviceId = get('DeviceId');
-  const deviceType = get('DeviceType');
+function parsePlain(q: Map<string, string>, headers: Headers): EasRequestParams {
+  const cmd = q.get('cmd');
+  const deviceId = q.get('deviceid');
+  const deviceType = q.get('devicetype');
   if (!cmd) throw new QueryError('missing Cmd');
   if (!deviceId || !DEVICE_ID.test(deviceId)) throw new QueryError('missing or malformed DeviceId');
   if (!deviceType || !DEVICE_TYPE.test(deviceType)) throw new QueryError('missing or malformed DeviceType');
-  const saveInSent = get('SaveInSent');
+  const saveInSent = q.get('saveinsent');
   return {
     form: 'plain',
     cmd,
-    user: get('User'),
+    user: q.get('user'),
     deviceId,
     deviceType,
     protocolVersion: header(headers, 'ms-asprotocolversion'),
     policyKey: header(headers, 'x-ms-policykey'),
-    attachmentName: get('AttachmentName'),
-    collectionId: get('CollectionId'),
-    itemId: get('ItemId'),
-    longId: get('LongId'),
-    occurrence: get('Occurrence'),
+    attachmentName: q.get('attachmentname'),
+    collectionId: q.get('collectionid'),
+    itemId: q.get('itemid'),
+    longId: q.get('longid'),
+    occurrence: q.get('occurrence'),
     saveInSent: saveInSent?.toUpperCase() === 'T',
     // Plain-form clients ask for multipart with the MS-ASAcceptMultiPart header (MS-ASHTTP 2.2.1.1.2.5).
     acceptMultiPart: header(headers, 'ms-asacceptmultipart')?.toUpperCase() === 'T',

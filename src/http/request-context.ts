@@ -1,0 +1,101 @@
+import type { Logger } from 'pino';
+import type { Services } from '../commands/services.ts';
+import type { CommandContext } from '../commands/types.ts';
+import type { Restriction } from '../devices/quarantine.ts';
+import type { EasVersion } from '../eas/versions.ts';
+import type { Device, Store, User } from '../store/types.ts';
+import { decodeWbxml, type WbxmlElement } from '../wbxml/index.ts';
+import type { EasRequestParams } from './query.ts';
+
+/** What the route knows of a request when it hands it to a command. */
+export interface RequestContextInit {
+  params: EasRequestParams;
+  /** The command's canonical name (params.cmd as the device spelled it), for the log. */
+  commandName: string;
+  version: EasVersion;
+  user: User;
+  device: Device;
+  rawBody: Buffer;
+  contentType: string | undefined;
+  /** Whether the body is WBXML to decode (MS-ASHTTP 2.2.1.1.2.4 Content-Type). */
+  isWbxml: boolean;
+  store: Store;
+  services: Services;
+  log: Logger;
+  /** The response's socket side: its 'close' is the client going away. */
+  response: { destroyed: boolean; once(event: 'close', fn: () => void): unknown; off(event: 'close', fn: () => void): unknown };
+  /** Controllers of requests that may wait, so closing the server can abort them. */
+  held: Set<AbortController>;
+}
+
+/**
+ * The CommandContext of one ActiveSync request. What most requests never use is made on first
+ * read: the decoded WBXML tree (a repeated quiet Sync is answered from its bytes), the child
+ * logger (memory for every held Ping) and the abort signal (only Sync with Wait asks). A class
+ * with accessors on its prototype, so a request costs one object, not a closure per accessor:
+ * a phone polls all day, and this runs for every poll.
+ */
+export class RequestContext implements CommandContext {
+  readonly params: EasRequestParams;
+  readonly version: EasVersion;
+  readonly user: User;
+  readonly device: Device;
+  readonly rawBody: Buffer;
+  readonly contentType: string | undefined;
+  readonly store: Store;
+  readonly services: Services;
+  restricted?: Restriction;
+  readonly #commandName: string;
+  readonly #isWbxml: boolean;
+  readonly #baseLog: Logger;
+  readonly #response: RequestContextInit['response'];
+  readonly #held: Set<AbortController>;
+  #decoded: WbxmlElement | undefined | null = null;
+  #log: Logger | undefined;
+  #abort: AbortController | undefined;
+  #onClose: (() => void) | undefined;
+
+  constructor(init: RequestContextInit) {
+    this.params = init.params;
+    this.version = init.version;
+    this.user = init.user;
+    this.device = init.device;
+    this.rawBody = init.rawBody;
+    this.contentType = init.contentType;
+    this.store = init.store;
+    this.services = init.services;
+    this.#commandName = init.commandName;
+    this.#isWbxml = init.isWbxml;
+    this.#baseLog = init.log;
+    this.#response = init.response;
+    this.#held = init.held;
+  }
+
+  /** The decoded body; throws WbxmlError when it is malformed (the route answers 400). */
+  get request(): WbxmlElement | undefined {
+    if (this.#decoded === null) this.#decoded = this.#isWbxml ? decodeWbxml(this.rawBody) : undefined;
+    return this.#decoded;
+  }
+
+  get log(): Logger {
+    return (this.#log ??= this.#baseLog.child({ cmd: this.#commandName, user: this.user.email, deviceId: this.params.deviceId }));
+  }
+
+  get aborted(): AbortSignal {
+    if (!this.#abort) {
+      const abort = (this.#abort = new AbortController());
+      if (this.#response.destroyed) abort.abort();
+      this.#onClose = () => abort.abort();
+      this.#response.once('close', this.#onClose);
+      this.#held.add(abort);
+    }
+    return this.#abort.signal;
+  }
+
+  /** Once the command has answered: the signal no longer needs the response or the server. */
+  release(): void {
+    if (!this.#abort) return;
+    this.#held.delete(this.#abort);
+    this.#response.off('close', this.#onClose!);
+  }
+}
