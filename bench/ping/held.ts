@@ -200,6 +200,8 @@ interface Answer {
 }
 
 let before: MemUsage;
+let half: MemUsage | undefined;
+let halfCount = 0;
 let after: MemUsage;
 let holdSeconds = 0;
 let heldCount = 0;
@@ -257,6 +259,7 @@ try {
   before = await srv.op<MemUsage>('mem');
   if (args['heap-snapshots']) log(`heap snapshot: ${await srv.op<string>('heap-snapshot', { file: join(String(args['heap-snapshots']), 'held-before.heapsnapshot') }, 300_000)}`);
   if (!before.gc) log('server has no global.gc: memory readings are without a forced GC');
+  log(`server before: spaces ${JSON.stringify(before.spaces)}`);
   log(`server before: RSS ${f1(before.rss / 2 ** 20)} MiB, heap used ${f1(before.heapUsed / 2 ** 20)} MiB of ${f1(before.heapTotal / 2 ** 20)} MiB, external ${f1(before.external / 2 ** 20)} MiB`);
 
   // 3. Hold users x devices Pings
@@ -269,6 +272,13 @@ try {
     }
     await waitHeld(pings.length, pings);
     if ((start / batch) % 4 === 3) log(`  ${pings.length} Pings held`);
+    // A reading half-way too: the second half's growth is the cost of one more held Ping, without
+    // what the first Pings cost once (the heap and the allocator growing their reserves).
+    if (half === undefined && pings.length >= total / 2) {
+      halfCount = await srv.op<number>('subs');
+      half = await srv.op<MemUsage>('mem');
+      log(`server with ${halfCount} held: RSS ${f1(half.rss / 2 ** 20)} MiB, heap used ${f1(half.heapUsed / 2 ** 20)} MiB, spaces ${JSON.stringify(half.spaces)}`);
+    }
   }
   holdSeconds = msSince(th) / 1000;
   await new Promise((r) => setTimeout(r, 1000));
@@ -280,6 +290,7 @@ try {
   // 4. Memory after
   after = await srv.op<MemUsage>('mem');
   if (args['heap-snapshots']) log(`heap snapshot: ${await srv.op<string>('heap-snapshot', { file: join(String(args['heap-snapshots']), 'held-after.heapsnapshot') }, 300_000)}`);
+  log(`server after: spaces ${JSON.stringify(after.spaces)}`);
   log(`server after: RSS ${f1(after.rss / 2 ** 20)} MiB, heap used ${f1(after.heapUsed / 2 ** 20)} MiB of ${f1(after.heapTotal / 2 ** 20)} MiB, external ${f1(after.external / 2 ** 20)} MiB => ${f0((after.rss - before.rss) / heldCount)} bytes RSS per held Ping`);
 
   // 5. Change -> answer
@@ -326,6 +337,7 @@ const load1 = load();
 // Report
 
 const perPing = (after!.rss - before!.rss) / heldCount;
+const marginal = half && heldCount > halfCount ? { rss: (after!.rss - half.rss) / (heldCount - halfCount), heap: (after!.heapUsed - half.heapUsed) / (heldCount - halfCount) } : undefined;
 const heapPerPing = (after!.heapUsed - before!.heapUsed) / heldCount;
 const extPerPing = (after!.external + after!.arrayBuffers - before!.external - before!.arrayBuffers) / heldCount;
 const lat = (xs: Answer[], k: keyof Answer) => sortedCopy(xs.map((a) => a[k]));
@@ -354,7 +366,11 @@ const report =
   `| server memory (forced GC before each reading) | before | with ${heldCount.toLocaleString('en-US')} held | per held Ping |\n|---|---:|---:|---:|\n` +
   `| RSS | ${mib(before!.rss)} MiB | ${mib(after!.rss)} MiB | **${f0(perPing)} bytes (${f2(perPing / 1024)} KB)** |\n` +
   `| V8 heap used | ${mib(before!.heapUsed)} MiB | ${mib(after!.heapUsed)} MiB | ${f0(heapPerPing)} bytes |\n` +
-  `| external + array buffers | ${mib(before!.external + before!.arrayBuffers)} MiB | ${mib(after!.external + after!.arrayBuffers)} MiB | ${f0(extPerPing)} bytes |\n\n` +
+  `| external + array buffers | ${mib(before!.external + before!.arrayBuffers)} MiB | ${mib(after!.external + after!.arrayBuffers)} MiB | ${f0(extPerPing)} bytes |\n` +
+  (marginal
+    ? `\nSecond half alone (from ${halfCount.toLocaleString('en-US')} to ${heldCount.toLocaleString('en-US')} held, RSS ${mib(half!.rss)} -> ${mib(after!.rss)} MiB): ${f0(marginal.rss)} bytes RSS and ${f0(marginal.heap)} bytes of heap per held Ping.\n`
+    : '') +
+  '\n' +
   `Change to answer: the server stores one e-mail in a user's Inbox (Store.putItem in the server process; it took ${f1(percentile(sortedCopy(putMs), 50))} ms median); ` +
   `each of that user's ${perUser} held Pings must answer Status 2 naming the Inbox; time from the end of putItem (commit) to the answer's arrival at the client, CLOCK_MONOTONIC in both processes (ms).\n\n` +
   `| changes | answers | p50 ms | p90 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|\n` +
@@ -367,7 +383,9 @@ const report =
   (burst.length ? `Burst: the last of ${burst.length} answers after ${f1(burstSpanMs)} ms. ` : '') +
   `Wrong or failed answers: ${answerErrors}.\n\n` +
   `**Targets**\n\n` +
-  `- ${memMet ? 'MET' : 'NOT MET'}: memory per held Ping ${f0(perPing)} bytes = ${f2(perPing / 1024)} KB RSS (target < 10 KB)\n` +
+  `- ${memMet ? 'MET' : 'NOT MET'}: memory per held Ping ${f0(perPing)} bytes = ${f2(perPing / 1024)} KB RSS (target < 10 KB)` +
+  (marginal ? `; second half alone ${f2(marginal.rss / 1024)} KB (${marginal.rss < 10 * 1024 ? 'under' : 'over'} 10 KB)` : '') +
+  '\n' +
   `- ${latMet ? 'MET' : 'NOT MET'}: change-to-answer p99 ${f1(percentile(seqC, 99))} ms with changes one user at a time (target < 200 ms)` +
   (burst.length ? `; burst of ${burstUsers} users: p99 ${f1(percentile(burC, 99))} ms (${burstMet ? 'also under' : 'over'} 200 ms)` : '') +
   '\n';

@@ -433,6 +433,8 @@ export interface MemUsage {
   external: number;
   arrayBuffers: number;
   gc: boolean;
+  /** Committed bytes per V8 heap space (bench/sync/server.ts). */
+  spaces?: Record<string, number>;
 }
 export interface CpuUsage {
   user: number;

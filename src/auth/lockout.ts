@@ -54,8 +54,11 @@ export interface Origin {
 export type LockoutCheck = { allowed: true } | { allowed: false; reason: 'origin blocked' | 'account blocked' | 'known wrong password' };
 
 interface OriginEntry {
-  /** Keyed hashes of wrong passwords, with when last seen. */
-  wrong: Map<string, number>;
+  /**
+   * Keyed hashes of wrong passwords, with when last seen; made at the first wrong one (every
+   * device that logs in has an entry, and most never get a password wrong).
+   */
+  wrong: Map<string, number> | undefined;
   blockedUntil: number;
   lastSuccess: number;
 }
@@ -100,9 +103,9 @@ export class Lockout {
     const ae = this.#accounts.get(o.login);
     const trusted = oe !== undefined && oe.lastSuccess > 0 && now - oe.lastSuccess < this.config.trustMs;
     if (ae && ae.blockedUntil > now && !trusted) return { allowed: false, reason: 'account blocked' };
-    const seen = oe?.wrong.get(attempt);
+    const seen = oe?.wrong?.get(attempt);
     if (seen !== undefined && now - seen < this.config.windowMs) {
-      oe!.wrong.set(attempt, now);
+      oe!.wrong!.set(attempt, now);
       return { allowed: false, reason: 'known wrong password' };
     }
     return { allowed: true };
@@ -114,12 +117,13 @@ export class Lockout {
     const now = this.#now();
     const ok = originKey(o);
     let oe = this.#origins.get(ok);
-    if (!oe) this.#origins.set(ok, (oe = { wrong: new Map(), blockedUntil: 0, lastSuccess: 0 }));
-    const isNew = !oe.wrong.has(attempt);
-    oe.wrong.set(attempt, now);
-    if (oe.wrong.size > MAX_WRONG_PER_ORIGIN) oe.wrong.delete(oe.wrong.keys().next().value!);
+    if (!oe) this.#origins.set(ok, (oe = { wrong: undefined, blockedUntil: 0, lastSuccess: 0 }));
+    const wrong = (oe.wrong ??= new Map());
+    const isNew = !wrong.has(attempt);
+    wrong.set(attempt, now);
+    if (wrong.size > MAX_WRONG_PER_ORIGIN) wrong.delete(wrong.keys().next().value!);
     if (!isNew) return;
-    const recent = [...oe.wrong.values()].filter((t) => now - t < this.config.windowMs).length;
+    const recent = [...wrong.values()].filter((t) => now - t < this.config.windowMs).length;
     if (recent >= this.config.perOrigin) oe.blockedUntil = now + this.config.blockMs;
 
     let ae = this.#accounts.get(o.login);
@@ -135,10 +139,10 @@ export class Lockout {
     const ok = originKey(o);
     const oe = this.#origins.get(ok);
     if (oe) {
-      oe.wrong.clear();
+      oe.wrong = undefined;
       oe.lastSuccess = this.#now();
     } else {
-      this.#origins.set(ok, { wrong: new Map(), blockedUntil: 0, lastSuccess: this.#now() });
+      this.#origins.set(ok, { wrong: undefined, blockedUntil: 0, lastSuccess: this.#now() });
     }
   }
 
@@ -155,8 +159,9 @@ export class Lockout {
     const c = this.config;
     this.#sweepAt = now + c.windowMs;
     for (const [k, oe] of this.#origins) {
-      for (const [h, t] of oe.wrong) if (now - t >= c.windowMs) oe.wrong.delete(h);
-      if (oe.wrong.size === 0 && oe.blockedUntil <= now && (oe.lastSuccess === 0 || now - oe.lastSuccess >= c.trustMs)) this.#origins.delete(k);
+      if (oe.wrong) for (const [h, t] of oe.wrong) if (now - t >= c.windowMs) oe.wrong.delete(h);
+      if (oe.wrong?.size === 0) oe.wrong = undefined;
+      if (oe.wrong === undefined && oe.blockedUntil <= now && (oe.lastSuccess === 0 || now - oe.lastSuccess >= c.trustMs)) this.#origins.delete(k);
     }
     for (const [k, ae] of this.#accounts) {
       for (const [f, t] of ae.failures) if (now - t >= c.windowMs) ae.failures.delete(f);

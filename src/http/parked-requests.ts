@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { CommandResult, Park } from '../commands/types.ts';
+import { bodyLength, logFields } from './request-log.ts';
 
 /**
  * Held requests parked as small records instead of pending handlers (DESIGN.md "Push": a held
@@ -99,8 +100,7 @@ export class ParkedRequests {
     if (!set) this.#buckets.set(bucket, (set = new Set()));
     set.add(entry);
     this.#count++;
-    // The request body (decoded already) is not needed while held.
-    (req as { body?: unknown }).body = undefined;
+    shedRequest(req);
     const raw = reply.raw as RawWithEntry;
     raw[ENTRY] = entry;
     raw.on('close', onResponseClose);
@@ -194,3 +194,25 @@ function onResponseClose(this: RawWithEntry): void {
   const e = this[ENTRY];
   if (e && !e.done) e.owner.drop(e);
 }
+
+/**
+ * A held request keeps what its answer and its log line need and lets go of the rest for its
+ * heartbeat (up to an hour, times every device): the body (decoded already), the query and the
+ * request headers, with the two log fields read from them taken now (bytes in, and the client address,
+ * which with a trusted proxy comes from X-Forwarded-For). Mailbox logging took its copy when it
+ * marked the request (src/logging/mailbox-log.ts).
+ */
+function shedRequest(req: FastifyRequest): void {
+  const f = logFields(req);
+  f.bytesIn = bodyLength(req.body);
+  f.remote = req.ip;
+  (req as { body?: unknown }).body = undefined;
+  // The query was parsed already; the log line names the route's path, not the request's.
+  if (req.routeOptions.url !== undefined) req.raw.url = req.routeOptions.url;
+  // IncomingMessage rebuilds `headers` from `rawHeaders` when read again (empty now); the array
+  // is shared and frozen, and Node writes a complete message's later lines to rawTrailers.
+  req.raw.rawHeaders = NO_RAW_HEADERS;
+  (req.raw as { headers?: unknown }).headers = undefined;
+}
+
+const NO_RAW_HEADERS = Object.freeze([]) as unknown as string[];

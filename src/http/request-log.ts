@@ -46,10 +46,11 @@ export function writeRequestLog(log: Logger, req: FastifyRequest, reply: Fastify
     path: req.routeOptions.url ?? req.url.split('?')[0],
     ...f,
     httpStatus,
-    bytesIn: bodyLength(req.body),
+    // A held request took these two before it let go of its body and headers (parked-requests.ts).
+    bytesIn: typeof f.bytesIn === 'number' ? f.bytesIn : bodyLength(req.body),
     bytesOut,
     ms: elapsedMs(req),
-    remote: req.ip,
+    remote: typeof f.remote === 'string' ? f.remote : req.ip,
   };
   // 501 is the documented answer for a command easd does not have yet, not a server fault.
   if (httpStatus >= 500 && httpStatus !== 501) log.error(line, 'request');

@@ -45,6 +45,7 @@ export interface ServerDeps {
 }
 
 export const DEFAULT_MAX_REQUEST_BYTES = 50 * 1024 * 1024;
+const NO_QUERY = Object.freeze({});
 
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const app = Fastify({
@@ -52,7 +53,13 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     logger: false,
     bodyLimit: deps.config.maxRequestBytes,
     trustProxy: deps.config.trustProxy,
-    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
+    routerOptions: {
+      caseSensitive: false,
+      ignoreTrailingSlash: true,
+      // No route reads req.query (ActiveSync parses its two query forms itself, src/http/query.ts),
+      // and the parsed copy would stay on every held Ping for its whole heartbeat.
+      querystringParser: () => NO_QUERY,
+    },
     // A held Ping can last the heartbeat interval (up to an hour, MS-ASCMD 2.2.3.79.1).
     requestTimeout: 0,
     ...(deps.config.tls ? { https: { cert: deps.config.tls.cert, key: deps.config.tls.key } } : {}),

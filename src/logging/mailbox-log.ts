@@ -17,7 +17,18 @@ import { logFields } from '../http/request-log.ts';
 import { bodyAsText, loggableHeaders } from './capture.ts';
 
 const MARK = Symbol('easd.mailboxLog');
-type Marked = FastifyRequest & { [MARK]?: { userId: string; started: number } };
+/**
+ * What an entry needs of the request, taken when it is marked: a held Ping drops its headers and
+ * body while it waits (src/http/parked-requests.ts), and its entry is written at the answer.
+ */
+interface Mark {
+  userId: string;
+  started: number;
+  url: string;
+  requestHeaders: Record<string, string>;
+  request: string | null;
+}
+type Marked = FastifyRequest & { [MARK]?: Mark };
 
 export interface MailboxLogOptions {
   /** How often the list of logged users is re-read (ms); a change with the CLI shows within it. */
@@ -73,7 +84,15 @@ export class MailboxLogCapture {
       return;
     }
     const until = users.get(user.id);
-    if (until !== undefined && until > Date.now()) (req as Marked)[MARK] = { userId: user.id, started: performance.now() };
+    if (until !== undefined && until > Date.now()) {
+      (req as Marked)[MARK] = {
+        userId: user.id,
+        started: performance.now(),
+        url: req.url,
+        requestHeaders: loggableHeaders(req.headers),
+        request: bodyAsText(Buffer.isBuffer(req.body) ? req.body : null, req.headers['content-type']),
+      };
+    }
   }
 
   /** Adds the hook that writes an entry as a marked request's response goes out. */
@@ -86,7 +105,7 @@ export class MailboxLogCapture {
     });
   }
 
-  async #write(req: FastifyRequest, reply: FastifyReply, payload: unknown, mark: { userId: string; started: number }): Promise<void> {
+  async #write(req: FastifyRequest, reply: FastifyReply, payload: unknown, mark: Mark): Promise<void> {
     try {
       const f = logFields(req);
       const out = Buffer.isBuffer(payload) ? payload : typeof payload === 'string' ? Buffer.from(payload) : null;
@@ -98,15 +117,15 @@ export class MailboxLogCapture {
         httpStatus: reply.statusCode,
         meta: {
           method: req.method,
-          url: req.url,
+          url: mark.url,
           remote: req.ip,
-          requestHeaders: loggableHeaders(req.headers),
+          requestHeaders: mark.requestHeaders,
           responseHeaders: loggableHeaders(reply.getHeaders()),
           ...(f.easStatus !== undefined ? { easStatus: f.easStatus } : {}),
           ...(f.reason !== undefined ? { reason: f.reason } : {}),
           ms: Math.round((performance.now() - mark.started) * 10) / 10,
         },
-        request: bodyAsText(Buffer.isBuffer(req.body) ? req.body : null, req.headers['content-type']),
+        request: mark.request,
         response: bodyAsText(out, typeof responseType === 'string' ? responseType : undefined),
       });
       await this.#pruneNow();

@@ -50,3 +50,59 @@ it('a held Ping whose device disconnects is dropped: its watch is closed, a late
     await srv.close();
   }
 });
+
+it('a held Ping lets go of its headers and body while it waits, yet its log line and mailbox log entry keep them', async () => {
+  const srv = await startTestServer({ users: [USER] });
+  try {
+    const userId = srv.users.get(USER.email)!.id;
+    await srv.store.mailboxLog.enable(userId, new Date(Date.now() + 3_600_000));
+    const d = new Device({ url: srv.url, user: USER.email, password: USER.password, deviceId: 'PINGLOG1', version: '14.1' });
+    await d.folderSync();
+    const inbox = d.folderByType(2).serverId;
+    await d.initialSync(inbox);
+    const hub = changeHub(srv.store);
+    const body = encodeWbxml(
+      el('Ping', 'Ping', [el('Ping', 'HeartbeatInterval', '600'), el('Ping', 'Folders', el('Ping', 'Folder', [el('Ping', 'Id', inbox), el('Ping', 'Class', 'Email')]))]),
+    );
+    const from = srv.logs.length;
+    const url = new URL(`/Microsoft-Server-ActiveSync?${encodePlainQuery({ cmd: 'Ping', user: USER.email, deviceId: 'PINGLOG1', deviceType: 'SmartPhone' })}`, srv.url);
+    const answered = new Promise<number>((resolve, reject) => {
+      const req = http.request(url, {
+        method: 'POST',
+        headers: {
+          authorization: basicAuth(USER.email, USER.password),
+          'content-type': 'application/vnd.ms-sync.wbxml',
+          'ms-asprotocolversion': '14.1',
+          'user-agent': 'PingLogTest/1.0',
+        },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    for (let i = 0; i < 200 && hub.size === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(hub.size, 1, 'the Ping is held');
+    const inboxFolder = (await srv.store.listFolders(userId)).find((f) => f.serverId === inbox)!;
+    await srv.store.putItem({ userId, folderId: inboxFolder.id, class: 'Email', data: { subject: 'wake' } });
+    assert.equal(await answered, 200);
+
+    const line = srv.requestLogs(from).find((l) => l.cmd === 'Ping')!;
+    assert.equal(line.bytesIn, body.length, 'bytes in counted before the body was let go');
+    assert.equal(line.remote, '127.0.0.1');
+    assert.equal(line.easStatus, 2);
+    const entries = await srv.store.mailboxLog.list(userId);
+    const ping = entries.find((e) => e.cmd === 'Ping')!;
+    assert.ok(ping, 'the held Ping has a mailbox log entry');
+    assert.match(ping.request ?? '', /<HeartbeatInterval>600<\/HeartbeatInterval>/);
+    assert.match(ping.response ?? '', /<Status>2<\/Status>/);
+    const headers = (ping.meta as { requestHeaders: Record<string, string> }).requestHeaders;
+    assert.equal(headers['user-agent'], 'PingLogTest/1.0');
+    assert.equal(headers.authorization, undefined, 'never the credentials');
+    assert.match((ping.meta as { url: string }).url, /\?Cmd=Ping&User=ping%40example\.com&DeviceId=PINGLOG1/, 'the query as the device sent it');
+  } finally {
+    await srv.close();
+  }
+});
