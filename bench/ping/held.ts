@@ -259,7 +259,6 @@ try {
   before = await srv.op<MemUsage>('mem');
   if (args['heap-snapshots']) log(`heap snapshot: ${await srv.op<string>('heap-snapshot', { file: join(String(args['heap-snapshots']), 'held-before.heapsnapshot') }, 300_000)}`);
   if (!before.gc) log('server has no global.gc: memory readings are without a forced GC');
-  log(`server before: spaces ${JSON.stringify(before.spaces)}`);
   log(`server before: RSS ${f1(before.rss / 2 ** 20)} MiB, heap used ${f1(before.heapUsed / 2 ** 20)} MiB of ${f1(before.heapTotal / 2 ** 20)} MiB, external ${f1(before.external / 2 ** 20)} MiB`);
 
   // 3. Hold users x devices Pings
@@ -277,7 +276,7 @@ try {
     if (half === undefined && pings.length >= total / 2) {
       halfCount = await srv.op<number>('subs');
       half = await srv.op<MemUsage>('mem');
-      log(`server with ${halfCount} held: RSS ${f1(half.rss / 2 ** 20)} MiB, heap used ${f1(half.heapUsed / 2 ** 20)} MiB, spaces ${JSON.stringify(half.spaces)}`);
+      log(`server with ${halfCount} held: RSS ${f1(half.rss / 2 ** 20)} MiB, heap used ${f1(half.heapUsed / 2 ** 20)} MiB`);
     }
   }
   holdSeconds = msSince(th) / 1000;
@@ -290,7 +289,6 @@ try {
   // 4. Memory after
   after = await srv.op<MemUsage>('mem');
   if (args['heap-snapshots']) log(`heap snapshot: ${await srv.op<string>('heap-snapshot', { file: join(String(args['heap-snapshots']), 'held-after.heapsnapshot') }, 300_000)}`);
-  log(`server after: spaces ${JSON.stringify(after.spaces)}`);
   log(`server after: RSS ${f1(after.rss / 2 ** 20)} MiB, heap used ${f1(after.heapUsed / 2 ** 20)} MiB of ${f1(after.heapTotal / 2 ** 20)} MiB, external ${f1(after.external / 2 ** 20)} MiB => ${f0((after.rss - before.rss) / heldCount)} bytes RSS per held Ping`);
 
   // 5. Change -> answer
@@ -337,6 +335,8 @@ const load1 = load();
 // Report
 
 const perPing = (after!.rss - before!.rss) / heldCount;
+const committed = (u: MemUsage) => Object.values(u.spaces ?? {}).reduce((a, b) => a + b, 0);
+const committedPerPing = (committed(after!) - committed(before!)) / heldCount;
 const marginal = half && heldCount > halfCount ? { rss: (after!.rss - half.rss) / (heldCount - halfCount), heap: (after!.heapUsed - half.heapUsed) / (heldCount - halfCount) } : undefined;
 const heapPerPing = (after!.heapUsed - before!.heapUsed) / heldCount;
 const extPerPing = (after!.external + after!.arrayBuffers - before!.external - before!.arrayBuffers) / heldCount;
@@ -366,6 +366,8 @@ const report =
   `| server memory (forced GC before each reading) | before | with ${heldCount.toLocaleString('en-US')} held | per held Ping |\n|---|---:|---:|---:|\n` +
   `| RSS | ${mib(before!.rss)} MiB | ${mib(after!.rss)} MiB | **${f0(perPing)} bytes (${f2(perPing / 1024)} KB)** |\n` +
   `| V8 heap used | ${mib(before!.heapUsed)} MiB | ${mib(after!.heapUsed)} MiB | ${f0(heapPerPing)} bytes |\n` +
+  `| V8 heap committed (all spaces) | ${mib(committed(before!))} MiB | ${mib(committed(after!))} MiB | ${f0(committedPerPing)} bytes |\n` +
+  `| RSS outside the V8 heap (sockets, HTTP parsers, allocator) | ${mib(before!.rss - committed(before!))} MiB | ${mib(after!.rss - committed(after!))} MiB | ${f0(perPing - committedPerPing)} bytes |\n` +
   `| external + array buffers | ${mib(before!.external + before!.arrayBuffers)} MiB | ${mib(after!.external + after!.arrayBuffers)} MiB | ${f0(extPerPing)} bytes |\n` +
   (marginal
     ? `\nSecond half alone (from ${halfCount.toLocaleString('en-US')} to ${heldCount.toLocaleString('en-US')} held, RSS ${mib(half!.rss)} -> ${mib(after!.rss)} MiB): ${f0(marginal.rss)} bytes RSS and ${f0(marginal.heap)} bytes of heap per held Ping.\n`

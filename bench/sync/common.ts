@@ -435,6 +435,8 @@ export interface MemUsage {
   gc: boolean;
   /** Committed bytes per V8 heap space (bench/sync/server.ts). */
   spaces?: Record<string, number>;
+  /** RssAnon, RssFile and RssShmem of /proc/self/status, bytes. */
+  rssParts?: { anon: number; file: number; shmem: number };
 }
 export interface CpuUsage {
   user: number;

@@ -22,7 +22,7 @@
  * The store is wrapped in a counting proxy (one Map increment per call); nothing else differs
  * from `easd serve`.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { pino } from 'pino';
@@ -154,7 +154,11 @@ const ops: Record<string, (m: Msg) => Promise<unknown>> = {
     // Committed bytes per V8 heap space: the young generation's size follows the allocation rate,
     // not what is held, and moves the RSS by tens of MiB between readings.
     const spaces = Object.fromEntries(getHeapSpaceStatistics().map((sp) => [sp.space_name, sp.space_size]));
-    return { ...process.memoryUsage(), gc: Boolean(g), spaces };
+    // The RSS split as Linux counts it: anonymous memory, mapped files, shared memory (kB lines).
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+    const rssParts = { anon: kb('RssAnon'), file: kb('RssFile'), shmem: kb('RssShmem') };
+    return { ...process.memoryUsage(), gc: Boolean(g), spaces, rssParts };
   },
   async cpu() {
     return process.cpuUsage();
