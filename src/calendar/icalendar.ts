@@ -247,6 +247,9 @@ function readVEvent(v: ICAL.Component, zoneOf: ZoneOf, fallback: string | undefi
     const cutype = paramText(p, 'cutype')?.toUpperCase();
     const role = paramText(p, 'role')?.toUpperCase();
     a['attendeeType'] = cutype === 'RESOURCE' || cutype === 'ROOM' ? 3 : role === 'OPT-PARTICIPANT' || role === 'NON-PARTICIPANT' ? 2 : 1;
+    // RSVP=FALSE: the organizer expects no answer from this attendee (RFC 5545 3.2.17). Only the
+    // explicit FALSE counts: senders that leave RSVP out still read the replies they get.
+    if (paramText(p, 'rsvp')?.toUpperCase() === 'FALSE') a['rsvp'] = false;
     return a;
   });
   if (attendees.length) data['attendees'] = attendees;

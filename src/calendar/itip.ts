@@ -119,8 +119,17 @@ const ATTENDEE_OWN = ['reminder', 'categories'];
 /** Fields whose change means the attendee must answer again (RFC 5546 2.1.5 "rescheduling"). */
 const RESCHEDULING = ['startTime', 'endTime', 'recurrence', 'rrule', 'allDayEvent'];
 
+/**
+ * Whether the organizer asks this user for an answer: not when the user's ATTENDEE line says
+ * RSVP=FALSE (RFC 5545 3.2.17), which MS-ASCAL ResponseRequested (2.2.2.39) then reports as 0.
+ */
+export function answerRequested(data: JsonObject, userAddresses: readonly string[]): boolean {
+  const mine = objects(data['attendees']).find((a) => userAddresses.includes(lower(a['email'])));
+  return mine?.['rsvp'] !== false;
+}
+
 /** The attendee's copy of the organizer's event: tentative until answered. */
-function attendeeCopy(data: JsonObject): JsonObject {
+function attendeeCopy(data: JsonObject, userAddresses: readonly string[]): JsonObject {
   const out: JsonObject = { ...data };
   const intended = typeof data['busyStatus'] === 'number' ? data['busyStatus'] : 2;
   out['intendedBusyStatus'] = intended;
@@ -128,20 +137,20 @@ function attendeeCopy(data: JsonObject): JsonObject {
   out['busyStatus'] = intended === 0 ? 0 : 1;
   out['meetingStatus'] = 3;
   out['responseType'] = 5;
-  out['responseRequested'] = true;
+  out['responseRequested'] = answerRequested(data, userAddresses);
   return out;
 }
 
 function applyRequest(event: ParsedEvent, current: JsonObject | undefined, ctx: ItipContext): ItipDecision {
   const incoming = event.data;
   if (isOrganizer(incoming, ctx.userAddresses)) return { action: 'none', reason: 'own_meeting' };
-  if (event.recurrenceIds?.length) return applyOverrideRequest(event, current);
-  if (!current) return { action: 'create', data: attendeeCopy(incoming) };
+  if (event.recurrenceIds?.length) return applyOverrideRequest(event, current, ctx);
+  if (!current) return { action: 'create', data: attendeeCopy(incoming, ctx.userAddresses) };
   const order = compareVersions(versionOf(incoming), versionOf(current));
   if (order < 0) return { action: 'none', reason: 'outdated' };
   if (order === 0) return { action: 'none', reason: 'duplicate' };
 
-  const next = attendeeCopy(incoming);
+  const next = attendeeCopy(incoming, ctx.userAddresses);
   for (const key of ATTENDEE_OWN) {
     if (current[key] !== undefined) next[key] = current[key]!;
     else delete next[key];
@@ -171,17 +180,17 @@ function applyRequest(event: ParsedEvent, current: JsonObject | undefined, ctx: 
 /** Fields of an override VEVENT that become the exception's. */
 const OVERRIDE_FIELDS = ['subject', 'startTime', 'endTime', 'location', 'body', 'categories', 'sensitivity', 'busyStatus', 'allDayEvent', 'reminder', 'attendees'];
 
-function applyOverrideRequest(event: ParsedEvent, current: JsonObject | undefined): ItipDecision {
+function applyOverrideRequest(event: ParsedEvent, current: JsonObject | undefined, ctx: ItipContext): ItipDecision {
   const incoming = event.data;
   const rid = event.recurrenceIds![0]!;
   // Invited to one occurrence only (or the series is not here): that occurrence as a meeting.
-  if (!current) return { action: 'create', data: { ...attendeeCopy(incoming), recurrenceId: rid } };
+  if (!current) return { action: 'create', data: { ...attendeeCopy(incoming, ctx.userAddresses), recurrenceId: rid } };
   if (!current['recurrence']) {
     // The item is itself that one occurrence: an ordinary update of it.
     if (current['recurrenceId'] !== rid) return { action: 'none', reason: 'no_item' };
     const order = compareVersions(versionOf(incoming), versionOf(current));
     if (order <= 0) return { action: 'none', reason: order < 0 ? 'outdated' : 'duplicate' };
-    const next: JsonObject = { ...attendeeCopy(incoming), recurrenceId: rid };
+    const next: JsonObject = { ...attendeeCopy(incoming, ctx.userAddresses), recurrenceId: rid };
     for (const key of ATTENDEE_OWN) if (current[key] !== undefined) next[key] = current[key]!;
     const stamp = maxStamp(current['dtStamp'], incoming['dtStamp']);
     if (stamp) next['dtStamp'] = stamp;

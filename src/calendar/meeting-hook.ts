@@ -87,7 +87,7 @@ export function meetingHook(opts: MeetingHookOptions) {
         const messageClass = meetingMessageClass(method, event);
         if (messageClass) mailPatch['messageClass'] = messageClass;
         if ((method === 'REQUEST' || method === 'CANCEL') && !(d.action === 'none' && d.reason === 'own_meeting')) {
-          mailPatch['meetingRequest'] = meetingRequestData(method, event, messageTypeOf(method, d, hadItem));
+          mailPatch['meetingRequest'] = meetingRequestData(method, event, messageTypeOf(method, d, hadItem), addresses);
         }
       }
     }

@@ -23,6 +23,7 @@
  */
 import { eventOffsets } from '../calendar/event.ts';
 import { globalObjIdFromUid } from '../calendar/global-obj-id.ts';
+import { answerRequested } from '../calendar/itip.ts';
 import type { ParsedEvent } from '../calendar/icalendar.ts';
 import type { EasRecurrence } from '../calendar/recurrence.ts';
 import { canonicalZone, timezoneBlobForZone, utcToWall } from '../calendar/timezone.ts';
@@ -61,7 +62,7 @@ export function meetingMessageClass(method: string, event?: ParsedEvent): string
 }
 
 /** The stored MeetingRequest of an invitation or cancellation (one VEVENT, with its overrides). */
-export function meetingRequestData(method: string, event: ParsedEvent, messageType: MeetingMessageType): JsonObject {
+export function meetingRequestData(method: string, event: ParsedEvent, messageType: MeetingMessageType, userAddresses: readonly string[] = []): JsonObject {
   const d = event.data;
   const out: JsonObject = {};
   const uid = str(d, 'uid');
@@ -81,8 +82,8 @@ export function meetingRequestData(method: string, event: ParsedEvent, messageTy
   }
   const email = str(d, 'organizerEmail');
   if (email) out['organizer'] = formatOrganizer(str(d, 'organizerName'), email);
-  // An invitation asks for an answer unless it says RSVP=FALSE (not read; the common case).
-  out['responseRequested'] = method === 'REQUEST';
+  // An invitation asks for an answer unless the user's ATTENDEE line says RSVP=FALSE.
+  out['responseRequested'] = method === 'REQUEST' && answerRequested(d, userAddresses);
   // The busy status the organizer intends (MS-ASEMAIL 2.2.2.10).
   if (typeof d['busyStatus'] === 'number') out['busyStatus'] = d['busyStatus'];
   out['timezone'] = timezoneBlob(d);

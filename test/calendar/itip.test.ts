@@ -60,6 +60,20 @@ describe('iTIP REQUEST', () => {
     assert.equal(answerMeeting(a, 2, undefined, ['ann@example.com'], new Date()).kind, 'update', 'a different answer is processed');
   });
 
+  it('RSVP=FALSE on the user\'s ATTENDEE line asks for no answer (RFC 5545 3.2.17): ResponseRequested 0 on the item and the MeetingRequest', () => {
+    const asked = event('outlook-series-request.ics');
+    assert.equal(created(applyItip('REQUEST', asked.event, undefined, ANN))['responseRequested'], true);
+    assert.equal(meetingRequestData('REQUEST', asked.event, 1, ['ann@example.com'])['responseRequested'], true);
+    // Only Ann's line says FALSE: Bob is still asked.
+    const notAsked = event('outlook-series-request.ics', { 'RSVP=TRUE;CN=Ann Smith': 'RSVP=FALSE;CN=Ann Smith' });
+    assert.equal(created(applyItip('REQUEST', notAsked.event, undefined, ANN))['responseRequested'], false);
+    assert.equal(meetingRequestData('REQUEST', notAsked.event, 1, ['ann@example.com'])['responseRequested'], false);
+    assert.equal(created(applyItip('REQUEST', notAsked.event, undefined, { userAddresses: ['bob@example.com'] }))['responseRequested'], true);
+    // A sender that leaves RSVP out still reads the answers it gets.
+    const unsaid = event('outlook-series-request.ics', { 'RSVP=TRUE;': '' });
+    assert.equal(created(applyItip('REQUEST', unsaid.event, undefined, ANN))['responseRequested'], true);
+  });
+
   it('the organizer receiving its own invitation changes nothing', () => {
     const { event: ev } = event('outlook-series-request.ics');
     assert.deepEqual(applyItip('REQUEST', ev, undefined, OLIVIA), { action: 'none', reason: 'own_meeting' });
