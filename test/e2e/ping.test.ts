@@ -9,31 +9,36 @@ import { changeHub } from '../../src/sync/change-hub.ts';
 import { el, encodeWbxml } from '../../src/wbxml/index.ts';
 import { childText } from '../../src/wbxml/tree.ts';
 import { basicAuth, encodePlainQuery } from '../helpers/eas-client.ts';
-import { startTestServer } from '../helpers/server.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { Device } from './device.ts';
 
 const USER = { email: 'ping@example.com', password: 'pw-ping-123456' };
 
+/** A device of USER that has synced its Inbox, and a raw Ping of that Inbox (held: nothing new). */
+async function syncedDevice(srv: TestServer, deviceId: string) {
+  const d = new Device({ url: srv.url, user: USER.email, password: USER.password, deviceId, version: '14.1' });
+  await d.folderSync();
+  const inbox = d.folderByType(2).serverId;
+  await d.initialSync(inbox);
+  const body = encodeWbxml(
+    el('Ping', 'Ping', [el('Ping', 'HeartbeatInterval', '600'), el('Ping', 'Folders', el('Ping', 'Folder', [el('Ping', 'Id', inbox), el('Ping', 'Class', 'Email')]))]),
+  );
+  const url = new URL(`/Microsoft-Server-ActiveSync?${encodePlainQuery({ cmd: 'Ping', user: USER.email, deviceId, deviceType: 'SmartPhone' })}`, srv.url);
+  /** Sends the Ping on a connection of its own (the caller ends it with the body). */
+  const ping = (headers: Record<string, string> = {}) =>
+    http.request(url, {
+      method: 'POST',
+      headers: { authorization: basicAuth(USER.email, USER.password), 'content-type': 'application/vnd.ms-sync.wbxml', 'ms-asprotocolversion': '14.1', ...headers },
+    });
+  return { d, inbox, body, ping };
+}
+
 it('a held Ping whose device disconnects is dropped: its watch is closed, a later change wakes nothing', async () => {
   const srv = await startTestServer({ users: [USER] });
   try {
-    const d = new Device({ url: srv.url, user: USER.email, password: USER.password, deviceId: 'PINGDROP1', version: '14.1' });
-    await d.folderSync();
-    const inbox = d.folderByType(2).serverId;
-    await d.initialSync(inbox);
+    const { d, inbox, body, ping } = await syncedDevice(srv, 'PINGDROP1');
     const hub = changeHub(srv.store);
-    const body = encodeWbxml(
-      el('Ping', 'Ping', [el('Ping', 'HeartbeatInterval', '600'), el('Ping', 'Folders', el('Ping', 'Folder', [el('Ping', 'Id', inbox), el('Ping', 'Class', 'Email')]))]),
-    );
-    const url = new URL(`/Microsoft-Server-ActiveSync?${encodePlainQuery({ cmd: 'Ping', user: USER.email, deviceId: 'PINGDROP1', deviceType: 'SmartPhone' })}`, srv.url);
-    const req = http.request(url, {
-      method: 'POST',
-      headers: {
-        authorization: basicAuth(USER.email, USER.password),
-        'content-type': 'application/vnd.ms-sync.wbxml',
-        'ms-asprotocolversion': '14.1',
-      },
-    });
+    const req = ping();
     req.on('error', () => {});
     req.end(body);
     for (let i = 0; i < 200 && hub.size === 0; i++) await new Promise((r) => setTimeout(r, 10));
@@ -56,26 +61,11 @@ it('a held Ping lets go of its headers and body while it waits, yet its log line
   try {
     const userId = srv.users.get(USER.email)!.id;
     await srv.store.mailboxLog.enable(userId, new Date(Date.now() + 3_600_000));
-    const d = new Device({ url: srv.url, user: USER.email, password: USER.password, deviceId: 'PINGLOG1', version: '14.1' });
-    await d.folderSync();
-    const inbox = d.folderByType(2).serverId;
-    await d.initialSync(inbox);
+    const { inbox, body, ping: sendPing } = await syncedDevice(srv, 'PINGLOG1');
     const hub = changeHub(srv.store);
-    const body = encodeWbxml(
-      el('Ping', 'Ping', [el('Ping', 'HeartbeatInterval', '600'), el('Ping', 'Folders', el('Ping', 'Folder', [el('Ping', 'Id', inbox), el('Ping', 'Class', 'Email')]))]),
-    );
     const from = srv.logs.length;
-    const url = new URL(`/Microsoft-Server-ActiveSync?${encodePlainQuery({ cmd: 'Ping', user: USER.email, deviceId: 'PINGLOG1', deviceType: 'SmartPhone' })}`, srv.url);
     const answered = new Promise<number>((resolve, reject) => {
-      const req = http.request(url, {
-        method: 'POST',
-        headers: {
-          authorization: basicAuth(USER.email, USER.password),
-          'content-type': 'application/vnd.ms-sync.wbxml',
-          'ms-asprotocolversion': '14.1',
-          'user-agent': 'PingLogTest/1.0',
-        },
-      });
+      const req = sendPing({ 'user-agent': 'PingLogTest/1.0' });
       req.on('response', (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
