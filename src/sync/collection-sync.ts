@@ -58,7 +58,19 @@ export interface CollectionState {
    * 2.2.3.179): which elements are ghosted on a Change. Absent: the client sent none.
    */
   supported?: string[];
+  /**
+   * When the FilterType window was last laid over the folder (epoch ms). The window is relative
+   * to now, so items age out of it; see WINDOW_AGING_MS.
+   */
+  windowAt?: number;
 }
+
+/**
+ * How often a Sync looks for items that aged out of a FilterType window (MS-ASCMD 2.2.3.68.2: a
+ * window is "the past N days", so yesterday's window held mail today's does not). Once a day:
+ * the narrowest window is a day, and the look scans the folder.
+ */
+export const WINDOW_AGING_MS = 24 * 3600_000;
 
 /** Item id -> the sequence of the version the device has from its own write; -1 for a delete. */
 export type OwnWrites = ReadonlyMap<string, number>;
@@ -77,6 +89,7 @@ export function readState(data: JsonObject): CollectionState {
     pending: Array.isArray(data.pending) ? (data.pending as unknown as PendingCommand[]) : undefined,
     own: data.own && typeof data.own === 'object' && !Array.isArray(data.own) ? (data.own as Record<string, number>) : undefined,
     supported: Array.isArray(data.supported) ? data.supported.filter((x): x is string => typeof x === 'string') : undefined,
+    windowAt: typeof data.windowAt === 'number' ? data.windowAt : undefined,
   };
 }
 
@@ -88,6 +101,7 @@ function stateToJson(s: CollectionState): JsonObject {
     ...(s.pending?.length ? { pending: s.pending as unknown as JsonObject[] } : {}),
     ...(s.own && Object.keys(s.own).length ? { own: s.own } : {}),
     ...(s.supported ? { supported: s.supported } : {}),
+    ...(s.windowAt !== undefined ? { windowAt: s.windowAt } : {}),
   };
 }
 
@@ -178,7 +192,7 @@ export async function syncCollection(ctx: SyncContext, req: CollectionRequest, b
     const removed = await store.deleteSyncStates(user.id, device.deviceId, folder.id);
     if (removed > 0) await store.recordSyncReset(user.id, device.deviceId);
     const key = firstSyncKey();
-    const state: CollectionState = { modseq: 0, options: req.options ?? {}, matchAdds: true, supported: req.supported };
+    const state: CollectionState = { modseq: 0, options: req.options ?? {}, matchAdds: true, supported: req.supported, ...(req.options?.filterType ? { windowAt: Date.now() } : {}) };
     await store.saveSyncState({ userId: user.id, deviceId: device.deviceId, collectionId: folder.id, syncKey: key, data: stateToJson(state) }, []);
     return { element: collectionElement(key, collectionId, SyncStatus.Success), syncKey: key, changed: true, folder, status: SyncStatus.Success, sent: 0, moreAvailable: false };
   }
@@ -214,10 +228,21 @@ export async function syncCollection(ctx: SyncContext, req: CollectionRequest, b
   let pending = state.pending ?? [];
   // (Not for a restricted device: the transition would owe it items it may not see; its one
   // visible item, the quarantine notice, is new and inside any window.)
-  if ((state.options.filterType ?? 0) !== (options.filterType ?? 0) && state.modseq > 0 && !ctx.visible) {
-    const transition = await filterTransition(store, user.id, folder, itemClass, state.options.filterType, options.filterType, state.modseq);
+  const nowMs = Date.now();
+  let windowAt = options.filterType ? (state.windowAt ?? nowMs) : undefined;
+  const owe = (more: PendingCommand[]) => {
     const already = new Set(pending.map((p) => p.id));
-    pending = [...pending, ...transition.filter((p) => !already.has(p.id))];
+    pending = [...pending, ...more.filter((p) => !already.has(p.id))];
+  };
+  if ((state.options.filterType ?? 0) !== (options.filterType ?? 0)) {
+    if (state.modseq > 0 && !ctx.visible) {
+      owe(await filterTransition(store, user.id, folder, itemClass, state.options.filterType, options.filterType, state.modseq, new Date(nowMs), new Date(nowMs)));
+    }
+    windowAt = options.filterType ? nowMs : undefined;
+  } else if (windowAt !== undefined && nowMs - windowAt >= WINDOW_AGING_MS && state.modseq > 0 && !ctx.visible) {
+    // The same window a day or more later: what aged out of it since is owed as SoftDelete.
+    owe(await filterTransition(store, user.id, folder, itemClass, options.filterType, options.filterType, state.modseq, new Date(windowAt), new Date(nowMs)));
+    windowAt = nowMs;
   }
 
   // Server changes since the key's sequence, up to the window.
@@ -256,6 +281,7 @@ export async function syncCollection(ctx: SyncContext, req: CollectionRequest, b
     modseq !== state.modseq ||
     req.commands.length > 0 ||
     optionsChanged ||
+    windowAt !== state.windowAt ||
     pending.length !== (state.pending?.length ?? 0);
   let key = req.syncKey;
   if (changed) {
@@ -267,7 +293,7 @@ export async function syncCollection(ctx: SyncContext, req: CollectionRequest, b
       // it is kept until the feed has been read to the end.
       if (seq > modseq || (seq === OWN_DELETE && moreAvailable)) own[id] = seq;
     }
-    const next: CollectionState = { modseq, options, matchAdds: state.matchAdds && moreAvailable ? true : undefined, pending, own, supported: state.supported };
+    const next: CollectionState = { modseq, options, matchAdds: state.matchAdds && moreAvailable ? true : undefined, pending, own, supported: state.supported, windowAt };
     await store.saveSyncState({ userId: user.id, deviceId: device.deviceId, collectionId: folder.id, syncKey: key, data: stateToJson(next) }, [req.syncKey]);
   }
   const rest: WbxmlElement[] = [];
@@ -278,9 +304,10 @@ export async function syncCollection(ctx: SyncContext, req: CollectionRequest, b
 }
 
 /**
- * Compares the old and the new FilterType over the items the device could have (those that
- * existed at its sequence): in the new window only -> Add, in the old one only -> SoftDelete.
- * Filter changes are rare, so one scan of the folder is acceptable here.
+ * Compares the old window (FilterType `oldType` as of `oldNow`) and the new one (`newType` as of
+ * `newNow`) over the items the device could have (those that existed at its sequence): in the
+ * new window only -> Add, in the old one only -> SoftDelete. Filter changes are rare and aging
+ * looks once a day, so one scan of the folder is acceptable here.
  */
 async function filterTransition(
   store: Store,
@@ -290,10 +317,11 @@ async function filterTransition(
   oldType: number | undefined,
   newType: number | undefined,
   since: number,
+  oldNow: Date,
+  newNow: Date,
 ): Promise<PendingCommand[]> {
-  const now = new Date();
-  const inOld = filterFor(itemClass, oldType, now);
-  const inNew = filterFor(itemClass, newType, now);
+  const inOld = filterFor(itemClass, oldType, oldNow);
+  const inNew = filterFor(itemClass, newType, newNow);
   const out: PendingCommand[] = [];
   let cursor = 0;
   for (;;) {

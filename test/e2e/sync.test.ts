@@ -288,6 +288,36 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal(quiet.adds.length + quiet.softDeletes.length + quiet.changes.length, 0);
     });
 
+    it('a FilterType window slides with time: a day later, what aged out of it is soft-deleted', async () => {
+      const d = await readyDevice(BOB);
+      const drafts = await folder(bob, 3);
+      const ago = (hours: number) => new Date(Date.now() - hours * 3600_000).toISOString();
+      for (const [subject, hours] of [['12h', 12], ['84h', 84]] as const) {
+        await server.store.putItem({ userId: bob.id, folderId: drafts.id, class: 'Email', data: email(0, { subject, dateReceived: ago(hours) }) });
+      }
+      const collectionId = d.folderByType(3).serverId;
+      const filter = (type: number) => ({ options: [el('AirSync', 'FilterType', type)] });
+      assert.deepEqual((await d.initialSync(collectionId, filter(3))).map((a) => subjectOf(a.appData)).sort(), ['12h', '84h'], 'one week');
+      // The same window again at once: nothing aged out.
+      const same = await d.sync(collectionId, filter(3));
+      assert.equal(same.softDeletes.length + same.adds.length, 0);
+
+      // As if the device had synced with a three-day window a day ago. The 84-hour-old item was
+      // then 59 hours old and inside it; it is outside today's.
+      const key = d.view(collectionId).syncKey;
+      const saved = (await server.store.getSyncState(bob.id, d.client.deviceId, drafts.id, key))!;
+      const options = { ...(saved.data.options as Record<string, unknown>), filterType: 2 };
+      await server.store.saveSyncState({ userId: bob.id, deviceId: d.client.deviceId, collectionId: drafts.id, syncKey: key, data: { ...saved.data, options, windowAt: Date.now() - 25 * 3600_000 } }, [key]);
+
+      const later = await d.sync(collectionId, filter(2));
+      const ids = new Map((await server.store.listChangesSince(bob.id, drafts.id, 0, 100)).map((i) => [i.data.subject as string, i.serverId]));
+      assert.deepEqual(later.softDeletes, [ids.get('84h')], 'soft-deleted: left the window as time passed (MS-ASCMD 2.2.3.167)');
+      assert.equal(later.adds.length, 0);
+      assert.deepEqual([...d.view(collectionId).items.keys()], [ids.get('12h')]);
+      const next = await d.sync(collectionId, filter(2));
+      assert.equal(next.softDeletes.length, 0, 'told once: the window was laid again now');
+    });
+
     it('bad input gets the documented status and changes nothing', async () => {
       const d = await readyDevice();
       // Unknown collection: the hierarchy is stale (Status 12).
