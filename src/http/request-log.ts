@@ -38,6 +38,15 @@ export function bodyLength(body: unknown): number {
   return Buffer.isBuffer(body) ? body.length : typeof body === 'string' ? Buffer.byteLength(body) : 0;
 }
 
+/**
+ * The client's address: as a held request took it before it let go of its headers (with a
+ * trusted proxy it comes from X-Forwarded-For; src/http/parked-requests.ts), else read now.
+ */
+export function clientAddress(req: FastifyRequest): string {
+  const remote = (req as Marked)[FIELDS]?.remote;
+  return typeof remote === 'string' ? remote : req.ip;
+}
+
 export function writeRequestLog(log: Logger, req: FastifyRequest, reply: FastifyReply, bytesOut: number): void {
   const f = (req as Marked)[FIELDS] ?? {};
   const httpStatus = reply.statusCode;
@@ -50,7 +59,7 @@ export function writeRequestLog(log: Logger, req: FastifyRequest, reply: Fastify
     bytesIn: typeof f.bytesIn === 'number' ? f.bytesIn : bodyLength(req.body),
     bytesOut,
     ms: elapsedMs(req),
-    remote: typeof f.remote === 'string' ? f.remote : req.ip,
+    remote: clientAddress(req),
   };
   // 501 is the documented answer for a command easd does not have yet, not a server fault.
   if (httpStatus >= 500 && httpStatus !== 501) log.error(line, 'request');

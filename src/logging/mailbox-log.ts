@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { DEFAULT_MAILBOX_LOG_HOURS } from '../store/mailbox-log-types.ts';
 import type { Store, User } from '../store/types.ts';
-import { logFields } from '../http/request-log.ts';
+import { clientAddress, logFields } from '../http/request-log.ts';
 import { bodyAsText, loggableHeaders } from './capture.ts';
 
 const MARK = Symbol('easd.mailboxLog');
@@ -118,7 +118,7 @@ export class MailboxLogCapture {
         meta: {
           method: req.method,
           url: mark.url,
-          remote: req.ip,
+          remote: clientAddress(req),
           requestHeaders: mark.requestHeaders,
           responseHeaders: loggableHeaders(reply.getHeaders()),
           ...(f.easStatus !== undefined ? { easStatus: f.easStatus } : {}),

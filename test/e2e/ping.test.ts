@@ -57,7 +57,8 @@ it('a held Ping whose device disconnects is dropped: its watch is closed, a late
 });
 
 it('a held Ping lets go of its headers and body while it waits, yet its log line and mailbox log entry keep them', async () => {
-  const srv = await startTestServer({ users: [USER] });
+  // Behind a trusted proxy: the client address comes from X-Forwarded-For, a header the held Ping lets go of.
+  const srv = await startTestServer({ users: [USER], config: { trustProxy: '127.0.0.1' } });
   try {
     const userId = srv.users.get(USER.email)!.id;
     await srv.store.mailboxLog.enable(userId, new Date(Date.now() + 3_600_000));
@@ -65,7 +66,7 @@ it('a held Ping lets go of its headers and body while it waits, yet its log line
     const hub = changeHub(srv.store);
     const from = srv.logs.length;
     const answered = new Promise<number>((resolve, reject) => {
-      const req = sendPing({ 'user-agent': 'PingLogTest/1.0' });
+      const req = sendPing({ 'user-agent': 'PingLogTest/1.0', 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https' });
       req.on('response', (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
@@ -81,13 +82,14 @@ it('a held Ping lets go of its headers and body while it waits, yet its log line
 
     const line = srv.requestLogs(from).find((l) => l.cmd === 'Ping')!;
     assert.equal(line.bytesIn, body.length, 'bytes in counted before the body was let go');
-    assert.equal(line.remote, '127.0.0.1');
+    assert.equal(line.remote, '203.0.113.9', 'the client behind the proxy');
     assert.equal(line.easStatus, 2);
     const entries = await srv.store.mailboxLog.list(userId);
     const ping = entries.find((e) => e.cmd === 'Ping')!;
     assert.ok(ping, 'the held Ping has a mailbox log entry');
     assert.match(ping.request ?? '', /<HeartbeatInterval>600<\/HeartbeatInterval>/);
     assert.match(ping.response ?? '', /<Status>2<\/Status>/);
+    assert.equal((ping.meta as { remote: string }).remote, '203.0.113.9', 'the client behind the proxy');
     const headers = (ping.meta as { requestHeaders: Record<string, string> }).requestHeaders;
     assert.equal(headers['user-agent'], 'PingLogTest/1.0');
     assert.equal(headers.authorization, undefined, 'never the credentials');
