@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isStoreError, type Store } from '../../src/store/types.ts';
-import { openTempPostgresStore, openTempSqliteStore, type TestStore } from '../helpers/db.ts';
+import { openTempPostgresStore, openTempSqliteStore, type TestStore, withTempStore } from '../helpers/db.ts';
 
 const backends: Array<[string, () => Promise<TestStore>]> = [
   ['sqlite', () => openTempSqliteStore()],
@@ -14,14 +14,7 @@ const backends: Array<[string, () => Promise<TestStore>]> = [
 
 for (const [name, open] of backends) {
   describe(`protection store (${name})`, () => {
-    const withStore = async (fn: (store: Store) => Promise<void>) => {
-      const t = await open();
-      try {
-        await fn(t.store);
-      } finally {
-        await t.cleanup();
-      }
-    };
+    const withStore = (fn: (store: Store) => Promise<void>) => withTempStore(open, fn);
 
     it('counts throttle blocks and loop flags per device, and forgets them with the device', () =>
       withStore(async (store) => {

@@ -13,7 +13,7 @@ import { certificatesElement, describeCertificate, isCurrent, parseCertificateFi
 import { MAX_CERTIFICATE_BYTES, MAX_CERTIFICATES_PER_USER } from '../../src/store/directory-types.ts';
 import { StoreError, type Store, type StoreErrorCode } from '../../src/store/types.ts';
 import { child, childText, children, text } from '../../src/wbxml/tree.ts';
-import { openTempPostgresStore, openTempSqliteStore, pgSkipped, type TestStore } from '../helpers/db.ts';
+import { openTempPostgresStore, openTempSqliteStore, pgSkipped, type TestStore, withTempStore } from '../helpers/db.ts';
 
 const CERTS = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/certs');
 const fixture = (name: string) => readFileSync(join(CERTS, name));
@@ -120,14 +120,7 @@ describe('Certificates element (MS-ASCMD 2.2.3.23.1)', () => {
 
 function contract(name: string, open: () => Promise<TestStore>): void {
   describe(`certificate store (${name})`, { skip: name === 'postgres' && pgSkipped() ? 'EASD_TEST_SKIP_PG=1' : false }, () => {
-    const withStore = async (fn: (store: Store) => Promise<void>) => {
-      const t = await open();
-      try {
-        await fn(t.store);
-      } finally {
-        await t.cleanup();
-      }
-    };
+    const withStore = (fn: (store: Store) => Promise<void>) => withTempStore(open, fn);
 
     it('adds, lists oldest first with the bytes unchanged, ignores a repeat, keeps users apart, removes', () =>
       withStore(async (store) => {

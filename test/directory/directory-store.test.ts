@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MAX_PICTURE_BYTES, type OofSettings } from '../../src/store/directory-types.ts';
 import { StoreError, type Store, type StoreErrorCode } from '../../src/store/types.ts';
-import { openTempPostgresStore, openTempSqliteStore, pgSkipped, type TestStore } from '../helpers/db.ts';
+import { openTempPostgresStore, openTempSqliteStore, pgSkipped, type TestStore, withTempStore } from '../helpers/db.ts';
 
 async function rejectsWith(p: Promise<unknown>, code: StoreErrorCode): Promise<void> {
   await assert.rejects(p, (err: unknown) => {
@@ -31,14 +31,9 @@ const OOF: OofSettings = {
 
 function contract(name: string, open: (clock: FakeClock) => Promise<TestStore>): void {
   describe(`directory store (${name})`, { skip: name === 'postgres' && pgSkipped() ? 'EASD_TEST_SKIP_PG=1' : false }, () => {
-    const withStore = async (fn: (store: Store, clock: FakeClock) => Promise<void>) => {
+    const withStore = (fn: (store: Store, clock: FakeClock) => Promise<void>) => {
       const clock = new FakeClock();
-      const t = await open(clock);
-      try {
-        await fn(t.store, clock);
-      } finally {
-        await t.cleanup();
-      }
+      return withTempStore(() => open(clock), (store) => fn(store, clock));
     };
 
     it('a new user has an empty entry; fields set, clear and keep; the display name lives on the user', () =>

@@ -118,6 +118,16 @@ export async function openTempPostgresStore(opts: StoreOptions & ChangeOptions =
   }
 }
 
+/** Runs `fn` with a store from `open`; the store is cleaned up after, whatever `fn` does. */
+export async function withTempStore<T>(open: () => Promise<TestStore>, fn: (store: Store) => Promise<T>): Promise<T> {
+  const t = await open();
+  try {
+    return await fn(t.store);
+  } finally {
+    await t.cleanup();
+  }
+}
+
 function redact(url: string): string {
   try {
     const u = new URL(url);
