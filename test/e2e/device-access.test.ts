@@ -9,11 +9,10 @@ import { DEFAULT_ACCESS_SETTING } from '../../src/devices/access.ts';
 import { parseDeviceState } from '../../src/devices/device-state.ts';
 import { DeviceManager } from '../../src/devices/manager.ts';
 import { EasClient } from '../helpers/eas-client.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import type { TestServer } from '../helpers/server.ts';
+import { ADMIN, ALICE, clearAccessRules, startAccessServer } from './access-server.ts';
 import { folderSyncRequest, provision, topStatus } from './provision-client.ts';
 
-const ALICE = { email: 'alice@example.com', password: 'alice-password-1' };
-const ADMIN = { email: 'admin@example.com', password: 'admin-password-1' };
 
 for (const backend of ['sqlite', 'postgres'] as const) {
   describe(`device access rules (${backend})`, () => {
@@ -31,17 +30,9 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     };
 
     before(async () => {
-      server = await startTestServer({
-        users: [ALICE, ADMIN],
-        backend,
-        logLevel: 'warn',
-        services: (store) => ({ devices: (manager = new DeviceManager(store, { adminEmail: ADMIN.email, cacheTtlMs: 0 })) }),
-      });
+      ({ server, manager } = await startAccessServer(backend));
     });
-    beforeEach(async () => {
-      for (const r of await server.store.devices.listRules()) await server.store.devices.removeRule(r.id);
-      await server.store.devices.putSetting(DEFAULT_ACCESS_SETTING, null);
-    });
+    beforeEach(() => clearAccessRules(server.store));
     after(() => server.close());
 
     it('quarantine then allow: a quarantined device syncs only its notice (device-quarantine.test.ts) and gets 129 for other commands, the user and the admin get a notice once, the admin allows it', async () => {

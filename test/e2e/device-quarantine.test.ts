@@ -6,17 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { DEFAULT_ACCESS_SETTING } from '../../src/devices/access.ts';
 import { DeviceManager } from '../../src/devices/manager.ts';
 import { QUARANTINE_NOTICE_FIELD } from '../../src/devices/quarantine.ts';
 import { changeHub } from '../../src/sync/change-hub.ts';
 import { child, childText, el } from '../../src/wbxml/tree.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import type { TestServer } from '../helpers/server.ts';
+import { ALICE, clearAccessRules, startAccessServer } from './access-server.ts';
 import { Device } from './device.ts';
 import { topStatus } from './provision-client.ts';
 
-const ALICE = { email: 'alice@example.com', password: 'alice-password-1' };
-const ADMIN = { email: 'admin@example.com', password: 'admin-password-1' };
 const INBOX = 2;
 const CONTACTS = 9;
 
@@ -38,17 +36,9 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     const subjects = (items: { appData: Parameters<typeof childText>[0] }[]) => items.map((i) => childText(i.appData, 'Subject', 'Email'));
 
     before(async () => {
-      server = await startTestServer({
-        users: [ALICE, ADMIN],
-        backend,
-        logLevel: 'warn',
-        services: (store) => ({ devices: (manager = new DeviceManager(store, { adminEmail: ADMIN.email, cacheTtlMs: 0 })) }),
-      });
+      ({ server, manager } = await startAccessServer(backend));
     });
-    beforeEach(async () => {
-      for (const r of await server.store.devices.listRules()) await server.store.devices.removeRule(r.id);
-      await server.store.devices.putSetting(DEFAULT_ACCESS_SETTING, null);
-    });
+    beforeEach(() => clearAccessRules(server.store));
     after(() => server.close());
 
     it('a quarantined device sees only the Inbox and its own notice, changes nothing, and gets everything once allowed', async () => {
