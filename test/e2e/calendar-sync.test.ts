@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 
 import type { Folder, JsonObject, User } from '../../src/store/types.ts';
 import { child, childText, children, el, isElement, text, type WbxmlElement } from '../../src/wbxml/index.ts';
+import { berlinBlob } from '../helpers/timezone-blobs.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { Device } from './device.ts';
 
@@ -22,20 +23,6 @@ const MR = 'MeetingResponse';
 const c = (name: string, ...kids: Array<WbxmlElement | string | null>) => el(C, name, kids);
 const a = (name: string, ...kids: Array<WbxmlElement | string | null>) => el(A, name, kids);
 
-/**
- * W. Europe Standard Time as a device sends it (bias -60; DST from the last Sunday of March 02:00
- * to the last Sunday of October 03:00), the bytes of MS-ASDTYPE 2.7.6 written out by hand.
- */
-function berlinBlob(): string {
-  const b = Buffer.alloc(172);
-  b.writeInt32LE(-60, 0);
-  b.write('W. Europe Standard Time', 4, 'utf16le');
-  [0, 10, 0, 5, 3, 0, 0, 0].forEach((v, i) => b.writeUInt16LE(v, 68 + 2 * i));
-  b.write('W. Europe Daylight Time', 88, 'utf16le');
-  [0, 3, 0, 5, 2, 0, 0, 0].forEach((v, i) => b.writeUInt16LE(v, 152 + 2 * i));
-  b.writeInt32LE(-60, 168);
-  return b.toString('base64');
-}
 const BERLIN = berlinBlob();
 
 const body = (s: string) => a('Body', a('Type', '1'), a('Data', s));

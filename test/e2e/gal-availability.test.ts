@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { ensureDefaultFolders } from '../../src/sync/default-folders.ts';
 import { child, childText, children, el, type WbxmlElement } from '../../src/wbxml/tree.ts';
+import { berlinBlob } from '../helpers/timezone-blobs.ts';
 import { pgSkipped } from '../helpers/db.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { Device } from './device.ts';
@@ -24,17 +25,6 @@ const BOB = { email: 'bob@example.com', password: 'bob-password-123', displayNam
 const r = (name: string, ...kids: Parameters<typeof el>[2][]) => el(NS, name, ...kids);
 const c = (name: string, ...kids: Parameters<typeof el>[2][]) => el(C, name, ...kids);
 
-/** W. Europe Standard Time as a device sends it (MS-ASDTYPE 2.7.6, written out by hand). */
-function berlinBlob(): string {
-  const b = Buffer.alloc(172);
-  b.writeInt32LE(-60, 0);
-  b.write('W. Europe Standard Time', 4, 'utf16le');
-  [0, 10, 0, 5, 3, 0, 0, 0].forEach((v, i) => b.writeUInt16LE(v, 68 + 2 * i));
-  b.write('W. Europe Daylight Time', 88, 'utf16le');
-  [0, 3, 0, 5, 2, 0, 0, 0].forEach((v, i) => b.writeUInt16LE(v, 152 + 2 * i));
-  b.writeInt32LE(-60, 168);
-  return b.toString('base64');
-}
 
 const FROM = '2026-03-16T07:00:00.000Z';
 const TO = '2026-03-31T07:00:00.000Z';

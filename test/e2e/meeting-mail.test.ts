@@ -18,6 +18,7 @@ import { createOutboundMail, type OutboundMail } from '../../src/mail/relay.ts';
 import type { Item, JsonObject, Store } from '../../src/store/types.ts';
 import { ensureDefaultFolders } from '../../src/sync/default-folders.ts';
 import { child, childText, children, el, type WbxmlElement } from '../../src/wbxml/index.ts';
+import { berlinBlob } from '../helpers/timezone-blobs.ts';
 import { pgSkipped } from '../helpers/db.ts';
 import { collectingLogger, startTestServer, type LogLine, type TestServer } from '../helpers/server.ts';
 import { startSmtpSink, type SmtpSink } from '../mail-out/harness.ts';
@@ -43,17 +44,6 @@ const OUTLOOK_UID = '040000008200E00074C5B7101A82E00800000000D0F3C3F1A03DDC01000
 /** The Outlook series under another UID (same GlobalObjId layout, another id at the end). */
 const outlookUid = (tag: string) => OUTLOOK_UID.slice(0, -8) + tag.padStart(8, '0').slice(-8).toUpperCase();
 
-/** W. Europe Standard Time as a device sends it (MS-ASDTYPE 2.7.6), written out by hand. */
-function berlinBlob(): string {
-  const b = Buffer.alloc(172);
-  b.writeInt32LE(-60, 0);
-  b.write('W. Europe Standard Time', 4, 'utf16le');
-  [0, 10, 0, 5, 3, 0, 0, 0].forEach((v, i) => b.writeUInt16LE(v, 68 + 2 * i));
-  b.write('W. Europe Daylight Time', 88, 'utf16le');
-  [0, 3, 0, 5, 2, 0, 0, 0].forEach((v, i) => b.writeUInt16LE(v, 152 + 2 * i));
-  b.writeInt32LE(-60, 168);
-  return b.toString('base64');
-}
 
 const inboxOptions = [el('AirSync', 'FilterType', '0'), el(ASB, 'BodyPreference', el(ASB, 'Type', '1'))];
 
