@@ -18,6 +18,7 @@ import { createOutboundMail, type OutboundMail } from '../../src/mail/relay.ts';
 import type { Item, JsonObject, Store } from '../../src/store/types.ts';
 import { ensureDefaultFolders } from '../../src/sync/default-folders.ts';
 import { child, childText, children, el, type WbxmlElement } from '../../src/wbxml/index.ts';
+import { liveItems } from '../helpers/store-items.ts';
 import { berlinBlob } from '../helpers/timezone-blobs.ts';
 import { pgSkipped } from '../helpers/db.ts';
 import { collectingLogger, startTestServer, type LogLine, type TestServer } from '../helpers/server.ts';
@@ -73,15 +74,8 @@ function results(res: { wbxml?: WbxmlElement }): Array<{ requestId?: string; sta
   }));
 }
 
-async function calendarItems(store: Store, userId: string): Promise<Item[]> {
-  const cal = (await ensureDefaultFolders(store, userId)).find((f) => f.type === 8)!;
-  return (await store.listChangesSince(userId, cal.id, 0, 1000)).filter((i) => !i.deleted);
-}
-
-async function inboxItems(store: Store, userId: string): Promise<Item[]> {
-  const inbox = (await ensureDefaultFolders(store, userId)).find((f) => f.type === 2)!;
-  return (await store.listChangesSince(userId, inbox.id, 0, 1000)).filter((i) => !i.deleted);
-}
+const calendarItems = (store: Store, userId: string) => liveItems(store, userId, 8);
+const inboxItems = (store: Store, userId: string) => liveItems(store, userId, 2);
 
 async function rawOf(store: Store, item: Item): Promise<Buffer> {
   const sha = (item.data['mime'] as JsonObject)['sha256'] as string;

@@ -17,9 +17,9 @@ import { meetingHook } from '../../src/calendar/meeting-hook.ts';
 import { deliverMessage } from '../../src/mail/deliver.ts';
 import { createOutboundMail, type LocalDelivery, type OutboundMail } from '../../src/mail/relay.ts';
 import { openStore } from '../../src/store/open.ts';
-import type { Item, JsonObject, Store } from '../../src/store/types.ts';
-import { ensureDefaultFolders } from '../../src/sync/default-folders.ts';
+import type { JsonObject, Store } from '../../src/store/types.ts';
 import { childText, el, type WbxmlElement } from '../../src/wbxml/index.ts';
+import { liveItems } from '../helpers/store-items.ts';
 import { pgSkipped } from '../helpers/db.ts';
 import { collectingLogger, startTestServer, type LogLine, type TestServer } from '../helpers/server.ts';
 import { Device } from './device.ts';
@@ -41,14 +41,8 @@ function firstMonday(): Date {
 }
 const at = (base: Date, days: number, minutes = 0) => new Date(base.getTime() + days * DAY + minutes * 60_000);
 
-async function calendarItems(store: Store, userId: string): Promise<Item[]> {
-  const cal = (await ensureDefaultFolders(store, userId)).find((f) => f.type === 8)!;
-  return (await store.listChangesSince(userId, cal.id, 0, 1000)).filter((i) => !i.deleted);
-}
-async function inboxItems(store: Store, userId: string): Promise<Item[]> {
-  const inbox = (await ensureDefaultFolders(store, userId)).find((f) => f.type === 2)!;
-  return (await store.listChangesSince(userId, inbox.id, 0, 1000)).filter((i) => !i.deleted);
-}
+const calendarItems = (store: Store, userId: string) => liveItems(store, userId, 8);
+const inboxItems = (store: Store, userId: string) => liveItems(store, userId, 2);
 
 for (const backend of ['sqlite', 'postgres'] as const) {
   describe(`rooms and resources (${backend})`, { skip: backend === 'postgres' && pgSkipped() ? 'EASD_TEST_SKIP_PG=1' : false }, () => {

@@ -9,15 +9,10 @@ import { after, before, describe, it } from 'node:test';
 import { simpleParser } from 'mailparser';
 import type { Store } from '../../src/store/types.ts';
 import { childText, el } from '../../src/wbxml/index.ts';
+import { liveItemsOf } from '../helpers/store-items.ts';
 import { pgSkipped } from '../helpers/db.ts';
 import { ALICE, BOB, phone, startMailOut, type MailOutEnv } from '../mail-out/harness.ts';
 
-async function folderItems(store: Store, email: string, type: number) {
-  const user = (await store.getUserByEmail(email))!;
-  const folder = (await store.listFolders(user.id)).find((f) => f.type === type);
-  if (!folder) return [];
-  return (await store.listChangesSince(user.id, folder.id, 0, 1000)).filter((i) => !i.deleted);
-}
 
 function draftData(subject: string, text: string, send: boolean, bcc?: string) {
   return el(
@@ -62,7 +57,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         commands: [el('AirSync', 'Change', el('AirSync', 'ServerId', serverId), draftData('Plan', 'final words', true, 'carl@outside.test'))],
       });
       assert.equal(changed.status, 1);
-      const bobMail = (await folderItems(env.srv.store, BOB.email, 2)).find((i) => i.data.subject === 'Plan')!;
+      const bobMail = (await liveItemsOf(env.srv.store, BOB.email, 2)).find((i) => i.data.subject === 'Plan')!;
       assert.ok(bobMail, 'the draft reached Bob');
       assert.match(String((bobMail.data.body as { text?: string }).text), /final words/);
       assert.equal(bobMail.data.importance, 2);
@@ -70,8 +65,8 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const parsed = await simpleParser(relayed.raw);
       assert.equal(parsed.from?.value[0]?.address, ALICE.email);
       assert.equal(parsed.headers.get('bcc'), undefined);
-      assert.equal((await folderItems(env.srv.store, ALICE.email, 3)).length, 0, 'gone from Drafts');
-      assert.ok((await folderItems(env.srv.store, ALICE.email, 5)).some((i) => i.data.subject === 'Plan'), 'copy in Sent Items');
+      assert.equal((await liveItemsOf(env.srv.store, ALICE.email, 3)).length, 0, 'gone from Drafts');
+      assert.ok((await liveItemsOf(env.srv.store, ALICE.email, 5)).some((i) => i.data.subject === 'Plan'), 'copy in Sent Items');
       const gone = await phoneB.sync(drafts);
       assert.deepEqual(gone.deletes, [serverId]);
     });
@@ -82,8 +77,8 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const drafts = phoneA.folderByType(3).serverId;
       await phoneA.initialSync(drafts);
       await phoneA.sync(drafts, { commands: [el('AirSync', 'Add', el('AirSync', 'ClientId', 'd2'), draftData('Quick note', 'sent straight away', true))] });
-      assert.ok((await folderItems(env.srv.store, BOB.email, 2)).some((i) => i.data.subject === 'Quick note'));
-      assert.equal((await folderItems(env.srv.store, ALICE.email, 3)).length, 0);
+      assert.ok((await liveItemsOf(env.srv.store, BOB.email, 2)).some((i) => i.data.subject === 'Quick note'));
+      assert.equal((await liveItemsOf(env.srv.store, ALICE.email, 3)).length, 0);
     });
   });
 }

@@ -12,15 +12,10 @@ import { simpleParser } from 'mailparser';
 import { deliverMessage } from '../../src/mail/deliver.ts';
 import type { Store } from '../../src/store/types.ts';
 import { childText } from '../../src/wbxml/index.ts';
+import { liveItemsOf } from '../helpers/store-items.ts';
 import { pgSkipped } from '../helpers/db.ts';
 import { ALICE, BOB, composeMail, mimeMessage, phone, startMailOut, type MailOutEnv } from '../mail-out/harness.ts';
 
-async function folderItems(store: Store, email: string, type: number) {
-  const user = (await store.getUserByEmail(email))!;
-  const folder = (await store.listFolders(user.id)).find((f) => f.type === type);
-  if (!folder) return [];
-  return (await store.listChangesSince(user.id, folder.id, 0, 1000)).filter((i) => !i.deleted);
-}
 
 /** A message from outside, with a PDF attachment, delivered to `to` over local delivery. */
 async function deliverWithAttachment(store: Store, to: string, subject: string): Promise<void> {
@@ -76,9 +71,9 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const adds = await bob.syncAll(inbox.serverId);
       assert.equal(adds.length, 1);
       assert.equal(childText(adds[0]!.appData, 'Subject', 'Email'), 'Lunch on Friday');
-      const [item] = await folderItems(env.srv.store, BOB.email, 2);
+      const [item] = await liveItemsOf(env.srv.store, BOB.email, 2);
       assert.doesNotMatch(String(item!.data.bcc ?? ''), /dave/);
-      const sent = await folderItems(env.srv.store, ALICE.email, 5);
+      const sent = await liveItemsOf(env.srv.store, ALICE.email, 5);
       assert.equal(sent.length, 1);
       assert.equal(sent[0]!.data.subject, 'Lunch on Friday');
       assert.equal(sent[0]!.data.read, true);
@@ -163,17 +158,17 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.match(parsedReply.text ?? '', /wrote:\n> Here are the quarterly figures\./);
       assert.equal(parsedReply.inReplyTo, '<orig-1@outside.test>');
       assert.equal(parsedReply.attachments.length, 0, 'a reply does not carry the attachments');
-      const marked = (await folderItems(store, ALICE.email, 2)).find((i) => i.data.subject === 'Quarterly figures')!;
+      const marked = (await liveItemsOf(store, ALICE.email, 2)).find((i) => i.data.subject === 'Quarterly figures')!;
       assert.equal(marked.data.lastVerbExecuted, 1, 'marked as replied to the sender (MS-ASEMAIL 2.2.2.45)');
 
       const fwd = mimeMessage({ from: ALICE.email, to: BOB.email, subject: 'Fwd: Quarterly figures', text: 'FYI' });
       const r2 = await alice.client.post('SmartForward', composeMail('SmartForward', { clientId: 'fwd-1', mime: fwd, source: { itemId: original.serverId, folderId: inbox.serverId } }));
       assert.equal(r2.status, 200);
       assert.equal(r2.body.length, 0);
-      const bobInbox = await folderItems(store, BOB.email, 2);
+      const bobInbox = await liveItemsOf(store, BOB.email, 2);
       const got = bobInbox.find((i) => i.data.subject === 'Fwd: Quarterly figures')!;
       assert.ok(got, 'the forward arrived in Bob\'s Inbox');
-      assert.equal((await folderItems(store, ALICE.email, 2)).find((i) => i.data.subject === 'Quarterly figures')!.data.lastVerbExecuted, 3);
+      assert.equal((await liveItemsOf(store, ALICE.email, 2)).find((i) => i.data.subject === 'Quarterly figures')!.data.lastVerbExecuted, 3);
       const atts = got.data.attachments as Array<{ name: string; sha256: string }>;
       assert.deepEqual(atts.map((a) => a.name), ['figures.pdf']);
       assert.equal((await store.mail.getBlob(atts[0]!.sha256))!.toString(), '%PDF-1.4 quarterly figures');
@@ -186,7 +181,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         composeMail('SmartForward', { clientId: 'fwd-2', mime: whole, replaceMime: true, source: { itemId: original.serverId, folderId: inbox.serverId } }),
       );
       assert.equal(r3.body.length, 0);
-      const plain = (await folderItems(store, BOB.email, 2)).find((i) => i.data.subject === 'Fwd: whole')!;
+      const plain = (await liveItemsOf(store, BOB.email, 2)).find((i) => i.data.subject === 'Fwd: whole')!;
       assert.equal(plain.data.attachments, undefined);
       assert.doesNotMatch(String((plain.data.body as { text?: string }).text), /Original Message/);
     });
@@ -194,7 +189,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     it("another user's message cannot be a Source (Status 150), nor a folder mismatch", async () => {
       const store = env.srv.store;
       await deliverWithAttachment(store, BOB.email, 'Private to Bob');
-      const bobItem = (await folderItems(store, BOB.email, 2)).find((i) => i.data.subject === 'Private to Bob')!;
+      const bobItem = (await liveItemsOf(store, BOB.email, 2)).find((i) => i.data.subject === 'Private to Bob')!;
       const alice = phone(env.srv, ALICE);
       const before = env.sink!.messages.length;
       for (const source of [{ itemId: bobItem.serverId, folderId: 'inbox' }, { itemId: bobItem.serverId }, { longId: bobItem.serverId }]) {
@@ -213,11 +208,11 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const mime = mimeMessage({ from: ALICE.email, to: BOB.email, subject: '12.1 hello', text: 'old school' });
       const res = await alice.client.post('SendMail', mime, { contentType: 'message/rfc822', params: { saveInSent: true } });
       assert.equal(res.status, 200);
-      assert.ok((await folderItems(env.srv.store, BOB.email, 2)).some((i) => i.data.subject === '12.1 hello'));
-      assert.ok((await folderItems(env.srv.store, ALICE.email, 5)).some((i) => i.data.subject === '12.1 hello'));
+      assert.ok((await liveItemsOf(env.srv.store, BOB.email, 2)).some((i) => i.data.subject === '12.1 hello'));
+      assert.ok((await liveItemsOf(env.srv.store, ALICE.email, 5)).some((i) => i.data.subject === '12.1 hello'));
 
       const inbox = alice.folderByType(2);
-      const orig = (await folderItems(env.srv.store, ALICE.email, 2)).find((i) => i.data.subject === 'Quarterly figures')!;
+      const orig = (await liveItemsOf(env.srv.store, ALICE.email, 2)).find((i) => i.data.subject === 'Quarterly figures')!;
       const fwd = mimeMessage({ from: ALICE.email, to: 'gina@outside.test', subject: 'Fwd: figures (12.1)', text: 'see below' });
       const r2 = await alice.client.post('SmartForward', fwd, { contentType: 'message/rfc822', params: { itemId: orig.serverId, collectionId: inbox.serverId } });
       assert.equal(r2.status, 200);
@@ -239,11 +234,11 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         const res = await alice.client.post('SendMail', composeMail('SendMail', { clientId: 'norelay-1', mime }));
         assert.equal(childText(res.wbxml!, 'Status', 'ComposeMail'), '120');
         assert.ok(env.outboundLogs.some((l) => /no --smtp-relay/.test(String(l.msg))));
-        assert.equal((await folderItems(env.srv.store, BOB.email, 2)).length, 0);
+        assert.equal((await liveItemsOf(env.srv.store, BOB.email, 2)).length, 0);
         // Local-only mail still works without a relay.
         const local = await alice.client.post('SendMail', composeMail('SendMail', { clientId: 'norelay-2', mime: mimeMessage({ from: ALICE.email, to: BOB.email, subject: 'Local', text: 'x' }) }));
         assert.equal(local.body.length, 0);
-        assert.equal((await folderItems(env.srv.store, BOB.email, 2)).length, 1);
+        assert.equal((await liveItemsOf(env.srv.store, BOB.email, 2)).length, 1);
       } finally {
         await env.close();
       }
@@ -258,7 +253,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         const huge = mimeMessage({ from: ALICE.email, to: BOB.email, subject: 'Huge', text: 'x'.repeat(20 * 1024) });
         const res = await alice.client.post('SendMail', composeMail('SendMail', { clientId: 'huge-1', mime: huge }));
         assert.equal(res.status, 413);
-        assert.equal((await folderItems(env.srv.store, BOB.email, 2)).length, 0);
+        assert.equal((await liveItemsOf(env.srv.store, BOB.email, 2)).length, 0);
       } finally {
         await env.close();
       }
