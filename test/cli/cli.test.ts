@@ -7,18 +7,16 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { verifyPassword } from '../../src/auth/password.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/types.ts';
 import { decodeWbxml, parseXml, toXml } from '../../src/wbxml/index.ts';
 import { EasClient } from '../helpers/eas-client.ts';
+import { cleanEnv, EASD, ROOT } from '../helpers/easd-process.ts';
 import { openTempPostgresStore, PG_TEST_URL, pgSkipped } from '../helpers/db.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const EASD = join(ROOT, 'bin/easd');
 const TIMEOUT_MS = 60_000;
 
 interface RunResult {
@@ -27,13 +25,6 @@ interface RunResult {
   stdout: string;
   stderr: string;
   stdoutBytes: Buffer;
-}
-
-/** The environment without any EASD_* variable of the caller's, plus `extra`. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EASD_')) env[k] = v;
-  return { ...env, ...extra };
 }
 
 /** Runs ./bin/easd with `args`, feeding `stdin`; never rejects on a non-zero exit. */

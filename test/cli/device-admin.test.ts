@@ -3,37 +3,19 @@
  * process against a temporary SQLite data directory that the test also opens as a store.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parseDeviceState, serializeDeviceState, EMPTY_STATE } from '../../src/devices/device-state.ts';
 import { hashPassword } from '../../src/auth/password.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/types.ts';
 import { child as childOf, childText, el } from '../../src/wbxml/index.ts';
 import { EasClient } from '../helpers/eas-client.ts';
+import { spawnEasd } from '../helpers/easd-process.ts';
+import { easd } from '../logging/cli-helpers.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const EASD = join(ROOT, 'bin/easd');
-
-function env(): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EASD_')) e[k] = v;
-  return e;
-}
-
-function easd(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    execFile(EASD, args, { cwd: ROOT, env: env(), timeout: 60_000 }, (err, stdout, stderr) => {
-      const e = err as (Error & { code?: unknown }) | null;
-      if (e && typeof e.code !== 'number') return rej(e);
-      res({ code: e ? (e.code as number) : 0, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
 
 describe('easd device, policy and rule', () => {
   let dir: string;
@@ -173,23 +155,9 @@ describe('easd device, policy and rule', () => {
       } finally {
         await setup.close();
       }
-      const child = spawn(EASD, ['serve', '--listen', '127.0.0.1:0', '--data', data, '--admin-email', 'admin@example.com', '--no-demo-user'], {
-        cwd: ROOT,
-        env: env(),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const exited = new Promise((r) => child.once('exit', r));
+      const served = spawnEasd(['serve', '--listen', '127.0.0.1:0', '--data', data, '--admin-email', 'admin@example.com', '--no-demo-user']);
       try {
-        let out = '';
-        child.stdout.setEncoding('utf8');
-        const url = await new Promise<string>((res, rej) => {
-          child.stdout.on('data', (c: string) => {
-            out += c;
-            const m = /easd is listening on (http\S+)\/Microsoft-Server-ActiveSync/.exec(out);
-            if (m) res(m[1]!);
-          });
-          void exited.then(() => rej(new Error(`easd serve exited: ${out}`)));
-        });
+        const { url } = await served.waitFor({ url: /easd is listening on (http\S+)\/Microsoft-Server-ActiveSync/ });
         const phone = new EasClient({ url, user: 'bob@example.com', password: 'bob-password-1', deviceId: 'NEWPHONE1', version: '16.1' });
         const r = await phone.post('FolderSync', el('FolderHierarchy', 'FolderSync', el('FolderHierarchy', 'SyncKey', '0')));
         assert.equal(r.status, 200);
@@ -197,8 +165,8 @@ describe('easd device, policy and rule', () => {
         assert.equal(childText(r.wbxml!, 'Status', 'FolderHierarchy'), '1');
         assert.equal(childText(childOf(r.wbxml!, 'Changes', 'FolderHierarchy')!, 'Count', 'FolderHierarchy'), '1');
       } finally {
-        child.kill('SIGTERM');
-        await exited;
+        served.child.kill('SIGTERM');
+        await served.exited;
       }
       const check = await openStore({ dataDir: data });
       try {

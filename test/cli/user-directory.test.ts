@@ -3,36 +3,16 @@
  * process against a temporary SQLite data directory and a fresh PostgreSQL schema.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/types.ts';
 import { openTempPostgresStore, PG_TEST_URL, pgSkipped } from '../helpers/db.ts';
+import { easd, type RunResult } from '../logging/cli-helpers.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const EASD = join(ROOT, 'bin/easd');
 
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function easd(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
-  const clean: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EASD_')) clean[k] = v;
-  return new Promise((res, rej) => {
-    execFile(EASD, args, { cwd: ROOT, env: { ...clean, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      const e = err as (Error & { code?: unknown }) | null;
-      if (e && typeof e.code !== 'number') return rej(e);
-      res({ code: e ? (e.code as number) : 0, stdout, stderr });
-    });
-  });
-}
 
 function assertFails(r: RunResult, message: RegExp) {
   assert.equal(r.code, 1, `expected exit 1, got ${r.code}: ${r.stdout} ${r.stderr}`);

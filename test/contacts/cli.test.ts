@@ -3,38 +3,17 @@
  * process, with the store options of `easd serve`, on SQLite (--data) and PostgreSQL (--database).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parseVCards } from '../../src/contacts/vcard.ts';
 import { openStore } from '../../src/store/open.ts';
 import { openTempPostgresStore, PG_TEST_URL, type TestStore } from '../helpers/db.ts';
+import { ROOT } from '../helpers/easd-process.ts';
+import { easd } from '../logging/cli-helpers.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const EASD = join(ROOT, 'bin/easd');
 const FIXTURES = join(ROOT, 'test/fixtures/vcard');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function easd(args: string[], stdin = ''): Promise<Run> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EASD_')) env[k] = v;
-  return new Promise((res, rej) => {
-    const child = execFile(EASD, args, { cwd: ROOT, env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const e = err as (Error & { code?: unknown }) | null;
-      if (e && typeof e.code !== 'number') return rej(e);
-      res({ code: e ? (e.code as number) : 0, stdout: String(stdout), stderr: String(stderr) });
-    });
-    child.stdin?.end(stdin);
-  });
-}
 
 for (const backend of ['sqlite', 'postgres'] as const) {
   describe(`easd contacts (${backend})`, () => {

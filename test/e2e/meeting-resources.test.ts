@@ -5,12 +5,10 @@
  * calendar). Issue 4 item 7; decisions in src/calendar/resource-booking.ts.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import { buildItipMail, organizerICalendar } from '../../src/calendar/meeting-mail.ts';
 import { meetingHook } from '../../src/calendar/meeting-hook.ts';
@@ -20,6 +18,7 @@ import { openStore } from '../../src/store/open.ts';
 import type { JsonObject, Store } from '../../src/store/types.ts';
 import { childText, el, type WbxmlElement } from '../../src/wbxml/index.ts';
 import { liveItems } from '../helpers/store-items.ts';
+import { easd } from '../logging/cli-helpers.ts';
 import { pgSkipped } from '../helpers/db.ts';
 import { collectingLogger, startTestServer, type LogLine, type TestServer } from '../helpers/server.ts';
 import { Device } from './device.ts';
@@ -181,20 +180,6 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       } finally {
         await server.store.directory.setResource(userId(ROOM), 'room');
       }
-    });
-  });
-}
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-function easd(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EASD_')) env[k] = v;
-  return new Promise((res, rej) => {
-    execFile(join(ROOT, 'bin/easd'), args, { cwd: ROOT, env, timeout: 60_000 }, (err, stdout, stderr) => {
-      const e = err as (Error & { code?: unknown }) | null;
-      if (e && typeof e.code !== 'number') return rej(e);
-      res({ code: e ? (e.code as number) : 0, stdout, stderr });
     });
   });
 }

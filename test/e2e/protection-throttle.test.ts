@@ -5,10 +5,7 @@
  * `easd device show` / `list`. On SQLite and PostgreSQL (the block is recorded in the store).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { dirname, join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { hashPassword } from '../../src/auth/password.ts';
 import { commandHandlers } from '../../src/commands/index.ts';
@@ -16,17 +13,15 @@ import { buildServer, DEFAULT_MAX_REQUEST_BYTES } from '../../src/http/server.ts
 import { el } from '../../src/wbxml/index.ts';
 import { openTempSqliteStore } from '../helpers/db.ts';
 import { startTestServer } from '../helpers/server.ts';
+import { easd as runEasd } from '../logging/cli-helpers.ts';
 import { Device } from './device.ts';
 
 const ALICE = { email: 'alice@example.com', password: 'alice-password-1' };
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-function easd(args: string[]): Promise<string> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EASD_')) env[k] = v;
-  return new Promise((res, rej) => {
-    execFile(join(ROOT, 'bin/easd'), args, { cwd: ROOT, env, timeout: 60_000 }, (err, stdout, stderr) => (err ? rej(new Error(`${err.message}\n${stderr}`)) : res(String(stdout))));
-  });
+/** ./bin/easd's standard output; a non-zero exit fails the test with its stderr. */
+async function easd(args: string[]): Promise<string> {
+  const r = await runEasd(args);
+  if (r.code !== 0) throw new Error(`easd ${args.join(' ')} exited ${r.code}\n${r.stderr}`);
+  return r.stdout;
 }
 
 // No pacing here (identicalPaceMs 0): the 60 Syncs come as fast as the device sends them.

@@ -4,19 +4,15 @@
  * `easd report -` gives the same counts.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { hashPassword } from '../../src/auth/password.ts';
 import { openStore } from '../../src/store/open.ts';
 import { Device } from '../e2e/device.ts';
+import { spawnEasd } from '../helpers/easd-process.ts';
 import { easd } from '../logging/cli-helpers.ts';
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const EASD = join(ROOT, 'bin/easd');
 
 test('easd serve --metrics-listen: metrics on their own listener; easd report over the served log', async () => {
   const data = await mkdtemp(join(tmpdir(), 'easd-metrics-'));
@@ -24,30 +20,9 @@ test('easd serve --metrics-listen: metrics on their own listener; easd report ov
     const s0 = await openStore({ dataDir: data });
     await s0.createUser({ email: 'ann@example.com', passwordHash: await hashPassword('ann-password-123'), displayName: 'Ann' });
     await s0.close();
-    const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EASD_')) env[k] = v;
-    const child = spawn(EASD, ['serve', '--listen', '127.0.0.1:0', '--data', data, '--no-demo-user', '--metrics-listen', '127.0.0.1:0'], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-    let out = '';
+    const served = spawnEasd(['serve', '--listen', '127.0.0.1:0', '--data', data, '--no-demo-user', '--metrics-listen', '127.0.0.1:0']);
     try {
-      const where = await new Promise<{ url: string; metrics: string }>((res, rej) => {
-        const t = setTimeout(() => rej(new Error(`easd serve did not start: ${out}`)), 30000);
-        const look = (d: Buffer) => {
-          out += d.toString();
-          const u = /is listening on (http:\/\/[^/\s]+)/.exec(out);
-          const m = /serves metrics on (http:\/\/\S+\/metrics)/.exec(out);
-          if (u && m) {
-            clearTimeout(t);
-            res({ url: u[1]!, metrics: m[1]! });
-          }
-        };
-        child.stdout.on('data', look);
-        child.stderr.on('data', look);
-      });
+      const where = await served.waitFor({ url: /is listening on (http:\/\/[^/\s]+)/, metrics: /serves metrics on (http:\/\/\S+\/metrics)/ });
       const phone = new Device({ url: where.url, user: 'ann@example.com', password: 'ann-password-123', deviceId: 'ANN1', deviceType: 'iPhone', version: '16.1' });
       assert.equal((await phone.folderSync()).status, 1);
       await phone.sync(phone.folderByType(2).serverId);
@@ -62,10 +37,10 @@ test('easd serve --metrics-listen: metrics on their own listener; easd report ov
       assert.match(text, /^easd_held_requests 0$/m);
       assert.equal((await fetch(`${where.url}/metrics`)).status, 404);
     } finally {
-      child.kill('SIGTERM');
-      await exited;
+      served.child.kill('SIGTERM');
+      await served.exited;
     }
-    const report = await easd(['report', '-', '--csv'], out);
+    const report = await easd(['report', '-', '--csv'], served.output());
     assert.equal(report.code, 0, report.stderr);
     const [header, ...rows] = report.stdout.trimEnd().split('\r\n').map((l) => l.split(','));
     // OPTIONS carries no device id, and the /metrics probe on the ActiveSync port no user.

@@ -3,17 +3,14 @@
  * real server on a store the command can open too (a SQLite data directory or a PostgreSQL schema).
  */
 import { execFile } from 'node:child_process';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { hashPassword } from '../../src/auth/password.ts';
 import { commandHandlers } from '../../src/commands/index.ts';
 import { buildServer, DEFAULT_MAX_REQUEST_BYTES } from '../../src/http/server.ts';
 import type { Store, User } from '../../src/store/types.ts';
 import { openTempPostgresStore, openTempSqliteStore, PG_TEST_URL } from '../helpers/db.ts';
+import { cleanEnv, EASD, ROOT } from '../helpers/easd-process.ts';
 import { collectingLogger, type LogLine } from '../helpers/server.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const EASD = join(ROOT, 'bin/easd');
 
 export interface RunResult {
   code: number;
@@ -21,11 +18,10 @@ export interface RunResult {
   stderr: string;
 }
 
-export function easd(args: string[], input?: string): Promise<RunResult> {
-  const clean: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EASD_')) clean[k] = v;
+/** Runs ./bin/easd with `args` (and `input` on its stdin, `env` beside a clean environment); never rejects on a non-zero exit. */
+export function easd(args: string[], input?: string, env: Record<string, string> = {}): Promise<RunResult> {
   return new Promise((res, rej) => {
-    const child = execFile(EASD, args, { cwd: ROOT, env: clean, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    const child = execFile(EASD, args, { cwd: ROOT, env: cleanEnv(env), timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       const e = err as (Error & { code?: unknown }) | null;
       if (e && typeof e.code !== 'number') return rej(e);
       res({ code: e ? (e.code as number) : 0, stdout, stderr });

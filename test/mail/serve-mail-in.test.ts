@@ -3,17 +3,14 @@
  * the listeners come up with the HTTP server, deliver into the store, and close on SIGTERM.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { openStore } from '../../src/store/open.ts';
+import { cleanEnv, spawnEasd } from '../helpers/easd-process.ts';
+import { easd } from '../logging/cli-helpers.ts';
 import { LineClient } from './lmtp-client.ts';
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const EASD = join(ROOT, 'bin/easd');
 
 test('kb-2.3: easd serve --lmtp and --smtp with repeated --accepted-domain, EASD_MAX_MESSAGE_SIZE, clean stop', async () => {
   const data = await mkdtemp(join(tmpdir(), 'easd-mailin-'));
@@ -21,31 +18,15 @@ test('kb-2.3: easd serve --lmtp and --smtp with repeated --accepted-domain, EASD
     const s0 = await openStore({ dataDir: data });
     const alice = await s0.createUser({ email: 'alice@example.com', passwordHash: 'x' });
     await s0.close();
-    const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EASD_')) env[k] = v;
-    env.EASD_MAX_MESSAGE_SIZE = '4K';
-    const child = spawn(
-      EASD,
+    const served = spawnEasd(
       ['serve', '--listen', '127.0.0.1:0', '--data', data, '--no-demo-user', '--lmtp', '127.0.0.1:0', '--smtp', '127.0.0.1:0', '--accepted-domain', 'opt.test', '--accepted-domain', 'opt-two.test,opt-three.test'],
-      { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
+      cleanEnv({ EASD_MAX_MESSAGE_SIZE: '4K' }),
     );
-    const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+    const { child, exited } = served;
     const stop = setTimeout(() => child.kill('SIGKILL'), 90_000);
     try {
-    let out = '';
-    const ports = await new Promise<{ lmtp: number; smtp: number }>((res, rej) => {
-      const t = setTimeout(() => rej(new Error(`no listeners: ${out}`)), 30000);
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const l = /over LMTP on [^:]+:(\d+)/.exec(out);
-        const s = /over SMTP on [^:]+:(\d+)/.exec(out);
-        if (l && s) {
-          clearTimeout(t);
-          res({ lmtp: Number(l[1]), smtp: Number(s[1]) });
-        }
-      });
-      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    });
+    const found = await served.waitFor({ lmtp: /over LMTP on [^:]+:(\d+)/, smtp: /over SMTP on [^:]+:(\d+)/ });
+    const ports = { lmtp: Number(found.lmtp), smtp: Number(found.smtp) };
     const c = await LineClient.open(ports.lmtp);
     await c.command('LHLO mta.test');
     await c.command('MAIL FROM:<s@outside.test>');
@@ -92,16 +73,10 @@ test('easd mail gc deletes the stored bytes of messages no item refers to', asyn
     const [gone] = await deliverMessage(s0, { envelopeFrom: '', recipients: [u.email], raw: Buffer.from('Subject: gone\r\n\r\ngone\r\n') });
     await s0.deleteItem(u.id, gone!.itemId!);
     await s0.close();
-    const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EASD_')) env[k] = v;
-    const run = (args: string[]) =>
-      new Promise<{ code: number | null; out: string }>((res) => {
-        const c = spawn(EASD, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-        c.stderr.on('data', (d: Buffer) => (out += d.toString()));
-        c.once('exit', (code) => res({ code, out }));
-      });
+    const run = async (args: string[]) => {
+      const r = await easd(args);
+      return { code: r.code, out: r.stdout + r.stderr };
+    };
     const recent = await run(['mail', 'gc', '--data', data]);
     assert.equal(recent.code, 0, recent.out);
     assert.match(recent.out, /deleted 0 unreferenced blob\(s\), 2 kept/, 'within the default grace period nothing goes');

@@ -4,21 +4,18 @@
  * server on 127.0.0.1:0).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { hashPassword } from '../../src/auth/password.ts';
 import { openStore } from '../../src/store/open.ts';
 import { childText, el } from '../../src/wbxml/tree.ts';
 import { EasClient } from '../helpers/eas-client.ts';
+import { spawnEasd } from '../helpers/easd-process.ts';
 import { LineClient } from '../mail/lmtp-client.ts';
 import { startSmtpSink } from '../mail-out/harness.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const EASD = join(ROOT, 'bin/easd');
 const s = (name: string, ...kids: Parameters<typeof el>[2][]) => el('Settings', name, ...kids);
 
 test('easd serve: Oof set from a phone answers mail taken in over LMTP through the SMTP relay', async () => {
@@ -28,30 +25,10 @@ test('easd serve: Oof set from a phone answers mail taken in over LMTP through t
     const s0 = await openStore({ dataDir: data });
     await s0.createUser({ email: 'ann@example.com', passwordHash: await hashPassword('ann-password-123'), displayName: 'Ann' });
     await s0.close();
-    const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EASD_')) env[k] = v;
-    const child = spawn(
-      EASD,
-      ['serve', '--listen', '127.0.0.1:0', '--data', data, '--no-demo-user', '--lmtp', '127.0.0.1:0', '--smtp-relay', sink.url, '--smtp-relay-starttls', 'off'],
-      { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+    const served = spawnEasd(['serve', '--listen', '127.0.0.1:0', '--data', data, '--no-demo-user', '--lmtp', '127.0.0.1:0', '--smtp-relay', sink.url, '--smtp-relay-starttls', 'off']);
     try {
-      let out = '';
-      const where = await new Promise<{ url: string; lmtp: number }>((res, rej) => {
-        const t = setTimeout(() => rej(new Error(`easd serve did not start: ${out}`)), 30000);
-        const look = (d: Buffer) => {
-          out += d.toString();
-          const u = /listening on (http:\/\/[^/\s]+)/.exec(out);
-          const l = /over LMTP on [^:]+:(\d+)/.exec(out);
-          if (u && l) {
-            clearTimeout(t);
-            res({ url: u[1]!, lmtp: Number(l[1]) });
-          }
-        };
-        child.stdout.on('data', look);
-        child.stderr.on('data', look);
-      });
+      const found = await served.waitFor({ url: /listening on (http:\/\/[^/\s]+)/, lmtp: /over LMTP on [^:]+:(\d+)/ });
+      const where = { url: found.url, lmtp: Number(found.lmtp) };
       const phone = new EasClient({ url: where.url, user: 'ann@example.com', password: 'ann-password-123' });
       const res = await phone.post(
         'Settings',
@@ -74,8 +51,8 @@ test('easd serve: Oof set from a phone answers mail taken in over LMTP through t
       assert.match(sink.messages[0]!.raw.toString(), /Auto-Submitted: auto-replied/);
       assert.match(sink.messages[0]!.raw.toString(), /Away this week\./);
     } finally {
-      child.kill('SIGTERM');
-      await exited;
+      served.child.kill('SIGTERM');
+      await served.exited;
     }
   } finally {
     await sink.close();
