@@ -15,6 +15,7 @@ import type { Store } from '../../src/store/types.ts';
 import { decodeWbxml, parseXml, toXml } from '../../src/wbxml/index.ts';
 import { EasClient } from '../helpers/eas-client.ts';
 import { cleanEnv, EASD, ROOT } from '../helpers/easd-process.ts';
+import { assertFails } from '../logging/cli-helpers.ts';
 import { openTempPostgresStore, PG_TEST_URL, pgSkipped } from '../helpers/db.ts';
 
 const TIMEOUT_MS = 60_000;
@@ -53,13 +54,6 @@ function easd(args: string[], opts: { stdin?: string | Buffer; env?: Record<stri
 
 function assertOk(r: RunResult, what: string) {
   assert.equal(r.code, 0, `${what} failed (${r.code}): ${r.stderr}`);
-}
-
-/** Exit status 1, one "easd: ..." line on stderr matching `message`, and no stack trace. */
-function assertFails(r: RunResult, message: RegExp) {
-  assert.equal(r.code, 1, `expected exit 1, got ${r.code}; stdout: ${r.stdout}; stderr: ${r.stderr}`);
-  assert.match(r.stderr, message);
-  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
 }
 
 async function withStore<T>(dataDir: string, fn: (store: Store) => Promise<T>): Promise<T> {

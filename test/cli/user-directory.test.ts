@@ -10,15 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/types.ts';
 import { openTempPostgresStore, PG_TEST_URL, pgSkipped } from '../helpers/db.ts';
-import { easd, type RunResult } from '../logging/cli-helpers.ts';
-
-
-
-function assertFails(r: RunResult, message: RegExp) {
-  assert.equal(r.code, 1, `expected exit 1, got ${r.code}: ${r.stdout} ${r.stderr}`);
-  assert.match(r.stderr, message);
-  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
-}
+import { assertFails, easd } from '../logging/cli-helpers.ts';
 
 const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(200, 7)]);
 let dir: string;

@@ -14,17 +14,10 @@ import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/types.ts';
 import { openTempPostgresStore, PG_TEST_URL, pgSkipped } from '../helpers/db.ts';
 import { ROOT } from '../helpers/easd-process.ts';
-import { easd, type RunResult } from '../logging/cli-helpers.ts';
+import { assertFails, easd } from '../logging/cli-helpers.ts';
 
 const CERTS = join(ROOT, 'test/fixtures/certs');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-
-function assertFails(r: RunResult, message: RegExp) {
-  assert.equal(r.code, 1, `expected exit 1, got ${r.code}: ${r.stdout} ${r.stderr}`);
-  assert.match(r.stderr, message);
-  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
-}
 
 let dir: string;
 let ANN_DER: Buffer;

@@ -2,6 +2,7 @@
  * For tests of the admin commands beside a running server: ./bin/easd as a child process, and a
  * real server on a store the command can open too (a SQLite data directory or a PostgreSQL schema).
  */
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { hashPassword } from '../../src/auth/password.ts';
 import { commandHandlers } from '../../src/commands/index.ts';
@@ -29,6 +30,13 @@ export function easd(args: string[], input?: string, env: Record<string, string>
     if (input !== undefined) child.stdin!.end(input);
     else child.stdin!.end();
   });
+}
+
+/** Exit status 1, one "easd: ..." line on stderr matching `message`, and no stack trace. */
+export function assertFails(r: { code: number | null; stdout: string; stderr: string }, message: RegExp): void {
+  assert.equal(r.code, 1, `expected exit 1, got ${r.code}; stdout: ${r.stdout}; stderr: ${r.stderr}`);
+  assert.match(r.stderr, message);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
 }
 
 export interface SharedServer {
