@@ -22,7 +22,10 @@ export interface RequestContextInit {
   store: Store;
   services: Services;
   log: Logger;
-  /** The response's socket side: its 'close' is the client going away. */
+  /**
+   * The response: its 'close' is the client going away (the request's own 'close' has already
+   * fired once its body was read, Node 16+).
+   */
   response: { destroyed: boolean; once(event: 'close', fn: () => void): unknown; off(event: 'close', fn: () => void): unknown };
   /** Controllers of requests that may wait, so closing the server can abort them. */
   held: Set<AbortController>;

@@ -8,8 +8,17 @@
  * schema it does not use. It is also slow in a database shared by many schemas. This one reads
  * only the catalogs by OID, filtered to easd's schema, so nothing is looked up by name.
  */
-import { sql, type DatabaseIntrospector, type DatabaseMetadata, type DatabaseMetadataOptions, type Kysely, type SchemaMetadata, type TableMetadata } from 'kysely';
-import { PostgresDialect, type PostgresDialectConfig } from 'kysely';
+import {
+  PostgresDialect,
+  sql,
+  type DatabaseIntrospector,
+  type DatabaseMetadata,
+  type DatabaseMetadataOptions,
+  type Kysely,
+  type PostgresDialectConfig,
+  type SchemaMetadata,
+  type TableMetadata,
+} from 'kysely';
 
 interface ColumnRow {
   table: string;
