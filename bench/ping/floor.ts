@@ -1,6 +1,7 @@
 /**
  * The platform floor under bench/ping/held.ts: server memory per held request when the server
- * does nothing but hold it, for a bare node:http server and a bare Fastify server (configured
+ * does nothing but hold it, for a bare TCP socket (net.Server reading one request head: what a
+ * detached held request keeps, src/http/held-connections.ts), a bare node:http server and a bare Fastify server (configured
  * like easd's buildServer: raw-body content-type parser, onRequest/onSend hooks, an
  * AbortSignal.any per request like src/http/activesync.ts), each in its own process with
  * --expose-gc. Same client and procedure as held.ts: N POSTs with a Ping-sized body, each on its
@@ -43,7 +44,24 @@ if (args.serve) {
   };
   const hold = () => new Promise<void>((res) => release.signal.addEventListener('abort', () => res(), { once: true }));
   let port = 0;
-  if (args.serve === 'node') {
+  if (args.serve === 'net') {
+    const net = await import('node:net');
+    const server = net.createServer((sock) => {
+      let head = '';
+      const onData = (c: Buffer) => {
+        head += c.toString('latin1');
+        if (head.includes('\r\n\r\n')) {
+          sock.removeListener('data', onData);
+          sock.resume();
+          held++;
+          void hold().then(() => sock.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'));
+        }
+      };
+      sock.on('data', onData);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as { port: number }).port;
+  } else if (args.serve === 'node') {
     const server = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -103,7 +121,7 @@ if (args.serve) {
   const body = Buffer.alloc(40, 1); // about the size of the WBXML Ping of held.ts
   const self = fileURLToPath(import.meta.url);
   const rows: string[] = [];
-  for (const kind of ['node', 'fastify']) {
+  for (const kind of ['net', 'node', 'fastify']) {
     const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', self, '--serve', kind], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
     let next = 1;
     const waiting = new Map<number, (v: unknown) => void>();
@@ -139,7 +157,8 @@ if (args.serve) {
     const rss = (after.rss - before.rss) / heldNow;
     const heap = (after.heapUsed - before.heapUsed) / heldNow;
     log(`${kind}: ${heldNow} held, ${f0(rss)} bytes RSS and ${f0(heap)} bytes heap per held request`);
-    rows.push(`| bare ${kind === 'node' ? 'node:http' : 'Fastify (as buildServer configures it)'} | ${heldNow} | ${f0(rss)} (${f2(rss / 1024)} KB) | ${f0(heap)} |`);
+    const label = kind === 'net' ? 'bare TCP socket (net.Server, no HTTP state)' : kind === 'node' ? 'bare node:http' : 'bare Fastify (as buildServer configures it)';
+    rows.push(`| ${label} | ${heldNow} | ${f0(rss)} (${f2(rss / 1024)} KB) | ${f0(heap)} |`);
     child.send({ id: 0, op: 'close' });
     agent.destroy();
     await new Promise((r) => child.once('exit', r));

@@ -14,6 +14,7 @@ import { withProvisionGate } from '../devices/provision-gate.ts';
 import { authenticateRequest } from './authenticate.ts';
 import { logFields } from './request-log.ts';
 import { ParkedRequests } from './parked-requests.ts';
+import { takeHeldAnswer, type HeldConnections } from './held-connections.ts';
 import { Protection } from '../devices/protection.ts';
 import { withLoopDetection } from '../devices/loop-detector.ts';
 import { throttleHeaders } from '../devices/throttle.ts';
@@ -41,6 +42,8 @@ interface Deps {
    * src/http/server.ts); false when it has answered the request itself.
    */
   afterAuthentication?: (req: FastifyRequest, reply: FastifyReply, user: User) => Promise<boolean>;
+  /** The server's connections, so held requests can be detached from node:http. */
+  connections?: HeldConnections;
 }
 
 export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
@@ -65,7 +68,7 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
       void reply.send();
     }
   };
-  const parked = new ParkedRequests(answer, log);
+  const parked = new ParkedRequests(answer, log, { connections: deps.connections });
   // Provisioning, access rules and remote wipe decide first (src/devices/provision-gate.ts).
   // Loop detection sits inside the gate: a blocked or wiped device is refused before any replay.
   // Wrapped once per command, not per request.
@@ -111,6 +114,13 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
   });
 
   const post = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+    // The answer of a held request that was detached, carried by a request easd made
+    // (src/http/held-connections.ts): it was authenticated and logged as the held request.
+    const held = takeHeldAnswer<CommandResult>(req);
+    if (held) {
+      answer(req, reply, held);
+      return reply;
+    }
     const f = logFields(req);
     const rawQuery = req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
     let params;

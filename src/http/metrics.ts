@@ -20,7 +20,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { commandByName } from '../eas/commands.ts';
 import type { Store } from '../store/types.ts';
 import { changeHub } from '../sync/change-hub.ts';
-import { logFields } from './request-log.ts';
+import { elapsedMs, logFields } from './request-log.ts';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: 'easd_' });
@@ -100,7 +100,8 @@ export function registerMetrics(app: FastifyInstance, store: Store): void {
     const f = logFields(req);
     const cmd = commandLabel(f.cmd);
     requestsTotal.inc({ cmd, http_status: String(reply.statusCode), eas_status: easStatusLabel(f.easStatus) });
-    requestDuration.observe({ cmd }, reply.elapsedTime / 1000);
+    // From the request's start: a held request answered after detaching counts its whole hold.
+    requestDuration.observe({ cmd }, elapsedMs(req) / 1000);
     // X-MS-ASThrottle names the reason (MS-ASHTTP): one of a small fixed set of values.
     const throttle = reply.getHeader('x-ms-asthrottle');
     if (reply.statusCode === 503 && throttle !== undefined) throttledTotal.inc({ reason: /^[A-Za-z]{1,40}$/.test(String(throttle)) ? String(throttle) : 'other' });

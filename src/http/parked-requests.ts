@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { CommandResult, Park } from '../commands/types.ts';
+import type { DetachedRequest, HeldConnections } from './held-connections.ts';
 import { bodyLength, logFields } from './request-log.ts';
 
 /**
@@ -9,7 +10,9 @@ import { bodyLength, logFields } from './request-log.ts';
  * Ping must cost kilobytes). A command that has nothing to say yet returns `park`; the route hands
  * the request here and returns. What stays per held request is Fastify's request and reply, this
  * record and the command's Park (its Watch, deadline and a recheck closure over a few ids): no
- * suspended async frames, no AbortController, no timer of its own.
+ * suspended async frames, no AbortController, no timer of its own. Where the connection allows,
+ * not even Fastify's request and reply nor node:http's: the request is detached and only its
+ * socket stays (src/http/held-connections.ts); its answer goes out through the route again.
  *
  * - A change the Park's Watch matches runs `recheck`: a result answers, undefined stays parked.
  *   Rechecks of one request never overlap; a change during one runs it again afterwards.
@@ -31,9 +34,11 @@ class Parked {
   busy = false;
   again = false;
   done = false;
+  /** Set when node:http let go of the request: then `req` and `reply` are let go of too. */
+  detached: DetachedRequest | undefined;
   constructor(
-    readonly req: FastifyRequest,
-    readonly reply: FastifyReply,
+    public req: FastifyRequest | undefined,
+    public reply: FastifyReply | undefined,
     readonly park: Park,
     readonly bucket: number,
     readonly owner: ParkedRequests,
@@ -44,6 +49,11 @@ class Parked {
   changed(): void {
     this.owner.recheck(this);
   }
+
+  /** The client closed a detached request's connection (DetachedHolder). */
+  gone(): void {
+    this.owner.drop(this);
+  }
 }
 
 type RawWithEntry = ServerResponse & { [ENTRY]?: Parked };
@@ -52,6 +62,8 @@ export interface ParkedRequestsOptions {
   now?: () => number;
   /** Bucket width and sweep period in ms (tests use a short one). */
   tickMs?: number;
+  /** The server's connections, to detach held requests from node:http (none: never detached). */
+  connections?: HeldConnections;
 }
 
 export class ParkedRequests {
@@ -60,6 +72,7 @@ export class ParkedRequests {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #tickMs: number;
+  readonly #connections: HeldConnections | undefined;
   #timer: NodeJS.Timeout | undefined;
   #count = 0;
   /** Held requests per group, oldest first (Set keeps insertion order). */
@@ -70,6 +83,7 @@ export class ParkedRequests {
     this.#log = log;
     this.#now = opts.now ?? Date.now;
     this.#tickMs = opts.tickMs ?? 1000;
+    this.#connections = opts.connections;
   }
 
   /** Requests parked now. */
@@ -100,12 +114,24 @@ export class ParkedRequests {
     if (!set) this.#buckets.set(bucket, (set = new Set()));
     set.add(entry);
     this.#count++;
+    // The two log fields read from the request, before it or its connection goes.
+    const f = logFields(req);
+    f.bytesIn = bodyLength(req.body);
+    f.remote = req.ip;
+    park.watch.holder = entry;
+    this.#timer ??= setInterval(() => this.#sweep(), this.#tickMs);
+    const detached = this.#connections?.detach(req, reply, entry);
+    if (detached) {
+      entry.detached = detached;
+      entry.req = undefined;
+      entry.reply = undefined;
+      if (park.watch.dirty) this.recheck(entry);
+      return;
+    }
     shedRequest(req);
     const raw = reply.raw as RawWithEntry;
     raw[ENTRY] = entry;
     raw.on('close', onResponseClose);
-    park.watch.holder = entry;
-    this.#timer ??= setInterval(() => this.#sweep(), this.#tickMs);
     // A change that came while the command was looking, or a client already gone.
     if (raw.destroyed) this.drop(entry);
     else if (park.watch.dirty) this.recheck(entry);
@@ -113,6 +139,7 @@ export class ParkedRequests {
 
   /** Answers every parked request with its timeout answer (server shutdown). */
   closeAll(): void {
+    this.#connections?.closing();
     for (const set of [...this.#buckets.values()]) for (const e of [...set]) this.#finish(e, e.park.timeout());
   }
 
@@ -168,16 +195,19 @@ export class ParkedRequests {
       this.#count--;
       if (set.size === 0) this.#buckets.delete(e.bucket);
     }
-    const raw = e.reply.raw as RawWithEntry;
-    raw.off('close', onResponseClose);
-    delete raw[ENTRY];
+    if (e.reply) {
+      const raw = e.reply.raw as RawWithEntry;
+      raw.off('close', onResponseClose);
+      delete raw[ENTRY];
+    } else e.detached?.release();
     return true;
   }
 
   #finish(e: Parked, result: CommandResult): void {
     if (!this.#remove(e)) return;
     try {
-      this.#answer(e.req, e.reply, result);
+      if (e.detached) this.#connections!.answer(e.detached, result);
+      else this.#answer(e.req!, e.reply!, result);
     } catch (err) {
       this.#log.error({ err }, 'answering a held request failed');
     }
@@ -196,16 +226,13 @@ function onResponseClose(this: RawWithEntry): void {
 }
 
 /**
- * A held request keeps what its answer and its log line need and lets go of the rest for its
- * heartbeat (up to an hour, times every device): the body (decoded already), the query and the
- * request headers, with the two log fields read from them taken now (bytes in, and the client address,
- * which with a trusted proxy comes from X-Forwarded-For). Mailbox logging took its copy when it
- * marked the request (src/logging/mailbox-log.ts).
+ * A held request that stays attached keeps what its answer and its log line need and lets go of
+ * the rest for its heartbeat (up to an hour, times every device): the body (decoded already), the
+ * query and the request headers, with the two log fields read from them taken already (bytes in,
+ * and the client address, which with a trusted proxy comes from X-Forwarded-For). Mailbox logging
+ * took its copy when it marked the request (src/logging/mailbox-log.ts).
  */
 function shedRequest(req: FastifyRequest): void {
-  const f = logFields(req);
-  f.bytesIn = bodyLength(req.body);
-  f.remote = req.ip;
   (req as { body?: unknown }).body = undefined;
   // The query was parsed already; the log line names the route's path, not the request's.
   if (req.routeOptions.url !== undefined) req.raw.url = req.routeOptions.url;

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { carryAcrossHold } from './held-connections.ts';
 
 /**
  * The one structured line written per ActiveSync request, with the fields an Exchange admin reads
@@ -22,6 +23,10 @@ export interface RequestLogFields {
 // whole heartbeat, and two ephemeron-table entries per request cost more than two properties.
 const FIELDS = Symbol('easd.logFields');
 const STARTED = Symbol('easd.started');
+// A detached held request's answer is sent for a new request (src/http/held-connections.ts):
+// its log line has the held request's fields and time.
+carryAcrossHold(FIELDS);
+carryAcrossHold(STARTED);
 type Marked = FastifyRequest & { [FIELDS]?: RequestLogFields; [STARTED]?: number };
 
 /** Called from an onRequest hook, so the time includes body parsing and authentication. */
@@ -67,7 +72,8 @@ export function writeRequestLog(log: Logger, req: FastifyRequest, reply: Fastify
   else log.info(line, 'request');
 }
 
-function elapsedMs(req: FastifyRequest): number {
+/** Milliseconds since the request came in (for a held request, since the held one came in). */
+export function elapsedMs(req: FastifyRequest): number {
   const start = (req as Marked)[STARTED];
   if (start === undefined) return 0;
   return Math.round((performance.now() - start) * 10) / 10;

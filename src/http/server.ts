@@ -8,7 +8,8 @@ import type { Store, User } from '../store/types.ts';
 import { MailboxLogCapture } from '../logging/mailbox-log.ts';
 import { registerMetrics, timedStore } from './metrics.ts';
 import { HomeDirectory } from './redirect.ts';
-import { registerActiveSync } from './activesync.ts';
+import { ENDPOINT, registerActiveSync } from './activesync.ts';
+import { HeldConnections } from './held-connections.ts';
 import { registerAutodiscover } from './autodiscover.ts';
 import { bodyLength, logFields, markStart, writeRequestLog } from './request-log.ts';
 
@@ -47,6 +48,13 @@ export interface ServerDeps {
 export const DEFAULT_MAX_REQUEST_BYTES = 50 * 1024 * 1024;
 const NO_QUERY = Object.freeze({});
 
+const CONNECTIONS = Symbol('easd.heldConnections');
+
+/** The server's connections (src/http/held-connections.ts), e.g. how many held requests are detached. */
+export function heldConnectionsOf(app: FastifyInstance): HeldConnections | undefined {
+  return (app as FastifyInstance & { [CONNECTIONS]?: HeldConnections })[CONNECTIONS];
+}
+
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const app = Fastify({
     // easd writes its own request log line (src/http/request-log.ts); Fastify's is off.
@@ -62,8 +70,17 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     },
     // A held Ping can last the heartbeat interval (up to an hour, MS-ASCMD 2.2.3.79.1).
     requestTimeout: 0,
+    // While closing, new requests get 503 from the onRequest hook below, which lets through the
+    // answers of detached held requests (src/http/held-connections.ts); Fastify's own 503 would not.
+    return503OnClosing: false,
     ...(deps.config.tls ? { https: { cert: deps.config.tls.cert, key: deps.config.tls.key } } : {}),
   }) as unknown as FastifyInstance;
+
+  // node:http sees each connection through a proxy, so a held request can be let go of
+  // (src/http/held-connections.ts); with TLS it takes the TLS socket.
+  const connections = new HeldConnections(app.server, deps.config.tls ? 'secureConnection' : 'connection', ENDPOINT);
+  (app as FastifyInstance & { [CONNECTIONS]?: HeldConnections })[CONNECTIONS] = connections;
+  if (!connections.active) deps.log.warn('held requests stay attached to node:http (its connection listener was not found)');
 
   // Bodies are WBXML, MIME or XML: take every content type as raw bytes and let each route decide.
   app.removeAllContentTypeParsers();
@@ -77,6 +94,13 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   // Closing the server ends held requests (Ping, Sync with Wait) at once instead of waiting out
   // their heartbeat: they see their abort signal and answer.
   const held = new Set<AbortController>();
+  // The first preClose hook (Fastify runs them in order): from here on, new requests are refused.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    connections.closing();
+    done();
+  });
   app.addHook('preClose', async () => {
     for (const c of held) c.abort();
   });
@@ -92,10 +116,24 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     await mailboxLog.mark(req, user);
     return !(await homes.redirect(req, reply, user));
   };
-  registerActiveSync(app, { ...deps, store, authenticator, held, afterAuthentication, protection });
+  registerActiveSync(app, { ...deps, store, authenticator, held, afterAuthentication, protection, connections });
   registerAutodiscover(app, { ...deps, authenticator, homes });
 
-  app.addHook('onRequest', async (req) => markStart(req));
+  app.addHook('onRequest', (req, reply, done) => {
+    markStart(req);
+    HeldConnections.noteRequest(req);
+    // Shutting down: 503 and the connection closes (Fastify sets Connection: close while closing).
+    if (closing && !HeldConnections.carriesAnswer(req)) {
+      logFields(req).reason = 'server shutting down';
+      void reply.code(503).send();
+      return;
+    }
+    done();
+  });
+  app.addHook('onResponse', (req, _reply, done) => {
+    HeldConnections.noteAnswered(req);
+    done();
+  });
   // One request log line per request, whatever route answered (src/http/request-log.ts).
   app.addHook('onSend', async (req, reply, payload) => {
     writeRequestLog(deps.log, req, reply, bodyLength(payload));

@@ -13,6 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { DEFAULT_MAILBOX_LOG_HOURS } from '../store/mailbox-log-types.ts';
 import type { Store, User } from '../store/types.ts';
+import { carryAcrossHold } from '../http/held-connections.ts';
 import { clientAddress, logFields } from '../http/request-log.ts';
 import { bodyAsText, loggableHeaders } from './capture.ts';
 
@@ -29,6 +30,8 @@ interface Mark {
   request: string | null;
 }
 type Marked = FastifyRequest & { [MARK]?: Mark };
+// The entry of a detached held request is written for the request that carries its answer.
+carryAcrossHold(MARK);
 
 export interface MailboxLogOptions {
   /** How often the list of logged users is re-read (ms); a change with the CLI shows within it. */

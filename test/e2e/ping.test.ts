@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { it } from 'node:test';
+import { heldConnectionsOf } from '../../src/http/server.ts';
 import { changeHub } from '../../src/sync/change-hub.ts';
 import { el, encodeWbxml } from '../../src/wbxml/index.ts';
 import { childText } from '../../src/wbxml/tree.ts';
@@ -74,8 +75,9 @@ it('a held Ping lets go of its headers and body while it waits, yet its log line
       req.on('error', reject);
       req.end(body);
     });
-    for (let i = 0; i < 200 && hub.size === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 200 && heldConnectionsOf(srv.app)!.detached === 0; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(hub.size, 1, 'the Ping is held');
+    assert.equal(heldConnectionsOf(srv.app)!.detached, 1, 'and detached from node:http: its log fields and mailbox log mark are carried to its answer');
     const inboxFolder = (await srv.store.listFolders(userId)).find((f) => f.serverId === inbox)!;
     await srv.store.putItem({ userId, folderId: inboxFolder.id, class: 'Email', data: { subject: 'wake' } });
     assert.equal(await answered, 200);
