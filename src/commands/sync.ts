@@ -177,8 +177,9 @@ function shownFolders(ctx: CommandContext, folders: Folder[]): Folder[] {
  * device and protocol version, with the store's write token unchanged (nothing written anywhere
  * since, Store.writeToken), gets the same answer without being worked out again: every input of
  * that answer (the sync state, the cached request, the folders and their items) is in the store.
- * Requests that wait (Wait, HeartbeatInterval) are not kept. Backends without a token
- * (PostgreSQL) always work the answer out.
+ * Requests that wait (Wait, HeartbeatInterval) are not kept. With PostgreSQL the token is one
+ * query, and any commit in the database cluster changes it, so there a quiet repeat is a query
+ * instead of the Sync's several, and a busy cluster works more answers out again.
  */
 interface Quiet {
   token: string;
@@ -190,19 +191,22 @@ const quietAnswers = new WeakMap<object, Map<string, Quiet>>();
 const MAX_QUIET = 10_000;
 
 export const sync: CommandHandler = async (ctx) => {
-  const token = ctx.store.writeToken();
-  let quiet: Map<string, Quiet> | undefined;
-  const key = `${ctx.user.id}\0${ctx.device.deviceId}`;
-  if (token !== undefined) {
-    quiet = quietAnswers.get(ctx.store);
-    if (!quiet) quietAnswers.set(ctx.store, (quiet = new Map()));
-    const q = quiet.get(key);
-    if (q && q.token === token && q.version === ctx.version && q.body.equals(ctx.rawBody)) return q.result;
-  }
   try {
+    // SQLite's token without waiting a turn (the quiet path is the hot one); PostgreSQL's is a query.
+    const t = ctx.store.writeToken();
+    const token = typeof t === 'object' ? await t : t;
+    let quiet: Map<string, Quiet> | undefined;
+    const key = `${ctx.user.id}\0${ctx.device.deviceId}`;
+    if (token !== undefined) {
+      quiet = quietAnswers.get(ctx.store);
+      if (!quiet) quietAnswers.set(ctx.store, (quiet = new Map()));
+      const q = quiet.get(key);
+      if (q && q.token === token && q.version === ctx.version && q.body.equals(ctx.rawBody)) return q.result;
+    }
     const out = { waits: false };
     const result = await handleSync(ctx, out);
-    if (quiet && !out.waits && ctx.store.writeToken() === token && result.easStatus === SyncStatus.Success) {
+    const after = quiet && !out.waits && result.easStatus === SyncStatus.Success ? ctx.store.writeToken() : undefined;
+    if (quiet && after !== undefined && (typeof after === 'object' ? await after : after) === token) {
       if (quiet.size >= MAX_QUIET) quiet.clear();
       quiet.set(key, { token: token!, version: ctx.version, body: Buffer.from(ctx.rawBody), result });
     } else {

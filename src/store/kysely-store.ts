@@ -67,8 +67,8 @@ export interface KyselyStoreOptions extends StoreOptions {
   onClose?: () => Promise<void>;
   /** How change notifications travel; default in-process (LocalChangeBus). */
   changes?: ChangeBus;
-  /** Store.writeToken, when the connection can tell (SQLite). */
-  writeToken?: () => string;
+  /** Store.writeToken, when the connection can tell (SQLite at once, PostgreSQL with a query). */
+  writeToken?: () => string | Promise<string>;
 }
 
 export class KyselyStore implements Store {
@@ -103,9 +103,9 @@ export class KyselyStore implements Store {
     this.#writeToken = opts.writeToken;
   }
 
-  readonly #writeToken: (() => string) | undefined;
+  readonly #writeToken: (() => string | Promise<string>) | undefined;
 
-  writeToken(): string | undefined {
+  writeToken(): string | undefined | Promise<string | undefined> {
     return this.#writeToken?.();
   }
 

@@ -72,5 +72,8 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
     await db.destroy();
     throw err;
   }
-  return new KyselyStore(db, { ...opts, changes });
+  // Every commit (of any session) inserts WAL, so an unchanged insert position means nothing was
+  // written in between (Store.writeToken). One prepared statement per pooled connection.
+  const writeToken = () => pool.query<{ t: string }>({ name: 'easd_write_token', text: 'select pg_current_wal_insert_lsn()::text as t' }).then((r) => r.rows[0]!.t);
+  return new KyselyStore(db, { ...opts, changes, writeToken });
 }

@@ -304,11 +304,12 @@ export interface Store {
 
   /**
    * A value that changes whenever anything may have been written to the store, by this process
-   * or another, or undefined when the backend cannot tell cheaply (PostgreSQL). Equal tokens
-   * before and after a computation mean it read a store nobody wrote to: a repeated identical
-   * request may be answered the same way (src/commands/sync.ts).
+   * or another, or undefined when the backend cannot tell. Equal tokens before and after a
+   * computation mean it read a store nobody wrote to: a repeated identical request may be
+   * answered the same way (src/commands/sync.ts). SQLite answers at once (its data version);
+   * PostgreSQL with one query (the WAL insert position, which any commit moves).
    */
-  writeToken(): string | undefined;
+  writeToken(): string | undefined | Promise<string | undefined>;
 
   /**
    * Records that the user was told an item could not be synchronized (kb-2.4). True the first

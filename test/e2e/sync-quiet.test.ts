@@ -4,7 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { openPostgresStore } from '../../src/store/postgres.ts';
 import type { Store } from '../../src/store/types.ts';
+import { PG_TEST_URL } from '../helpers/db.ts';
 import { childText } from '../../src/wbxml/tree.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { Device } from './device.ts';
@@ -65,6 +67,33 @@ it('a repeated no-change Sync is answered without working it out again, and a wr
     await d.sync(inbox);
     assert.ok(reads.n > before, 'after any write the request is worked out again');
   } finally {
+    await srv.close();
+  }
+});
+
+it('on PostgreSQL, a write through another node shows on the very next identical Sync (the token is the database\'s, not the node\'s)', async () => {
+  const srv = await startTestServer({ users: [USER], backend: 'postgres', config: { protection: { throttle: { identicalPaceMs: 0 } } } });
+  const nodeB = await openPostgresStore(PG_TEST_URL, { schema: srv.pgSchema! });
+  try {
+    const userId = srv.users.get(USER.email)!.id;
+    const t0 = await srv.store.writeToken();
+    assert.equal(typeof t0, 'string', 'PostgreSQL has a write token');
+    const d = new Device({ url: srv.url, user: USER.email, password: USER.password, deviceId: 'QUIETPG1', version: '16.1' });
+    await d.folderSync();
+    const inbox = d.folderByType(2).serverId;
+    const inboxId = (await srv.store.getFolderByServerId(userId, inbox))!.id;
+    await d.initialSync(inbox);
+    assert.notEqual(await srv.store.writeToken(), t0, 'writes move it');
+    for (let round = 1; round <= 3; round++) {
+      assert.equal((await d.sync(inbox)).adds.length, 0);
+      assert.equal((await d.sync(inbox)).adds.length, 0);
+      // Stored by the other node: this node hears of it only through the database.
+      await nodeB.putItem({ userId, folderId: inboxId, class: 'Email', data: { subject: `from B ${round}` } });
+      const news = await d.sync(inbox);
+      assert.deepEqual(news.adds.map((a) => childText(a.appData, 'Subject', 'Email')), [`from B ${round}`], `round ${round}`);
+    }
+  } finally {
+    await nodeB.close();
     await srv.close();
   }
 });
