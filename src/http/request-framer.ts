@@ -6,12 +6,14 @@
  * malformed or repeated Content-Length, a head over the limit) makes the stream opaque from
  * there on: never at a boundary again.
  */
+const END_OF_HEAD = Buffer.from('\r\n\r\n', 'latin1');
+
 export class RequestFramer {
   /** Requests whose head was seen. */
   framed = 0;
   #opaque = false;
-  /** The head seen so far of the request in progress ('' at a boundary). */
-  #head = '';
+  /** The head seen so far of a request whose head spans chunks (undefined at a boundary). */
+  #partial: Buffer | undefined;
   #bodyLeft = 0;
 
   constructor(readonly maxHead = 64 * 1024) {}
@@ -22,7 +24,7 @@ export class RequestFramer {
 
   /** Every byte fed belongs to requests whose head and body were complete. */
   get atBoundary(): boolean {
-    return !this.#opaque && this.#head === '' && this.#bodyLeft === 0;
+    return !this.#opaque && this.#partial === undefined && this.#bodyLeft === 0;
   }
 
   feed(chunk: Buffer): void {
@@ -34,17 +36,27 @@ export class RequestFramer {
         i += n;
         continue;
       }
-      // The empty line may straddle two chunks: look from three characters before this one.
-      const before = this.#head.length;
-      this.#head += chunk.toString('latin1', i);
-      const end = this.#head.indexOf('\r\n\r\n', Math.max(0, before - 3));
+      // Searched in the bytes (a chunk may carry a large body after the head); only the head
+      // becomes a string. A head that spans chunks is kept until its empty line comes.
+      let data = chunk;
+      let from = i;
+      let start = i;
+      const partial = this.#partial;
+      if (partial) {
+        data = Buffer.concat([partial, chunk.subarray(i)]);
+        // The empty line may straddle the two: look from three bytes before the new ones.
+        from = Math.max(0, partial.length - 3);
+        start = 0;
+      }
+      const end = data.indexOf(END_OF_HEAD, from);
       if (end < 0) {
-        if (this.#head.length > this.maxHead) this.#opaque = true;
+        this.#partial = partial ? data : Buffer.from(chunk.subarray(i));
+        if (this.#partial.length > this.maxHead) this.#opaque = true;
         return;
       }
-      const head = this.#head.slice(0, end + 4);
-      i += head.length - before;
-      this.#head = '';
+      const head = data.toString('latin1', start, end + 4);
+      i = partial ? i + (end + 4 - partial.length) : end + 4;
+      this.#partial = undefined;
       this.framed++;
       this.#bodyLeft = this.#bodyLength(head);
     }
