@@ -138,7 +138,8 @@ export class ConnectionProxy extends Duplex {
   answered = 0;
 
   constructor(socket: Socket) {
-    super({ allowHalfOpen: true });
+    // Strings (node:http's response heads) go to the socket as strings: no Buffer made for them.
+    super({ allowHalfOpen: true, decodeStrings: false });
     const s = socket as OwnedSocket;
     this.#socket = s;
     s[OWNER] = this;
@@ -207,13 +208,13 @@ export class ConnectionProxy extends Duplex {
     if (s?.isPaused()) s.resume();
   }
 
-  override _write(chunk: Buffer, encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
+  override _write(chunk: Buffer | string, encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
     const s = this.#socket;
     if (!s || s.destroyed) return cb(new Error('connection closed'));
     s.write(chunk, encoding, cb);
   }
 
-  override _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], cb: (err?: Error | null) => void): void {
+  override _writev(chunks: { chunk: Buffer | string; encoding: BufferEncoding }[], cb: (err?: Error | null) => void): void {
     const s = this.#socket;
     if (!s || s.destroyed) return cb(new Error('connection closed'));
     s.cork();
