@@ -81,10 +81,13 @@ export const folderCreate: CommandHandler = async (ctx) => {
 
     let folder;
     try {
-      folder = await store.createFolder({ userId: user.id, parentId, displayName: name, type });
+      folder = await store.createFolder({ userId: user.id, parentId, displayName: name, type, uniqueName: true });
     } catch (err) {
       // The parent was deleted since it was read.
       if (isStoreError(err, 'not_found')) return failure(FolderCreateStatus.ParentNotFound, 'parent folder not found');
+      // Another request created a folder of that name there since the look above (the store
+      // checks again under the user's hierarchy lock).
+      if (isStoreError(err, 'conflict')) return failure(FolderCreateStatus.FolderExists, 'a folder of that name exists');
       throw err;
     }
     const newKey = nextSyncKey(key);

@@ -92,7 +92,7 @@ export const folderUpdate: CommandHandler = async (ctx) => {
 
     let updated;
     try {
-      updated = await store.updateFolder(user.id, folder.id, { displayName: name, parentId });
+      updated = await store.updateFolder(user.id, folder.id, { displayName: name, parentId, uniqueName: true });
     } catch (err) {
       // The folder or the new parent changed since they were read.
       if (isStoreError(err, 'not_found')) {
@@ -101,6 +101,8 @@ export const folderUpdate: CommandHandler = async (ctx) => {
           : failure(FolderUpdateStatus.FolderNotFound, 'folder not found');
       }
       if (isStoreError(err, 'invalid')) return failure(FolderUpdateStatus.MalformedRequest, err.message);
+      // A folder of that name was created or renamed there since the look above.
+      if (isStoreError(err, 'conflict')) return failure(FolderUpdateStatus.FolderExistsOrSpecial, 'a folder of that name exists');
       throw err;
     }
     const newKey = nextSyncKey(key);

@@ -38,6 +38,7 @@ import { KyselyMailboxLogStore } from './mailbox-log-store.ts';
 import type { MailboxLogStore } from './mailbox-log-types.ts';
 import type { MailStore } from './mail-types.ts';
 import { prepareQuery } from './prepared.ts';
+import { sameFolderName } from './folder-name.ts';
 import type { Database, DevicesTable, FoldersTable, ItemsTable, SyncStatesTable, UsersTable } from './schema.ts';
 import {
   ITEM_CLASSES,
@@ -225,6 +226,7 @@ export class KyselyStore implements Store {
       return await this.#write(async (trx, changed) => {
         const hm = await bumpHierarchy(trx, f.userId, 1);
         if (f.parentId !== null && !(await liveFolderExists(trx, f.userId, f.parentId))) throw notFound('parent folder', f.parentId);
+        if (f.uniqueName) await refuseSiblingName(trx, f.userId, f.parentId, f.displayName, null);
         const row = await trx
           .insertInto('folders')
           .values({
@@ -295,6 +297,10 @@ export class KyselyStore implements Store {
           for (let at: string | null | undefined = patch.parentId; at != null; at = parents.get(at)) {
             if (at === folderId) throw new StoreError('invalid', 'a folder cannot be moved under itself or its descendant');
           }
+        }
+        if (patch.uniqueName && (patch.displayName !== undefined || patch.parentId !== undefined)) {
+          const parentId = patch.parentId !== undefined ? patch.parentId : current.parent_id;
+          await refuseSiblingName(trx, userId, parentId, patch.displayName ?? current.display_name, folderId);
         }
         await bumpHierarchy(trx, userId, 1);
         const row = await trx
@@ -736,6 +742,19 @@ export class KyselyStore implements Store {
  * write calls it first (n = 0 just to take the lock), so on pg the user row lock serializes
  * one user's folder changes and their reads of the folder tree happen under it.
  */
+/**
+ * Throws 'conflict' when a live folder under `parentId` (other than `self`) has the name. Runs
+ * after bumpHierarchy, which holds the user's hierarchy row, so no other write of the user's
+ * folders can come between this look and the write that follows it.
+ */
+async function refuseSiblingName(trx: Db, userId: string, parentId: string | null, name: string, self: string | null): Promise<void> {
+  let q = trx.selectFrom('folders').select(['id', 'display_name']).where('user_id', '=', userId).where('deleted', '=', 0);
+  q = parentId === null ? q.where('parent_id', 'is', null) : q.where('parent_id', '=', parentId);
+  for (const r of await q.execute()) {
+    if (r.id !== self && sameFolderName(r.display_name, name)) throw new StoreError('conflict', `a folder named "${name}" exists in that parent`);
+  }
+}
+
 async function bumpHierarchy(trx: Db, userId: string, n: number): Promise<number> {
   const row = await trx
     .updateTable('users')

@@ -139,6 +139,12 @@ export interface NewFolder {
   type: number;
   /** Defaults to the folder's generated id. */
   serverId?: string;
+  /**
+   * Refuse (StoreError 'conflict') when a live sibling has the same name (case-insensitive,
+   * sameFolderName), checked under the user's hierarchy lock, so two racing creates cannot both
+   * pass (FolderCreate, MS-ASCMD 2.2.3.177.3 Status 2).
+   */
+  uniqueName?: boolean;
 }
 
 export interface FolderPatch {
@@ -146,6 +152,8 @@ export interface FolderPatch {
   /** A folder of the same user, not the folder itself nor one of its descendants. */
   parentId?: string | null;
   type?: number;
+  /** As NewFolder.uniqueName, for the folder's name in its (new) parent (FolderUpdate). */
+  uniqueName?: boolean;
 }
 
 export interface NewItem {

@@ -199,10 +199,8 @@ export function subtree(folders: readonly Folder[], folderId: string): Folder[] 
   return out;
 }
 
-/** Sibling names compare case-insensitively (MS-ASCMD 2.2.3.49.4: unique within a folder). */
-export function sameFolderName(a: string, b: string): boolean {
-  return a.normalize('NFC').toLowerCase() === b.normalize('NFC').toLowerCase();
-}
+// The store checks it too, under its hierarchy lock (NewFolder.uniqueName).
+export { sameFolderName } from '../store/folder-name.ts';
 
 /**
  * Whether a DisplayName from FolderCreate or FolderUpdate is acceptable: 1 to 256 characters

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import type { ChangeOptions } from '../../src/store/changes.ts';
 import {
   HIERARCHY_COLLECTION,
+  isStoreError,
   StoreError,
   type ChangeEvent,
   type Folder,
@@ -237,6 +238,33 @@ export function runStoreContract(name: string, open: OpenStore): void {
           await rejectsWith(store.createFolder({ userId: u.id, parentId: null, displayName: '', type: 1 }), 'invalid');
           await rejectsWith(store.createFolder({ userId: u.id, parentId: null, displayName: 'D', type: 1.5 }), 'invalid');
           assert.equal((await store.listFolders(u.id)).length, 1);
+        }),
+      );
+
+      it(
+        'with uniqueName, refuses a live sibling of the same name (case-insensitive), also when two creates race',
+        withStore(async (store) => {
+          const u = await mkUser(store);
+          const parent = await store.createFolder({ userId: u.id, parentId: null, displayName: 'Projects', type: 12 });
+          // Racing: both looked before either wrote; exactly one may win.
+          const raced = await Promise.allSettled([
+            store.createFolder({ userId: u.id, parentId: parent.id, displayName: 'Acme', type: 12, uniqueName: true }),
+            store.createFolder({ userId: u.id, parentId: parent.id, displayName: 'ACME', type: 12, uniqueName: true }),
+          ]);
+          assert.deepEqual(raced.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+          const lost = raced.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+          assert.ok(isStoreError(lost.reason, 'conflict'), String(lost.reason));
+          await rejectsWith(store.createFolder({ userId: u.id, parentId: null, displayName: 'projects', type: 12, uniqueName: true }), 'conflict');
+          // Elsewhere, or once the sibling is deleted, the name is free; without the flag nothing is checked.
+          const other = await store.createFolder({ userId: u.id, parentId: null, displayName: 'Acme', type: 12, uniqueName: true });
+          const acme = (await store.listFolders(u.id)).find((f) => f.parentId === parent.id)!;
+          await store.deleteFolder(u.id, acme.id);
+          await store.createFolder({ userId: u.id, parentId: parent.id, displayName: 'acme', type: 12, uniqueName: true });
+          // Renames and moves: into a clash refused, onto its own name (another case) allowed.
+          await rejectsWith(store.updateFolder(u.id, other.id, { parentId: parent.id, uniqueName: true }), 'conflict');
+          await rejectsWith(store.updateFolder(u.id, other.id, { displayName: 'PROJECTS', uniqueName: true }), 'conflict');
+          assert.equal((await store.updateFolder(u.id, other.id, { displayName: 'ACME', uniqueName: true })).displayName, 'ACME');
+          assert.equal((await store.getFolder(u.id, other.id))!.parentId, null, 'the refused move changed nothing');
         }),
       );
 
