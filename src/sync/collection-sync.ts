@@ -1,3 +1,4 @@
+import { KeyedLock } from './keyed-lock.ts';
 import { classForFolderType, converterFor, withinFilter } from '../classes/index.ts';
 import { ConversionError, type ConvertContext, type ItemConverter } from '../classes/types.ts';
 import type { EasVersion } from '../eas/versions.ts';
@@ -176,6 +177,20 @@ function mimeTruncationBytes(code: number | undefined): number | undefined {
  * device's sync key, paged by the window (MS-ASCMD 3.2.5.1 Sync processing).
  */
 export async function syncCollection(ctx: SyncContext, req: CollectionRequest, budget: { remaining: number }): Promise<CollectionOutcome> {
+  const folder = req.collectionId ? ctx.folders.find((f) => f.serverId === req.collectionId) : undefined;
+  if (!folder) return syncOneCollection(ctx, req, budget);
+  // One device's requests for one collection run one at a time. A device that gives up on a
+  // Sync and sends it again (same key) while the first is still being worked out would otherwise
+  // have both save the next key's state, the first last: then the state would not be the one
+  // behind the answer the device kept (the second), and what came in between would be sent
+  // twice or never (MS-ASCMD 2.2.3.177.3 SyncKey: a retried request gets the same next key).
+  return collectionLocks.run(`${ctx.user.id}\0${ctx.device.deviceId}\0${folder.id}`, () => syncOneCollection(ctx, req, budget));
+}
+
+/** Per process: two easd nodes sharing PostgreSQL do not share it (a retry sent to the other node can still race). */
+const collectionLocks = new KeyedLock();
+
+async function syncOneCollection(ctx: SyncContext, req: CollectionRequest, budget: { remaining: number }): Promise<CollectionOutcome> {
   const { store, user, device } = ctx;
   const collectionId = req.collectionId ?? '';
   if (!req.syncKey || !req.collectionId) {

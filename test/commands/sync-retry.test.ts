@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { isTransientStoreError } from '../../src/store/types.ts';
-import { childText, el } from '../../src/wbxml/index.ts';
+import { child, childText, el } from '../../src/wbxml/index.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { Device } from '../e2e/device.ts';
 
@@ -42,4 +42,55 @@ it('answers Sync Status 16 (retry) when the store loses its connection, and work
     assert.equal(store.listFolders, real);
   }
   assert.equal((await d.sync(inbox)).status, 1, 'the key is still good after the retry status');
+});
+
+it('a Sync sent again with the same key while the first is still being worked out gets an answer whose state is the one kept: nothing sent twice, nothing lost', async () => {
+  // Identical Syncs are not paced here (protection would hold the second one back 2 s).
+  const srv = await startTestServer({ users: [USER], logLevel: 'warn', config: { protection: { throttle: { identicalPaceMs: 0 } } } });
+  try {
+    const userId = srv.users.get(USER.email)!.id;
+    const d = new Device({ url: srv.url, user: USER.email, password: USER.password, deviceId: 'RETRY2' });
+    assert.equal((await d.folderSync()).status, 1);
+    const inbox = d.folderByType(2).serverId;
+    const inboxId = (await srv.store.getFolderByServerId(userId, inbox))!.id;
+    await d.initialSync(inbox);
+    await srv.store.putItem({ userId, folderId: inboxId, class: 'Email', data: { subject: 'one' } });
+    const body = el('AirSync', 'Sync', el('AirSync', 'Collections', d.collectionRequest(inbox)));
+
+    // The first request's state is saved slowly (a slow disk), so the second overtakes it.
+    const store = srv.store as unknown as { saveSyncState: (...a: unknown[]) => Promise<void> };
+    const real = store.saveSyncState.bind(srv.store);
+    let slowed: () => void = () => {};
+    const firstSaving = new Promise<void>((r) => (slowed = r));
+    let calls = 0;
+    store.saveSyncState = async (...a: unknown[]) => {
+      if (++calls === 1) {
+        slowed();
+        await new Promise((r) => setTimeout(r, 400));
+      }
+      return real(...a);
+    };
+    try {
+      const first = d.syncRaw(body);
+      await firstSaving;
+      // Arrives while the first is saving; the device gives up on the first and keeps this answer.
+      await srv.store.putItem({ userId, folderId: inboxId, class: 'Email', data: { subject: 'two' } });
+      const second = await d.syncRaw(body);
+      await first;
+      // The device keeps the second answer.
+      const kept = d.apply(inbox, child(child(second.wbxml!, 'Collections', 'AirSync')!, 'Collection', 'AirSync')!);
+      assert.deepEqual(kept.adds.map((a) => childText(a.appData, 'Subject', 'Email')), ['one', 'two'], 'the second answer has both');
+    } finally {
+      delete (store as { saveSyncState?: unknown }).saveSyncState;
+    }
+    const next = await d.sync(inbox);
+    assert.equal(next.status, 1, 'the key of the answer the device kept is good');
+    assert.deepEqual(
+      next.adds.map((a) => childText(a.appData, 'Subject', 'Email')),
+      [],
+      'nothing sent again',
+    );
+  } finally {
+    await srv.close();
+  }
 });
