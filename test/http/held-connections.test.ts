@@ -47,6 +47,16 @@ async function setup(srv: TestServer, deviceId: string) {
 
 const pingStatus = (body: Buffer) => childText(decodeWbxml(body), 'Status', 'Ping');
 
+/** setup(), then the device's Ping sent on a connection of its own and waited on until detached. */
+async function detachedPing(srv: TestServer, deviceId: string, extra: Record<string, string> = {}) {
+  const s = await setup(srv, deviceId);
+  const connections = heldConnectionsOf(srv.app)!;
+  const conn = await RawConnection.open(s.port);
+  conn.send(s.ping(extra));
+  await until(() => connections.detached === 1, `the Ping of ${deviceId} is detached`);
+  return { ...s, conn, connections };
+}
+
 it('a held Ping is detached from node:http and answered through the normal pipeline on the same connection, which carries on', async () => {
   const srv = await startTestServer({ users: [USER] });
   try {
@@ -101,11 +111,7 @@ it('a held Ping is detached from node:http and answered through the normal pipel
 it('bytes a client sends while its Ping is detached are kept and answered after it, in order', async () => {
   const srv = await startTestServer({ users: [USER] });
   try {
-    const { ping, options, change, port } = await setup(srv, 'DETACH2');
-    const connections = heldConnectionsOf(srv.app)!;
-    const conn = await RawConnection.open(port);
-    conn.send(ping());
-    await until(() => connections.detached === 1, 'the Ping is detached');
+    const { options, change, conn } = await detachedPing(srv, 'DETACH2');
     // A pipelined OPTIONS, in two pieces, while the Ping is held.
     conn.send(options.subarray(0, 20));
     await new Promise((r) => setTimeout(r, 50));
@@ -127,12 +133,8 @@ it('bytes a client sends while its Ping is detached are kept and answered after 
 it('a client that closes its connection while its Ping is detached is let go of, and a later change wakes nothing', async () => {
   const srv = await startTestServer({ users: [USER] });
   try {
-    const { d, inbox, ping, change, port } = await setup(srv, 'DETACH3');
-    const connections = heldConnectionsOf(srv.app)!;
+    const { d, inbox, change, conn, connections } = await detachedPing(srv, 'DETACH3');
     const hub = changeHub(srv.store);
-    const conn = await RawConnection.open(port);
-    conn.send(ping());
-    await until(() => connections.detached === 1, 'the Ping is detached');
     conn.socket.end();
     await until(() => connections.detached === 0 && hub.size === 0, 'the Ping is let go of');
     await change('after');
@@ -193,11 +195,7 @@ it('a Ping with a chunked body is held attached (it cannot be framed), and still
 it('closing the server answers a detached Ping with Status 1 and closes its connection', async () => {
   const srv = await startTestServer({ users: [USER] });
   try {
-    const { ping, port } = await setup(srv, 'DETACH6');
-    const connections = heldConnectionsOf(srv.app)!;
-    const conn = await RawConnection.open(port);
-    conn.send(ping());
-    await until(() => connections.detached === 1, 'the Ping is detached');
+    const { conn } = await detachedPing(srv, 'DETACH6');
     const closing = srv.app.close();
     const answer = await conn.response();
     assert.equal(answer.status, 200);
@@ -213,13 +211,9 @@ it('closing the server answers a detached Ping with Status 1 and closes its conn
 it('while the server closes, a new request gets 503 and its connection is closed', async () => {
   const srv = await startTestServer({ users: [USER] });
   try {
-    const { ping, options, port } = await setup(srv, 'DETACH7');
-    const connections = heldConnectionsOf(srv.app)!;
     // A held Ping keeps the close going while the other connection asks.
-    const held = await RawConnection.open(port);
-    held.send(ping());
+    const { options, port, conn: held } = await detachedPing(srv, 'DETACH7');
     const other = await RawConnection.open(port);
-    await until(() => connections.detached === 1, 'the Ping is detached');
     const from = srv.logs.length;
     const closing = srv.app.close();
     other.send(options);
