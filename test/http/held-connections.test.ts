@@ -248,3 +248,36 @@ it('a malformed request through a connection proxy gets a 400 and a closed conne
     await srv.close();
   }
 });
+
+it('pipelined requests around a held Ping are all answered, in order: a Ping with bytes after it stays attached', async () => {
+  const srv = await startTestServer({ users: [USER] });
+  try {
+    const { d, inbox, ping, options, change, port } = await setup(srv, 'DETACH8');
+    const connections = heldConnectionsOf(srv.app)!;
+    const hub = changeHub(srv.store);
+    // OPTIONS, then the Ping, in one write: the Ping may be detached once the OPTIONS is answered.
+    const a = await RawConnection.open(port);
+    a.send(Buffer.concat([options, ping()]));
+    assert.equal((await a.response()).status, 200, 'the OPTIONS first');
+    await until(() => hub.size === 1, 'the Ping is held');
+    await change('wake a');
+    const pingA = await a.response();
+    assert.equal(pingStatus(pingA.body), '2');
+    await d.sync(inbox);
+    // The Ping, then an OPTIONS, in one write: bytes of the next request came with the Ping, so
+    // it stays attached (node:http has them) and both are answered in order.
+    const b = await RawConnection.open(port);
+    b.send(Buffer.concat([ping(), options]));
+    await until(() => hub.size === 1, 'the second Ping is held');
+    assert.equal(connections.detached, 0, 'not detached: a request follows it');
+    await change('wake b');
+    const pingB = await b.response();
+    assert.equal(pingStatus(pingB.body), '2');
+    const after = await b.response();
+    assert.ok(after.headers['ms-asprotocolversions'], 'then the OPTIONS');
+    a.close();
+    b.close();
+  } finally {
+    await srv.close();
+  }
+});
