@@ -64,8 +64,9 @@ export class DetachedRequest {
   constructor(
     readonly socket: OwnedSocket,
     readonly carried: Carried,
-    /** The head of the request that carries the answer (see `answerHead`). */
-    readonly head: string,
+    /** The held request's HTTP version and Connection header, for the request that carries the answer (`answerHead`). */
+    readonly httpVersion: string,
+    readonly connection: string | undefined,
     holder: DetachedHolder,
     /** The server's count of detached requests (one object per server). */
     readonly tally: { detached: number },
@@ -299,13 +300,24 @@ function onProxiedTimeout(this: OwnedSocket): void {
 
 /**
  * The request head that carries a detached request's answer: the held request's HTTP version
- * and Connection header, so keep-alive is what the client asked for (closing: the server is
- * shutting down, so the connection closes after the answer).
+ * and Connection header, so keep-alive is what the client asked for (while the server shuts
+ * down: close, so the connection closes after the answer). Made when answering: kept per held
+ * request, a head built from parts is a tree of string pieces several times its length.
  */
 function answerHead(path: string, httpVersion: string, connection: string | undefined): string {
-  const version = httpVersion === '1.0' ? '1.0' : '1.1';
   const conn = connection && /^[\w ,-]{1,100}$/.test(connection) ? `Connection: ${connection}\r\n` : '';
-  return `POST ${path} HTTP/${version}\r\nHost: easd\r\nContent-Length: 0\r\n${conn}\r\n`;
+  return `POST ${path} HTTP/${httpVersion}\r\nHost: easd\r\nContent-Length: 0\r\n${conn}\r\n`;
+}
+
+/**
+ * A carried plain object with its strings copied: strings cut from the request's URL (the
+ * device id, the user) are slices that keep the whole URL alive for the hold.
+ */
+function ownStrings(v: unknown): unknown {
+  if (v === null || typeof v !== 'object' || Object.getPrototypeOf(v) !== Object.prototype) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = typeof x === 'string' ? (' ' + x).slice(1) : x;
+  return out;
 }
 
 /**
@@ -375,17 +387,17 @@ export class HeldConnections {
     if (!this.#listener || this.#closing) return undefined;
     const proxy = ConnectionProxy.detachable(req);
     if (!proxy) return undefined;
-    // Read before the proxy goes: the head of the request that will carry the answer.
-    const head = answerHead(this.#path, req.raw.httpVersion, req.raw.headers.connection);
+    // Read before the proxy goes: what the request that will carry the answer repeats.
+    const connection = req.raw.headers.connection;
     const carried: Carried = [];
     for (const key of CARRIED) {
       const v = (req as unknown as Record<symbol, unknown>)[key];
-      if (v !== undefined) carried.push([key, v]);
+      if (v !== undefined) carried.push([key, ownStrings(v)]);
     }
     // Fastify must not answer or log the request when node:http reports its connection closed.
     reply.hijack();
     const socket = proxy.takeSocket();
-    return socket ? new DetachedRequest(socket, carried, head, holder, this.#tally) : undefined;
+    return socket ? new DetachedRequest(socket, carried, req.raw.httpVersion === '1.0' ? '1.0' : '1.1', connection, holder, this.#tally) : undefined;
   }
 
   /** Sends a detached request's answer: node:http reads a request carrying it on the connection. */
@@ -399,8 +411,7 @@ export class HeldConnections {
     const proxy = new ConnectionProxy(socket);
     proxy[ANSWER] = { result, carried: d.carried };
     this.#listener.call(this.#server, proxy);
-    const head = this.#closing ? d.head.replace(/Connection: [^\r]*\r\n/, '').replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n') : d.head;
-    proxy.passOn(Buffer.from(head, 'latin1'));
+    proxy.passOn(Buffer.from(answerHead(this.#path, d.httpVersion, this.#closing ? 'close' : d.connection), 'latin1'));
     for (const chunk of d.buffered ?? []) proxy.passOn(chunk);
     d.buffered = undefined;
   }
