@@ -9,6 +9,9 @@
  * - easd_request_duration_seconds{cmd}: latency histogram; cmd="Sync" is the sync latency
  *   (held Pings and Syncs with Wait count their whole hold);
  * - easd_held_requests: Pings and Syncs with Wait held now (src/sync/change-hub.ts);
+ * - easd_held_requests_detached: of the held Pings, those node:http has let go of
+ *   (src/http/held-connections.ts); the others are held attached (a chunked body, a request
+ *   pipelined behind the Ping), at about twice the memory;
  * - easd_throttled_requests_total{reason}: throttled answers (HTTP 503 with X-MS-ASThrottle are
  *   counted here by themselves; other protection code may call `countThrottle`);
  * - easd_store_call_duration_seconds{method}: time of each Store call made by the server;
@@ -20,6 +23,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { commandByName } from '../eas/commands.ts';
 import type { Store } from '../store/types.ts';
 import { changeHub } from '../sync/change-hub.ts';
+import type { HeldConnections } from './held-connections.ts';
 import { elapsedMs, logFields } from './request-log.ts';
 
 export const registry = new Registry();
@@ -69,6 +73,20 @@ export const heldRequests = new Gauge({
   },
 });
 
+/** The connections of the servers with metrics in this process (their detached requests are counted). */
+const heldConnections = new Set<HeldConnections>();
+
+export const detachedRequests = new Gauge({
+  name: 'easd_held_requests_detached',
+  help: 'Held Pings whose connection the HTTP server has let go of (only the socket and a small record stay)',
+  registers: [registry],
+  collect() {
+    let n = 0;
+    for (const c of heldConnections) n += c.detached;
+    this.set(n);
+  },
+});
+
 /**
  * For protection code that answers without a 503 (for example a repeated request answered
  * without being processed): counts one throttle. `reason` must come from a small fixed set.
@@ -91,10 +109,12 @@ function easStatusLabel(s: unknown): string {
 }
 
 /** Counts every answered request of the app (an onResponse hook, after the answer is out). */
-export function registerMetrics(app: FastifyInstance, store: Store): void {
+export function registerMetrics(app: FastifyInstance, store: Store, connections?: HeldConnections): void {
   heldStores.add(store);
+  if (connections) heldConnections.add(connections);
   app.addHook('onClose', async () => {
     heldStores.delete(store);
+    if (connections) heldConnections.delete(connections);
   });
   app.addHook('onResponse', async (req, reply) => {
     const f = logFields(req);

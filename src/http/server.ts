@@ -106,7 +106,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   });
   // Metrics (off unless asked for) time the store calls of requests through a wrapper.
   const store = deps.config.metrics ? timedStore(deps.store) : deps.store;
-  if (deps.config.metrics) registerMetrics(app, store);
+  if (deps.config.metrics) registerMetrics(app, store, connections);
   // Mailbox logging marks the request first, so a 451 redirect is logged too (src/logging/).
   const cacheMs = deps.config.accountCacheMs;
   const homes = new HomeDirectory(deps.store, { cacheMs });

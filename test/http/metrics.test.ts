@@ -95,11 +95,18 @@ describe('metrics', () => {
       if (n < 1) await new Promise((r) => setTimeout(r, 50));
     }
     assert.equal(n, 1);
+    const during = await scrape();
+    assert.equal(sample(during, 'easd_held_requests_detached'), 1, 'and detached from the HTTP server');
+    const pingSeconds = sample(during, 'easd_request_duration_seconds_sum{cmd="Ping"}');
+    await new Promise((r) => setTimeout(r, 300));
     // A new message ends the hold.
     const folder = (await srv.store.listFolders(srv.users.get(USER.email)!.id)).find((f) => f.type === 2)!;
     await srv.store.putItem({ userId: folder.userId, folderId: folder.id, class: 'Email', data: { subject: 'wake', read: false } });
     assert.equal((await held).status, 200);
-    assert.equal(sample(await scrape(), 'easd_held_requests'), 0);
+    const after = await scrape();
+    assert.equal(sample(after, 'easd_held_requests'), 0);
+    assert.equal(sample(after, 'easd_held_requests_detached'), 0);
+    assert.ok(sample(after, 'easd_request_duration_seconds_sum{cmd="Ping"}') - pingSeconds >= 0.3, 'the answered Ping counts its whole hold');
   });
 
   it('is not served on the ActiveSync port, and the listener serves nothing else', async () => {
