@@ -3,7 +3,7 @@ import { asksToSend, sendDraft } from '../mail/send-draft.ts';
 import { isTransientStoreError, type Folder, type Item, type JsonObject } from '../store/types.ts';
 import { SyncStatus, syncCollection, type CollectionOutcome, type SyncContext } from '../sync/collection-sync.ts';
 import { recordPositions } from '../sync/positions.ts';
-import { waitForChange } from '../sync/wait.ts';
+import { changeHub } from '../sync/change-hub.ts';
 import { reportUnconvertible } from '../sync/failure-notice.ts';
 import type { ConversionError } from '../classes/types.ts';
 import { parseSyncRequest, SyncProtocolError, type CollectionRequest, type SyncRequest } from '../sync/sync-request.ts';
@@ -123,47 +123,70 @@ async function handleSync(ctx: CommandContext, out: { waits: boolean }): Promise
     return outcomes;
   };
 
-  // A change stored while this pass runs must still wake the wait below: listen first.
-  const waiter = holdMs > 0 ? waitForChange(store, user.id, watched, holdMs, ctx.aborted) : undefined;
-  let outcomes = await pass(req.collections);
-  const anyChanged = () => [...outcomes.values()].some((o) => o.changed);
-  if (waiter && !anyChanged()) {
-    if (await waiter.changed) {
-      // Only the keys just handed out are valid now; commands were applied in the first pass.
-      const again = req.collections.map((c) => ({ ...c, syncKey: outcomes.get(c.collectionId ?? '')!.syncKey, commands: [] }));
-      syncCtx.folders = shownFolders(ctx, await store.listFolders(user.id));
-      outcomes = await pass(again);
-    }
-  } else {
-    waiter?.cancel();
+  // A change stored while this pass runs must still wake the hold below: listen first.
+  const watch = holdMs > 0 ? changeHub(store).watch(user.id, watched) : undefined;
+  let outcomes: Map<string, CollectionOutcome>;
+  try {
+    outcomes = await pass(req.collections);
+  } catch (err) {
+    watch?.close();
+    throw err;
   }
 
-  for (const u of unconvertible) {
-    try {
-      await reportUnconvertible(store, user, u.folder, u.item, u.err, ctx.log);
-    } catch (err) {
-      // The notice is a courtesy: the Sync's answer must not fail for it.
-      ctx.log.error({ err, itemId: u.item.id }, 'could not record the notice of an item that cannot be converted');
+  let lastCache = JSON.stringify(cached);
+  /** What follows a pass: notices, the cached request, positions, and the answer. */
+  const answerFor = async (outcomes: Map<string, CollectionOutcome>): Promise<CommandResult> => {
+    for (const u of unconvertible.splice(0)) {
+      try {
+        await reportUnconvertible(store, user, u.folder, u.item, u.err, ctx.log);
+      } catch (err) {
+        // The notice is a courtesy: the Sync's answer must not fail for it.
+        ctx.log.error({ err, itemId: u.item.id }, 'could not record the notice of an item that cannot be converted');
+      }
     }
-  }
-
-  // The cached request changes only when keys or options do; a quiet Sync writes nothing.
-  const cache = toCache(req, outcomes);
-  if (JSON.stringify(cache) !== JSON.stringify(cached)) await store.putDeviceData(user.id, device.deviceId, CACHE, cache);
-  // Positions move only with a changed collection (an unchanged one is where its key says).
-  const moved = [...outcomes.values()].filter((o) => o.changed && o.folder && o.position !== undefined);
-  if (moved.length) await recordPositions(store, user.id, device.deviceId, new Map(moved.map((o) => [o.folder!.id, o.position!])));
-  const sent = [...outcomes.values()].reduce((n, o) => n + o.sent, 0);
-  const logFields = { collections: outcomes.size, sent };
-  // 14.0+: collections without news are left out, and a response with none is empty (MS-ASCMD 2.2.1.21).
-  const omitUnchanged = versionNumber(ctx.version) >= 140;
-  const shown = [...outcomes.values()].filter((o) => o.changed || !omitUnchanged);
-  if (shown.length === 0) return { easStatus: SyncStatus.Success, logFields };
-  return {
-    body: el('AirSync', 'Sync', el('AirSync', 'Collections', shown.map((o) => o.element))),
-    easStatus: shown.find((o) => o.status !== SyncStatus.Success)?.status ?? SyncStatus.Success,
-    logFields,
+    // The cached request changes only when keys or options do; a quiet Sync writes nothing.
+    const cache = toCache(req, outcomes);
+    const text = JSON.stringify(cache);
+    if (text !== lastCache) await store.putDeviceData(user.id, device.deviceId, CACHE, cache);
+    lastCache = text;
+    // Positions move only with a changed collection (an unchanged one is where its key says).
+    const moved = [...outcomes.values()].filter((o) => o.changed && o.folder && o.position !== undefined);
+    if (moved.length) await recordPositions(store, user.id, device.deviceId, new Map(moved.map((o) => [o.folder!.id, o.position!])));
+    const sent = [...outcomes.values()].reduce((n, o) => n + o.sent, 0);
+    const logFields = { collections: outcomes.size, sent };
+    // 14.0+: collections without news are left out, and a response with none is empty (MS-ASCMD 2.2.1.21).
+    const omitUnchanged = versionNumber(ctx.version) >= 140;
+    const shown = [...outcomes.values()].filter((o) => o.changed || !omitUnchanged);
+    if (shown.length === 0) return { easStatus: SyncStatus.Success, logFields };
+    return {
+      body: el('AirSync', 'Sync', el('AirSync', 'Collections', shown.map((o) => o.element))),
+      easStatus: shown.find((o) => o.status !== SyncStatus.Success)?.status ?? SyncStatus.Success,
+      logFields,
+    };
   };
+
+  const anyChanged = (o: Map<string, CollectionOutcome>) => [...o.values()].some((x) => x.changed);
+  if (!watch || anyChanged(outcomes)) {
+    watch?.close();
+    return answerFor(outcomes);
+  }
+  // Nothing yet: held like a Ping (src/http/parked-requests.ts), answered by the next pass that
+  // finds something, or with this pass's answer when the Wait or HeartbeatInterval ends.
+  let quietAnswer: CommandResult;
+  try {
+    quietAnswer = await answerFor(outcomes);
+  } catch (err) {
+    watch.close();
+    throw err;
+  }
+  // Only the keys just handed out are valid now; commands were applied in the first pass.
+  const again = req.collections.map((c) => ({ ...c, syncKey: outcomes.get(c.collectionId ?? '')!.syncKey, commands: [] }));
+  const recheck = async (): Promise<CommandResult | undefined> => {
+    syncCtx.folders = shownFolders(ctx, await store.listFolders(user.id));
+    const next = await pass(again);
+    return anyChanged(next) ? answerFor(next) : undefined;
+  };
+  return { park: { watch, deadline: Date.now() + holdMs, recheck, timeout: () => quietAnswer, failed: () => statusOnly(SyncStatus.Retry) } };
 }
 
 /** The folders a device may sync: all, or those its restriction shows (a quarantined device). */

@@ -91,8 +91,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const protection = new Protection(deps.config.protection ?? {}, deps.store, deps.log);
   authenticator.lockout ??= protection.lockout;
   authenticator.plainHttp = deps.config.allowPlainHttp ? 'allow' : 'loopback';
-  // Closing the server ends held requests (Ping, Sync with Wait) at once instead of waiting out
-  // their heartbeat: they see their abort signal and answer.
+  // Closing the server aborts requests still being worked out (a command may watch ctx.aborted);
+  // held Pings and Syncs with Wait are parked, and answered at once by ParkedRequests.closeAll.
   const held = new Set<AbortController>();
   // The first preClose hook (Fastify runs them in order): from here on, new requests are refused.
   let closing = false;

@@ -63,8 +63,18 @@ describe('resource limits', () => {
       assert.equal((await d.folderSync()).status, 1);
       const inbox = d.folderByType(2).serverId;
       await d.initialSync(inbox);
-      // A Sync with Wait holds its request in the handler (MS-ASCMD 2.2.3.189).
-      const waiting = d.client.post('Sync', el('AirSync', 'Sync', el('AirSync', 'Collections', d.collectionRequest(inbox)), el('AirSync', 'Wait', 1)));
+      // A request still being worked out: its store is slow (held requests, parked, cost no budget).
+      const store = server.store as unknown as { listFolders: (...a: unknown[]) => Promise<unknown> };
+      const real = store.listFolders.bind(server.store);
+      let slow = true;
+      store.listFolders = async (...a: unknown[]) => {
+        if (slow) {
+          slow = false;
+          await new Promise((r) => setTimeout(r, 1500));
+        }
+        return real(...a);
+      };
+      const waiting = d.client.post('Sync', el('AirSync', 'Sync', el('AirSync', 'Collections', d.collectionRequest(inbox))));
       await new Promise((r) => setTimeout(r, 300));
       const r = await d.client.post('FolderSync', el('FolderHierarchy', 'FolderSync', el('FolderHierarchy', 'SyncKey', d.folderSyncKey)));
       assert.equal(r.status, 503);

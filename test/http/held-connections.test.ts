@@ -10,7 +10,7 @@ import { it } from 'node:test';
 import { ENDPOINT, WBXML_CONTENT_TYPE } from '../../src/http/activesync.ts';
 import { heldConnectionsOf } from '../../src/http/server.ts';
 import { changeHub } from '../../src/sync/change-hub.ts';
-import { childText, decodeWbxml, el, encodeWbxml } from '../../src/wbxml/index.ts';
+import { child, childText, decodeWbxml, el, encodeWbxml } from '../../src/wbxml/index.ts';
 import { Device } from '../e2e/device.ts';
 import { basicAuth, encodePlainQuery } from '../helpers/eas-client.ts';
 import { RawConnection, rawRequest } from '../helpers/raw-http.ts';
@@ -277,6 +277,40 @@ it('pipelined requests around a held Ping are all answered, in order: a Ping wit
     assert.ok(after.headers['ms-asprotocolversions'], 'then the OPTIONS');
     a.close();
     b.close();
+  } finally {
+    await srv.close();
+  }
+});
+
+it('a Sync with Wait is held like a Ping: detached, not woken by another folder, answered with the change, and answered empty at shutdown', async () => {
+  const srv = await startTestServer({ users: [USER] });
+  try {
+    const { d, inbox, change } = await setup(srv, 'DETACHSYNC');
+    const connections = heldConnectionsOf(srv.app)!;
+    const userId = srv.users.get(USER.email)!.id;
+    const contacts = (await srv.store.listFolders(userId)).find((f) => f.type === 9)!;
+    const waitSync = () => d.syncRaw(el('AirSync', 'Sync', el('AirSync', 'Collections', d.collectionRequest(inbox)), el('AirSync', 'Wait', 1)));
+    const held = waitSync();
+    await until(() => connections.detached === 1, 'the Sync is detached');
+    await srv.store.putItem({ userId, folderId: contacts.id, class: 'Contacts', data: { firstName: 'Not', lastName: 'Watched' } });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(connections.detached, 1, 'a change of a folder it does not sync leaves it held');
+    await change('wake the sync');
+    const answer = await held;
+    assert.equal(answer.status, 200);
+    const collection = child(child(answer.wbxml!, 'Collections', 'AirSync')!, 'Collection', 'AirSync')!;
+    assert.deepEqual(
+      d.apply(inbox, collection).adds.map((a) => childText(a.appData, 'Subject', 'Email')),
+      ['wake the sync'],
+    );
+    assert.equal(connections.detached, 0);
+
+    const second = waitSync();
+    await until(() => connections.detached === 1, 'the second Sync is detached');
+    await srv.app.close();
+    const last = await second;
+    assert.equal(last.status, 200);
+    assert.equal(last.body.length, 0, 'no changes: an empty answer (MS-ASCMD 2.2.1.21, 14.0+)');
   } finally {
     await srv.close();
   }
