@@ -9,9 +9,9 @@
  * - easd_request_duration_seconds{cmd}: latency histogram; cmd="Sync" is the sync latency
  *   (held Pings and Syncs with Wait count their whole hold);
  * - easd_held_requests: Pings and Syncs with Wait held now (src/sync/change-hub.ts);
- * - easd_held_requests_detached: of the held Pings, those node:http has let go of
+ * - easd_held_requests_detached: of those, the ones node:http has let go of
  *   (src/http/held-connections.ts); the others are held attached (a chunked body, a request
- *   pipelined behind the Ping), at about twice the memory;
+ *   pipelined behind them), at about twice the memory;
  * - easd_throttled_requests_total{reason}: throttled answers (HTTP 503 with X-MS-ASThrottle are
  *   counted here by themselves; other protection code may call `countThrottle`);
  * - easd_store_call_duration_seconds{method}: time of each Store call made by the server;
@@ -59,33 +59,31 @@ export const storeCallDuration = new Histogram({
   registers: [registry],
 });
 
-/** The stores of the servers with metrics in this process (their held requests are counted). */
+/** A gauge read at scrape time: the sum of `count` over the members of `from`. */
+function sumGauge<T>(name: string, help: string, from: ReadonlySet<T>, count: (member: T) => number): Gauge {
+  return new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      let n = 0;
+      for (const m of from) n += count(m);
+      this.set(n);
+    },
+  });
+}
+
+/** The stores and connections of the servers with metrics in this process (their held requests are counted). */
 const heldStores = new Set<Store>();
-
-export const heldRequests = new Gauge({
-  name: 'easd_held_requests',
-  help: 'Pings and Syncs with Wait held now',
-  registers: [registry],
-  collect() {
-    let n = 0;
-    for (const s of heldStores) n += changeHub(s).size;
-    this.set(n);
-  },
-});
-
-/** The connections of the servers with metrics in this process (their detached requests are counted). */
 const heldConnections = new Set<HeldConnections>();
 
-export const detachedRequests = new Gauge({
-  name: 'easd_held_requests_detached',
-  help: 'Held Pings whose connection the HTTP server has let go of (only the socket and a small record stay)',
-  registers: [registry],
-  collect() {
-    let n = 0;
-    for (const c of heldConnections) n += c.detached;
-    this.set(n);
-  },
-});
+export const heldRequests = sumGauge('easd_held_requests', 'Pings and Syncs with Wait held now', heldStores, (s) => changeHub(s).size);
+export const detachedRequests = sumGauge(
+  'easd_held_requests_detached',
+  'Held Pings and Syncs with Wait whose connection the HTTP server has let go of (only the socket and a small record stay)',
+  heldConnections,
+  (c) => c.detached,
+);
 
 /**
  * For protection code that answers without a 503 (for example a repeated request answered
