@@ -51,7 +51,7 @@ export class RequestContext implements CommandContext {
   readonly #commandName: string;
   readonly #isWbxml: boolean;
   readonly #baseLog: Logger;
-  readonly #response: RequestContextInit['response'];
+  #response: RequestContextInit['response'];
   readonly #held: Set<AbortController>;
   #decoded: WbxmlElement | undefined | null = null;
   #log: Logger | undefined;
@@ -95,10 +95,20 @@ export class RequestContext implements CommandContext {
     return this.#abort.signal;
   }
 
-  /** Once the command has answered: the signal no longer needs the response or the server. */
+  /**
+   * Once the command has answered: the signal no longer needs the response or the server. A
+   * parked command (a Sync with Wait) may keep this context for its whole hold, so it also lets
+   * go of the response (which names the request and its connection) and of the decoded body.
+   */
   release(): void {
-    if (!this.#abort) return;
-    this.#held.delete(this.#abort);
-    this.#response.off('close', this.#onClose!);
+    if (this.#abort) {
+      this.#held.delete(this.#abort);
+      this.#response.off('close', this.#onClose!);
+    }
+    this.#response = RELEASED;
+    this.#decoded = null;
   }
 }
+
+/** The response of a released context: gone, as far as the command is concerned. */
+const RELEASED: RequestContextInit['response'] = { destroyed: true, once: () => undefined, off: () => undefined };
