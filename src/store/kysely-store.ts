@@ -738,11 +738,6 @@ export class KyselyStore implements Store {
 // ------------------------------------------------------------------ helpers
 
 /**
- * Increments the user's hierarchy sequence by n and returns the new value. Every hierarchy
- * write calls it first (n = 0 just to take the lock), so on pg the user row lock serializes
- * one user's folder changes and their reads of the folder tree happen under it.
- */
-/**
  * Throws 'conflict' when a live folder under `parentId` (other than `self`) has the name. Runs
  * after bumpHierarchy, which holds the user's hierarchy row, so no other write of the user's
  * folders can come between this look and the write that follows it.
@@ -755,6 +750,11 @@ async function refuseSiblingName(trx: Db, userId: string, parentId: string | nul
   }
 }
 
+/**
+ * Increments the user's hierarchy sequence by n and returns the new value. Every hierarchy
+ * write calls it first (n = 0 just to take the lock), so on pg the user row lock serializes
+ * one user's folder changes and their reads of the folder tree happen under it.
+ */
 async function bumpHierarchy(trx: Db, userId: string, n: number): Promise<number> {
   const row = await trx
     .updateTable('users')
