@@ -177,21 +177,6 @@ function mimeTruncationBytes(code: number | undefined): number | undefined {
  * device's sync key, paged by the window (MS-ASCMD 3.2.5.1 Sync processing).
  */
 export async function syncCollection(ctx: SyncContext, req: CollectionRequest, budget: { remaining: number }): Promise<CollectionOutcome> {
-  const folder = req.collectionId ? ctx.folders.find((f) => f.serverId === req.collectionId) : undefined;
-  if (!folder) return syncOneCollection(ctx, req, budget);
-  // One device's requests for one collection run one at a time. A device that gives up on a
-  // Sync and sends it again (same key) while the first is still being worked out would otherwise
-  // have both save the next key's state, the first last: then the state would not be the one
-  // behind the answer the device kept (the second), and what came in between would be sent
-  // twice or never (MS-ASCMD 2.2.3.177.3 SyncKey: a retried request gets the same next key).
-  return collectionLocks.run(`${ctx.user.id}\0${ctx.device.deviceId}\0${folder.id}`, () => syncOneCollection(ctx, req, budget));
-}
-
-/** Per process: two easd nodes sharing PostgreSQL do not share it (a retry sent to the other node can still race). */
-const collectionLocks = new KeyedLock();
-
-async function syncOneCollection(ctx: SyncContext, req: CollectionRequest, budget: { remaining: number }): Promise<CollectionOutcome> {
-  const { store, user, device } = ctx;
   const collectionId = req.collectionId ?? '';
   if (!req.syncKey || !req.collectionId) {
     return { element: collectionElement(req.syncKey ?? INITIAL_SYNC_KEY, collectionId, SyncStatus.ProtocolError), syncKey: req.syncKey ?? INITIAL_SYNC_KEY, changed: true, status: SyncStatus.ProtocolError, sent: 0, moreAvailable: false };
@@ -201,6 +186,22 @@ async function syncOneCollection(ctx: SyncContext, req: CollectionRequest, budge
     // A collection the device knows but the server does not: its hierarchy is stale.
     return { element: collectionElement(req.syncKey, collectionId, SyncStatus.HierarchyChanged), syncKey: req.syncKey, changed: true, status: SyncStatus.HierarchyChanged, sent: 0, moreAvailable: false };
   }
+  // One device's requests for one collection run one at a time. A device that gives up on a
+  // Sync and sends it again (same key) while the first is still being worked out would otherwise
+  // have both save the next key's state, the first last: then the state would not be the one
+  // behind the answer the device kept (the second), and what came in between would be sent
+  // twice or never (MS-ASCMD 2.2.3.177.3 SyncKey: a retried request gets the same next key).
+  const keyed = req as CollectionRequest & { syncKey: string };
+  return collectionLocks.run(`${ctx.user.id}\0${ctx.device.deviceId}\0${folder.id}`, () => syncFolder(ctx, keyed, folder, budget));
+}
+
+/** Per process: two easd nodes sharing PostgreSQL do not share it (a retry sent to the other node can still race). */
+const collectionLocks = new KeyedLock();
+
+/** syncCollection for a collection the server has, under the device's lock of it. */
+async function syncFolder(ctx: SyncContext, req: CollectionRequest & { syncKey: string }, folder: Folder, budget: { remaining: number }): Promise<CollectionOutcome> {
+  const { store, user, device } = ctx;
+  const collectionId = folder.serverId;
 
   if (req.syncKey === INITIAL_SYNC_KEY) {
     // SyncKey 0 resets this collection alone (kb-2.13); a device that had state counts a reset.
