@@ -123,16 +123,6 @@ async function handleSync(ctx: CommandContext, out: { waits: boolean }): Promise
     return outcomes;
   };
 
-  // A change stored while this pass runs must still wake the hold below: listen first.
-  const watch = holdMs > 0 ? changeHub(store).watch(user.id, watched) : undefined;
-  let outcomes: Map<string, CollectionOutcome>;
-  try {
-    outcomes = await pass(req.collections);
-  } catch (err) {
-    watch?.close();
-    throw err;
-  }
-
   let lastCache = JSON.stringify(cached);
   /** What follows a pass: notices, the cached request, positions, and the answer. */
   const answerFor = async (outcomes: Map<string, CollectionOutcome>): Promise<CommandResult> => {
@@ -166,19 +156,23 @@ async function handleSync(ctx: CommandContext, out: { waits: boolean }): Promise
   };
 
   const anyChanged = (o: Map<string, CollectionOutcome>) => [...o.values()].some((x) => x.changed);
-  if (!watch || anyChanged(outcomes)) {
-    watch?.close();
-    return answerFor(outcomes);
-  }
-  // Nothing yet: held like a Ping (src/http/parked-requests.ts), answered by the next pass that
-  // finds something, or with this pass's answer when the Wait or HeartbeatInterval ends.
-  let quietAnswer: CommandResult;
+  // A change stored while the first pass runs must still wake the hold below: listen first.
+  const watch = holdMs > 0 ? changeHub(store).watch(user.id, watched) : undefined;
+  let outcomes: Map<string, CollectionOutcome>;
+  let first: CommandResult;
   try {
-    quietAnswer = await answerFor(outcomes);
+    outcomes = await pass(req.collections);
+    first = await answerFor(outcomes);
   } catch (err) {
-    watch.close();
+    watch?.close();
     throw err;
   }
+  if (!watch || anyChanged(outcomes)) {
+    watch?.close();
+    return first;
+  }
+  // Nothing yet: held like a Ping (src/http/parked-requests.ts), answered by the next pass that
+  // finds something, or with the first pass's answer when the Wait or HeartbeatInterval ends.
   // Only the keys just handed out are valid now; commands were applied in the first pass.
   const again = req.collections.map((c) => ({ ...c, syncKey: outcomes.get(c.collectionId ?? '')!.syncKey, commands: [] }));
   const recheck = async (): Promise<CommandResult | undefined> => {
@@ -186,7 +180,7 @@ async function handleSync(ctx: CommandContext, out: { waits: boolean }): Promise
     const next = await pass(again);
     return anyChanged(next) ? answerFor(next) : undefined;
   };
-  return { park: { watch, deadline: Date.now() + holdMs, recheck, timeout: () => quietAnswer, failed: () => statusOnly(SyncStatus.Retry) } };
+  return { park: { watch, deadline: Date.now() + holdMs, recheck, timeout: () => first, failed: () => statusOnly(SyncStatus.Retry) } };
 }
 
 /** The folders a device may sync: all, or those its restriction shows (a quarantined device). */
