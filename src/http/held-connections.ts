@@ -168,8 +168,8 @@ export class ConnectionProxy extends Duplex {
     return this.#framer.framed;
   }
 
-  /** The socket, no longer this proxy's: node:http is told the connection closed. */
-  #detach(): OwnedSocket | undefined {
+  /** Takes the socket for a new owner: no longer this proxy's, and node:http is told the connection closed. */
+  takeSocket(): OwnedSocket | undefined {
     const s = this.#socket;
     if (!s) return undefined;
     this.#unhook(s);
@@ -197,11 +197,6 @@ export class ConnectionProxy extends Duplex {
     // The last request passed on, every earlier one answered, nothing more passed on.
     if (seq === undefined || seq !== proxy.framed || proxy.answered !== seq - 1 || !proxy.atBoundary) return undefined;
     return proxy;
-  }
-
-  /** Takes the socket for a new owner; node:http is told the connection closed. */
-  takeSocket(): OwnedSocket | undefined {
-    return this.#detach();
   }
 
   // ---- Duplex: node:http's reads and writes go to the socket
@@ -311,17 +306,6 @@ function answerHead(path: string, httpVersion: string, connection: string | unde
 }
 
 /**
- * A carried plain object with its strings copied: strings cut from the request's URL (the
- * device id, the user) are slices that keep the whole URL alive for the hold.
- */
-function ownStrings(v: unknown): unknown {
-  if (v === null || typeof v !== 'object' || Object.getPrototypeOf(v) !== Object.prototype) return v;
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) out[k] = typeof x === 'string' ? (' ' + x).slice(1) : x;
-  return out;
-}
-
-/**
  * The server's connections, each through a ConnectionProxy. `event` is where node:http takes
  * its connections: 'connection' for HTTP, 'secureConnection' for HTTPS (the TLS socket).
  */
@@ -370,8 +354,7 @@ export class HeldConnections {
 
   /** Whether the request carries a detached request's answer (see takeHeldAnswer). */
   static carriesAnswer(req: FastifyRequest): boolean {
-    const p = req.raw.socket;
-    return p instanceof ConnectionProxy && p[ANSWER] !== undefined && (req as SeqRequest)[SEQ] === 1;
+    return answerCarrier(req) !== undefined;
   }
 
   /** Called for every answered request (an onResponse hook). */
@@ -393,7 +376,7 @@ export class HeldConnections {
     const carried: Carried = [];
     for (const key of CARRIED) {
       const v = (req as unknown as Record<symbol, unknown>)[key];
-      if (v !== undefined) carried.push([key, ownStrings(v)]);
+      if (v !== undefined) carried.push([key, v]);
     }
     // Fastify must not answer or log the request when node:http reports its connection closed.
     reply.hijack();
@@ -418,13 +401,19 @@ export class HeldConnections {
   }
 }
 
+/** The proxy of a request carrying a detached request's answer: the first request on that proxy. */
+function answerCarrier(req: FastifyRequest): ConnectionProxy | undefined {
+  const p = req.raw.socket;
+  return p instanceof ConnectionProxy && p[ANSWER] !== undefined && (req as SeqRequest)[SEQ] === 1 ? p : undefined;
+}
+
 /**
  * The answer a request carries, once (its route sends it instead of running a command), with
  * the held request's carried values put back on it.
  */
 export function takeHeldAnswer<R>(req: FastifyRequest): R | undefined {
-  const p = req.raw.socket;
-  if (!(p instanceof ConnectionProxy) || !p[ANSWER] || (req as SeqRequest)[SEQ] !== 1) return undefined;
+  const p = answerCarrier(req);
+  if (!p) return undefined;
   const a = p[ANSWER] as HeldAnswer<R>;
   p[ANSWER] = undefined;
   for (const [key, v] of a.carried) (req as unknown as Record<symbol, unknown>)[key] = v;
