@@ -34,9 +34,10 @@ export interface RequestContextInit {
 /**
  * The CommandContext of one ActiveSync request. What most requests never use is made on first
  * read: the decoded WBXML tree (a repeated quiet Sync is answered from its bytes), the child
- * logger (memory for every held Ping) and the abort signal (for a command that works long; held Pings and Syncs with Wait are parked instead). A class
- * with accessors on its prototype, so a request costs one object, not a closure per accessor:
- * a phone polls all day, and this runs for every poll.
+ * logger (memory for every held Ping) and the abort signal (for a command that works long; held
+ * Pings and Syncs with Wait are parked instead). A class with accessors on its prototype, so a
+ * request costs one object, not a closure per accessor: a phone polls all day, and this runs for
+ * every poll.
  */
 export class RequestContext implements CommandContext {
   readonly params: EasRequestParams;
