@@ -1,10 +1,9 @@
-import { classForFolderType } from '../classes/index.ts';
-import { countChanges, filterFor, readState } from '../sync/collection-sync.ts';
+import { deviceView, readState } from '../sync/collection-state.ts';
+import { countChanges } from '../sync/feed.ts';
 import { INITIAL_SYNC_KEY } from '../sync/sync-key.ts';
 import { parseOptions, SyncProtocolError } from '../sync/sync-request.ts';
 import { child, childText, children, el, type WbxmlElement } from '../wbxml/tree.ts';
 import type { CommandHandler } from './types.ts';
-import type { JsonObject } from '../store/types.ts';
 
 /** GetItemEstimate statuses (MS-ASCMD 2.2.3.177.6). */
 export const EstimateStatus = { Success: 1, InvalidCollection: 2, NotPrimed: 3, InvalidSyncKey: 4 } as const;
@@ -65,10 +64,10 @@ export const getItemEstimate: CommandHandler = async (ctx) => {
       responses.push(response(EstimateStatus.InvalidCollection, collectionId));
       continue;
     }
-    const own = new Map(Object.entries(state.own ?? {}));
-    const window = filterFor(classForFolderType(folder.type), filterType);
-    const filter = restricted ? (data: JsonObject) => restricted.item(data) && (!window || window(data)) : window;
-    const estimate = await countChanges(ctx.store, ctx.user.id, folder, state.modseq, filter, own);
+    // The same view of the device as its next Sync with this FilterType (held items, window,
+    // a reread after a FilterType change), so the estimate is what that Sync sends.
+    const view = await deviceView(ctx.store, ctx.user.id, ctx.device.deviceId, folder, syncKey, state, filterType, restricted?.item, Date.now());
+    const estimate = await countChanges(ctx.store, ctx.user.id, folder, view.plan, view.filter, view.held, view.own);
     responses.push(response(EstimateStatus.Success, collectionId, estimate));
   }
   return { body: el('GetItemEstimate', 'GetItemEstimate', responses), easStatus: EstimateStatus.Success };

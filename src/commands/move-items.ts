@@ -14,7 +14,9 @@
  *     serialization failure), which a retry can get past.
  * A request that is not MoveItems at all is answered with HTTP 400 (nothing to respond to).
  * The move is the store's moveItem: a tombstone in the source folder and a new item in the
- * destination, so devices syncing either folder see a Delete and an Add.
+ * destination, so devices syncing either folder see a Delete and an Add, the moving device too
+ * ("the client receives Delete and Add operations the next time the client synchronizes the
+ * affected folders", MS-ASCMD 2.2.1.12).
  */
 import { classForFolderType } from '../classes/index.ts';
 import { isStoreError, isTransientStoreError, type Folder, type ItemClass } from '../store/types.ts';

@@ -1,5 +1,5 @@
 import { readPositions } from '../sync/positions.ts';
-import { countChanges } from '../sync/collection-sync.ts';
+import { hasNews } from '../sync/collection-state.ts';
 import type { Restriction } from '../devices/quarantine.ts';
 import { changeHub, type Watch } from '../sync/change-hub.ts';
 import type { JsonObject, Store } from '../store/types.ts';
@@ -148,8 +148,10 @@ async function look(
     // A folder the device watches that the server no longer has: resync the hierarchy first.
     if (!f) return { answer: reply(PingStatus.HierarchyChanged) };
     if (!watched.includes(f.id)) watched.push(f.id);
+    // The folder moved past where the device synced to; it is news only if the device's next
+    // Sync would send it something (not its own writes, nor items outside its window).
     if (f.modseq > (positions[f.id] ?? 0) && !changed.includes(serverId)) {
-      if (restricted && (await countChanges(store, userId, f, positions[f.id] ?? 0, restricted.item)) === 0) continue;
+      if (!(await hasNews(store, userId, deviceId, f, restricted?.item))) continue;
       changed.push(serverId);
     }
   }

@@ -38,6 +38,7 @@ import { KyselyMailboxLogStore } from './mailbox-log-store.ts';
 import type { MailboxLogStore } from './mailbox-log-types.ts';
 import type { MailStore } from './mail-types.ts';
 import { prepareQuery } from './prepared.ts';
+import { applyHeldChange, heldAmong, holdAlways } from './held-items-store.ts';
 import { sameFolderName } from './folder-name.ts';
 import type { Database, DevicesTable, FoldersTable, ItemsTable, SyncStatesTable, UsersTable } from './schema.ts';
 import {
@@ -48,6 +49,7 @@ import {
   type DeviceSeen,
   type Folder,
   type FolderPatch,
+  type HeldChange,
   type Item,
   type ItemClass,
   type ItemPatch,
@@ -354,6 +356,7 @@ export class KyselyStore implements Store {
       // id is never reused, so nothing could ever read them again.
       await trx.deleteFrom('sync_states').where('user_id', '=', userId).where('collection_id', 'in', doomed).execute();
       await trx.deleteFrom('client_adds').where('user_id', '=', userId).where('collection_id', 'in', doomed).execute();
+      await trx.deleteFrom('held_items').where('user_id', '=', userId).where('collection_id', 'in', doomed).execute();
       // The hierarchy, then each deleted folder (its items are gone).
       changed.add(userId, null);
       for (const id of doomed) changed.add(userId, id);
@@ -426,14 +429,10 @@ export class KyselyStore implements Store {
     return row ? toItem(row) : null;
   }
 
-  async getItemByServerId(userId: string, serverId: string): Promise<Item | null> {
-    const row = await this.#db
-      .selectFrom('items')
-      .selectAll()
-      .where('user_id', '=', userId)
-      .where('server_id', '=', serverId)
-      .where('deleted', '=', 0)
-      .executeTakeFirst();
+  async getItemByServerId(userId: string, serverId: string, includeTombstone = false): Promise<Item | null> {
+    let q = this.#db.selectFrom('items').selectAll().where('user_id', '=', userId).where('server_id', '=', serverId);
+    if (!includeTombstone) q = q.where('deleted', '=', 0);
+    const row = await q.executeTakeFirst();
     return row ? toItem(row) : null;
   }
 
@@ -656,7 +655,18 @@ export class KyselyStore implements Store {
     return row ? toSyncState(row) : null;
   }
 
-  async saveSyncState(state: Omit<SyncState, 'createdAt'>, keep: readonly string[]): Promise<void> {
+  async listSyncStates(userId: string, deviceId: string, collectionId: string): Promise<SyncState[]> {
+    const rows = await this.#db
+      .selectFrom('sync_states')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('device_id', '=', deviceId)
+      .where('collection_id', '=', collectionId)
+      .execute();
+    return rows.map(toSyncState);
+  }
+
+  async saveSyncState(state: Omit<SyncState, 'createdAt'>, keep: readonly string[], held?: HeldChange): Promise<void> {
     if (typeof state.syncKey !== 'string' || state.syncKey === '') throw new StoreError('invalid', 'syncKey is empty');
     if (typeof state.collectionId !== 'string') throw new StoreError('invalid', 'collectionId must be a string');
     const data = serializeData(state.data, 'sync state data');
@@ -685,14 +695,39 @@ export class KyselyStore implements Store {
         .where('collection_id', '=', collectionId)
         .where('sync_key', 'not in', [syncKey, ...keep])
         .execute();
+      if (held) await applyHeldChange(trx, { userId, deviceId, collectionId }, held);
     });
   }
 
   async deleteSyncStates(userId: string, deviceId: string, collectionId?: string): Promise<number> {
-    let q = this.#db.deleteFrom('sync_states').where('user_id', '=', userId).where('device_id', '=', deviceId);
-    if (collectionId !== undefined) q = q.where('collection_id', '=', collectionId);
-    const result = await q.executeTakeFirst();
-    return Number(result.numDeletedRows);
+    return this.#db.transaction().execute(async (trx) => {
+      let q = trx.deleteFrom('sync_states').where('user_id', '=', userId).where('device_id', '=', deviceId);
+      let h = trx.deleteFrom('held_items').where('user_id', '=', userId).where('device_id', '=', deviceId);
+      if (collectionId !== undefined) {
+        q = q.where('collection_id', '=', collectionId);
+        h = h.where('collection_id', '=', collectionId);
+      }
+      await h.execute();
+      const result = await q.executeTakeFirst();
+      return Number(result.numDeletedRows);
+    });
+  }
+
+  async heldItems(userId: string, deviceId: string, collectionId: string, gen: number, itemIds: readonly string[]): Promise<Set<string>> {
+    if (itemIds.length === 0) return new Set();
+    return heldAmong(this.#db, { userId, deviceId, collectionId }, gen, itemIds);
+  }
+
+  async holdItems(userId: string, deviceId: string, collectionId: string, add: readonly string[], remove: readonly string[]): Promise<void> {
+    if (add.length === 0 && remove.length === 0) return;
+    try {
+      await holdAlways(this.#db, { userId, deviceId, collectionId }, add, remove);
+    } catch (err) {
+      // A device removed meanwhile holds nothing: nothing to record.
+      const mapped = mapDbError(err, `device ${deviceId}`);
+      if (mapped instanceof StoreError && mapped.code === 'not_found') return;
+      throw err;
+    }
   }
 
   // ---------------------------------------------------------- client adds

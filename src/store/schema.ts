@@ -88,6 +88,18 @@ export interface SyncStatesTable {
   created_at: string;
 }
 
+/** What a device holds of a collection, by sync-key generation (migration 0015; held-items-store.ts). */
+export interface HeldItemsTable {
+  user_id: string;
+  device_id: string;
+  collection_id: string;
+  item_id: string;
+  /** The generation (sync key counter) whose answer gave the device the item; 0: every generation. */
+  added_gen: number;
+  /** The generation whose answer took it away; null while held. */
+  removed_gen: number | null;
+}
+
 export interface ClientAddsTable {
   user_id: string;
   device_id: string;
@@ -270,6 +282,7 @@ export interface Database {
   device_data: DeviceDataTable;
   sync_states: SyncStatesTable;
   client_adds: ClientAddsTable;
+  held_items: HeldItemsTable;
   sync_failure_notices: SyncFailureNoticesTable;
   sent_client_ids: SentClientIdsTable;
   search_positions: SearchPositionsTable;

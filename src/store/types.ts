@@ -115,6 +115,20 @@ export interface SyncState {
   createdAt: Date;
 }
 
+/**
+ * What the answer of one Sync changed in what the device holds of the collection (the sync
+ * engine's record of what it was sent, src/sync/held-view.ts), saved with that answer's state.
+ */
+export interface HeldChange {
+  /** The generation (sync key counter) of the key the answer gives. */
+  gen: number;
+  /** The lowest generation still answerable (the previous key's): older history may go. */
+  keepFrom: number;
+  /** Items the answer gave the device (Add, or its own Add), and those it took away (Delete, SoftDelete, its own Delete). */
+  add: readonly string[];
+  remove: readonly string[];
+}
+
 /** The collection id FolderSync states are saved under. */
 export const HIERARCHY_COLLECTION = '';
 
@@ -241,7 +255,8 @@ export interface Store {
   putItem(item: NewItem): Promise<Item>;
   /** Live item or null. */
   getItem(userId: string, itemId: string): Promise<Item | null>;
-  getItemByServerId(userId: string, serverId: string): Promise<Item | null>;
+  /** Live item or null; with `includeTombstone`, the tombstone a ServerId left (ServerIds are never reused). */
+  getItemByServerId(userId: string, serverId: string, includeTombstone?: boolean): Promise<Item | null>;
   /** Live items of the user with this uid (e.g. a meeting's occurrences across folders). */
   getItemsByUid(userId: string, uid: string): Promise<Item[]>;
   /** Bumps the item's modseq. */
@@ -275,16 +290,29 @@ export interface Store {
 
   // Sync states (per device and collection, by sync key)
   getSyncState(userId: string, deviceId: string, collectionId: string, syncKey: string): Promise<SyncState | null>;
+  /** The device's states of one collection (the current key's and the previous one's, at most a few). */
+  listSyncStates(userId: string, deviceId: string, collectionId: string): Promise<SyncState[]>;
   /**
    * Saves the state under its sync key and, in the same transaction, deletes the device's other
    * states of that collection except those whose keys are in `keep` (the previous key stays
    * answerable for a retried request, MS-ASCMD 2.2.3.177.3). Saving an existing key replaces it.
    * Saves of one device are serialized. Throws 'not_found' for an unknown device, 'invalid' for
-   * an empty syncKey.
+   * an empty syncKey. `held`, in the same transaction: what the answer changed in what the device
+   * holds of the collection (an earlier save of the same generation is undone first).
    */
-  saveSyncState(state: Omit<SyncState, 'createdAt'>, keep: readonly string[]): Promise<void>;
-  /** Deletes the device's states of one collection, or of all collections when omitted; returns how many. */
+  saveSyncState(state: Omit<SyncState, 'createdAt'>, keep: readonly string[], held?: HeldChange): Promise<void>;
+  /**
+   * Deletes the device's states of one collection, or of all collections when omitted, and what
+   * it holds of them; returns how many states.
+   */
   deleteSyncStates(userId: string, deviceId: string, collectionId?: string): Promise<number>;
+  /** Which of `itemIds` the device holds of the collection at sync-key generation `gen`. */
+  heldItems(userId: string, deviceId: string, collectionId: string, gen: number, itemIds: readonly string[]): Promise<Set<string>>;
+  /**
+   * Records items as held at every generation (`add`) or at none (`remove`), outside a Sync (the
+   * record made for a sync state saved before held items were kept). Unknown devices are ignored.
+   */
+  holdItems(userId: string, deviceId: string, collectionId: string, add: readonly string[], remove: readonly string[]): Promise<void>;
 
   /**
    * Client Adds are idempotent per device, collection and ClientId (kb-2.7): the item created

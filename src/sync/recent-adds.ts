@@ -6,9 +6,9 @@
  * A client Add of a contact is matched to an item of the folder when all of these hold:
  * - the class's match key (name, first e-mail, first phone; contacts.ts) is equal;
  * - the item came into the folder less than RECENT_ADD_WINDOW_MS ago;
- * - the device does not have the item yet: it came into the folder after the device's
- *   sequence and is not one of the device's own writes. A device adding a contact it already
- *   holds means a second copy, and gets one.
+ * - the device does not hold the item (held-view.ts: it was never sent to it, and it is not
+ *   one of its own writes). A device adding a contact it already holds means a second copy,
+ *   and gets one.
  * The matched Add is answered with the item's ServerId; the device keeps its copy as that
  * item, and the feed does not send it the item again.
  *
@@ -24,6 +24,7 @@
  */
 import type { ItemConverter } from '../classes/types.ts';
 import type { Folder, JsonObject, Store } from '../store/types.ts';
+import type { HeldView } from './held-view.ts';
 
 export const RECENT_ADD_WINDOW_MS = 20 * 60_000;
 /** Most feed entries looked at once per request (a device far behind matches less, never wrongly). */
@@ -37,17 +38,19 @@ export class RecentAddMatcher {
     private readonly userId: string,
     private readonly folder: Folder,
     private readonly converter: ItemConverter,
-    /** The device's folder sequence: items that came in after it are not on the device. */
+    /** The device's folder sequence: every item it does not hold changed after it. */
     private readonly since: number,
     private readonly now: Date = new Date(),
   ) {}
 
   /** The id of a recent item equal to `data` that the device does not have, if any. */
-  async find(data: JsonObject, deviceHas: ReadonlyMap<string, number>): Promise<string | undefined> {
+  async find(data: JsonObject, held: HeldView): Promise<string | undefined> {
     const key = this.converter.matchKey(data);
     if (key === undefined) return undefined;
     if (!this.index) this.index = await this.build();
-    return this.index.get(key)?.find((c) => !deviceHas.has(c.id))?.id;
+    const candidates = this.index.get(key) ?? [];
+    await held.load(candidates.map((c) => c.id));
+    return candidates.find((c) => !held.has(c.id))?.id;
   }
 
   private async build(): Promise<Map<string, { id: string }[]>> {
@@ -60,7 +63,7 @@ export class RecentAddMatcher {
       for (const item of page) {
         cursor = item.modseq;
         seen++;
-        if (item.deleted || item.createdModseq <= this.since || item.createdAt.getTime() < oldest) continue;
+        if (item.deleted || item.createdAt.getTime() < oldest) continue;
         const k = this.converter.matchKey(item.data);
         if (k === undefined) continue;
         const list = index.get(k) ?? [];

@@ -19,6 +19,15 @@ export function nextSyncKey(key: string): string {
   return `{${m[1]}}${Number(m[2]) + 1}`;
 }
 
+/**
+ * The key's counter: the generation of what the device holds (src/sync/held-view.ts). 0 for a
+ * key easd did not write.
+ */
+export function keyGeneration(key: string): number {
+  const m = KEY.exec(key);
+  return m ? Number(m[2]) : 0;
+}
+
 /** Whether a string is a key easd could have issued (anything else is answered as invalid). */
 export function isWellFormedSyncKey(key: string): boolean {
   return KEY.test(key);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { contactsConverter } from '../../src/classes/contacts.ts';
 import type { Folder, Store, User } from '../../src/store/types.ts';
+import { HeldView } from '../../src/sync/held-view.ts';
 import { RECENT_ADD_WINDOW_MS, RecentAddMatcher } from '../../src/sync/recent-adds.ts';
 import { openTempPostgresStore, openTempSqliteStore, type TestStore } from '../helpers/db.ts';
 
@@ -35,15 +36,19 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const since = old.modseq; // the device has everything up to here
       const recent = await store.putItem({ userId: user.id, folderId: folder.id, class: 'Contacts', data: JANE });
 
+      // What the device holds: nothing yet (a fresh view each time), or its own write.
+      const none = () => new HeldView(store, user.id, 'dev1', folder.id, 1);
+      const ownWrite = new HeldView(store, user.id, 'dev1', folder.id, 1);
+      ownWrite.add(recent.id);
       const at = (ms: number) => new RecentAddMatcher(store, user.id, folder, contactsConverter, since, new Date(T0.getTime() + ms));
-      assert.equal(await at(60_000).find({ ...JANE, firstName: ' JANE ' }, new Map()), recent.id);
-      assert.equal(await at(RECENT_ADD_WINDOW_MS + 1000).find(JANE, new Map()), undefined, 'outside the window');
-      assert.equal(await at(60_000).find(JANE, new Map([[recent.id, recent.modseq]])), undefined, "the device's own write");
+      assert.equal(await at(60_000).find({ ...JANE, firstName: ' JANE ' }, none()), recent.id);
+      assert.equal(await at(RECENT_ADD_WINDOW_MS + 1000).find(JANE, none()), undefined, 'outside the window');
+      assert.equal(await at(60_000).find(JANE, ownWrite), undefined, "the device's own write");
       // An item the device already has (at or before its sequence) is never matched.
-      assert.equal(await at(60_000).find({ ...JANE, firstName: 'Old' }, new Map()), undefined);
-      assert.equal(await new RecentAddMatcher(store, user.id, folder, contactsConverter, recent.modseq, T0).find(JANE, new Map()), undefined);
+      assert.equal(await at(60_000).find({ ...JANE, firstName: 'Old' }, none()), undefined);
+      assert.equal(await new RecentAddMatcher(store, user.id, folder, contactsConverter, recent.modseq, T0).find(JANE, none()), undefined);
       // Different contacts do not match.
-      assert.equal(await at(60_000).find({ ...JANE, email1Address: 'other@example.com' }, new Map()), undefined);
+      assert.equal(await at(60_000).find({ ...JANE, email1Address: 'other@example.com' }, none()), undefined);
     });
   });
 }

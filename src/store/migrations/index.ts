@@ -15,6 +15,7 @@ import { homes } from './0010_homes.ts';
 import { resources } from './0012_resources.ts';
 import { syncNotices } from './0013_sync_notices.ts';
 import { certificates } from './0014_certificates.ts';
+import { heldItems } from './0015_held_items.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
@@ -28,6 +29,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0012_resources': resources,
   '0013_sync_notices': syncNotices,
   '0014_certificates': certificates,
+  '0015_held_items': heldItems,
 };
 
 const provider: MigrationProvider = {

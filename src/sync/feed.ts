@@ -1,0 +1,200 @@
+/**
+ * The server's side of a collection Sync: the folder's change feed read after the device's
+ * sequence and turned into Add, Change, Delete and SoftDelete (MS-ASCMD 2.2.3.24, 2.2.3.42,
+ * 2.2.3.167, 2.2.3.7.2), decided from what the device holds (held-view.ts), the FilterType window
+ * (MS-ASCMD 2.2.3.68.2) and the device's own writes. GetItemEstimate and Ping count with the same
+ * rules, so the three always agree.
+ */
+import { withinFilter } from '../classes/index.ts';
+import { ConversionError, type ConvertContext, type ItemConverter } from '../classes/types.ts';
+import { loadForConversion } from '../mail/load-body.ts';
+import type { Folder, Item, ItemClass, JsonObject, Store } from '../store/types.ts';
+import { el, type WbxmlElement } from '../wbxml/tree.ts';
+import type { HeldView } from './held-view.ts';
+
+/** Whether an item's data is inside what the device is shown (FilterType window, restriction). */
+export type ItemFilter = (data: JsonObject) => boolean;
+
+export function filterFor(itemClass: ItemClass, filterType: number | undefined, now = new Date()): ItemFilter | undefined {
+  if (!filterType) return undefined;
+  return (data) => withinFilter(itemClass, data, filterType, now);
+}
+
+/** Both the FilterType window and a restricted device's visibility. */
+export function restrictFilter(filter: ItemFilter | undefined, visible: ItemFilter | undefined): ItemFilter | undefined {
+  if (!visible) return filter;
+  return filter ? (data) => visible(data) && filter(data) : visible;
+}
+
+/**
+ * How often a Sync looks again for items that aged out of a FilterType window (MS-ASCMD
+ * 2.2.3.68.2: a window is "the past N days", so yesterday's window held mail today's does not).
+ * Once a day: the narrowest window is a day, and the look reads the whole folder.
+ */
+export const WINDOW_AGING_MS = 24 * 3600_000;
+
+/** Item id -> the sequence of the version the device has from its own write; OWN_DELETE for a delete. */
+export type OwnWrites = ReadonlyMap<string, number>;
+/** In OwnWrites: the device deleted the item; its tombstone is not news to it. */
+export const OWN_DELETE = -1;
+
+/** Where a Sync reads the feed from, and how. */
+export interface FeedPlan {
+  /** Read the feed after this sequence. */
+  since: number;
+  /**
+   * Set while the folder is read again from the start (a FilterType change, the window aging,
+   * a state from before held items were kept): a held item whose version is at or below this
+   * sequence is one the device already has, not news.
+   */
+  rescanTo?: number;
+  /** When the window was laid (epoch ms), to keep in the state. */
+  windowAt?: number;
+}
+
+/**
+ * Where the next Sync reads from. A FilterType change, or the same window a day later, is
+ * answered by reading the whole folder again against what the device holds: what entered the
+ * window is sent as Add, what left it as SoftDelete, everything else stays quiet.
+ */
+export function planFeed(
+  state: { modseq: number; rescanTo?: number; windowAt?: number; filterType?: number },
+  filterType: number | undefined,
+  nowMs: number,
+): FeedPlan {
+  const reread = (): FeedPlan['rescanTo'] => (state.modseq > 0 || state.rescanTo ? Math.max(state.modseq, state.rescanTo ?? 0) : undefined);
+  if ((state.filterType ?? 0) !== (filterType ?? 0)) {
+    const rescanTo = reread();
+    return { since: rescanTo === undefined ? state.modseq : 0, rescanTo, windowAt: filterType ? nowMs : undefined };
+  }
+  const windowAt = filterType ? (state.windowAt ?? nowMs) : undefined;
+  if (windowAt !== undefined && nowMs - windowAt >= WINDOW_AGING_MS) {
+    const rescanTo = reread();
+    return { since: rescanTo === undefined ? state.modseq : 0, rescanTo, windowAt: nowMs };
+  }
+  return { since: state.modseq, rescanTo: state.rescanTo, windowAt };
+}
+
+export type ChangeKind = 'Add' | 'Change' | 'Delete' | 'SoftDelete';
+
+/**
+ * What one feed entry means to the device, or undefined when it is not news. `held`: whether
+ * the device holds the item; `inView`: whether its data is inside the window (live items).
+ */
+export function classify(item: Item, held: boolean, inView: boolean, own: OwnWrites, rescanTo: number | undefined): ChangeKind | undefined {
+  const mine = own.get(item.id);
+  // The version the device wrote itself, or its own delete: nothing to tell it.
+  if (mine !== undefined && (mine === item.modseq || (mine === OWN_DELETE && item.deleted))) return undefined;
+  if (item.deleted) return held ? 'Delete' : undefined;
+  // Outside the window: taken off the device if it has it (MS-ASCMD 2.2.3.167 SoftDelete).
+  if (!inView) return held ? 'SoftDelete' : undefined;
+  if (!held) return 'Add';
+  // A reread meets items the device got at this very version before.
+  return rescanTo !== undefined && item.modseq <= rescanTo ? undefined : 'Change';
+}
+
+/** Told of an item skipped because it cannot be converted (kb-2.4). */
+export type Unconvertible = (item: Item, err: ConversionError) => void;
+
+export interface ChangePage {
+  commands: WbxmlElement[];
+  /** The last sequence looked at: the next request resumes after it. */
+  modseq: number;
+  moreAvailable: boolean;
+}
+
+/**
+ * Reads the feed after `plan.since` and turns it into at most `window` commands, recording each
+ * Add and removal in `held`. The returned sequence is the last entry looked at, so paging never
+ * loses or repeats an item: an item met again later (changed meanwhile) is judged by whether the
+ * device holds it by then.
+ */
+export async function collectChanges(
+  store: Store,
+  userId: string,
+  folder: Folder,
+  converter: ItemConverter,
+  cctx: ConvertContext,
+  plan: FeedPlan,
+  window: number,
+  filter: ItemFilter | undefined,
+  held: HeldView,
+  own: OwnWrites,
+  skipped?: Unconvertible,
+): Promise<ChangePage> {
+  const commands: WbxmlElement[] = [];
+  let cursor = plan.since;
+  const batch = Math.max(window + 1, 64);
+  for (;;) {
+    const changes = await store.listChangesSince(userId, folder.id, cursor, batch);
+    await held.load(changes.map((i) => i.id));
+    for (const item of changes) {
+      const kind = classify(item, held.has(item.id), item.deleted || !filter || filter(item.data), own, plan.rescanTo);
+      if (kind === undefined) {
+        cursor = item.modseq;
+        continue;
+      }
+      if (commands.length >= window) return { commands, modseq: cursor, moreAvailable: true };
+      const command = await commandFor(store, item, kind, converter, cctx, skipped);
+      cursor = item.modseq;
+      if (!command) continue;
+      if (kind === 'Add') held.add(item.id);
+      if (kind === 'Delete' || kind === 'SoftDelete') held.remove(item.id);
+      commands.push(command);
+    }
+    if (changes.length < batch) return { commands, modseq: cursor, moreAvailable: false };
+  }
+}
+
+async function commandFor(store: Store, item: Item, kind: ChangeKind, converter: ItemConverter, cctx: ConvertContext, skipped?: Unconvertible): Promise<WbxmlElement | undefined> {
+  if (kind === 'Delete' || kind === 'SoftDelete') return el('AirSync', kind, el('AirSync', 'ServerId', item.serverId));
+  let appData: WbxmlElement[];
+  try {
+    await loadForConversion(store, [item], cctx); // raw MIME for BodyPreference Type 4 (src/mail/load-body.ts)
+    appData = converter.toEas(item.data, cctx);
+  } catch (err) {
+    // An item that cannot be converted is skipped without stalling the folder (kb-2.4).
+    skipped?.(item, asConversionError(err, converter));
+    return undefined;
+  }
+  return el('AirSync', kind, el('AirSync', 'ServerId', item.serverId), el('AirSync', 'ApplicationData', appData));
+}
+
+/**
+ * Whatever a converter throws for a stored item, the item is skipped rather than the folder
+ * stalled (kb-2.4): corrupt stored data must not keep a device from the rest of its mail.
+ */
+export function asConversionError(err: unknown, converter: ItemConverter): ConversionError {
+  if (err instanceof ConversionError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new ConversionError(`${converter.itemClass} item could not be converted: ${message}`);
+}
+
+/**
+ * How many commands a Sync with this plan would send in all, windows aside (GetItemEstimate,
+ * MS-ASCMD 2.2.1.9; Ping's "anything for this device"). `limit` stops counting early.
+ */
+export async function countChanges(
+  store: Store,
+  userId: string,
+  folder: Folder,
+  plan: FeedPlan,
+  filter: ItemFilter | undefined,
+  held: HeldView,
+  own: OwnWrites,
+  limit = Infinity,
+): Promise<number> {
+  let count = 0;
+  let cursor = plan.since;
+  const batch = 1000;
+  for (;;) {
+    const changes = await store.listChangesSince(userId, folder.id, cursor, batch);
+    await held.load(changes.map((i) => i.id));
+    for (const item of changes) {
+      if (classify(item, held.has(item.id), item.deleted || !filter || filter(item.data), own, plan.rescanTo) !== undefined) count++;
+      if (count >= limit) return count;
+      cursor = item.modseq;
+    }
+    if (changes.length < batch) return count;
+  }
+}
