@@ -62,8 +62,11 @@ type ChangeOp =
   | { k: 'own'; d: number; f: Watchable; what: 'add' | 'change' | 'delete'; i: number }
   /** A hierarchy change: a new folder. */
   | { k: 'folder' }
-  /** Sync of one folder (SyncKey 0 first, with or without FilterType; `reset` starts over). */
-  | { k: 'sync'; d: number; f: Watchable; filter: boolean; reset: boolean };
+  /**
+   * Sync of one folder (SyncKey 0 first, with or without FilterType; `reset` starts over), to the
+   * end, or with `partial` one Sync of WindowSize 1 (the device may Ping before the rest).
+   */
+  | { k: 'sync'; d: number; f: Watchable; filter: boolean; reset: boolean; partial?: boolean };
 /** Ping of the device's synced folders picked by `mask`; `during` are made while it is held (by the store or the other device). */
 type Op = ChangeOp | { k: 'ping'; d: number; mask: number; during: ChangeOp[]; wake: number; path?: PingPath };
 /** How a Ping went: answered at once, woken by one of `during`, or by the final put (scenarios name the one they mean). */
@@ -81,7 +84,7 @@ const changeArb: fc.Arbitrary<ChangeOp> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ k: fc.constant('delete' as const), at: place, i: idx }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('own' as const), d: dev, f: watchable, what: fc.constantFrom('add' as const, 'change' as const, 'delete' as const), i: idx }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('folder' as const) }) },
-  { weight: 3, arbitrary: fc.record({ k: fc.constant('sync' as const), d: dev, f: watchable, filter: fc.boolean(), reset: fc.constantFrom(false, false, false, true) }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constant('sync' as const), d: dev, f: watchable, filter: fc.boolean(), reset: fc.constantFrom(false, false, false, true), partial: fc.constantFrom(false, false, true) }) },
 );
 /** Changes made while a Ping is held: mostly in the folders devices watch, often outside any window. */
 const duringPlace = fc.constantFrom<Place>('inbox', 'inbox', 'inbox', 'calendar', 'calendar', 'contacts', 'contacts', 'notes', 'other');
@@ -113,7 +116,7 @@ const sorted = (xs: Iterable<string>) => [...xs].sort();
 const stats = new Map<string, number>();
 const count = (what: string) => stats.set(what, (stats.get(what) ?? 0) + 1);
 const describeOp = (c: ChangeOp) =>
-  c.k === 'put' ? `put${c.old ? ' old' : ''} ${c.at}` : c.k === 'update' || c.k === 'delete' ? `${c.k} ${c.at}` : c.k === 'own' ? `own ${c.f === 'contacts' ? c.what : 'delete'} ${c.f}` : c.k === 'sync' ? `sync ${c.f}` : c.k;
+  c.k === 'put' ? `put${c.old ? ' old' : ''} ${c.at}` : c.k === 'update' || c.k === 'delete' ? `${c.k} ${c.at}` : c.k === 'own' ? `own ${c.f === 'contacts' ? c.what : 'delete'} ${c.f}` : c.k === 'sync' ? `sync${c.partial ? ' partial' : ''} ${c.f}` : c.k;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 class PingWorld {
@@ -243,7 +246,7 @@ class PingWorld {
         await this.store.createFolder({ userId: this.user.id, parentId: null, displayName: `Folder ${++this.#n}`, type: 12 });
         return;
       case 'sync':
-        return this.sync(op.d, op.f, op.filter, op.reset);
+        return this.sync(op.d, op.f, op.filter, op.reset, op.partial);
       case 'own':
         return this.own(op);
     }
@@ -270,7 +273,7 @@ class PingWorld {
     assert.deepEqual({ adds, changes, deletes, softDeletes }, { ...expected, softDeletes: [] }, this.where(`Sync of ${f} by device ${d} sends what the device is owed`));
   }
 
-  async sync(d: number, f: Watchable, filter: boolean, reset: boolean): Promise<void> {
+  async sync(d: number, f: Watchable, filter: boolean, reset: boolean, partial = false): Promise<void> {
     const sim = this.devices[d]!;
     if (!sim.synced.has(f) || reset) {
       const filterType = filter ? (PLACES[f].filterType ?? 0) : 0;
@@ -282,8 +285,21 @@ class PingWorld {
       sim.synced.set(f, { filterType, held: new Map() });
     }
     const expected = this.owed(d, f);
-    this.checkSync(d, f, expected, await this.syncAll(d, f));
-    this.caughtUp(d, f);
+    if (!partial) {
+      this.checkSync(d, f, expected, await this.syncAll(d, f));
+      return this.caughtUp(d, f);
+    }
+    const r = await sim.device.sync(f, { windowSize: 1 });
+    assert.equal(r.status, 1, this.where(`Sync of ${f} by device ${d}: Status`));
+    const got = { adds: sorted(r.adds.map((x) => x.serverId)), changes: sorted(r.changes.map((x) => x.serverId)), deletes: sorted(r.deletes), softDeletes: r.softDeletes };
+    count(r.moreAvailable ? 'Sync with WindowSize 1 left more' : 'Sync with WindowSize 1 sent all');
+    if (!r.moreAvailable) return this.checkSync(d, f, expected, got), this.caughtUp(d, f);
+    const sent = got.adds.length + got.changes.length + got.deletes.length + got.softDeletes.length;
+    const owedOnly = (k: keyof Owed) => got[k].every((sid) => expected[k].includes(sid));
+    assert.ok(sent <= 1 && got.softDeletes.length === 0 && owedOnly('adds') && owedOnly('changes') && owedOnly('deletes'), this.where(`Sync of ${f} by device ${d} with WindowSize 1 sends one thing owed: ${JSON.stringify(got)}, owed ${JSON.stringify(expected)}`));
+    const held = sim.synced.get(f)!.held;
+    for (const sid of [...got.adds, ...got.changes]) held.set(sid, this.items[f].get(sid)!.version);
+    for (const sid of got.deletes) held.delete(sid);
   }
 
   /** The device's own write through Sync: a Contacts Add/Change/Delete, or a Delete elsewhere. */

@@ -13,8 +13,9 @@
  *   (FolderUpdate/FolderDelete: 4), a special folder (FolderUpdate 2, FolderDelete 3), the parent
  *   (5), a move under itself or a descendant (10: MS-ASCMD names no status for it; easd answers
  *   10, "incorrectly formatted request"), the name (2).
- * - Deleting a folder deletes its subfolders (2.2.1.4). A FolderSync Delete (2.2.3.42.1) names
- *   one folder; the model expects an explicit Delete of every deleted folder the device has,
+ * - Deleting a folder deletes its subfolders (2.2.1.4 only says the folder with that ServerId is
+ *   deleted; a folder cannot outlive its parent, and Exchange deletes the subtree). A FolderSync
+ *   Delete (2.2.3.42.1) names one folder; the model expects an explicit Delete of every deleted folder the device has,
  *   subfolders before their parent, so a client that removes a deleted folder's subtree itself
  *   and one that removes exactly what it is told both end with the server's tree, and neither is
  *   told to delete a folder it no longer has.
