@@ -91,7 +91,7 @@ export const folderCreate: CommandHandler = async (ctx) => {
       throw err;
     }
     const newKey = nextSyncKey(key);
-    await saveHierarchyState(store, user.id, device.deviceId, newKey, withOwnAdd(state, folder), [key]);
+    await saveHierarchyState(store, user.id, device.deviceId, newKey, withOwnAdd(state, folder, parentSid), [key]);
     return {
       body: el(NS, 'FolderCreate', el(NS, 'Status', FolderCreateStatus.Success), el(NS, 'SyncKey', newKey), el(NS, 'ServerId', folder.serverId)),
       easStatus: FolderCreateStatus.Success,

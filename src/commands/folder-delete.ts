@@ -60,7 +60,8 @@ export const folderDelete: CommandHandler = async (ctx) => {
       throw err;
     }
     const newKey = nextSyncKey(key);
-    await saveHierarchyState(store, user.id, device.deviceId, newKey, withOwnDelete(state, doomed), [key]);
+    const live = new Set((await store.listFolders(user.id)).map((f) => f.serverId));
+    await saveHierarchyState(store, user.id, device.deviceId, newKey, withOwnDelete(state, folder.serverId, doomed, live), [key]);
     return {
       body: el(NS, 'FolderDelete', el(NS, 'Status', FolderDeleteStatus.Success), el(NS, 'SyncKey', newKey)),
       easStatus: FolderDeleteStatus.Success,

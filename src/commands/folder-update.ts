@@ -106,7 +106,7 @@ export const folderUpdate: CommandHandler = async (ctx) => {
       throw err;
     }
     const newKey = nextSyncKey(key);
-    await saveHierarchyState(store, user.id, device.deviceId, newKey, withOwnUpdate(state, updated), [key]);
+    await saveHierarchyState(store, user.id, device.deviceId, newKey, withOwnUpdate(state, updated, parentSid), [key]);
     return {
       body: el(NS, 'FolderUpdate', el(NS, 'Status', FolderUpdateStatus.Success), el(NS, 'SyncKey', newKey)),
       easStatus: FolderUpdateStatus.Success,

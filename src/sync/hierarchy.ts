@@ -9,7 +9,13 @@
  *             tombstone is a Delete only if the device ever had the folder);
  * - `seen`:   ServerId -> sequence of a change the device made itself with FolderCreate or
  *             FolderUpdate; a change of that folder at or below that sequence is not echoed
- *             back by the next FolderSync (MS-ASCMD 2.2.1.3: the client already has it).
+ *             back by the next FolderSync (MS-ASCMD 2.2.1.3: the client already has it);
+ * - `parents`: ServerId -> the parent's ServerId as the device has it (as last sent, or as it
+ *             set it itself). A device's tree can be older than the server's (another device
+ *             moved or deleted folders since): its FolderDelete takes the subtree as *it* sees
+ *             it, and a Delete sent to it first moves out what it has under the folder;
+ * - `owed`:   ServerIds of live folders the device dropped with a FolderDelete of a parent it
+ *             still had them under, though the server had moved them out: sent again as Adds.
  *
  * Sync keys: a key K's successor is always nextSyncKey(K) and it is saved keeping K, so the store
  * holds at most {K, nextSyncKey(K)} for a device: the current key and the previous one. A key is
@@ -32,9 +38,12 @@ export interface HierarchyState {
   modseq: number;
   known: string[];
   seen: Record<string, number>;
+  /** Parent ServerId ("0": the root) of each known folder as the device has it; absent in states of older releases. */
+  parents?: Record<string, string>;
+  owed?: string[];
 }
 
-export const EMPTY_HIERARCHY_STATE: HierarchyState = Object.freeze({ modseq: 0, known: [], seen: {} }) as HierarchyState;
+export const EMPTY_HIERARCHY_STATE: HierarchyState = Object.freeze({ modseq: 0, known: [], seen: {}, parents: {}, owed: [] }) as HierarchyState;
 
 /** One entry of a FolderSync response's Changes (MS-ASCMD 2.2.3.7.1 Add, 2.2.3.187 Update, 2.2.3.42.1 Delete). */
 export type HierarchyChange =
@@ -54,7 +63,7 @@ export class UnresolvedParentError extends Error {
 
 /** The state as saved in the store, or null when `data` is not one (a corrupt state). */
 export function parseHierarchyState(data: JsonObject): HierarchyState | null {
-  const { modseq, known, seen } = data;
+  const { modseq, known, seen, parents, owed } = data;
   if (typeof modseq !== 'number' || !Number.isSafeInteger(modseq) || modseq < 0) return null;
   if (!Array.isArray(known) || !known.every((s) => typeof s === 'string')) return null;
   const seenOut: Record<string, number> = {};
@@ -65,11 +74,28 @@ export function parseHierarchyState(data: JsonObject): HierarchyState | null {
       seenOut[k] = v;
     }
   }
-  return { modseq, known: known as string[], seen: seenOut };
+  const parentsOut: Record<string, string> = {};
+  if (parents !== undefined) {
+    if (parents === null || typeof parents !== 'object' || Array.isArray(parents)) return null;
+    for (const [k, v] of Object.entries(parents)) {
+      if (typeof v !== 'string') return null;
+      parentsOut[k] = v;
+    }
+  }
+  if (owed !== undefined && (!Array.isArray(owed) || !owed.every((x) => typeof x === 'string'))) return null;
+  return { modseq, known: known as string[], seen: seenOut, parents: parentsOut, owed: (owed as string[] | undefined) ?? [] };
 }
 
 export function hierarchyStateData(state: HierarchyState): JsonObject {
-  return { modseq: state.modseq, known: [...state.known], seen: { ...state.seen } };
+  return { modseq: state.modseq, known: [...state.known], seen: { ...state.seen }, parents: { ...state.parents }, owed: [...(state.owed ?? [])] };
+}
+
+/** The device-side subtree of `serverId` (itself first), from the parents it has. */
+function deviceSubtree(state: Pick<HierarchyState, 'known' | 'parents'>, serverId: string): string[] {
+  const parents = state.parents ?? {};
+  const out = [serverId];
+  for (let i = 0; i < out.length; i++) for (const sid of state.known) if (parents[sid] === out[i] && !out.includes(sid)) out.push(sid);
+  return out;
 }
 
 /**
@@ -94,9 +120,15 @@ export function computeHierarchyChanges(
   rows: readonly Folder[],
   serverIdOf: (folderId: string) => string | undefined,
   visible?: (f: Folder) => boolean,
+  owedFolders: readonly Folder[] = [],
 ): HierarchyDiff {
   const known = new Set(state.known);
-  const all = [...rows].filter((f) => f.hierarchyModseq > state.modseq).sort((a, b) => a.hierarchyModseq - b.hierarchyModseq);
+  const parents: Record<string, string> = { ...state.parents };
+  // Live folders the device dropped though the server kept them (withOwnDelete) come first, as
+  // if they had just changed; a newer change of the same folder stands in for them.
+  const changedIds = new Set(rows.filter((f) => f.hierarchyModseq > state.modseq).map((f) => f.id));
+  const owed = owedFolders.filter((f) => !f.deleted && !changedIds.has(f.id) && !known.has(f.serverId));
+  const all = [...owed, ...[...rows].filter((f) => f.hierarchyModseq > state.modseq).sort((a, b) => a.hierarchyModseq - b.hierarchyModseq)];
   let modseq = state.modseq;
   for (const f of all) modseq = Math.max(modseq, f.hierarchyModseq);
   // A restricted device (a quarantined one, src/devices/quarantine.ts) is not told of folders it
@@ -106,11 +138,16 @@ export function computeHierarchyChanges(
 
   const isOwnEcho = (f: Folder) => (state.seen[f.serverId] ?? -1) >= f.hierarchyModseq;
   const liveById = new Map<string, Folder>();
+  const liveBySid = new Map<string, Folder>();
+  const goneBySid = new Map<string, Folder>();
   const goneChildren = new Map<string, Folder[]>();
   for (const f of pending) {
     if (isOwnEcho(f)) continue;
-    if (!f.deleted) liveById.set(f.id, f);
-    else if (f.parentId !== null) {
+    if (!f.deleted) {
+      liveById.set(f.id, f);
+      liveBySid.set(f.serverId, f);
+    } else goneBySid.set(f.serverId, f);
+    if (f.deleted && f.parentId !== null) {
       const list = goneChildren.get(f.parentId) ?? [];
       list.push(f);
       goneChildren.set(f.parentId, list);
@@ -133,15 +170,30 @@ export function computeHierarchyChanges(
     }
     changes.push({ kind: known.has(f.serverId) ? 'Update' : 'Add', serverId: f.serverId, parentId, displayName: f.displayName, type: f.type });
     known.add(f.serverId);
+    parents[f.serverId] = parentId;
   };
 
   const emitDelete = (f: Folder): void => {
     if (emitted.has(f.id)) return;
     emitted.add(f.id);
+    // What the device has under the folder goes first: what the server moved out is moved out
+    // (a client drops a deleted folder's subtree), what the server deleted is deleted, children
+    // before parents. Subfolders the device does not know of are deleted by the server's tree.
     for (const child of goneChildren.get(f.id) ?? []) emitDelete(child);
+    for (const sid of state.known) {
+      if (parents[sid] !== f.serverId || !known.has(sid)) continue;
+      const live = liveBySid.get(sid);
+      const gone = goneBySid.get(sid);
+      if (live) emitLive(live);
+      else if (gone) emitDelete(gone);
+    }
     if (!known.has(f.serverId)) return;
     changes.push({ kind: 'Delete', serverId: f.serverId });
-    known.delete(f.serverId);
+    // Whatever the device still has under it goes with it on the device.
+    for (const sid of deviceSubtree({ known: [...known], parents }, f.serverId)) {
+      known.delete(sid);
+      delete parents[sid];
+    }
   };
 
   for (const f of pending) {
@@ -153,29 +205,39 @@ export function computeHierarchyChanges(
   // Entries of `seen` at or below the new modseq can no longer match a pending change.
   const seen: Record<string, number> = {};
   for (const [sid, m] of Object.entries(state.seen)) if (m > modseq && known.has(sid)) seen[sid] = m;
-  return { changes, next: { modseq, known: [...known], seen } };
+  for (const sid of Object.keys(parents)) if (!known.has(sid)) delete parents[sid];
+  // Owed folders the server deleted meanwhile are owed nothing; the others were just sent.
+  return { changes, next: { modseq, known: [...known], seen, parents, owed: [] } };
 }
 
-/** The state after the device itself created a folder (FolderCreate). */
-export function withOwnAdd(state: HierarchyState, folder: Pick<Folder, 'serverId' | 'hierarchyModseq'>): HierarchyState {
-  return withOwnUpdate(state, folder);
+/** The state after the device itself created a folder under `parentSid` (FolderCreate). */
+export function withOwnAdd(state: HierarchyState, folder: Pick<Folder, 'serverId' | 'hierarchyModseq'>, parentSid = ROOT_PARENT_ID): HierarchyState {
+  return withOwnUpdate(state, folder, parentSid);
 }
 
-/** The state after the device itself renamed or moved a folder (FolderUpdate). */
-export function withOwnUpdate(state: HierarchyState, folder: Pick<Folder, 'serverId' | 'hierarchyModseq'>): HierarchyState {
+/** The state after the device itself renamed or moved a folder to `parentSid` (FolderUpdate). */
+export function withOwnUpdate(state: HierarchyState, folder: Pick<Folder, 'serverId' | 'hierarchyModseq'>, parentSid = ROOT_PARENT_ID): HierarchyState {
   const known = state.known.includes(folder.serverId) ? [...state.known] : [...state.known, folder.serverId];
-  return { modseq: state.modseq, known, seen: { ...state.seen, [folder.serverId]: folder.hierarchyModseq } };
+  return { ...state, known, seen: { ...state.seen, [folder.serverId]: folder.hierarchyModseq }, parents: { ...state.parents, [folder.serverId]: parentSid } };
 }
 
 /**
- * The state after the device itself deleted folders (FolderDelete: the folder and its
- * subfolders). Their tombstones are then unknown to the device, so no Delete is echoed.
+ * The state after the device itself deleted a folder (FolderDelete). The device drops the
+ * subtree as it has it (`parents`; folders of states from older releases without a recorded
+ * parent go by the server's tree, `serverSubtree`), so those tombstones are not echoed. A folder
+ * it dropped that the server keeps (moved out by another device meanwhile) is owed as an Add;
+ * one the server deleted that the device had elsewhere stays known and gets its Delete.
  */
-export function withOwnDelete(state: HierarchyState, serverIds: Iterable<string>): HierarchyState {
-  const gone = new Set(serverIds);
+export function withOwnDelete(state: HierarchyState, serverId: string, serverSubtree: readonly string[], liveServerIds: ReadonlySet<string>): HierarchyState {
+  const parents = state.parents ?? {};
+  const gone = new Set(deviceSubtree(state, serverId));
+  for (const sid of serverSubtree) if (state.known.includes(sid) && parents[sid] === undefined) gone.add(sid);
   const seen: Record<string, number> = {};
   for (const [sid, m] of Object.entries(state.seen)) if (!gone.has(sid)) seen[sid] = m;
-  return { modseq: state.modseq, known: state.known.filter((s) => !gone.has(s)), seen };
+  const nextParents: Record<string, string> = {};
+  for (const [sid, p] of Object.entries(parents)) if (!gone.has(sid)) nextParents[sid] = p;
+  const owed = [...(state.owed ?? []).filter((sid) => !gone.has(sid)), ...[...gone].filter((sid) => liveServerIds.has(sid))];
+  return { modseq: state.modseq, known: state.known.filter((s) => !gone.has(s)), seen, parents: nextParents, owed };
 }
 
 /** The Changes element of a FolderSync response (MS-ASCMD 2.2.3.25), Count first (2.2.3.37). */
@@ -257,18 +319,19 @@ export async function readHierarchyChanges(
   liveFolders: readonly Folder[] = [],
   visible?: (f: Folder) => boolean,
 ): Promise<HierarchyDiff> {
-  if (state.modseq > 0) {
+  const owedSids = new Set(state.owed ?? []);
+  if (state.modseq > 0 && (owedSids.size === 0 || liveFolders.length > 0)) {
     const rows = await store.listFolderChangesSince(userId, state.modseq);
     const ids = new Map<string, string>();
     for (const f of liveFolders) ids.set(f.id, f.serverId);
     for (const f of rows) ids.set(f.id, f.serverId);
     try {
-      return computeHierarchyChanges(state, rows, (id) => ids.get(id), visible);
+      return computeHierarchyChanges(state, rows, (id) => ids.get(id), visible, liveFolders.filter((f) => owedSids.has(f.serverId)));
     } catch (err) {
       if (!(err instanceof UnresolvedParentError)) throw err;
     }
   }
   const all = await store.listFolderChangesSince(userId, 0);
   const ids = new Map(all.map((f) => [f.id, f.serverId]));
-  return computeHierarchyChanges(state, all, (id) => ids.get(id), visible);
+  return computeHierarchyChanges(state, all, (id) => ids.get(id), visible, all.filter((f) => owedSids.has(f.serverId)));
 }

@@ -45,7 +45,7 @@ function row(serverId: string, hm: number, opts: { parent?: string; name?: strin
 const byConvention = (id: string) => (id.startsWith('f-') ? id.slice(2) : undefined);
 const none = () => undefined;
 
-const state = (modseq: number, known: string[], seen: Record<string, number> = {}): HierarchyState => ({ modseq, known, seen });
+const state = (modseq: number, known: string[], seen: Record<string, number> = {}, parents: Record<string, string> = {}): HierarchyState => ({ modseq, known, seen, parents, owed: [] });
 
 /** Changes as compact strings: "Add x<-0 X 12", "Update y<-x Y 12", "Delete z". */
 function summary(changes: ReturnType<typeof computeHierarchyChanges>['changes']): string[] {
@@ -62,7 +62,7 @@ describe('computeHierarchyChanges', () => {
     ];
     const { changes, next } = computeHierarchyChanges(EMPTY_HIERARCHY_STATE, rows, none);
     assert.deepEqual(summary(changes), ['Add inbox<-0 Inbox 2', 'Add sub<-inbox Sub 12', 'Add cal<-0 Calendar 8']);
-    assert.deepEqual(next, { modseq: 4, known: ['inbox', 'sub', 'cal'], seen: {} });
+    assert.deepEqual(next, { modseq: 4, known: ['inbox', 'sub', 'cal'], seen: {}, parents: { inbox: '0', sub: 'inbox', cal: '0' }, owed: [] });
   });
 
   it('live & known -> Update, tombstone & known -> Delete, tombstone & unknown -> nothing; rows at or below modseq are ignored', () => {
@@ -132,12 +132,12 @@ describe('computeHierarchyChanges', () => {
   it('does not echo a folder the device created or updated itself, but sends later changes of it', () => {
     let s = withOwnAdd(state(4, ['a']), { serverId: 'mine', hierarchyModseq: 6 });
     s = withOwnUpdate(s, { serverId: 'a', hierarchyModseq: 7 });
-    assert.deepEqual(s, { modseq: 4, known: ['a', 'mine'], seen: { mine: 6, a: 7 } });
+    assert.deepEqual(s, { modseq: 4, known: ['a', 'mine'], seen: { mine: 6, a: 7 }, parents: { mine: '0', a: '0' }, owed: [] });
 
     // Someone else's change at 5 is still delivered; the device's own changes at 6 and 7 are not.
     const first = computeHierarchyChanges(s, [row('other', 5), row('mine', 6, { name: 'Mine' }), row('a', 7, { name: 'A2' })], byConvention);
     assert.deepEqual(summary(first.changes), ['Add other<-0 OTHER 12']);
-    assert.deepEqual(first.next, { modseq: 7, known: ['a', 'mine', 'other'], seen: {} }, 'seen entries at or below modseq are dropped');
+    assert.deepEqual(first.next, { modseq: 7, known: ['a', 'mine', 'other'], seen: {}, parents: { mine: '0', a: '0', other: '0' }, owed: [] }, 'seen entries at or below modseq are dropped');
 
     // A later rename of the device's folder by someone else is an Update.
     const later = computeHierarchyChanges(s, [row('other', 5), row('a', 7, { name: 'A2' }), row('mine', 9, { name: 'Mine 2' })], byConvention);
@@ -151,8 +151,9 @@ describe('computeHierarchyChanges', () => {
   });
 
   it('does not echo a delete the device made itself', () => {
-    const s = withOwnDelete(state(4, ['a', 'p', 'pc'], { pc: 3 }), ['p', 'pc']);
-    assert.deepEqual(s, { modseq: 4, known: ['a'], seen: {} });
+    // A state of an older release (no parents recorded): the server's subtree is taken.
+    const s = withOwnDelete(state(4, ['a', 'p', 'pc'], { pc: 3 }), 'p', ['p', 'pc'], new Set(['a']));
+    assert.deepEqual(s, { modseq: 4, known: ['a'], seen: {}, parents: {}, owed: [] });
     const { changes } = computeHierarchyChanges(s, [row('p', 5, { deleted: true }), row('pc', 6, { parent: 'p', deleted: true })], byConvention);
     assert.deepEqual(changes, []);
   });
@@ -165,9 +166,10 @@ describe('computeHierarchyChanges', () => {
 
 describe('hierarchy state', () => {
   it('round-trips through the stored JSON', () => {
-    const s = state(12, ['a', 'b'], { b: 14 });
+    const s = { ...state(12, ['a', 'b'], { b: 14 }, { a: '0', b: 'a' }), owed: ['c'] };
     assert.deepEqual(parseHierarchyState(hierarchyStateData(s)), s);
-    assert.deepEqual(parseHierarchyState({ modseq: 0, known: [] }), { modseq: 0, known: [], seen: {} });
+    // A state of an older release: no parents, nothing owed.
+    assert.deepEqual(parseHierarchyState({ modseq: 0, known: [] }), { modseq: 0, known: [], seen: {}, parents: {}, owed: [] });
   });
 
   it('rejects a corrupt state', () => {
