@@ -135,7 +135,8 @@ export async function applyClientCommand(
       }
       // Conflict (MS-ASCMD 2.2.3.34): the server changed the item after the device's sequence.
       // Server wins by default: the client gets Status 7 and the server's version as a Change.
-      if (item.modseq > seen && (options.conflict ?? 1) === 1) {
+      // The device's own write (an Add or Change the feed has not passed yet) is no conflict.
+      if (item.modseq > seen && touched.get(item.id) !== item.modseq && (options.conflict ?? 1) === 1) {
         return [responseElement('Change', idElement('ServerId', cmd.serverId), statusElement(SyncStatus.Conflict))];
       }
       // A Change the server acts on (a recurring task's occurrence completed): the stored data

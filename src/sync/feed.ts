@@ -83,8 +83,11 @@ export type ChangeKind = 'Add' | 'Change' | 'Delete' | 'SoftDelete';
  */
 export function classify(item: Item, held: boolean, inView: boolean, own: OwnWrites, rescanTo: number | undefined): ChangeKind | undefined {
   const mine = own.get(item.id);
-  // The version the device wrote itself, or its own delete: nothing to tell it.
-  if (mine !== undefined && (mine === item.modseq || (mine === OWN_DELETE && item.deleted))) return undefined;
+  // The version the device wrote itself, or its own delete: nothing to tell it. (Unless that
+  // version is outside its window now, a FilterType change in the same request say: then it
+  // leaves the device like any other item.)
+  if (mine === OWN_DELETE && item.deleted) return undefined;
+  if (mine !== undefined && mine === item.modseq && !item.deleted && inView) return undefined;
   if (item.deleted) return held ? 'Delete' : undefined;
   // Outside the window: taken off the device if it has it (MS-ASCMD 2.2.3.167 SoftDelete).
   if (!inView) return held ? 'SoftDelete' : undefined;

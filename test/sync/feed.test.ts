@@ -42,6 +42,8 @@ describe('classify', () => {
     assert.equal(classify(item({ modseq: 50 }), true, true, new Map([['i1', 50]]), undefined), undefined);
     assert.equal(classify(item({ modseq: 51 }), true, true, new Map([['i1', 50]]), undefined), 'Change');
     assert.equal(classify(item({ deleted: true }), true, true, new Map([['i1', OWN_DELETE]]), undefined), undefined);
+    // Its own version, outside the window it now asks for, leaves the device.
+    assert.equal(classify(item({ modseq: 50 }), true, false, new Map([['i1', 50]]), undefined), 'SoftDelete');
   });
   it('a reread sends what the device lacks, never again what it has', () => {
     assert.equal(classify(item({ modseq: 50 }), true, true, none, 60), undefined);
