@@ -11,12 +11,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { hashPassword } from '../../src/auth/password.ts';
-import { PROTECTION_OFF } from '../../src/devices/protection.ts';
 import { pgSkipped } from '../helpers/db.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import type { TestServer } from '../helpers/server.ts';
 import { opsArb, runSettings, type Op } from './hierarchy-model/ops.ts';
 import { HierarchyWorld, stats } from './hierarchy-model/world.ts';
+import { startModelServer } from './model-server.ts';
 
 const PASSWORD = 'pw-model-123456';
 
@@ -27,9 +26,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     let runs = 0;
 
     before(async () => {
-      // Throttling and loop detection would answer 503 to a device doing many FolderSyncs in a row.
-      srv = await startTestServer({ backend, logLevel: 'error', config: { protection: PROTECTION_OFF } });
-      passwordHash = await hashPassword(PASSWORD);
+      ({ srv, passwordHash } = await startModelServer(backend, PASSWORD));
     });
     after(async () => srv.close());
 
