@@ -94,14 +94,15 @@ const CASES: Array<{ name: string; ops: Op[] }> = [
       { t: 'sync', dev: 0, folder: 'calendar', window: 1 },
     ],
   },
-  // Open at df690fc (and before): an item the device wrote itself (Change, or its own Add) is
-  // skipped at that version by the feed (src/sync/feed.ts classify: the own-write check comes
-  // before the window check), also when a FilterType change in the same request (or while the
-  // own write is still kept because a small window cut the feed short) puts it outside the new
-  // window: it is not soft-deleted and stays on the device, outside its window (invariant 3),
-  // until the next daily aging pass. Three forms: mail marked read while paging then FilterType
-  // 1; an event renamed with FilterType 4 in the same request; a completed task the device added,
-  // renamed with FilterType 8 in the same request.
+  // Caught at df690fc (and before; found by the model test after the paging fix), fixed by
+  // b62225b: an item the device wrote itself (a Change, or its own Add) was skipped at that
+  // version by the feed (src/sync/feed.ts classify: the own-write check came before the window
+  // check), also when a FilterType change in the same request (or while the own write was still
+  // kept because a small window cut the feed short) put it outside the new window: it was not
+  // soft-deleted and stayed on the device outside its window (invariant 3) until the next daily
+  // aging pass. Three forms: mail marked read while paging, then FilterType 1; an event renamed
+  // with FilterType 4 in the same request; a completed task the device added, renamed with
+  // FilterType 8 in the same request.
   {
     name: 'FilterType change: a message the device itself marked read, now outside the window, is soft-deleted',
     ops: [
@@ -127,12 +128,13 @@ const CASES: Array<{ name: string; ops: Op[] }> = [
       { t: 'sync', dev: 0, folder: 'tasks', window: 1, cmds: [{ k: 'change', pick: 0 }], filter: 3 },
     ],
   },
-  // Open at df690fc (and before): a device adds an item while paging (its WindowSize cut the
-  // feed before the new item's sequence), then changes it. The engine's conflict check
-  // (client-commands.ts: item.modseq > the sequence the device has seen) takes the device's own
-  // Add for a server change: Status 7, and no server version follows (the feed skips the
-  // device's own write), so the device shows its change and the server keeps the old version
-  // (invariant 3). Found by seeds 42 and 48 of the model test after the fix.
+  // Caught at df690fc (and before; found by the model test after the paging fix), fixed by
+  // b62225b: a device adds an item while paging (its WindowSize cut the feed before the new
+  // item's sequence), then changes it. The conflict check (client-commands.ts: item.modseq > the
+  // sequence the device has seen) took the device's own Add for a server change: Status 7, and
+  // no server version followed (the feed skips the device's own write), so the device showed its
+  // change and the server kept the old version (invariant 3). Found by seeds 42 and 48 of the
+  // model test, and seed 10 of the long run (the third case).
   {
     name: "conflict: a Change of the device's own new event is not refused as a conflict",
     ops: [
@@ -147,6 +149,14 @@ const CASES: Array<{ name: string; ops: Op[] }> = [
       { t: 'sync', dev: 1, folder: 'contacts', window: 4, cmds: [{ k: 'add', age: 0 }, { k: 'add', age: 0 }], lost: true },
       { t: 'sync', dev: 0, folder: 'contacts', window: 1, cmds: [{ k: 'add', age: 0 }], dam: false, lost: true },
       { t: 'sync', dev: 0, folder: 'contacts', window: 1, cmds: [{ k: 'change', pick: 3 }] },
+    ],
+  },
+  {
+    name: "conflict: a Change of the device's own new event, the other user's ServerId deleted beside it",
+    ops: [
+      { t: 'put', folder: 'calendar', age: 0, flag: false, n: 2 },
+      { t: 'sync', dev: 0, folder: 'calendar', window: 1, cmds: [{ k: 'add', age: 0 }] },
+      { t: 'sync', dev: 0, folder: 'calendar', window: 1, cmds: [{ k: 'change', pick: 1 }, { k: 'foreign', pick: 0 }], dam: false },
     ],
   },
 ];
