@@ -62,13 +62,13 @@ function clientCommand(model: Model, ex: Exchange, cmd: ClientCmd, foreignIds: r
     const item: ModelItem = { tag, cls, folder: HOME[cls]!, fields: {} };
     if (cls === 'Contacts') fields = { FileAs: `Device contact #${tag} ${v}`, FirstName: `D${tag}${v}` };
     else if (cls === 'Calendar') {
-      // Inside every calendar window the device may use (two weeks and more), so its own item is in its view.
-      const end = ageToDate(model.now, cmd.age % 4);
+      // Any date: an event outside the device's own window leaves its view like any other.
+      const end = ageToDate(model.now, cmd.age);
       extra = { start: end - 3600_000, end };
       item.date = Math.floor(end / 1000) * 1000; // EndTime is sent to the second
       fields = { Subject: `Device event #${tag} ${v}` };
     } else {
-      const complete = c.filter !== 8 && cmd.age % 2 === 1;
+      const complete = cmd.age % 2 === 1;
       item.complete = complete;
       fields = { Subject: `Device task #${tag} ${v}`, Complete: complete ? '1' : '0' };
     }
@@ -97,9 +97,8 @@ function clientCommand(model: Model, ex: Exchange, cmd: ClientCmd, foreignIds: r
     const v = model.newVersion();
     if (cls === 'Contacts') fields = { FileAs: `Device contact #${tag} ${v}`, FirstName: `D${tag}${v}` };
     else if (cls === 'Calendar') fields = { Subject: `Device event #${tag} ${v}` };
-    // A device with the incomplete-tasks window does not complete tasks here (whether its own
-    // completed task should leave its view is the client's business).
-    else if (c.filter !== 8 && cmd.pick % 2 === 1) fields = { Subject: old.Subject!, Complete: old.Complete === '1' ? '0' : '1' };
+    // Completed, also under FilterType 8: the task leaves the device's view (a SoftDelete).
+    else if (cmd.pick % 2 === 1) fields = { Subject: old.Subject!, Complete: old.Complete === '1' ? '0' : '1' };
     else fields = { Subject: `Device task #${tag} ${v}`, Complete: old.Complete ?? '0' };
   }
   const command = el('AirSync', 'Change', el('AirSync', 'ServerId', serverId), appDataFor(folder, fields));

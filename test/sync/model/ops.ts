@@ -71,7 +71,7 @@ const pick = fc.nat({ max: 40 });
 const windowArb = fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 2, arbitrary: fc.integer({ min: 4, max: 20 }) }, { weight: 1, arbitrary: fc.constantFrom(100, 512) });
 
 const clientCmdArb: fc.Arbitrary<ClientCmd> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ k: fc.constant('add' as const), age: fc.nat({ max: 3 }) }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constant('add' as const), age: fc.nat({ max: AGES.length - 1 }) }) },
   { weight: 3, arbitrary: fc.record({ k: fc.constant('change' as const), pick }) },
   { weight: 3, arbitrary: fc.record({ k: fc.constant('delete' as const), pick }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('foreign' as const), pick }) },
