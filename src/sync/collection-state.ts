@@ -36,6 +36,8 @@ export interface CollectionState {
   supported?: string[];
   /** When the FilterType window was last laid over the folder (epoch ms; feed.ts WINDOW_AGING_MS). */
   windowAt?: number;
+  /** Items the device added outside its window: SoftDelete owed by the next Sync (feed.ts ChangePage.deferred). */
+  leaving?: string[];
   /**
    * False for a state saved before what devices hold was recorded (held_items): its record is
    * made once from its sequence (adoptLegacyState) and the folder read again against it.
@@ -54,6 +56,7 @@ export function readState(data: JsonObject): CollectionState {
     own: data.own && typeof data.own === 'object' && !Array.isArray(data.own) ? (data.own as Record<string, number>) : undefined,
     supported: Array.isArray(data.supported) ? data.supported.filter((x): x is string => typeof x === 'string') : undefined,
     windowAt: typeof data.windowAt === 'number' ? data.windowAt : undefined,
+    leaving: Array.isArray(data.leaving) ? data.leaving.filter((x): x is string => typeof x === 'string') : undefined,
     heldKept: data.held === true,
     legacyPending: Array.isArray(data.pending) && data.pending.length > 0,
   };
@@ -68,6 +71,7 @@ export function stateToJson(s: CollectionState): JsonObject {
     ...(s.own && Object.keys(s.own).length ? { own: s.own } : {}),
     ...(s.supported ? { supported: s.supported } : {}),
     ...(s.windowAt !== undefined ? { windowAt: s.windowAt } : {}),
+    ...(s.leaving?.length ? { leaving: s.leaving } : {}),
     held: true,
   };
 }

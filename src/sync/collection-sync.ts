@@ -6,7 +6,7 @@ import type { Folder } from '../store/types.ts';
 import { el, type WbxmlElement } from '../wbxml/tree.ts';
 import { AddMatcher, applyClientCommand, refuseRestricted } from './client-commands.ts';
 import { deviceView, initialState, readState, stateToJson, type CollectionState } from './collection-state.ts';
-import { collectChanges, OWN_DELETE, type Unconvertible } from './feed.ts';
+import { collectChanges, leavingCommands, OWN_DELETE, type Unconvertible } from './feed.ts';
 import { RecentAddMatcher } from './recent-adds.ts';
 import { firstSyncKey, INITIAL_SYNC_KEY, keyGeneration, nextSyncKey } from './sync-key.ts';
 import { optionsToJson, type CollectionOptions, type CollectionRequest } from './sync-request.ts';
@@ -133,17 +133,30 @@ async function syncFolder(ctx: SyncContext, req: CollectionRequest & { syncKey: 
   const commands: WbxmlElement[] = [];
   let modseq = plan.since;
   let moreAvailable = false;
+  // Items the device added outside its window, owed a SoftDelete (ChangePage.deferred).
+  let leaving = plan.leaving ?? [];
+  // What the device adds in this request: it learns their ServerIds after this response's Commands.
+  // (Taken before the feed runs: so far only its own Adds are in the held view's additions.)
+  const addedNow = held.addedSoFar();
   if (req.getChanges ?? true) {
     const window = Math.min(req.windowSize ?? options.maxItems ?? DEFAULT_WINDOW_SIZE, MAX_WINDOW_SIZE, budget.remaining);
     // A folder whose sequence (as read at the start of the request) is where the device is has
     // nothing to read, unless this request's own commands just wrote to it.
-    if (folder.modseq > plan.since || req.commands.length > 0) {
+    if (leaving.length > 0) {
+      const owed = await leavingCommands(store, user.id, folder, leaving, view.filter, held, window);
+      commands.push(...owed.commands);
+      leaving = owed.rest;
+    }
+    if (leaving.length > 0) moreAvailable = true;
+    else if (folder.modseq > plan.since || req.commands.length > 0) {
       const report = ctx.onUnconvertible;
       const skipped: Unconvertible | undefined = report ? (item, err) => report(folder, item, err) : undefined;
-      const page = await collectChanges(store, user.id, folder, converter, cctx, plan, window, view.filter, held, touched, skipped);
+      const page = await collectChanges(store, user.id, folder, converter, cctx, plan, window - commands.length, view.filter, held, touched, skipped, addedNow);
       commands.push(...page.commands);
       modseq = page.modseq;
-      moreAvailable = page.moreAvailable;
+      leaving = page.deferred;
+      // The device must come back for those SoftDeletes at once.
+      moreAvailable = page.moreAvailable || leaving.length > 0;
     }
     budget.remaining -= commands.length;
   }
@@ -160,6 +173,7 @@ async function syncFolder(ctx: SyncContext, req: CollectionRequest & { syncKey: 
     req.commands.length > 0 ||
     optionsChanged ||
     plan.windowAt !== stored.windowAt ||
+    leaving.length !== (stored.leaving?.length ?? 0) ||
     !stored.heldKept ||
     stored.legacyPending === true;
   let key = req.syncKey;
@@ -172,7 +186,7 @@ async function syncFolder(ctx: SyncContext, req: CollectionRequest & { syncKey: 
       if (seq > modseq || (seq === OWN_DELETE && moreAvailable)) own[id] = seq;
     }
     // Adds are matched only until the first full pass after a reset has been sent.
-    const next: CollectionState = { modseq, rescanTo, options, matchAdds: state.matchAdds && moreAvailable ? true : undefined, own, supported: state.supported, windowAt: plan.windowAt, heldKept: true };
+    const next: CollectionState = { modseq, rescanTo, options, matchAdds: state.matchAdds && moreAvailable ? true : undefined, own, supported: state.supported, windowAt: plan.windowAt, leaving, heldKept: true };
     await store.saveSyncState({ userId: user.id, deviceId: device.deviceId, collectionId: folder.id, syncKey: key, data: stateToJson(next) }, [req.syncKey], held.change(keyGeneration(key)));
   }
   const rest: WbxmlElement[] = [];

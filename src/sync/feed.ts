@@ -50,6 +50,8 @@ export interface FeedPlan {
   rescanTo?: number;
   /** When the window was laid (epoch ms), to keep in the state. */
   windowAt?: number;
+  /** SoftDeletes owed before the feed (ChangePage.deferred of the previous Sync). */
+  leaving?: string[];
 }
 
 /**
@@ -58,10 +60,15 @@ export interface FeedPlan {
  * window is sent as Add, what left it as SoftDelete, everything else stays quiet.
  */
 export function planFeed(
-  state: { modseq: number; rescanTo?: number; windowAt?: number; filterType?: number },
+  state: { modseq: number; rescanTo?: number; windowAt?: number; filterType?: number; leaving?: string[] },
   filterType: number | undefined,
   nowMs: number,
 ): FeedPlan {
+  const plan = feedStart(state, filterType, nowMs);
+  return state.leaving?.length ? { ...plan, leaving: state.leaving } : plan;
+}
+
+function feedStart(state: { modseq: number; rescanTo?: number; windowAt?: number; filterType?: number }, filterType: number | undefined, nowMs: number): FeedPlan {
   const reread = (): FeedPlan['rescanTo'] => (state.modseq > 0 || state.rescanTo ? Math.max(state.modseq, state.rescanTo ?? 0) : undefined);
   if ((state.filterType ?? 0) !== (filterType ?? 0)) {
     const rescanTo = reread();
@@ -104,6 +111,12 @@ export interface ChangePage {
   /** The last sequence looked at: the next request resumes after it. */
   modseq: number;
   moreAvailable: boolean;
+  /**
+   * Items the device added in this very request that are outside its window: their SoftDelete
+   * waits for the next Sync (CollectionState.leaving), since in this response the device learns
+   * their ServerIds only from Responses, after Commands (MS-ASCMD 2.2.3.29.2 child order).
+   */
+  deferred: string[];
 }
 
 /**
@@ -124,8 +137,10 @@ export async function collectChanges(
   held: HeldView,
   own: OwnWrites,
   skipped?: Unconvertible,
+  addedNow: ReadonlySet<string> = new Set(),
 ): Promise<ChangePage> {
   const commands: WbxmlElement[] = [];
+  const deferred: string[] = [];
   let cursor = plan.since;
   const batch = Math.max(window + 1, 64);
   for (;;) {
@@ -133,11 +148,12 @@ export async function collectChanges(
     await held.load(changes.map((i) => i.id));
     for (const item of changes) {
       const kind = classify(item, held.has(item.id), item.deleted || !filter || filter(item.data), own, plan.rescanTo);
-      if (kind === undefined) {
+      if (kind === undefined || (kind === 'SoftDelete' && addedNow.has(item.id))) {
+        if (kind) deferred.push(item.id);
         cursor = item.modseq;
         continue;
       }
-      if (commands.length >= window) return { commands, modseq: cursor, moreAvailable: true };
+      if (commands.length >= window) return { commands, modseq: cursor, moreAvailable: true, deferred };
       const command = await commandFor(store, item, kind, converter, cctx, skipped);
       cursor = item.modseq;
       if (!command) continue;
@@ -145,8 +161,34 @@ export async function collectChanges(
       if (kind === 'Delete' || kind === 'SoftDelete') held.remove(item.id);
       commands.push(command);
     }
-    if (changes.length < batch) return { commands, modseq: cursor, moreAvailable: false };
+    if (changes.length < batch) return { commands, modseq: cursor, moreAvailable: false, deferred };
   }
+}
+
+/**
+ * The SoftDeletes owed for items the device added outside its window (ChangePage.deferred):
+ * those still live, held and outside the window, as commands (at most `window`; `rest` is what
+ * did not fit) or, for an estimate, only counted.
+ */
+export async function leavingCommands(
+  store: Store,
+  userId: string,
+  folder: Folder,
+  ids: readonly string[],
+  filter: ItemFilter | undefined,
+  held: HeldView,
+  window: number,
+): Promise<{ commands: WbxmlElement[]; rest: string[] }> {
+  const commands: WbxmlElement[] = [];
+  await held.load(ids);
+  let i = 0;
+  for (; i < ids.length && commands.length < window; i++) {
+    const item = await store.getItem(userId, ids[i]!);
+    if (!item || item.folderId !== folder.id || !held.has(item.id) || !filter || filter(item.data)) continue;
+    commands.push(el('AirSync', 'SoftDelete', el('AirSync', 'ServerId', item.serverId)));
+    held.remove(item.id);
+  }
+  return { commands, rest: ids.slice(i) };
 }
 
 async function commandFor(store: Store, item: Item, kind: ChangeKind, converter: ItemConverter, cctx: ConvertContext, skipped?: Unconvertible): Promise<WbxmlElement | undefined> {
@@ -187,7 +229,8 @@ export async function countChanges(
   own: OwnWrites,
   limit = Infinity,
 ): Promise<number> {
-  let count = 0;
+  let count = plan.leaving?.length ? (await leavingCommands(store, userId, folder, plan.leaving, filter, held, Infinity)).commands.length : 0;
+  if (count >= limit) return count;
   let cursor = plan.since;
   const batch = 1000;
   for (;;) {

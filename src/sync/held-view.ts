@@ -53,6 +53,11 @@ export class HeldView {
     this.#removed.add(id);
   }
 
+  /** The items this answer has given the device so far. */
+  addedSoFar(): Set<string> {
+    return new Set(this.#added);
+  }
+
   /** What this answer changed, to save with the state of generation `gen` (Store.saveSyncState). */
   change(gen: number): HeldChange {
     return { gen, keepFrom: this.gen, add: [...this.#added], remove: [...this.#removed] };
