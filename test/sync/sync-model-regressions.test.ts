@@ -159,12 +159,13 @@ const CASES: Array<{ name: string; ops: Op[] }> = [
       { t: 'sync', dev: 0, folder: 'calendar', window: 1, cmds: [{ k: 'change', pick: 1 }, { k: 'foreign', pick: 0 }], dam: false },
     ],
   },
-  // Open at b62225b (found once the generator let devices add items outside their own window):
-  // a device whose window leaves out what it adds (an event that ended 20 days ago with
-  // FilterType 4; a completed task with FilterType 8) gets, in the same response, a SoftDelete
-  // for the new item's ServerId in Commands, before the Add response in Responses tells it that
-  // ServerId (MS-ASCMD 2.2.3.29.2 child order): a device reading in order gets a SoftDelete for
-  // a ServerId it does not hold (invariant 2), then keeps the item the server thinks it dropped.
+  // Caught at b62225b (once the generator let devices add items outside their own window),
+  // fixed by a3242a3: a device whose window leaves out what it adds (an event that ended 20 days
+  // ago with FilterType 4; a completed task with FilterType 8) got, in the same response, a
+  // SoftDelete for the new item's ServerId in Commands, before the Add response in Responses told
+  // it that ServerId (MS-ASCMD 2.2.3.29.2 child order): a device reading in order got a
+  // SoftDelete for a ServerId it did not hold (invariant 2), then kept the item the server
+  // thought it had dropped.
   {
     name: 'an event the device adds outside its window: no SoftDelete before the device knows its ServerId',
     ops: [{ t: 'sync', dev: 0, folder: 'calendar', window: 100, cmds: [{ k: 'add', age: 7 }], filter: 1 }],
