@@ -192,13 +192,24 @@ class Run {
   }
 
   async finish(ex: Exchange, res: Answer, check: boolean): Promise<number> {
+    await this.learn(ex, res);
+    await this.resolve();
+    return this.applyAnswer(ex, res, check);
+  }
+
+  /** What an answer says the request did to the mailbox, into the model. */
+  async learn(ex: Exchange, res: Answer): Promise<void> {
     const where = `${ex.dev.id} ${ex.folder}`;
     if (res.top !== undefined) fail(`${where}: Sync answered Status ${res.top}`);
     updateModel(this.model, ex, res.collection);
     for (const sid of ex.foreign) {
       if (!(await this.store.getItemByServerId(this.env.other.id, sid))) fail(`invariant 6: ${where}: a Delete of the other user's ${sid} removed it`);
     }
-    await this.resolve();
+  }
+
+  /** The device takes the answer (invariants 1, 2, 6), then invariant 3 if the feed ended. */
+  applyAnswer(ex: Exchange, res: Answer, check: boolean): number {
+    const where = `${ex.dev.id} ${ex.folder}`;
     const applied = ex.dev.apply(ex.folder, res.collection, ex.addFields);
     if (applied.status !== 1) fail(`${where}: collection Status ${applied.status}`);
     if (ex.initial && applied.commands.length) fail(`${where}: the SyncKey 0 answer carries commands`);
@@ -322,11 +333,15 @@ class Run {
     const exA = ok[0] ? prepare(this.model, da, opA, this.foreign()) : undefined;
     const exB = ok[1] ? prepare(this.model, db, opB, this.foreign()) : undefined;
     const [ra, rb] = await Promise.all([exA ? this.send(exA, false) : undefined, exB ? this.send(exB, false) : undefined]);
-    // Both answers are in before either is applied, so the model knows what both did; the views
-    // are checked at the next Sync of each (an answer may predate the other device's write).
+    // The model learns what both did before either device takes its answer (one answer may
+    // carry the other's write, a Delete's item in Deleted Items, say); the views are checked at
+    // the next Sync of each (an answer may also predate the other device's write).
     this.checks.concurrent!++;
-    if (exA && ra) await this.finish(exA, ra, false);
-    if (exB && rb) await this.finish(exB, rb, false);
+    if (exA && ra) await this.learn(exA, ra);
+    if (exB && rb) await this.learn(exB, rb);
+    await this.resolve();
+    if (exA && ra) this.applyAnswer(exA, ra, false);
+    if (exB && rb) this.applyAnswer(exB, rb, false);
   }
 
   async moveItems(devIndex: number, folder: FolderKind, pick: number): Promise<void> {
