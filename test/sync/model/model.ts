@@ -121,10 +121,6 @@ export class Model {
     return this.items.find((i) => i.serverId === serverId);
   }
 
-  byTag(tag: string): ModelItem | undefined {
-    return this.items.find((i) => i.tag === tag);
-  }
-
   in(folder: FolderKind): ModelItem[] {
     return this.items.filter((i) => i.folder === folder);
   }

@@ -31,7 +31,10 @@ export interface SyncOp {
 }
 
 export type Op =
-  /** Server side: a new item in a folder (delivery, or an item made on the server). */
+  /**
+   * Server side: `n` new items in a folder (a delivery, or items made on the server), dated by
+   * `age` (AGES); `flag`: mail already read, every other task completed.
+   */
   | { t: 'put'; folder: FolderKind; age: number; flag?: boolean; n?: number }
   /** Server side: an item of the other user (must never reach this user's devices). */
   | { t: 'putOther' }
@@ -129,9 +132,4 @@ export function opArb(g: GenOptions = DEFAULT_GEN, folders: readonly FolderKind[
 /** A sequence: its folders (one to three), then operations on them. */
 export function opsArb(g: GenOptions = DEFAULT_GEN): fc.Arbitrary<Op[]> {
   return fc.subarray([...FOLDERS], { minLength: 1, maxLength: 3 }).chain((folders) => fc.array(opArb(g, folders), { minLength: 1, maxLength: g.maxOps, size: 'max' }));
-}
-
-/** How many HTTP exchanges and store writes an operation list makes, roughly (for the long run's report). */
-export function countOps(ops: readonly Op[]): number {
-  return ops.reduce((n, op) => n + (op.t === 'both' ? 2 : 1), 0);
 }

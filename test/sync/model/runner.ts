@@ -7,7 +7,11 @@
  *     model's live items of the folder inside its FilterType window, with the same fields;
  *   4 a request whose answer was lost and that is sent again gets the same answer;
  *   5 GetItemEstimate says how many commands the next Sync sends.
- * One server per backend serves every run; each run has a user, devices and a clock of its own.
+ * One server per backend serves every run; each run has a user, devices and a clock of its own:
+ * Date is mocked (node:test mock.timers, apis ['Date']) from the run's start, and since the
+ * server runs in this process its Date.now() is the model's clock; `tick` moves it by whole days
+ * (the engine looks for aged-out items once a day) and writes to the store, so no device is
+ * answered from the quiet-repeat memory, which does not look at windows (src/commands/sync.ts).
  */
 import { mock } from 'node:test';
 import { hashPassword } from '../../../src/auth/password.ts';
