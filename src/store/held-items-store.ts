@@ -75,16 +75,10 @@ export async function applyHeldChange(trx: Transaction<Database>, c: Collection,
   }
 }
 
-/**
- * Held at every generation (`add`) or at none (`remove`), outside any Sync: the record made for
- * a state saved before held items were kept.
- */
-export async function holdAlways(db: Kysely<Database>, c: Collection, add: readonly string[], remove: readonly string[]): Promise<void> {
+/** Held at every generation, outside any Sync: the record made for a state saved before held items were kept. */
+export async function holdAlways(db: Kysely<Database>, c: Collection, itemIds: readonly string[]): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    for (const part of chunks(remove)) {
-      await trx.deleteFrom('held_items').where(mine(c)).where('item_id', 'in', part).execute();
-    }
-    for (const part of chunks([...new Set(add)])) {
+    for (const part of chunks([...new Set(itemIds)])) {
       await trx
         .insertInto('held_items')
         .values(part.map((id) => ({ user_id: c.userId, device_id: c.deviceId, collection_id: c.collectionId, item_id: id, added_gen: 0, removed_gen: null })))

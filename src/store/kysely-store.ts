@@ -718,10 +718,10 @@ export class KyselyStore implements Store {
     return heldAmong(this.#db, { userId, deviceId, collectionId }, gen, itemIds);
   }
 
-  async holdItems(userId: string, deviceId: string, collectionId: string, add: readonly string[], remove: readonly string[]): Promise<void> {
-    if (add.length === 0 && remove.length === 0) return;
+  async holdItems(userId: string, deviceId: string, collectionId: string, itemIds: readonly string[]): Promise<void> {
+    if (itemIds.length === 0) return;
     try {
-      await holdAlways(this.#db, { userId, deviceId, collectionId }, add, remove);
+      await holdAlways(this.#db, { userId, deviceId, collectionId }, itemIds);
     } catch (err) {
       // A device removed meanwhile holds nothing: nothing to record.
       const mapped = mapDbError(err, `device ${deviceId}`);

@@ -309,10 +309,10 @@ export interface Store {
   /** Which of `itemIds` the device holds of the collection at sync-key generation `gen`. */
   heldItems(userId: string, deviceId: string, collectionId: string, gen: number, itemIds: readonly string[]): Promise<Set<string>>;
   /**
-   * Records items as held at every generation (`add`) or at none (`remove`), outside a Sync (the
-   * record made for a sync state saved before held items were kept). Unknown devices are ignored.
+   * Records items as held at every generation, outside a Sync (the record made for a sync state
+   * saved before held items were kept). Unknown devices are ignored.
    */
-  holdItems(userId: string, deviceId: string, collectionId: string, add: readonly string[], remove: readonly string[]): Promise<void>;
+  holdItems(userId: string, deviceId: string, collectionId: string, itemIds: readonly string[]): Promise<void>;
 
   /**
    * Client Adds are idempotent per device, collection and ClientId (kb-2.7): the item created

@@ -40,11 +40,10 @@ export interface CollectionState {
   leaving?: string[];
   /**
    * False for a state saved before what devices hold was recorded (held_items): its record is
-   * made once from its sequence (adoptLegacyState) and the folder read again against it.
+   * made once from its sequence (adoptLegacyState) and the folder read again against it, which
+   * also sends the commands such a state still owed (its `pending` list, left unread).
    */
   heldKept: boolean;
-  /** Commands such a state still owed (an older form of the reread); replaced by the reread. */
-  legacyPending?: boolean;
 }
 
 export function readState(data: JsonObject): CollectionState {
@@ -58,7 +57,6 @@ export function readState(data: JsonObject): CollectionState {
     windowAt: typeof data.windowAt === 'number' ? data.windowAt : undefined,
     leaving: Array.isArray(data.leaving) ? data.leaving.filter((x): x is string => typeof x === 'string') : undefined,
     heldKept: data.held === true,
-    legacyPending: Array.isArray(data.pending) && data.pending.length > 0,
   };
 }
 
@@ -104,7 +102,7 @@ export async function adoptLegacyState(store: Store, userId: string, deviceId: s
   }
   // The device's own writes the feed had not passed yet are on it too (its deletes are not).
   for (const [id, seq] of Object.entries(state.own ?? {})) if (seq >= 0) held.push(id);
-  await store.holdItems(userId, deviceId, folder.id, held, []);
+  await store.holdItems(userId, deviceId, folder.id, held);
   return { ...state, heldKept: true, rescanTo: state.modseq, modseq: 0 };
 }
 

@@ -174,8 +174,7 @@ async function syncFolder(ctx: SyncContext, req: CollectionRequest & { syncKey: 
     optionsChanged ||
     plan.windowAt !== stored.windowAt ||
     leaving.length !== (stored.leaving?.length ?? 0) ||
-    !stored.heldKept ||
-    stored.legacyPending === true;
+    !stored.heldKept;
   let key = req.syncKey;
   if (changed) {
     key = nextSyncKey(req.syncKey);

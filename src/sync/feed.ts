@@ -103,6 +103,11 @@ export function classify(item: Item, held: boolean, inView: boolean, own: OwnWri
   return rescanTo !== undefined && item.modseq <= rescanTo ? undefined : 'Change';
 }
 
+/** classify() for a feed entry the held view has looked up, through the plan's window. */
+function judge(item: Item, held: HeldView, filter: ItemFilter | undefined, own: OwnWrites, plan: FeedPlan): ChangeKind | undefined {
+  return classify(item, held.has(item.id), item.deleted || !filter || filter(item.data), own, plan.rescanTo);
+}
+
 /** Told of an item skipped because it cannot be converted (kb-2.4). */
 export type Unconvertible = (item: Item, err: ConversionError) => void;
 
@@ -147,7 +152,7 @@ export async function collectChanges(
     const changes = await store.listChangesSince(userId, folder.id, cursor, batch);
     await held.load(changes.map((i) => i.id));
     for (const item of changes) {
-      const kind = classify(item, held.has(item.id), item.deleted || !filter || filter(item.data), own, plan.rescanTo);
+      const kind = judge(item, held, filter, own, plan);
       if (kind === undefined || (kind === 'SoftDelete' && addedNow.has(item.id))) {
         if (kind) deferred.push(item.id);
         cursor = item.modseq;
@@ -237,7 +242,7 @@ export async function countChanges(
     const changes = await store.listChangesSince(userId, folder.id, cursor, batch);
     await held.load(changes.map((i) => i.id));
     for (const item of changes) {
-      if (classify(item, held.has(item.id), item.deleted || !filter || filter(item.data), own, plan.rescanTo) !== undefined) count++;
+      if (judge(item, held, filter, own, plan) !== undefined) count++;
       if (count >= limit) return count;
       cursor = item.modseq;
     }
