@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Store, User } from '../store/types.ts';
+import type { User } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 import type { Lockout } from './lockout.ts';
 import { verifyPassword } from './password.ts';
 

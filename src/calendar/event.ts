@@ -3,7 +3,7 @@
  * an event in time: its zone, its series, its occurrences. Pure; shared by the Calendar class
  * (FilterType windows), meeting processing and free/busy.
  */
-import type { JsonObject } from '../store/types.ts';
+import type { JsonObject } from '../ports/types.ts';
 import { anyOccurrenceInWindow, expand, lastOccurrenceEnd, type EasRecurrence, type Occurrence, type Series, type SeriesException } from './recurrence.ts';
 import { canonicalZone, ianaOffsets, offsetsForTimezoneBlob, UTC_OFFSETS, utcToWall, wallToUtc, type OffsetFn } from './timezone.ts';
 

@@ -16,7 +16,7 @@
  * exception's own values win); a deleted occurrence (Exception Deleted, dropped by `expand`);
  * an occurrence without duration.
  */
-import type { JsonObject } from '../store/types.ts';
+import type { JsonObject } from '../ports/types.ts';
 import { allDayBounds, eventOffsets, occurrencesOf, recurrenceOf, seriesOf } from './event.ts';
 import { expand, type Series } from './recurrence.ts';
 import { utcToWall, wallToUtc, type OffsetFn } from './timezone.ts';

@@ -21,7 +21,7 @@
  */
 import ICAL from 'ical.js';
 
-import type { JsonObject, JsonValue } from '../store/types.ts';
+import type { JsonObject, JsonValue } from '../ports/types.ts';
 import { recurrenceToRrule, rruleToRecurrence, type EasRecurrence } from './recurrence.ts';
 import {
   canonicalZone,

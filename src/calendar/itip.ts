@@ -27,7 +27,7 @@
  * `sequence`, `intendedBusyStatus`, per attendee `replyStamp`, `recurrenceId` for an item made
  * from one occurrence only. The Calendar class does not send them.
  */
-import type { JsonObject, JsonValue } from '../store/types.ts';
+import type { JsonObject, JsonValue } from '../ports/types.ts';
 import type { ParsedEvent } from './icalendar.ts';
 
 export type ItipDecision =

@@ -11,7 +11,7 @@
  * - Repeating an answer already given to the same version of the meeting (same SEQUENCE) is
  *   recognised (`duplicate`), so it is acknowledged without writing or mailing again (kb-1.8).
  */
-import type { JsonObject } from '../store/types.ts';
+import type { JsonObject } from '../ports/types.ts';
 import { seriesOf } from './event.ts';
 import { isPatternInstance } from './recurrence.ts';
 

@@ -17,7 +17,8 @@
  */
 import { userAddresses } from '../directory/addresses.ts';
 import { addressesOf, type ParsedMessage } from '../mail/parse.ts';
-import type { JsonObject, Store } from '../store/types.ts';
+import type { JsonObject } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 import { applyItip, intendedBusyStatus, type ItipDecision } from './itip.ts';
 import { ICalendarError, parseICalendar } from './icalendar.ts';
 import { meetingMessageClass, meetingRequestData, type MeetingMessageType } from '../classes/meeting-request.ts';

@@ -3,7 +3,8 @@
  * of iTIP mail, MeetingResponse, meetings organised from devices). Items are matched by the
  * store's uid (the Calendar item's UID, store.getItemsByUid), only among the user's own items.
  */
-import { isStoreError, type Folder, type Item, type JsonObject, type Store } from '../store/types.ts';
+import { isStoreError, type Folder, type Item, type JsonObject } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 import { ensureDefaultFolders } from '../sync/default-folders.ts';
 
 /** Calendar folder types (MS-ASCMD 2.2.3.186.3): the default Calendar and user-created calendars. */

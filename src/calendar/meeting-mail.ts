@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import type { JsonObject } from '../store/types.ts';
+import type { JsonObject } from '../ports/types.ts';
 import { eventToICalendar } from './icalendar.ts';
 
 export interface Party {

@@ -22,7 +22,8 @@ import { isAttendeeCopy } from '../classes/calendar.ts';
 import { userAddresses } from '../directory/addresses.ts';
 import { versionNumber, type EasVersion } from '../eas/versions.ts';
 import type { OutboundMail } from '../mail/relay.ts';
-import type { Folder, Item, JsonObject, Store, User } from '../store/types.ts';
+import type { Folder, Item, JsonObject, User } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 import { buildItipMail, occurrenceCancelICalendar, organizerICalendar, type Party } from './meeting-mail.ts';
 import { CALENDAR_FOLDER_TYPES } from './meeting-items.ts';
 

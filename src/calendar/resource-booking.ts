@@ -22,7 +22,7 @@
  * - CANCEL (RFC 5546 3.2.5) needs no check and no answer: the ordinary iTIP processing removes
  *   the meeting or the occurrence, which frees the slot.
  */
-import type { JsonObject } from '../store/types.ts';
+import type { JsonObject } from '../ports/types.ts';
 import { occurrencesOf, seriesOf } from './event.ts';
 import { busyIntervals, FreeBusy } from './free-busy.ts';
 import type { ItipDecision } from './itip.ts';

@@ -11,7 +11,8 @@
  * and never loses the delivered invitation; the calendar keeps the decision.
  */
 import type { OutboundMail } from '../mail/relay.ts';
-import type { JsonObject, Store, User } from '../store/types.ts';
+import type { JsonObject, User } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 import type { ParsedEvent } from './icalendar.ts';
 import type { ItipDecision } from './itip.ts';
 import { buildItipMail, replyICalendar, replySubject } from './meeting-mail.ts';

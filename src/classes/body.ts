@@ -43,7 +43,7 @@
  * compressed RTF back, so the stored body stays as it was. Truncated and EstimatedDataSize in a
  * request are ignored (MS-ASAIRS 2.2.2.39.1).
  */
-import type { JsonObject } from '../store/types.ts';
+import type { JsonObject } from '../ports/types.ts';
 import { child, el, text, type WbxmlElement } from '../wbxml/tree.ts';
 import { atLeast } from './fields.ts';
 import { ConversionError, type BodyPreference, type ConvertContext } from './types.ts';

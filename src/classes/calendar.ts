@@ -69,7 +69,7 @@ import { randomBytes } from 'node:crypto';
 import { allDayBounds, eventFilterTime, eventOffsets, seriesOf } from '../calendar/event.ts';
 import { isPatternInstance, type EasRecurrence } from '../calendar/recurrence.ts';
 import { canonicalZone, decodeTimezone, timezoneBlobForZone } from '../calendar/timezone.ts';
-import type { JsonObject, JsonValue } from '../store/types.ts';
+import type { JsonObject, JsonValue } from '../ports/types.ts';
 import { child, children, el, text, type WbxmlElement } from '../wbxml/tree.ts';
 import { applyBodyFromEas, bodyToEas, readBody, NS as ASB } from './body.ts';
 import {

@@ -51,7 +51,7 @@
  * leaving it out. Alias and WeightedRank are server-side values of
  * the recipient information cache (14.0+): a client's values are ignored and never cleared.
  */
-import type { JsonObject } from '../store/types.ts';
+import type { JsonObject } from '../ports/types.ts';
 import { child, children, el, text, type WbxmlElement } from '../wbxml/tree.ts';
 import { applyBodyFromEas, bodyToEas, readBody } from './body.ts';
 import { CATEGORIES, fieldApplies, fieldToEas, hashKey, normalizePhone, normalizeText, parseEasDate, str, uint } from './fields.ts';

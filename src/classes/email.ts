@@ -42,7 +42,7 @@
  * Flag is always sent, empty when the message is not flagged, so that a cleared flag reaches the
  * device.
  */
-import type { JsonObject } from '../store/types.ts';
+import type { JsonObject } from '../ports/types.ts';
 import { child, children, el, type WbxmlElement } from '../wbxml/tree.ts';
 import { applyBodyFromEas, bodyToEas, nativeBodyType, readBody, NS as ASB } from './body.ts';
 import {

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 
 import { versionNumber, type EasVersion } from '../eas/versions.ts';
-import type { JsonObject, JsonValue } from '../store/types.ts';
+import type { JsonObject, JsonValue } from '../ports/types.ts';
 import { child, children, el, text, type WbxmlElement } from '../wbxml/tree.ts';
 import { ConversionError, type ConvertContext } from './types.ts';
 

@@ -2,7 +2,7 @@
  * The data classes: one converter per class between the EAS element tree and stored item data,
  * the class a folder holds, and the FilterType window test.
  */
-import type { ItemClass, JsonObject } from '../store/types.ts';
+import type { ItemClass, JsonObject } from '../ports/types.ts';
 import { calendarConverter } from './calendar.ts';
 import { contactsConverter } from './contacts.ts';
 import { emailConverter } from './email.ts';

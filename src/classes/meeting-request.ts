@@ -27,7 +27,7 @@ import { answerRequested } from '../calendar/itip.ts';
 import type { ParsedEvent } from '../calendar/icalendar.ts';
 import type { EasRecurrence } from '../calendar/recurrence.ts';
 import { canonicalZone, timezoneBlobForZone, utcToWall } from '../calendar/timezone.ts';
-import type { JsonObject } from '../store/types.ts';
+import type { JsonObject } from '../ports/types.ts';
 import { el, type WbxmlElement } from '../wbxml/tree.ts';
 import { NS as ASB } from './body.ts';
 import { atLeast, formatCompact, formatDateTime, num, obj, storedDate, str } from './fields.ts';

@@ -26,7 +26,7 @@
  * reach the converter anyway, it refuses with a ConversionError (Sync Status 6 for an Add or
  * Change) rather than sending tags the client's code pages do not have.
  */
-import type { JsonObject } from '../store/types.ts';
+import type { JsonObject } from '../ports/types.ts';
 import { el, type WbxmlElement } from '../wbxml/tree.ts';
 import { applyBodyFromEas, bodyPlainText, bodyToEas, readBody } from './body.ts';
 import {

@@ -5,7 +5,7 @@
  *
  * JSON form: { ns, name, children: [ ...elements, "text", { b64: "..." } (opaque bytes) ] }.
  */
-import type { JsonObject, JsonValue } from '../store/types.ts';
+import type { JsonObject, JsonValue } from '../ports/types.ts';
 import { isElement, type WbxmlElement, type WbxmlNode } from '../wbxml/tree.ts';
 
 export function treeToJson(e: WbxmlElement): JsonObject {

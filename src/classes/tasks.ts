@@ -61,7 +61,7 @@
  * FilterType on a Tasks collection is 0 (all) or 8 (incomplete tasks only), not a time window
  * (MS-ASCMD 2.2.3.68.2): see `withinFilter` in index.ts.
  */
-import type { JsonObject } from '../store/types.ts';
+import type { JsonObject } from '../ports/types.ts';
 import { child, el, type WbxmlElement } from '../wbxml/tree.ts';
 import { applyBodyFromEas, bodyToEas, readBody } from './body.ts';
 import {

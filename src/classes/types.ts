@@ -1,5 +1,5 @@
 import type { EasVersion } from '../eas/versions.ts';
-import type { ItemClass, JsonObject } from '../store/types.ts';
+import type { ItemClass, JsonObject } from '../ports/types.ts';
 import type { WbxmlElement } from '../wbxml/tree.ts';
 
 /** One BodyPreference of a Sync or ItemOperations request (MS-ASAIRS 2.2.2.7). */

@@ -17,7 +17,7 @@
  */
 import { galProperties, searchGal } from '../directory/gal-search.ts';
 import { MAX_SEARCH_RESULTS, parseRange, searchMailbox } from '../mail/search.ts';
-import type { Item, JsonObject } from '../store/types.ts';
+import type { Item, JsonObject } from '../ports/types.ts';
 import { child, childText, el, text, type WbxmlElement } from '../wbxml/tree.ts';
 import type { CommandHandler, CommandResult } from './types.ts';
 

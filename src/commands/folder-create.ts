@@ -19,7 +19,7 @@
  *      characters (2.2.3.49.3) or only white space, or a Type other than 1 or 12-17 (2.2.3.186.2:
  *      types 2-11 and 19 are reserved for default folders).
  */
-import { isStoreError } from '../store/types.ts';
+import { isStoreError } from '../ports/types.ts';
 import { isUserCreatableType, RECIPIENT_INFO_CACHE_TYPE } from '../sync/default-folders.ts';
 import {
   isCurrentHierarchyKey,

@@ -14,7 +14,7 @@
  *   9  the sync key is not the device's current hierarchy key;
  *   10 malformed: a missing SyncKey or ServerId.
  */
-import { isStoreError } from '../store/types.ts';
+import { isStoreError } from '../ports/types.ts';
 import { isSpecialFolderType } from '../sync/default-folders.ts';
 import { isCurrentHierarchyKey, loadHierarchyState, NS, saveHierarchyState, subtree, withOwnDelete } from '../sync/hierarchy.ts';
 import { nextSyncKey } from '../sync/sync-key.ts';

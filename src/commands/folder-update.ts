@@ -21,7 +21,7 @@
  *      element in the request (2.2.3.77), a DisplayName not of 1-256 characters (2.2.3.49.3) or
  *      only white space, or a move of a folder under itself or one of its subfolders.
  */
-import { isStoreError } from '../store/types.ts';
+import { isStoreError } from '../ports/types.ts';
 import { isSpecialFolderType, RECIPIENT_INFO_CACHE_TYPE } from '../sync/default-folders.ts';
 import {
   isCurrentHierarchyKey,

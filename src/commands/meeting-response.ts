@@ -34,7 +34,8 @@ import { versionNumber } from '../eas/versions.ts';
 import { OutboundError } from '../mail/relay.ts';
 import { parseMessage } from '../mail/parse.ts';
 import { resolveLongId } from '../mail/search.ts';
-import { isStoreError, type Item, type JsonObject, type Store, type User } from '../store/types.ts';
+import { isStoreError, type Item, type JsonObject, type User } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 import { child, childText, children, el, type WbxmlElement } from '../wbxml/tree.ts';
 import type { CommandContext, CommandHandler, CommandResult } from './types.ts';
 

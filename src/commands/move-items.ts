@@ -19,7 +19,7 @@
  * affected folders", MS-ASCMD 2.2.1.12).
  */
 import { classForFolderType } from '../classes/index.ts';
-import { isStoreError, isTransientStoreError, type Folder, type ItemClass } from '../store/types.ts';
+import { isStoreError, isTransientStoreError, type Folder, type ItemClass } from '../ports/types.ts';
 import { RECIPIENT_INFO_CACHE_TYPE } from '../sync/default-folders.ts';
 import { childText, children, el, type WbxmlElement } from '../wbxml/tree.ts';
 import type { CommandHandler, CommandResult } from './types.ts';

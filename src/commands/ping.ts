@@ -2,7 +2,8 @@ import { readPositions } from '../sync/positions.ts';
 import { hasNews } from '../sync/collection-state.ts';
 import type { Restriction } from '../devices/quarantine.ts';
 import { changeHub, type Watch } from '../sync/change-hub.ts';
-import type { JsonObject, Store } from '../store/types.ts';
+import type { JsonObject } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 import { child, childText, children, el } from '../wbxml/tree.ts';
 import type { CommandHandler, CommandResult, Park } from './types.ts';
 

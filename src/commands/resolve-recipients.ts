@@ -39,8 +39,9 @@ import { loadContactCandidates, contactMatches, type ContactRecipient } from '..
 import { matchGalEntries, pictureFor, PictureStatus, readPictureOptions, type GalPicture, type PictureOptions } from '../directory/gal-search.ts';
 import { busyIntervals, mergedFreeBusy } from '../calendar/free-busy.ts';
 import { certificatesElement } from '../directory/certificates.ts';
-import type { DirectoryEntry } from '../store/directory-types.ts';
-import { isTransientStoreError, type JsonObject, type Store } from '../store/types.ts';
+import type { DirectoryEntry } from '../ports/directory.ts';
+import { isTransientStoreError, type JsonObject } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 import { child, children, el, text, type WbxmlElement } from '../wbxml/tree.ts';
 import type { CommandHandler, CommandResult } from './types.ts';
 

@@ -21,7 +21,7 @@
 import { converterFor, type BodyPreference } from '../classes/index.ts';
 import { galStoreElement, readPictureOptions, searchGal } from '../directory/gal-search.ts';
 import { conversationIdHex, longIdOf, MAX_SEARCH_RESULTS, parseRange, searchMailbox, type MailboxQuery } from '../mail/search.ts';
-import { isTransientStoreError } from '../store/types.ts';
+import { isTransientStoreError } from '../ports/types.ts';
 import { child, childText, children, el, isElement, text, type WbxmlElement } from '../wbxml/tree.ts';
 import type { CommandContext, CommandHandler, CommandResult } from './types.ts';
 

@@ -1,6 +1,6 @@
 import { versionNumber } from '../eas/versions.ts';
 import { asksToSend, sendDraft } from '../mail/send-draft.ts';
-import { isTransientStoreError, type Folder, type Item, type JsonObject } from '../store/types.ts';
+import { isTransientStoreError, type Folder, type Item, type JsonObject } from '../ports/types.ts';
 import { SyncStatus, syncCollection, type CollectionOutcome, type SyncContext } from '../sync/collection-sync.ts';
 import { recordPositions } from '../sync/positions.ts';
 import { changeHub } from '../sync/change-hub.ts';

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { EasVersion } from '../eas/versions.ts';
 import type { EasRequestParams } from '../http/query.ts';
-import type { Device, Store, User } from '../store/types.ts';
+import type { Device, User } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 import type { WbxmlElement } from '../wbxml/tree.ts';
 import type { Services } from './services.ts';
 import type { Watch } from '../sync/change-hub.ts';

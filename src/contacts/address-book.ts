@@ -19,7 +19,8 @@
  */
 import { contactsConverter } from '../classes/contacts.ts';
 import { ensureDefaultFolders } from '../sync/default-folders.ts';
-import type { Folder, Item, JsonObject, Store, User } from '../store/types.ts';
+import type { Folder, Item, JsonObject, User } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 import { contactToVCard, parseVCards, type ParsedCard, type VCardVersion } from './vcard.ts';
 
 const CONTACTS = 9;

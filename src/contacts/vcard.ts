@@ -52,7 +52,7 @@ import ICAL from 'ical.js';
 
 import { bodyPlainText, readBody } from '../classes/body.ts';
 import { PICTURE_MAX_BASE64 } from '../classes/contacts.ts';
-import type { JsonObject } from '../store/types.ts';
+import type { JsonObject } from '../ports/types.ts';
 
 /** A vCard file that cannot be read: the message says what and where. */
 export class VCardError extends Error {

@@ -7,8 +7,8 @@
  * cannot open a model another rule blocks; otherwise the default access level (allow unless the
  * admin set another).
  */
-import type { StoredAccessRule } from '../store/devices-types.ts';
-import type { JsonObject } from '../store/types.ts';
+import type { StoredAccessRule } from '../ports/devices.ts';
+import type { JsonObject } from '../ports/types.ts';
 import { isAccessLevel, type AccessLevel } from './device-state.ts';
 
 export const RULE_FIELDS = ['deviceType', 'model', 'os', 'userAgent'] as const;

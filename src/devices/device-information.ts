@@ -5,7 +5,7 @@
  * PhoneNumber, UserAgent, EnableOutboundSMS, MobileOperator }), so every writer stores the same
  * shape and access rules read Model and OS from it.
  */
-import type { JsonObject } from '../store/types.ts';
+import type { JsonObject } from '../ports/types.ts';
 import { child, children, text, type WbxmlElement } from '../wbxml/tree.ts';
 
 export const DEVICE_INFORMATION = 'deviceInformation';

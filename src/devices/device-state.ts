@@ -3,7 +3,7 @@
  * provisioning outcome, its access state, and a remote wipe. Kept as JSON by
  * Store.devices.putDeviceState; this module owns the shape.
  */
-import type { JsonObject } from '../store/types.ts';
+import type { JsonObject } from '../ports/types.ts';
 
 export const ACCESS_LEVELS = ['allow', 'block', 'quarantine'] as const;
 export type AccessLevel = (typeof ACCESS_LEVELS)[number];

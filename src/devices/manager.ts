@@ -8,8 +8,9 @@
  * admin commands against the same store) reach a running server within the cache time.
  */
 import { ensureDefaultFolders } from '../sync/default-folders.ts';
-import type { StoredAccessRule } from '../store/devices-types.ts';
-import type { Device, JsonObject, Store } from '../store/types.ts';
+import type { StoredAccessRule } from '../ports/devices.ts';
+import type { Device, JsonObject } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 import { decideAccess, DEFAULT_ACCESS_SETTING, factsOf, type AccessDecision } from './access.ts';
 import { DEVICE_INFORMATION } from './device-information.ts';
 import { isAccessLevel, parseDeviceState, serializeDeviceState, type AccessLevel, type DeviceState, type WipeKind } from './device-state.ts';

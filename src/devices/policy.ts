@@ -13,7 +13,7 @@
  * elements that version has (MS-ASWBXML code page 14: the rest are 12.1+).
  */
 import { versionNumber, type EasVersion } from '../eas/versions.ts';
-import type { JsonObject, JsonValue } from '../store/types.ts';
+import type { JsonObject, JsonValue } from '../ports/types.ts';
 import { el, type WbxmlElement } from '../wbxml/tree.ts';
 
 export const NS = 'Provision';

@@ -12,7 +12,7 @@
  * other: its next FolderSync gets Status 9 and its Syncs Status 3 (MS-ASCMD 2.2.3.177.5,
  * 2.2.3.177.17), and it starts again from SyncKey 0, once.
  */
-import type { Folder, JsonObject } from '../store/types.ts';
+import type { Folder, JsonObject } from '../ports/types.ts';
 
 /** Commands a quarantined device may run (the others keep 129, MS-ASCMD 2.2.2). */
 export const QUARANTINE_COMMANDS: ReadonlySet<string> = new Set(['FolderSync', 'Sync', 'GetItemEstimate', 'Ping', 'Provision', 'Settings']);

@@ -1,4 +1,5 @@
-import type { Device, DeviceSeen, Store } from '../store/types.ts';
+import type { Device, DeviceSeen } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 
 /**
  * Records that a device made a request (Store.upsertDevice) without writing on every request:

@@ -3,7 +3,8 @@
  * (additional addresses set with `easd user set --alias`), case-insensitively. Inbound delivery
  * resolves recipients with this; automatic replies use it to tell internal senders.
  */
-import type { Store, User } from '../store/types.ts';
+import type { User } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 
 /** Strips a display name and angle brackets: `"Ann" <Ann@Example.com>` -> `ann@example.com`. */
 export function bareAddress(address: string): string {

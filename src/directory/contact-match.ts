@@ -4,7 +4,7 @@
  * (gal-search.ts): every query word a prefix of a word of its first, last, middle or file-as
  * name, nickname, or of one of its addresses (whole or local part).
  */
-import type { Store } from '../store/types.ts';
+import type { Store } from '../ports/store.ts';
 import { bareAddress } from './addresses.ts';
 
 /** Contact folder types (MS-ASCMD 2.2.3.186.3): the default Contacts and user-created contacts. */

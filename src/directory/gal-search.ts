@@ -26,8 +26,8 @@
  * name table.
  */
 import { versionNumber } from '../eas/versions.ts';
-import type { DirectoryEntry } from '../store/directory-types.ts';
-import type { Store } from '../store/types.ts';
+import type { DirectoryEntry } from '../ports/directory.ts';
+import type { Store } from '../ports/store.ts';
 import { el, type WbxmlElement } from '../wbxml/tree.ts';
 
 /** Search Store Status values (MS-ASCMD 2.2.3.177.16) this module answers with. */

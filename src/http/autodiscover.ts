@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { SaxesParser } from 'saxes';
 import type { Authenticator } from '../auth/authenticator.ts';
-import type { User } from '../store/types.ts';
+import type { User } from '../ports/types.ts';
 import { ENDPOINT } from './activesync.ts';
 import { authenticateRequest } from './authenticate.ts';
 import type { HomeDirectory } from './redirect.ts';

@@ -21,7 +21,7 @@ import { createServer, type Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { commandByName } from '../eas/commands.ts';
-import type { Store } from '../store/types.ts';
+import type { Store } from '../ports/store.ts';
 import { changeHub } from '../sync/change-hub.ts';
 import type { HeldConnections } from './held-connections.ts';
 import { elapsedMs, logFields } from './request-log.ts';

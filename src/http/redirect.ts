@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Homes } from '../store/homes-types.ts';
-import type { Store, User } from '../store/types.ts';
+import type { Homes } from '../ports/homes.ts';
+import type { User } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 import { logFields } from './request-log.ts';
 
 /**

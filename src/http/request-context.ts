@@ -3,7 +3,8 @@ import type { Services } from '../commands/services.ts';
 import type { CommandContext } from '../commands/types.ts';
 import type { Restriction } from '../devices/quarantine.ts';
 import type { EasVersion } from '../eas/versions.ts';
-import type { Device, Store, User } from '../store/types.ts';
+import type { Device, User } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 import { decodeWbxml, type WbxmlElement } from '../wbxml/index.ts';
 import type { EasRequestParams } from './query.ts';
 

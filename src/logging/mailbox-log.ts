@@ -11,8 +11,9 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { DEFAULT_MAILBOX_LOG_HOURS } from '../store/mailbox-log-types.ts';
-import type { Store, User } from '../store/types.ts';
+import { DEFAULT_MAILBOX_LOG_HOURS } from '../ports/mailbox-log.ts';
+import type { User } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 import { carryAcrossHold } from '../http/held-connections.ts';
 import { clientAddress, logFields } from '../http/request-log.ts';
 import { bodyAsText, loggableHeaders } from './capture.ts';

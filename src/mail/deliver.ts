@@ -17,7 +17,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ensureDefaultFolders } from '../sync/default-folders.ts';
-import type { JsonObject, Store } from '../store/types.ts';
+import type { JsonObject } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 import { addressesOf, parseMessage, type ParsedMessage } from './parse.ts';
 
 export interface DeliveryEnvelope {

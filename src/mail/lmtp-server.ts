@@ -16,7 +16,7 @@
  */
 import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
-import type { Store } from '../store/types.ts';
+import type { Store } from '../ports/store.ts';
 import { acceptedDomains, deliverMessage, isStoreFull, resolveRecipient, type AfterDeliveryHook, type RecipientResult } from './deliver.ts';
 
 /** Default largest message accepted: 50 MB, above Exchange Online's default 35 MB receive limit. */

@@ -7,7 +7,8 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { ConvertContext } from '../classes/types.ts';
-import type { Item, JsonObject, Store } from '../store/types.ts';
+import type { Item, JsonObject } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 
 function wantsMime(cctx: ConvertContext): boolean {
   return cctx.mimeSupport !== undefined && cctx.mimeSupport !== 0 && cctx.bodyPreferences.some((p) => p.type === 4);

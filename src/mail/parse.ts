@@ -32,7 +32,7 @@
  */
 import { createHash } from 'node:crypto';
 import { simpleParser, type AddressObject, type Attachment, type EmailAddress, type ParsedMail } from 'mailparser';
-import type { JsonObject } from '../store/types.ts';
+import type { JsonObject } from '../ports/types.ts';
 
 /** A part the store keeps once by content (sha256). */
 export interface MessagePart {

@@ -12,7 +12,7 @@
  */
 import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
-import type { Store } from '../store/types.ts';
+import type { Store } from '../ports/store.ts';
 import { acceptedDomains, resolveRecipient, type RecipientResult } from './deliver.ts';
 
 export type StartTlsMode = 'require' | 'opportunistic' | 'off';

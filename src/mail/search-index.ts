@@ -10,8 +10,9 @@
  * (RebuildResults) rebuilds itself from the feed. The price is paid by the first search after
  * many new messages; queries also join the live items, so a result is never a deleted item.
  */
-import type { SearchDoc } from '../store/search-types.ts';
-import type { Folder, Item, JsonObject, JsonValue, Store } from '../store/types.ts';
+import type { SearchDoc } from '../ports/search.ts';
+import type { Folder, Item, JsonObject, JsonValue } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 
 /** Items read from the feed per step (one transaction of the index each). */
 const BATCH = 500;

@@ -13,8 +13,9 @@
  * costs nothing extra.
  */
 import { classForFolderType } from '../classes/index.ts';
-import type { SearchHit } from '../store/search-types.ts';
-import type { Folder, Item, Store } from '../store/types.ts';
+import type { SearchHit } from '../ports/search.ts';
+import type { Folder, Item } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 import { catchUpSearchIndex } from './search-index.ts';
 
 /** The most results one Search or Find response carries (Range 0-99, MS-ASCMD 2.2.3.143.3). */

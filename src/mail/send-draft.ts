@@ -18,7 +18,8 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import type { OutboundMail } from './relay.ts';
 import { deliverMessage } from './deliver.ts';
 import { versionNumber, type EasVersion } from '../eas/versions.ts';
-import type { Folder, Item, JsonObject, Store, User } from '../store/types.ts';
+import type { Folder, Item, JsonObject, User } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 import { child, childText, type WbxmlElement } from '../wbxml/tree.ts';
 
 const DRAFTS_TYPE = 3;

@@ -28,7 +28,7 @@
  */
 import { el, child, childText, type WbxmlElement } from '../wbxml/tree.ts';
 import type { CommandContext, CommandResult } from '../commands/types.ts';
-import { isTransientStoreError, type Item, type JsonObject, type JsonValue } from '../store/types.ts';
+import { isTransientStoreError, type Item, type JsonObject, type JsonValue } from '../ports/types.ts';
 import { ComposeError, composeSmartMessage, submissionFromDeviceMime, type OriginalMessage, type Sender, type Submission } from './compose.ts';
 import { deliverMessage } from './deliver.ts';
 import { OutboundError } from './relay.ts';

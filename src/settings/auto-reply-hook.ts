@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { ParsedMessage } from '../mail/parse.ts';
 import type { OutboundMail } from '../mail/relay.ts';
-import type { Store } from '../store/types.ts';
+import type { Store } from '../ports/store.ts';
 import { findUserByAddress, userAddresses } from '../directory/addresses.ts';
 import { bare, decideAutoReply, isActive, REPLY_PERIOD_MS, type AutoReply, type InboundForReply } from './auto-reply.ts';
 

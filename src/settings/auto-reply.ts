@@ -27,7 +27,7 @@
  * Auto-Submitted: auto-replied (§5), In-Reply-To and References (§3.1.x), and the subject
  * "Automatic reply: <original subject>" as Exchange writes it.
  */
-import type { OofMessage, OofSettings } from '../store/directory-types.ts';
+import type { OofMessage, OofSettings } from '../ports/directory.ts';
 import { convertBody } from './oof.ts';
 
 /** Once per sender per this period. */

@@ -12,7 +12,7 @@
  * - Get names the BodyType the client wants; a message stored in the other type is converted
  *   (text to HTML by escaping, HTML to text by dropping markup).
  */
-import type { OofMessage, OofSettings, OofState } from '../store/directory-types.ts';
+import type { OofMessage, OofSettings, OofState } from '../ports/directory.ts';
 import { child, children, el, text, type WbxmlElement } from '../wbxml/tree.ts';
 
 const NS = 'Settings';

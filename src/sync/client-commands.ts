@@ -6,7 +6,8 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { ConversionError, type ConvertContext, type ItemConverter } from '../classes/types.ts';
-import type { Folder, Item, JsonObject, Store } from '../store/types.ts';
+import type { Folder, Item, JsonObject } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 import { el, type WbxmlElement } from '../wbxml/tree.ts';
 import { OWN_DELETE } from './feed.ts';
 import type { HeldView } from './held-view.ts';

@@ -4,7 +4,8 @@
  * GetItemEstimate and Ping read a device's state through here, as Sync does.
  */
 import { classForFolderType } from '../classes/index.ts';
-import type { Folder, JsonObject, Store } from '../store/types.ts';
+import type { Folder, JsonObject } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 import { countChanges, filterFor, planFeed, restrictFilter, type FeedPlan, type ItemFilter } from './feed.ts';
 import { HeldView } from './held-view.ts';
 import { keyGeneration } from './sync-key.ts';

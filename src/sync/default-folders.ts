@@ -1,4 +1,5 @@
-import { isStoreError, type Folder, type Store } from '../store/types.ts';
+import { isStoreError, type Folder } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 
 /**
  * The default folders every mailbox has (MS-ASCMD 2.2.3.186.3 Type (FolderSync): types 2-10 are

@@ -6,7 +6,8 @@
  */
 import type { Logger } from 'pino';
 import type { ConversionError } from '../classes/types.ts';
-import type { Folder, Item, JsonObject, Store, User } from '../store/types.ts';
+import type { Folder, Item, JsonObject, User } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 
 /** FolderSync type of the Inbox (MS-ASCMD 2.2.3.186.3). */
 const INBOX_TYPE = 2;

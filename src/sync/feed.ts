@@ -8,7 +8,8 @@
 import { withinFilter } from '../classes/index.ts';
 import { ConversionError, type ConvertContext, type ItemConverter } from '../classes/types.ts';
 import { loadForConversion } from '../mail/load-body.ts';
-import type { Folder, Item, ItemClass, JsonObject, Store } from '../store/types.ts';
+import type { Folder, Item, ItemClass, JsonObject } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 import { el, type WbxmlElement } from '../wbxml/tree.ts';
 import type { HeldView } from './held-view.ts';
 

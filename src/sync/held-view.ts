@@ -1,4 +1,5 @@
-import type { HeldChange, Store } from '../store/types.ts';
+import type { HeldChange } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 
 /**
  * What the device holds of one collection while one Sync is worked out: the store's record at

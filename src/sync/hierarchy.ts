@@ -25,7 +25,8 @@
  *
  * The functions at the top are pure; the ones at the bottom read and write the store.
  */
-import { HIERARCHY_COLLECTION, type Folder, type JsonObject, type Store } from '../store/types.ts';
+import { HIERARCHY_COLLECTION, type Folder, type JsonObject } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 import { el, type WbxmlElement } from '../wbxml/tree.ts';
 import { isWellFormedSyncKey, nextSyncKey } from './sync-key.ts';
 
@@ -262,7 +263,7 @@ export function subtree(folders: readonly Folder[], folderId: string): Folder[] 
 }
 
 // The store checks it too, under its hierarchy lock (NewFolder.uniqueName).
-export { sameFolderName } from '../store/folder-name.ts';
+export { sameFolderName } from '../ports/folder-name.ts';
 
 /**
  * Whether a DisplayName from FolderCreate or FolderUpdate is acceptable: 1 to 256 characters

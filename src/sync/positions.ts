@@ -1,4 +1,4 @@
-import type { Store } from '../store/types.ts';
+import type { Store } from '../ports/store.ts';
 
 /**
  * The folder sequence each device last synced to, per folder, kept as device data. Ping compares

@@ -23,7 +23,8 @@
  * equal subjects entered on two devices are more often two things than one.
  */
 import type { ItemConverter } from '../classes/types.ts';
-import type { Folder, JsonObject, Store } from '../store/types.ts';
+import type { Folder, JsonObject } from '../ports/types.ts';
+import type { Store } from '../ports/store.ts';
 import type { HeldView } from './held-view.ts';
 
 export const RECENT_ADD_WINDOW_MS = 20 * 60_000;

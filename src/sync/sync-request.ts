@@ -1,5 +1,5 @@
 import type { BodyPreference } from '../classes/types.ts';
-import type { JsonObject } from '../store/types.ts';
+import type { JsonObject } from '../ports/types.ts';
 import { child, childText, children, type WbxmlElement } from '../wbxml/tree.ts';
 
 /**
