@@ -30,6 +30,7 @@ import { randomBytes } from 'node:crypto';
 import { hashPassword } from '../../src/auth/password.ts';
 import { occurrencesOf } from '../../src/calendar/event.ts';
 import { busyIntervals, mergedFreeBusy } from '../../src/calendar/free-busy.ts';
+import { FreeBusyCache } from '../../src/commands/answer-caches.ts';
 import { userMergedFreeBusy } from '../../src/commands/resolve-recipients.ts';
 import { openPostgresStore } from '../../src/store/postgres.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
@@ -204,7 +205,8 @@ async function main(): Promise<void> {
       // for one range while the calendar is unchanged) does not answer.
       const shifted = new Date(from.getTime() + r * 1_800_000);
       const shiftedTo = new Date(to.getTime() + r * 1_800_000);
-      for (const u of seeded.users) await userMergedFreeBusy(store, u.id, shifted, shiftedTo);
+      const cache = new FreeBusyCache();
+      for (const u of seeded.users) await userMergedFreeBusy(store, cache, u.id, shifted, shiftedTo);
       if (r >= 2) withStore.push(msSince(t));
     }
     await store.close();

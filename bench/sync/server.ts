@@ -27,13 +27,13 @@ import { Session } from 'node:inspector';
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { pino } from 'pino';
 import { commandHandlers } from '../../src/commands/index.ts';
-import { buildServer, DEFAULT_MAX_REQUEST_BYTES } from '../../src/http/server.ts';
+import { DEFAULT_MAX_REQUEST_BYTES } from '../../src/http/server.ts';
+import { buildRuntime } from '../../src/cli/runtime.ts';
 import { PROTECTION_OFF } from '../../src/devices/protection.ts';
 import { openPostgresStore } from '../../src/store/postgres.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { ChangeListener, Store } from '../../src/store/types.ts';
 import SqliteDatabase from 'better-sqlite3';
-import { changeHub } from '../../src/sync/change-hub.ts';
 import { emailData, parseArgs } from './common.ts';
 
 const args = parseArgs(
@@ -126,15 +126,15 @@ const raw =
 const store = counting(raw);
 const log = pino({ level: String(args['log-level']) }, pino.destination({ dest: '/dev/null', sync: true }));
 const handlers = commandHandlers();
-const app = buildServer({
-  store,
-  log,
-  handlers,
-  // Raw-speed benches run without throttling, loop detection and the held-Ping limit (many
-  // devices of one user hammering on purpose); --protection on keeps the production defaults
-  // (bench/protection/loopers.ts).
-  config: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false, ...(args.protection === 'on' ? {} : { protection: PROTECTION_OFF }) },
-});
+// Raw-speed benches run without throttling, loop detection and the held-Ping limit (many
+// devices of one user hammering on purpose); --protection on keeps the production defaults
+// (bench/protection/loopers.ts).
+const runtime = 
+  await buildRuntime(
+    { server: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false, ...(args.protection === 'on' ? {} : { protection: PROTECTION_OFF }) } },
+    { store, log, handlers },
+  );
+const { app } = runtime;
 await app.listen({ host: '127.0.0.1', port: Number(args.port) });
 const address = app.server.address();
 const port = typeof address === 'object' && address ? address.port : 0;
@@ -174,7 +174,7 @@ const ops: Record<string, (m: Msg) => Promise<unknown>> = {
   },
   async subs() {
     // Held requests share the ChangeHub's one subscription: count its watches.
-    return changeHub(store).size;
+    return runtime.services.changes.size;
   },
   async conns() {
     return await new Promise<number>((res, rej) => app.server.getConnections((err, n) => (err ? rej(err) : res(n))));

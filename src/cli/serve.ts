@@ -3,17 +3,11 @@ import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { pino } from 'pino';
 import { hashPassword } from '../auth/password.ts';
-import { commandHandlers } from '../commands/index.ts';
-import { buildServer, DEFAULT_MAX_REQUEST_BYTES } from '../http/server.ts';
+import { DEFAULT_MAX_REQUEST_BYTES } from '../http/server.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../mail/lmtp-server.ts';
+import { buildRuntime } from './runtime.ts';
 import type { Store } from '../store/types.ts';
-import type { AfterDeliveryHook, DeliveryOptions } from '../mail/deliver.ts';
-import { createMailListener, DEFAULT_MAX_MESSAGE_BYTES, type MailListener } from '../mail/lmtp-server.ts';
-import { deliverMessage } from '../mail/deliver.ts';
-import { createOutboundMail, parseStartTls } from '../mail/relay.ts';
-import type { Services } from '../commands/services.ts';
-import { autoReplyHook } from '../settings/auto-reply-hook.ts';
-import { meetingHook } from '../calendar/meeting-hook.ts';
-import { DeviceManager } from '../devices/manager.ts';
+import { parseStartTls } from '../mail/relay.ts';
 import { addProtectionOptions, protectionConfigFrom, type ProtectionCliOptions } from '../devices/protection.ts';
 import { startMetricsListener } from '../http/metrics.ts';
 import { addStoreOptions, openStoreFrom, parseListen, parseSize, type StoreCliOptions } from './options.ts';
@@ -105,44 +99,26 @@ export function registerServe(program: Command): void {
     const tls = opts.tlsCert && opts.tlsKey ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } : undefined;
     const log = pino({ level: opts.logLevel, base: { svc: 'easd' } });
     const store = await openStoreFrom(opts);
-    // Mail in (src/mail/deliver.ts): one set of delivery options for LMTP/SMTP and for local
-    // recipients of sent mail. Other areas (out of office, meetings) push their hooks here.
-    const deliveryHooks: AfterDeliveryHook[] = [];
-    const deliveryOptions: DeliveryOptions = { acceptedDomains: opts.acceptedDomain, afterDelivery: deliveryHooks, log };
-    const maxMessageBytes = parseSize(opts.maxMessageSize);
-    const mailListeners: MailListener[] = [];
-    // Mail out (src/mail/relay.ts): local recipients through the same delivery as LMTP, the rest
-    // through --smtp-relay. Without a relay, mail for outside recipients is refused (SendMail 120).
-    const outbound = createOutboundMail({
-      store,
-      log,
-      deliverLocal: (m) => deliverMessage(store, m, deliveryOptions),
-      acceptedDomains: opts.acceptedDomain,
-      ...(opts.smtpRelay
-        ? {
-            relay: {
-              url: opts.smtpRelay,
-              starttls: parseStartTls(opts.smtpRelayStarttls),
-              ...(opts.smtpRelayUser !== undefined ? { user: opts.smtpRelayUser, password: opts.smtpRelayPassword ?? '' } : {}),
-            },
-          }
-        : {}),
-    });
-    const services: Services = { outbound };
-    // Out of office (src/settings/auto-reply-hook.ts): replies on delivery, sent through outbound.
-    deliveryHooks.push(autoReplyHook({ store, outbound: () => outbound, log }));
-    // Meetings through mail (src/calendar/meeting-hook.ts): iTIP parts of delivered mail update the calendar;
-    // resource mailboxes answer the organizer through outbound (src/calendar/resource-hook.ts).
-    deliveryHooks.push(meetingHook({ store, log, outbound: () => outbound }));
-    // Device management (src/devices): policies, access rules, wipe; quarantine notices to --admin-email.
-    services.devices = new DeviceManager(store, { ...(opts.adminEmail ? { adminEmail: opts.adminEmail } : {}), log });
-    const app = buildServer({
-      store,
-      log,
-      services,
-      handlers: commandHandlers(),
-      config: { maxRequestBytes: parseSize(opts.maxRequestSize), publicUrl: opts.publicUrl, trustProxy: trustedProxies(opts.trustProxy), allowPlainHttp: Boolean(opts.allowPlainHttp), tls, metrics: opts.metricsListen !== undefined, protection: protectionConfigFrom(opts) },
-    });
+    // Every long-lived service is built once, in src/cli/runtime.ts (the test server uses it too).
+    const runtime = await buildRuntime(
+      {
+        server: { maxRequestBytes: parseSize(opts.maxRequestSize), publicUrl: opts.publicUrl, trustProxy: trustedProxies(opts.trustProxy), allowPlainHttp: Boolean(opts.allowPlainHttp), tls, metrics: opts.metricsListen !== undefined, protection: protectionConfigFrom(opts) },
+        acceptedDomains: opts.acceptedDomain,
+        maxMessageBytes: parseSize(opts.maxMessageSize),
+        ...(opts.smtpRelay
+          ? {
+              relay: {
+                url: opts.smtpRelay,
+                starttls: parseStartTls(opts.smtpRelayStarttls),
+                ...(opts.smtpRelayUser !== undefined ? { user: opts.smtpRelayUser, password: opts.smtpRelayPassword ?? '' } : {}),
+              },
+            }
+          : {}),
+        ...(opts.adminEmail ? { adminEmail: opts.adminEmail } : {}),
+      },
+      { store, log },
+    );
+    const { app } = runtime;
     // Signals are handled from the start, so a stop during start-up also closes the store cleanly.
     let closing = false;
     let metricsListener: Awaited<ReturnType<typeof startMetricsListener>> | undefined;
@@ -150,10 +126,8 @@ export function registerServe(program: Command): void {
       if (closing) return;
       closing = true;
       log.info({ signal }, 'shutting down');
-      await app.close();
+      await runtime.close();
       await metricsListener?.close();
-      for (const l of mailListeners) await l.close();
-      outbound.close();
       await store.close();
       process.exit(0);
     };
@@ -167,10 +141,8 @@ export function registerServe(program: Command): void {
     }
     for (const [protocol, where] of [['lmtp', opts.lmtp], ['smtp', opts.smtp]] as const) {
       if (!where) continue;
-      const listener = createMailListener({ store, log, protocol, acceptedDomains: opts.acceptedDomain, maxMessageBytes, afterDelivery: deliveryHooks });
-      mailListeners.push(listener);
       const at = parseListen(where);
-      const bound = await listener.listen(at.host, at.port);
+      const bound = await runtime.listenMail(protocol, at.host, at.port);
       process.stdout.write(`easd takes mail in over ${protocol.toUpperCase()} on ${at.host}:${bound}\n`);
     }
     // Only once listening: a start that fails must not leave a demo user whose password nobody saw.

@@ -1,7 +1,7 @@
 import { readPositions } from '../sync/positions.ts';
 import { hasNews } from '../sync/collection-state.ts';
 import type { Restriction } from '../devices/quarantine.ts';
-import { changeHub, type Watch } from '../sync/change-hub.ts';
+import type { Watch } from '../sync/change-hub.ts';
 import type { JsonObject } from '../ports/types.ts';
 import type { Store } from '../ports/store.ts';
 import { child, childText, children, el } from '../wbxml/tree.ts';
@@ -76,7 +76,7 @@ export const ping: CommandHandler = async (ctx) => {
 
   // Listen before looking, so a change stored in between is not missed. Until the folder ids
   // are known, any change of the user counts.
-  const watch = changeHub(store).watch(user.id, null);
+  const watch = ctx.services.changes.watch(user.id, null);
   const userId = user.id;
   const deviceId = device.deviceId;
   try {

@@ -43,6 +43,7 @@ import type { DirectoryEntry } from '../ports/directory.ts';
 import { isTransientStoreError, type JsonObject } from '../ports/types.ts';
 import type { Store } from '../ports/store.ts';
 import { child, children, el, text, type WbxmlElement } from '../wbxml/tree.ts';
+import type { FreeBusyCache } from './answer-caches.ts';
 import type { CommandHandler, CommandResult } from './types.ts';
 
 const NS = 'ResolveRecipients';
@@ -179,24 +180,17 @@ async function calendarItems(store: Store, userId: string, folderId: string): Pr
  * expanding a busy calendar costs milliseconds per user (bench/calendar/free-busy.ts). The
  * folder row is read every time, so the cache is never stale, also with several processes.
  */
-type FreeBusyCache = Map<string, { folderId: string; modseq: number; from: number; to: number; digits: string }>;
-const freeBusyCaches = new WeakMap<Store, FreeBusyCache>();
-const FREE_BUSY_CACHE_MAX = 1000;
 
 /**
  * A local user's MergedFreeBusy for [from, to) (MS-ASCMD 2.2.3.107) from the default Calendar
  * folder (all free without one): digits only, no details.
  */
-export async function userMergedFreeBusy(store: Store, userId: string, from: Date, to: Date): Promise<string> {
+export async function userMergedFreeBusy(store: Store, freeBusyCache: FreeBusyCache, userId: string, from: Date, to: Date): Promise<string> {
   const folder = (await store.listFolders(userId)).find((f) => f.type === CALENDAR_FOLDER_TYPE && !f.deleted);
   if (!folder) return mergedFreeBusy([], from, to);
-  let freeBusyCache = freeBusyCaches.get(store);
-  if (!freeBusyCache) freeBusyCaches.set(store, (freeBusyCache = new Map()));
   const hit = freeBusyCache.get(userId);
   if (hit && hit.folderId === folder.id && hit.modseq === folder.modseq && hit.from === from.getTime() && hit.to === to.getTime()) return hit.digits;
   const digits = mergedFreeBusy(busyIntervals(await calendarItems(store, userId, folder.id), from, to), from, to);
-  freeBusyCache.delete(userId);
-  if (freeBusyCache.size >= FREE_BUSY_CACHE_MAX) freeBusyCache.delete(freeBusyCache.keys().next().value!);
   freeBusyCache.set(userId, { folderId: folder.id, modseq: folder.modseq, from: from.getTime(), to: to.getTime(), digits });
   return digits;
 }
@@ -244,7 +238,7 @@ export const resolveRecipients: CommandHandler = async (ctx) => {
       const userId = c.type === 1 ? c.entry.userId : userByAddress.get(bareAddress(c.contact.emailAddress));
       if (userId === undefined) return el(NS, 'Availability', el(NS, 'Status', AvailabilityStatus.NotAvailable));
       let pending = freeBusy.get(userId);
-      if (!pending) freeBusy.set(userId, (pending = userMergedFreeBusy(ctx.store, userId, range.start, range.end)));
+      if (!pending) freeBusy.set(userId, (pending = userMergedFreeBusy(ctx.store, ctx.services.freeBusy, userId, range.start, range.end)));
       try {
         const digits = await pending;
         return el(NS, 'Availability', el(NS, 'Status', AvailabilityStatus.Success), el(NS, 'MergedFreeBusy', digits));

@@ -1,15 +1,26 @@
 import type { OutboundMail } from '../mail/relay.ts';
 import type { DeviceManager } from '../devices/manager.ts';
+import type { MailboxProvider } from '../ports/mailbox.ts';
+import type { ChangeHub } from '../sync/change-hub.ts';
+import type { FreeBusyCache, QuietAnswers } from './answer-caches.ts';
 /**
- * Services a command may need beyond the store: outbound mail, local delivery, the directory,
- * policies. Each area adds its own optional member here, built once in the composition root
- * (`easd serve`, or a test's server) and handed to every command through CommandContext.
- * A member left unset means the deployment has not configured that service; a command that
- * needs it answers with the status its spec gives for a server-side failure.
+ * The long-lived services commands use beyond the store, each built once by the composition root
+ * (src/cli/runtime.ts, for `easd serve` and the test server alike) and handed to every command
+ * through CommandContext. Commands never make their own. An optional member left unset means the
+ * deployment has not configured that service; a command that needs it answers with the status
+ * its spec gives for a server-side failure.
  */
 export interface Services {
   /** Sends mail: local recipients delivered directly, the rest through the SMTP relay (src/mail/relay.ts). */
   outbound?: OutboundMail;
-  /** Device management (policies, access, wipe; src/devices/manager.ts); one per store by default. */
-  devices?: DeviceManager;
+  /** Device management (policies, access, wipe; src/devices/manager.ts). */
+  devices: DeviceManager;
+  /** Opens users' mailboxes (src/ports/mailbox.ts): easd's own store, or another backend. */
+  mailboxes: MailboxProvider;
+  /** Held Pings and Syncs with Wait, indexed by user (src/sync/change-hub.ts). */
+  changes: ChangeHub;
+  /** Sync answers a byte-identical repeat may get again (src/commands/sync.ts). */
+  quietAnswers: QuietAnswers;
+  /** Recent free/busy answers (src/commands/resolve-recipients.ts). */
+  freeBusy: FreeBusyCache;
 }

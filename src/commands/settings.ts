@@ -35,7 +35,6 @@
 import { userAddresses } from '../directory/addresses.ts';
 import { versionNumber } from '../eas/versions.ts';
 import { DEVICE_INFORMATION, parseDeviceInformation } from '../devices/device-information.ts';
-import { defaultDeviceManager } from '../devices/manager.ts';
 import { applyOofSet, oofGetElement, OofRequestError, parseBodyType } from '../settings/oof.ts';
 import { child, children, el, text, type WbxmlElement } from '../wbxml/tree.ts';
 import type { CommandContext, CommandHandler, CommandResult } from './types.ts';
@@ -111,7 +110,7 @@ const devicePassword: Handler = async (ctx, prop) => {
   if (password.length > MAX_DEVICE_PASSWORD) throw new PropertyError(SettingsStatus.InvalidArguments, `Password is longer than ${MAX_DEVICE_PASSWORD}`);
   // MS-ASPROV 2.2.2.39: with PasswordRecoveryEnabled off the server does not keep recovery
   // passwords; a device that sends one anyway is denied by policy.
-  const policy = await (ctx.services.devices ?? defaultDeviceManager(ctx.store)).policyFor(ctx.user);
+  const policy = await ctx.services.devices.policyFor(ctx.user);
   if (policy.settings.PasswordRecoveryEnabled !== true) {
     throw new PropertyError(SettingsStatus.DeniedByPolicy, `policy ${policy.name} does not enable password recovery`);
   }
@@ -132,7 +131,7 @@ const deviceInformation: Handler = async (ctx, prop) => {
   // The shape Provision also stores and the device administration and access rules read
   // (src/devices/device-information.ts); access by model or OS is decided again on the next request.
   await ctx.store.putDeviceData(ctx.user.id, ctx.device.deviceId, DEVICE_INFORMATION, parseDeviceInformation(prop));
-  (ctx.services.devices ?? defaultDeviceManager(ctx.store)).invalidate(ctx.user.id, ctx.device.deviceId);
+  ctx.services.devices.invalidate(ctx.user.id, ctx.device.deviceId);
   return null;
 };
 

@@ -1,9 +1,9 @@
 import { versionNumber } from '../eas/versions.ts';
 import { asksToSend, sendDraft } from '../mail/send-draft.ts';
 import { isTransientStoreError, type Folder, type Item, type JsonObject } from '../ports/types.ts';
+import type { QuietAnswers } from './answer-caches.ts';
 import { SyncStatus, syncCollection, type CollectionOutcome, type SyncContext } from '../sync/collection-sync.ts';
 import { recordPositions } from '../sync/positions.ts';
-import { changeHub } from '../sync/change-hub.ts';
 import { reportUnconvertible } from '../sync/failure-notice.ts';
 import type { ConversionError } from '../classes/types.ts';
 import { parseSyncRequest, SyncProtocolError, type CollectionRequest, type SyncRequest } from '../sync/sync-request.ts';
@@ -109,6 +109,7 @@ async function handleSync(ctx: CommandContext, out: { waits: boolean }): Promise
     // (unknown to the server as the device sees it), and of the Inbox only the notice is sent.
     visible: ctx.restricted?.item,
     readOnly: ctx.restricted?.readOnly,
+    now: () => Date.now(),
     onClientWrite: async (folder, item, appData) => {
       if (asksToSend(folder, appData, ctx.version)) await sendDraft({ store, user, version: ctx.version, outbound: ctx.services.outbound, log: ctx.log }, item, appData);
     },
@@ -157,7 +158,7 @@ async function handleSync(ctx: CommandContext, out: { waits: boolean }): Promise
 
   const anyChanged = (o: Map<string, CollectionOutcome>) => [...o.values()].some((x) => x.changed);
   // A change stored while the first pass runs must still wake the hold below: listen first.
-  const watch = holdMs > 0 ? changeHub(store).watch(user.id, watched) : undefined;
+  const watch = holdMs > 0 ? ctx.services.changes.watch(user.id, watched) : undefined;
   let outcomes: Map<string, CollectionOutcome>;
   let first: CommandResult;
   try {
@@ -198,25 +199,16 @@ function shownFolders(ctx: CommandContext, folders: Folder[]): Folder[] {
  * query, and any commit in the database cluster changes it, so there a quiet repeat is a query
  * instead of the Sync's several, and a busy cluster works more answers out again.
  */
-interface Quiet {
-  token: string;
-  version: string;
-  body: Buffer;
-  result: CommandResult;
-}
-const quietAnswers = new WeakMap<object, Map<string, Quiet>>();
-const MAX_QUIET = 10_000;
 
 export const sync: CommandHandler = async (ctx) => {
   try {
     // SQLite's token without waiting a turn (the quiet path is the hot one); PostgreSQL's is a query.
     const t = ctx.store.writeToken();
     const token = typeof t === 'object' ? await t : t;
-    let quiet: Map<string, Quiet> | undefined;
+    let quiet: QuietAnswers | undefined;
     const key = `${ctx.user.id}\0${ctx.device.deviceId}`;
     if (token !== undefined) {
-      quiet = quietAnswers.get(ctx.store);
-      if (!quiet) quietAnswers.set(ctx.store, (quiet = new Map()));
+      quiet = ctx.services.quietAnswers;
       const q = quiet.get(key);
       if (q && q.token === token && q.version === ctx.version && q.body.equals(ctx.rawBody)) return q.result;
     }
@@ -224,7 +216,6 @@ export const sync: CommandHandler = async (ctx) => {
     const result = await handleSync(ctx, out);
     const after = quiet && !out.waits && result.easStatus === SyncStatus.Success ? ctx.store.writeToken() : undefined;
     if (quiet && after !== undefined && (typeof after === 'object' ? await after : after) === token) {
-      if (quiet.size >= MAX_QUIET) quiet.clear();
       quiet.set(key, { token: token!, version: ctx.version, body: Buffer.from(ctx.rawBody), result });
     } else {
       quiet?.delete(key);

@@ -292,13 +292,3 @@ function cacheKey(userId: string, deviceId: string): string {
   return `${userId}\0${deviceId}`;
 }
 
-/** One manager per store when the composition root configured none (tests, `easd` tools). */
-const defaults = new WeakMap<Store, DeviceManager>();
-export function defaultDeviceManager(store: Store): DeviceManager {
-  let m = defaults.get(store);
-  if (!m) {
-    m = new DeviceManager(store);
-    defaults.set(store, m);
-  }
-  return m;
-}

@@ -28,7 +28,7 @@ import { commandByName } from '../eas/commands.ts';
 import { versionNumber, type EasVersion } from '../eas/versions.ts';
 import type { CommandContext, CommandHandler, CommandResult } from '../commands/types.ts';
 import { el, type WbxmlElement } from '../wbxml/tree.ts';
-import { defaultDeviceManager, type DeviceManager, type DeviceView } from './manager.ts';
+import type { DeviceManager, DeviceView } from './manager.ts';
 import { refreshDue } from './policy.ts';
 import { QUARANTINE_COMMANDS, quarantineRestriction } from './quarantine.ts';
 
@@ -125,7 +125,7 @@ export function refusal(command: string, version: EasVersion, status: number, re
 }
 
 export function deviceManagerOf(ctx: Pick<CommandContext, 'services' | 'store'>): DeviceManager {
-  return ctx.services.devices ?? defaultDeviceManager(ctx.store);
+  return ctx.services.devices;
 }
 
 /**

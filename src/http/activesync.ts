@@ -29,7 +29,7 @@ interface Deps {
   log: Logger;
   handlers: Map<string, CommandHandler>;
   authenticator: Authenticator;
-  services?: Services;
+  services: Services;
   /**
    * The abort controllers of requests in progress; closing the server aborts them all. (One
    * controller per request, not AbortSignal.any with a server-wide signal: on Node 20 that keeps
@@ -37,7 +37,7 @@ interface Deps {
    */
   held: Set<AbortController>;
   /** Throttling, loop detection, held-request limit (src/devices/protection.ts). */
-  protection?: Protection;
+  protection: Protection;
   /**
    * Runs once the user is authenticated (mailbox logging, redirects of users homed elsewhere:
    * src/http/server.ts); false when it has answered the request itself.
@@ -50,8 +50,7 @@ interface Deps {
 export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
   const { log } = deps;
   const seenDevices = new SeenDevices(deps.store);
-  const protection = deps.protection ?? new Protection({}, deps.store, log);
-  const services: Services = deps.services ?? {};
+  const { protection, services } = deps;
 
   /** Writes a command's result as the HTTP response (now, or later for a parked request). */
   const answer = (req: FastifyRequest, reply: FastifyReply, result: CommandResult): void => {

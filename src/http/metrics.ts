@@ -22,7 +22,6 @@ import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { commandByName } from '../eas/commands.ts';
 import type { Store } from '../ports/store.ts';
-import { changeHub } from '../sync/change-hub.ts';
 import type { HeldConnections } from './held-connections.ts';
 import { elapsedMs, logFields } from './request-log.ts';
 
@@ -73,11 +72,11 @@ function sumGauge<T>(name: string, help: string, from: ReadonlySet<T>, count: (m
   });
 }
 
-/** The stores and connections of the servers with metrics in this process (their held requests are counted). */
-const heldStores = new Set<Store>();
+/** The change hubs and connections of the servers with metrics in this process (their held requests are counted). */
+const heldHubs = new Set<{ readonly size: number }>();
 const heldConnections = new Set<HeldConnections>();
 
-export const heldRequests = sumGauge('easd_held_requests', 'Pings and Syncs with Wait held now', heldStores, (s) => changeHub(s).size);
+export const heldRequests = sumGauge('easd_held_requests', 'Pings and Syncs with Wait held now', heldHubs, (h) => h.size);
 export const detachedRequests = sumGauge(
   'easd_held_requests_detached',
   'Held Pings and Syncs with Wait whose connection the HTTP server has let go of (only the socket and a small record stay)',
@@ -107,11 +106,11 @@ function easStatusLabel(s: unknown): string {
 }
 
 /** Counts every answered request of the app (an onResponse hook, after the answer is out). */
-export function registerMetrics(app: FastifyInstance, store: Store, connections?: HeldConnections): void {
-  heldStores.add(store);
+export function registerMetrics(app: FastifyInstance, held: { readonly size: number }, connections?: HeldConnections): void {
+  heldHubs.add(held);
   if (connections) heldConnections.add(connections);
   app.addHook('onClose', async () => {
-    heldStores.delete(store);
+    heldHubs.delete(held);
     if (connections) heldConnections.delete(connections);
   });
   app.addHook('onResponse', async (req, reply) => {

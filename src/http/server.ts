@@ -1,14 +1,14 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { Authenticator } from '../auth/authenticator.ts';
-import { Protection, type ProtectionConfig } from '../devices/protection.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
+import type { Protection, ProtectionConfig } from '../devices/protection.ts';
 import type { Services } from '../commands/services.ts';
 import type { CommandHandler } from '../commands/types.ts';
 import type { User } from '../ports/types.ts';
 import type { Store } from '../ports/store.ts';
-import { MailboxLogCapture } from '../logging/mailbox-log.ts';
-import { registerMetrics, timedStore } from './metrics.ts';
-import { HomeDirectory } from './redirect.ts';
+import type { MailboxLogCapture } from '../logging/mailbox-log.ts';
+import { registerMetrics } from './metrics.ts';
+import type { HomeDirectory } from './redirect.ts';
 import { ENDPOINT, registerActiveSync } from './activesync.ts';
 import { HeldConnections } from './held-connections.ts';
 import { registerAutodiscover } from './autodiscover.ts';
@@ -36,14 +36,22 @@ export interface ServerConfig {
   accountCacheMs?: number;
 }
 
+/** What the server is built around; every service is made by the composition root (src/cli/runtime.ts). */
 export interface ServerDeps {
+  /** The store requests use (timed for metrics when they are on). */
   store: Store;
   log: Logger;
   config: ServerConfig;
   handlers: Map<string, CommandHandler>;
-  authenticator?: Authenticator;
-  /** Services handed to every command (default: none configured). */
-  services?: Services;
+  authenticator: Authenticator;
+  /** Throttling, loop detection, lockout, held-request limit. */
+  protection: Protection;
+  /** Users homed elsewhere (451 redirects). */
+  homes: HomeDirectory;
+  /** Which users' requests are captured (src/logging/). */
+  mailboxLog: MailboxLogCapture;
+  /** Services handed to every command. */
+  services: Services;
 }
 
 export const DEFAULT_MAX_REQUEST_BYTES = 50 * 1024 * 1024;
@@ -87,9 +95,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  const authenticator = deps.authenticator ?? new Authenticator(deps.store);
-  // One per process: budgets, loops and failed logins are counted in memory (README "Protection").
-  const protection = new Protection(deps.config.protection ?? {}, deps.store, deps.log);
+  const { authenticator, protection, homes, mailboxLog, store } = deps;
   authenticator.lockout ??= protection.lockout;
   authenticator.plainHttp = deps.config.allowPlainHttp ? 'allow' : 'loopback';
   // Closing the server aborts requests still being worked out (a command may watch ctx.aborted);
@@ -105,13 +111,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.addHook('preClose', async () => {
     for (const c of held) c.abort();
   });
-  // Metrics (off unless asked for) time the store calls of requests through a wrapper.
-  const store = deps.config.metrics ? timedStore(deps.store) : deps.store;
-  if (deps.config.metrics) registerMetrics(app, store, connections);
+  if (deps.config.metrics) registerMetrics(app, deps.services.changes, connections);
   // Mailbox logging marks the request first, so a 451 redirect is logged too (src/logging/).
-  const cacheMs = deps.config.accountCacheMs;
-  const homes = new HomeDirectory(deps.store, { cacheMs });
-  const mailboxLog = new MailboxLogCapture(deps.store, deps.log, { cacheMs });
   mailboxLog.register(app);
   const afterAuthentication = async (req: FastifyRequest, reply: FastifyReply, user: User) => {
     await mailboxLog.mark(req, user);

@@ -1,4 +1,4 @@
-import type { ChangeEvent, Store } from '../store/types.ts';
+import type { MailboxProvider } from '../ports/mailbox.ts';
 
 /**
  * Interest in one user's changes: a held Ping or a Sync with Wait. `dirty` is set by the first
@@ -41,17 +41,18 @@ class UserWatch implements Watch {
 }
 
 /**
- * One store subscription per process for every held request, with the holders indexed by user:
- * a change costs the work of that user's holders, not of every holder on the node (10,000 held
- * Pings would otherwise each be a store listener that every change of every user is handed to).
- * With PostgreSQL the store's notifications cross nodes (LISTEN/NOTIFY), so this does too.
+ * Every held request of the process, indexed by user, over the mailbox provider's per-user push
+ * (MailboxProvider.watch): the first watch of a user subscribes, the last one closing stops it.
+ * A change costs the work of that user's holders, not of every holder on the node (10,000 held
+ * Pings would otherwise each be a listener handed every change of every user). With PostgreSQL
+ * the store's notifications cross nodes (LISTEN/NOTIFY), so this does too. Built once by the
+ * composition root (src/cli/runtime.ts).
  */
 export class ChangeHub {
-  readonly #byUser = new Map<string, Set<UserWatch>>();
+  readonly #byUser = new Map<string, { watches: Set<UserWatch>; stop: () => void }>();
   #count = 0;
-  #unsubscribe: (() => void) | undefined;
 
-  constructor(private readonly store: Store) {}
+  constructor(private readonly mailboxes: Pick<MailboxProvider, 'watch'>) {}
 
   /** Watches held now (for metrics and tests). */
   get size(): number {
@@ -59,40 +60,37 @@ export class ChangeHub {
   }
 
   watch(userId: string, folderIds: ReadonlySet<string> | readonly string[] | null): Watch {
-    this.#unsubscribe ??= this.store.subscribeChanges((e) => this.#dispatch(e));
     const w = new UserWatch(userId, folderIds, this);
-    let set = this.#byUser.get(userId);
-    if (!set) this.#byUser.set(userId, (set = new Set()));
-    set.add(w);
+    let entry = this.#byUser.get(userId);
+    if (!entry) {
+      const watches = new Set<UserWatch>();
+      entry = { watches, stop: () => {} };
+      this.#byUser.set(userId, entry);
+      // Every folder: the user's watches differ, and each filters for itself.
+      entry.stop = this.mailboxes.watch(userId, null, (folderId) => this.#dispatch(watches, folderId));
+    }
+    entry.watches.add(w);
     this.#count++;
     return w;
   }
 
   /** @internal Called by Watch.close. */
   remove(w: UserWatch): void {
-    const set = this.#byUser.get(w.userId);
-    if (!set?.delete(w)) return;
+    const entry = this.#byUser.get(w.userId);
+    if (!entry?.watches.delete(w)) return;
     this.#count--;
-    if (set.size === 0) this.#byUser.delete(w.userId);
+    if (entry.watches.size === 0) {
+      this.#byUser.delete(w.userId);
+      entry.stop();
+    }
   }
 
-  #dispatch(e: ChangeEvent): void {
-    const set = this.#byUser.get(e.userId);
-    if (!set) return;
+  #dispatch(watches: Set<UserWatch>, folderId: string | null): void {
     // A copy: a holder may close its watch (and so change the set) while we walk it.
-    for (const w of [...set]) {
-      if (!w.matches(e.folderId)) continue;
+    for (const w of [...watches]) {
+      if (!w.matches(folderId)) continue;
       w.dirty = true;
       w.holder?.changed();
     }
   }
-}
-
-const hubs = new WeakMap<Store, ChangeHub>();
-
-/** The process's hub for a store (made on first use). */
-export function changeHub(store: Store): ChangeHub {
-  let hub = hubs.get(store);
-  if (!hub) hubs.set(store, (hub = new ChangeHub(store)));
-  return hub;
 }

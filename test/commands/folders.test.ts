@@ -13,7 +13,8 @@ import { folderUpdate } from '../../src/commands/folder-update.ts';
 import { folderSync } from '../../src/commands/foldersync.ts';
 import { commandHandlers } from '../../src/commands/index.ts';
 import type { CommandContext, CommandHandler } from '../../src/commands/types.ts';
-import { buildServer, DEFAULT_MAX_REQUEST_BYTES } from '../../src/http/server.ts';
+import { DEFAULT_MAX_REQUEST_BYTES } from '../../src/http/server.ts';
+import { buildRuntime } from '../../src/cli/runtime.ts';
 import { HIERARCHY_COLLECTION, type Store, type User } from '../../src/store/types.ts';
 import { DEFAULT_FOLDERS } from '../../src/sync/default-folders.ts';
 import { isWellFormedSyncKey } from '../../src/sync/sync-key.ts';
@@ -123,12 +124,11 @@ function runFolderSuite(backend: string, open: OpenStore): void {
     before(async () => {
       temp = await open();
       const logs: LogLine[] = [];
-      app = buildServer({
+      app = (await buildRuntime({ server: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false } }, {
         store: temp.store,
         log: collectingLogger(logs, 'info'),
-        config: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false },
-        handlers: commandHandlers(),
-      });
+        handlers: commandHandlers()
+      })).app;
       await app.listen({ host: '127.0.0.1', port: 0 });
       const address = app.server.address();
       assert.ok(address && typeof address === 'object');

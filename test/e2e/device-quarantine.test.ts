@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { DeviceManager } from '../../src/devices/manager.ts';
 import { QUARANTINE_NOTICE_FIELD } from '../../src/devices/quarantine.ts';
-import { changeHub } from '../../src/sync/change-hub.ts';
 import { child, childText, el } from '../../src/wbxml/tree.ts';
 import type { TestServer } from '../helpers/server.ts';
 import { ALICE, clearAccessRules, startAccessServer } from './access-server.ts';
@@ -99,7 +98,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       // Ping: a hidden folder is a hierarchy change (7); new mail in the Inbox does not wake
       // it, a notice for the device does.
       assert.equal(childText((await d.ping([contacts.serverId], 60)).wbxml!, 'Status', 'Ping'), '7');
-      const hub = changeHub(server.store);
+      const hub = server.runtime.services.changes;
       const held = d.ping([inbox], 60);
       for (let i = 0; i < 200 && hub.size === 0; i++) await wait(10);
       assert.equal(hub.size, 1, 'the Ping is held');

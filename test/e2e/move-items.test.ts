@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { hashPassword } from '../../src/auth/password.ts';
 import { commandHandlers } from '../../src/commands/index.ts';
-import { buildServer, DEFAULT_MAX_REQUEST_BYTES } from '../../src/http/server.ts';
+import { DEFAULT_MAX_REQUEST_BYTES } from '../../src/http/server.ts';
+import { buildRuntime } from '../../src/cli/runtime.ts';
 import { SQLITE_FILE_NAME } from '../../src/store/sqlite.ts';
 import { childText, children, el } from '../../src/wbxml/index.ts';
 import { openTempSqliteStore, pgSkipped } from '../helpers/db.ts';
@@ -120,7 +121,7 @@ describe('MoveItems while the database is locked', () => {
     // busy timeout: the move fails with SQLITE_BUSY, a passing condition (MS-ASCMD: "locked").
     const db = await openTempSqliteStore();
     const logs: LogLine[] = [];
-    const app = buildServer({ store: db.store, log: collectingLogger(logs), config: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false }, handlers: commandHandlers() });
+    const app = (await buildRuntime({ server: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false } }, { store: db.store, log: collectingLogger(logs), handlers: commandHandlers() })).app;
     const locker = new SqliteDatabase(join(db.dir, SQLITE_FILE_NAME));
     try {
       await db.store.createUser({ email: ALICE.email, passwordHash: await hashPassword(ALICE.password) });

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { it } from 'node:test';
 import { heldConnectionsOf } from '../../src/http/server.ts';
-import { changeHub } from '../../src/sync/change-hub.ts';
 import { el, encodeWbxml } from '../../src/wbxml/index.ts';
 import { childText } from '../../src/wbxml/tree.ts';
 import { basicAuth, encodePlainQuery } from '../helpers/eas-client.ts';
@@ -38,7 +37,7 @@ it('a held Ping whose device disconnects is dropped: its watch is closed, a late
   const srv = await startTestServer({ users: [USER] });
   try {
     const { d, inbox, body, ping } = await syncedDevice(srv, 'PINGDROP1');
-    const hub = changeHub(srv.store);
+    const hub = srv.runtime.services.changes;
     const req = ping();
     req.on('error', () => {});
     req.end(body);
@@ -64,7 +63,7 @@ it('a held Ping lets go of its headers and body while it waits, yet its log line
     const userId = srv.users.get(USER.email)!.id;
     await srv.store.mailboxLog.enable(userId, new Date(Date.now() + 3_600_000));
     const { inbox, body, ping: sendPing } = await syncedDevice(srv, 'PINGLOG1');
-    const hub = changeHub(srv.store);
+    const hub = srv.runtime.services.changes;
     const from = srv.logs.length;
     const answered = new Promise<number>((resolve, reject) => {
       const req = sendPing({ 'user-agent': 'PingLogTest/1.0', 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https' });

@@ -9,7 +9,8 @@ import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { hashPassword } from '../../src/auth/password.ts';
 import { commandHandlers } from '../../src/commands/index.ts';
-import { buildServer, DEFAULT_MAX_REQUEST_BYTES } from '../../src/http/server.ts';
+import { DEFAULT_MAX_REQUEST_BYTES } from '../../src/http/server.ts';
+import { buildRuntime } from '../../src/cli/runtime.ts';
 import { el } from '../../src/wbxml/index.ts';
 import { openTempSqliteStore } from '../helpers/db.ts';
 import { startTestServer } from '../helpers/server.ts';
@@ -132,12 +133,11 @@ describe('throttling in the admin view', () => {
   it('kb-2.9: easd device show and list show the throttle while it lasts', async () => {
     const temp = await openTempSqliteStore();
     const user = await temp.store.createUser({ email: ALICE.email, passwordHash: await hashPassword(ALICE.password) });
-    const app = buildServer({
+    const app = (await buildRuntime({ server: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false, protection: { throttle: { ...THROTTLE, blockMs: 60_000 } } } }, {
       store: temp.store,
       log: pino({ level: 'silent' }),
-      handlers: commandHandlers(),
-      config: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false, protection: { throttle: { ...THROTTLE, blockMs: 60_000 } } },
-    });
+      handlers: commandHandlers()
+    })).app;
     try {
       await app.listen({ host: '127.0.0.1', port: 0 });
       const port = (app.server.address() as { port: number }).port;

@@ -10,7 +10,8 @@ import type { Folder, JsonObject, Store, User } from '../../src/store/types.ts';
 import { child, childText, children, el, type WbxmlElement } from '../../src/wbxml/index.ts';
 import type { AddressInfo } from 'node:net';
 import { commandHandlers } from '../../src/commands/index.ts';
-import { buildServer, DEFAULT_MAX_REQUEST_BYTES } from '../../src/http/server.ts';
+import { DEFAULT_MAX_REQUEST_BYTES } from '../../src/http/server.ts';
+import { buildRuntime } from '../../src/cli/runtime.ts';
 import { PG_TEST_URL } from '../helpers/db.ts';
 import { collectingLogger, startTestServer, type TestServer } from '../helpers/server.ts';
 import { contactData, Device } from './device.ts';
@@ -444,7 +445,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       it('Ping held by one node wakes when another node stores the change (LISTEN/NOTIFY)', async () => {
         // Node B: a second easd server on the same PostgreSQL schema.
         const otherStore: Store = await openPostgresStore(PG_TEST_URL, { schema: server.pgSchema! });
-        const nodeB = buildServer({ store: otherStore, log: collectingLogger([], 'warn'), handlers: commandHandlers(), config: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false } });
+        const nodeB = (await buildRuntime({ server: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false } }, { store: otherStore, log: collectingLogger([], 'warn'), handlers: commandHandlers()  })).app;
         await nodeB.listen({ host: '127.0.0.1', port: 0 });
         try {
           const onA = await readyDevice();

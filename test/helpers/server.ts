@@ -1,7 +1,8 @@
 /**
  * A real easd HTTP server on loopback for one test: a temporary SQLite store, a pino logger that
- * collects every log line (parsed) in an array, `buildServer` with the production handler map or
- * a given one, and users created with hashed passwords.
+ * collects every log line (parsed) in an array, the production composition (`buildRuntime`,
+ * src/cli/runtime.ts) with the production handler map or a given one, and users created with
+ * hashed passwords.
  *
  *   const srv = await startTestServer({ users: [{ email: 'a@example.com', password: 'pw-a-123456' }] });
  *   try { ... fetch(srv.endpoint) ...; srv.requestLogs() } finally { await srv.close(); }
@@ -11,9 +12,12 @@ import { pino, type Level, type Logger } from 'pino';
 import { hashPassword } from '../../src/auth/password.ts';
 import { commandHandlers } from '../../src/commands/index.ts';
 import type { Services } from '../../src/commands/services.ts';
+import { buildRuntime, type Runtime } from '../../src/cli/runtime.ts';
+import type { DeliveryOptions } from '../../src/mail/deliver.ts';
+import type { MailboxProvider } from '../../src/ports/mailbox.ts';
 import type { CommandHandler } from '../../src/commands/types.ts';
 import { ENDPOINT } from '../../src/http/activesync.ts';
-import { buildServer, DEFAULT_MAX_REQUEST_BYTES, type ServerConfig } from '../../src/http/server.ts';
+import { DEFAULT_MAX_REQUEST_BYTES, type ServerConfig } from '../../src/http/server.ts';
 import type { Store, User } from '../../src/store/types.ts';
 import { openTempPostgresStore, openTempSqliteStore } from './db.ts';
 
@@ -38,10 +42,13 @@ export interface TestServerOptions {
   /** Store backend: a temp SQLite file (default) or a fresh PostgreSQL schema, dropped on close. */
   backend?: 'sqlite' | 'postgres';
   /**
-   * Services for the commands, built once the store is open (they usually need it), e.g.
-   * `services: (store) => ({ ... })`. Default: none configured.
+   * Replacements for the services the composition root builds, made once the store is open
+   * (they usually need it), e.g. `services: (store) => ({ devices: new DeviceManager(store, { now }) })`.
+   * `delivery` holds the production delivery options (with the out-of-office and meeting hooks).
    */
-  services?: (store: Store) => Services | Promise<Services>;
+  services?: (store: Store, delivery: DeliveryOptions) => Partial<Services> | Promise<Partial<Services>>;
+  /** Whose mailboxes the server serves: easd's own store (default) or another provider (e.g. in memory). */
+  mailboxes?: (store: Store) => MailboxProvider;
 }
 
 export interface TestServer {
@@ -50,6 +57,8 @@ export interface TestServer {
   /** url + /Microsoft-Server-ActiveSync. */
   endpoint: string;
   app: FastifyInstance;
+  /** The composition the server runs (services, delivery options). */
+  runtime: Runtime;
   store: Store;
   /** Every log line written so far, parsed, in order. */
   logs: LogLine[];
@@ -78,13 +87,13 @@ export function collectingLogger(into: LogLine[], level: Level = 'trace'): Logge
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
   const temp = opts.backend === 'postgres' ? await openTempPostgresStore() : await openTempSqliteStore();
   const logs: LogLine[] = [];
-  let app: FastifyInstance | undefined;
+  let runtime: Runtime | undefined;
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
     try {
-      if (app) await app.close();
+      if (runtime) await runtime.close();
     } finally {
       await temp.cleanup();
     }
@@ -100,13 +109,17 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       users.set(user.email, user);
     }
     const config: ServerConfig = { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false, ...opts.config };
-    app = buildServer({
-      store: temp.store,
-      log: collectingLogger(logs, opts.logLevel),
-      config,
-      handlers: opts.handlers ?? commandHandlers(),
-      services: opts.services ? await opts.services(temp.store) : {},
-    });
+    runtime = await buildRuntime(
+      { server: config },
+      {
+        store: temp.store,
+        log: collectingLogger(logs, opts.logLevel),
+        handlers: opts.handlers ?? commandHandlers(),
+        ...(opts.mailboxes ? { mailboxes: opts.mailboxes(temp.store) } : {}),
+        ...(opts.services ? { override: opts.services } : {}),
+      },
+    );
+    const { app } = runtime;
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();
     if (!address || typeof address !== 'object') throw new Error('server has no TCP address');
@@ -115,6 +128,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       url,
       endpoint: url + ENDPOINT,
       app,
+      runtime,
       store: temp.store,
       logs,
       users,

@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { ENDPOINT, WBXML_CONTENT_TYPE } from '../../src/http/activesync.ts';
 import { heldConnectionsOf } from '../../src/http/server.ts';
-import { changeHub } from '../../src/sync/change-hub.ts';
 import { child, childText, decodeWbxml, el, encodeWbxml } from '../../src/wbxml/index.ts';
 import { Device } from '../e2e/device.ts';
 import { basicAuth, encodePlainQuery } from '../helpers/eas-client.ts';
@@ -67,7 +66,7 @@ it('a held Ping is detached from node:http and answered through the normal pipel
     const from = srv.logs.length;
     conn.send(ping());
     await until(() => connections.detached === 1, 'the Ping is detached');
-    assert.equal(changeHub(srv.store).size, 1, 'and still watching');
+    assert.equal(srv.runtime.services.changes.size, 1, 'and still watching');
     const heldFor = 300;
     await new Promise((r) => setTimeout(r, heldFor));
     await change('wake');
@@ -76,7 +75,7 @@ it('a held Ping is detached from node:http and answered through the normal pipel
     assert.equal(pingStatus(answer.body), '2', 'the change is reported');
     assert.equal(answer.headers['content-type'], WBXML_CONTENT_TYPE);
     assert.equal(connections.detached, 0);
-    assert.equal(changeHub(srv.store).size, 0, 'nothing left watching');
+    assert.equal(srv.runtime.services.changes.size, 0, 'nothing left watching');
 
     // One request log line, the held request's: its command, bytes in and whole time.
     const lines = srv.requestLogs(from);
@@ -134,7 +133,7 @@ it('a client that closes its connection while its Ping is detached is let go of,
   const srv = await startTestServer({ users: [USER] });
   try {
     const { d, inbox, change, conn, connections } = await detachedPing(srv, 'DETACH3');
-    const hub = changeHub(srv.store);
+    const hub = srv.runtime.services.changes;
     conn.socket.end();
     await until(() => connections.detached === 0 && hub.size === 0, 'the Ping is let go of');
     await change('after');
@@ -173,7 +172,7 @@ it('a Ping with a chunked body is held attached (it cannot be framed), and still
   try {
     const { ping, change, port } = await setup(srv, 'DETACH5');
     const connections = heldConnectionsOf(srv.app)!;
-    const hub = changeHub(srv.store);
+    const hub = srv.runtime.services.changes;
     const plain = ping().toString('latin1');
     const headEnd = plain.indexOf('\r\n\r\n');
     const head = plain.slice(0, headEnd).replace(/\r\nContent-Length: \d+/, '') + '\r\nTransfer-Encoding: chunked\r\n\r\n';
@@ -254,7 +253,7 @@ it('pipelined requests around a held Ping are all answered, in order: a Ping wit
   try {
     const { d, inbox, ping, options, change, port } = await setup(srv, 'DETACH8');
     const connections = heldConnectionsOf(srv.app)!;
-    const hub = changeHub(srv.store);
+    const hub = srv.runtime.services.changes;
     // OPTIONS, then the Ping, in one write: the Ping may be detached once the OPTIONS is answered.
     const a = await RawConnection.open(port);
     a.send(Buffer.concat([options, ping()]));

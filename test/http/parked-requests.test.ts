@@ -11,7 +11,8 @@ import { pino } from 'pino';
 import type { CommandResult } from '../../src/commands/types.ts';
 import { ParkedRequests } from '../../src/http/parked-requests.ts';
 import { openTempSqliteStore } from '../helpers/db.ts';
-import { changeHub } from '../../src/sync/change-hub.ts';
+import { ChangeHub } from '../../src/sync/change-hub.ts';
+import { StoreMailboxProvider } from '../../src/store/store-mailbox.ts';
 import type { Store } from '../../src/store/types.ts';
 
 interface Plan {
@@ -24,6 +25,7 @@ interface Plan {
 describe('ParkedRequests', () => {
   let app: FastifyInstance;
   let store: Store;
+  let hub: ChangeHub;
   let cleanup: () => Promise<void>;
   let parked: ParkedRequests;
   let url: string;
@@ -35,6 +37,7 @@ describe('ParkedRequests', () => {
   before(async () => {
     const temp = await openTempSqliteStore();
     store = temp.store;
+    hub = new ChangeHub(new StoreMailboxProvider(store));
     cleanup = temp.cleanup;
     app = Fastify();
     const answer = (_req: unknown, reply: import('fastify').FastifyReply, result: CommandResult) => {
@@ -44,7 +47,7 @@ describe('ParkedRequests', () => {
     app.get('/hold/:user', async (req, reply) => {
       const user = (req.params as { user: string }).user;
       const plan = plans.get(user)!;
-      const watch = changeHub(store).watch(user, null);
+      const watch = hub.watch(user, null);
       parked.park(req, reply, {
         watch,
         deadline: Date.now() + plan.deadlineIn,
@@ -108,7 +111,7 @@ describe('ParkedRequests', () => {
     assert.equal(rechecks, 2, 'the burst of changes made two rechecks, not three');
     assert.equal(maxConcurrent, 1);
     assert.equal(parked.size, 0);
-    assert.equal(changeHub(store).size, 0, 'the watch was closed');
+    assert.equal(hub.size, 0, 'the watch was closed');
   });
 
   it('a recheck that fails answers with the failure answer', async () => {
@@ -126,11 +129,11 @@ describe('ParkedRequests', () => {
     const req = http.get(`${url}/hold/${u}`);
     req.on('error', () => {});
     while (parked.size === 0) await new Promise((r) => setTimeout(r, 5));
-    assert.equal(changeHub(store).size, 1);
+    assert.equal(hub.size, 1);
     req.destroy();
     for (let i = 0; i < 100 && parked.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(parked.size, 0);
-    assert.equal(changeHub(store).size, 0);
+    assert.equal(hub.size, 0);
     await notify(u); // nothing left to wake
     assert.deepEqual(plans.get(u)!.rechecks, ['never'], 'recheck never ran for the dropped request');
   });

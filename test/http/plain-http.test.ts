@@ -12,7 +12,8 @@ import { pino } from 'pino';
 import { hashPassword } from '../../src/auth/password.ts';
 import { trustedProxies } from '../../src/cli/serve.ts';
 import { commandHandlers } from '../../src/commands/index.ts';
-import { buildServer, DEFAULT_MAX_REQUEST_BYTES, type ServerConfig } from '../../src/http/server.ts';
+import { DEFAULT_MAX_REQUEST_BYTES, type ServerConfig } from '../../src/http/server.ts';
+import { buildRuntime } from '../../src/cli/runtime.ts';
 import type { Store } from '../../src/store/types.ts';
 import { basicAuth } from '../helpers/eas-client.ts';
 import { openTempSqliteStore } from '../helpers/db.ts';
@@ -59,12 +60,11 @@ describe('Basic credentials over plain HTTP', () => {
   });
 
   const start = async (config: Partial<ServerConfig>): Promise<number> => {
-    const app = buildServer({
+    const app = (await buildRuntime({ server: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false, ...config } }, {
       store,
       log: pino({ level: 'silent' }),
-      config: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false, ...config },
-      handlers: commandHandlers(),
-    });
+      handlers: commandHandlers()
+    })).app;
     servers.push(app);
     await app.listen({ host: '0.0.0.0', port: 0 });
     return (app.server.address() as { port: number }).port;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { it } from 'node:test';
 import { pino } from 'pino';
-import { RequestContext } from '../../src/http/request-context.ts';
+import { RequestContext, type RequestContextInit } from '../../src/http/request-context.ts';
 import type { Device, Store, User } from '../../src/store/types.ts';
 import { el, encodeWbxml } from '../../src/wbxml/index.ts';
 
@@ -24,7 +24,7 @@ it('a released context no longer holds the response or the decoded body', () => 
     contentType: 'application/vnd.ms-sync.wbxml',
     isWbxml: true,
     store: {} as Store,
-    services: {},
+    services: {} as RequestContextInit['services'],
     log: pino({ level: 'silent' }),
     response,
     held,

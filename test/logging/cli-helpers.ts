@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { hashPassword } from '../../src/auth/password.ts';
 import { commandHandlers } from '../../src/commands/index.ts';
-import { buildServer, DEFAULT_MAX_REQUEST_BYTES } from '../../src/http/server.ts';
+import { DEFAULT_MAX_REQUEST_BYTES } from '../../src/http/server.ts';
+import { buildRuntime } from '../../src/cli/runtime.ts';
 import type { Store, User } from '../../src/store/types.ts';
 import { openTempPostgresStore, openTempSqliteStore, PG_TEST_URL } from '../helpers/db.ts';
 import { cleanEnv, EASD, ROOT } from '../helpers/easd-process.ts';
@@ -62,13 +63,13 @@ export async function serverWithSharedStore(backend: 'sqlite' | 'postgres', user
   const created = new Map<string, User>();
   for (const u of users) created.set(u.email, await temp.store.createUser({ email: u.email, passwordHash: await hashPassword(u.password), displayName: null }));
   const logs: LogLine[] = [];
-  const app = buildServer({
-    store: temp.store,
-    log: collectingLogger(logs, 'info'),
-    // accountCacheMs 0: a change made with the CLI shows on the next request.
-    config: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false, accountCacheMs: 0 },
-    handlers: commandHandlers(),
-  });
+  // accountCacheMs 0: a change made with the CLI shows on the next request.
+  const app = (
+    await buildRuntime(
+      { server: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false, accountCacheMs: 0 } },
+      { store: temp.store, log: collectingLogger(logs, 'info'), handlers: commandHandlers() },
+    )
+  ).app;
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
