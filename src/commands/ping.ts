@@ -1,7 +1,7 @@
 import { readPositions } from '../sync/positions.ts';
 import { hasNews } from '../sync/collection-state.ts';
-import type { Restriction } from '../devices/quarantine.ts';
-import type { Watch } from '../sync/change-hub.ts';
+import type { Restriction } from '../protocol/command.ts';
+import type { Watch } from '../protocol/watch.ts';
 import type { JsonObject } from '../ports/types.ts';
 import type { Store } from '../ports/store.ts';
 import { child, childText, children, el } from '../wbxml/tree.ts';

@@ -27,9 +27,9 @@
  * In-memory per process; with several nodes each node sees its own repeats.
  */
 import { createHash } from 'node:crypto';
-import type { CommandContext, CommandHandler, CommandResult } from '../commands/types.ts';
 import { commandByName } from '../eas/commands.ts';
-import type { EasRequestParams } from '../http/query.ts';
+import type { CommandContext, CommandHandler, CommandResult } from '../protocol/command.ts';
+import type { EasRequestParams } from '../protocol/request.ts';
 import { child, children, isElement, text, type WbxmlElement } from '../wbxml/tree.ts';
 
 export interface LoopConfig {
@@ -180,11 +180,11 @@ export class LoopDetector {
  * provisioning gate, so a blocked or wiped device is refused before any replay). `onFlag` records
  * the flag for the admin.
  */
-export function withLoopDetection(
+export function withLoopDetection<S>(
   detector: LoopDetector,
-  handler: CommandHandler | undefined,
-  onFlag: (ctx: CommandContext, command: string, count: number) => void,
-): CommandHandler | undefined {
+  handler: CommandHandler<S> | undefined,
+  onFlag: (ctx: CommandContext<S>, command: string, count: number) => void,
+): CommandHandler<S> | undefined {
   if (!handler || !detector.config.enabled) return handler;
   return async (ctx) => {
     const command = commandByName(ctx.params.cmd)?.name ?? ctx.params.cmd;

@@ -7,8 +7,8 @@
 import { Option, type Command } from 'commander';
 import type { Logger } from 'pino';
 import { DEFAULT_LOCKOUT, Lockout, type LockoutConfig } from '../auth/lockout.ts';
-import type { CommandContext } from '../commands/types.ts';
 import type { Store } from '../ports/store.ts';
+import type { CommandContext } from '../protocol/command.ts';
 import { DEFAULT_LOOP, fingerprint, LoopDetector, type LoopConfig } from './loop-detector.ts';
 import { DEFAULT_THROTTLE, Throttle, type ThrottleConfig, type ThrottleDecision } from './throttle.ts';
 

@@ -26,7 +26,7 @@
  */
 import { commandByName } from '../eas/commands.ts';
 import { versionNumber, type EasVersion } from '../eas/versions.ts';
-import type { CommandContext, CommandHandler, CommandResult } from '../commands/types.ts';
+import type { CommandContext, CommandHandler, CommandResult } from '../protocol/command.ts';
 import { el, type WbxmlElement } from '../wbxml/tree.ts';
 import type { DeviceManager, DeviceView } from './manager.ts';
 import { refreshDue } from './policy.ts';
@@ -124,7 +124,12 @@ export function refusal(command: string, version: EasVersion, status: number, re
   return { httpStatus: PROVISION_AGAIN.has(status) ? 449 : 403, logFields };
 }
 
-export function deviceManagerOf(ctx: Pick<CommandContext, 'services' | 'store'>): DeviceManager {
+/** What the gate needs of the commands' services (src/commands/services.ts). */
+export interface GateServices {
+  devices: DeviceManager;
+}
+
+export function deviceManagerOf(ctx: Pick<CommandContext<GateServices>, 'services' | 'store'>): DeviceManager {
   return ctx.services.devices;
 }
 
@@ -132,7 +137,7 @@ export function deviceManagerOf(ctx: Pick<CommandContext, 'services' | 'store'>)
  * Wraps a command handler with the gate (src/http/activesync.ts wraps every handler it runs).
  * A device that may not run the command gets the refusal instead of the handler's answer.
  */
-export function withProvisionGate(handler: CommandHandler | undefined): CommandHandler | undefined {
+export function withProvisionGate<S extends GateServices>(handler: CommandHandler<S> | undefined): CommandHandler<S> | undefined {
   if (!handler) return undefined;
   return async (ctx) => {
     const command = commandByName(ctx.params.cmd)?.name ?? ctx.params.cmd;
@@ -152,7 +157,7 @@ export function withProvisionGate(handler: CommandHandler | undefined): CommandH
 }
 
 /** Counts a 143 answer; past the policy's limit the device is flagged as ignoring refreshes (kb-2.12). */
-async function countRefresh(manager: DeviceManager, ctx: CommandContext, view: DeviceView): Promise<void> {
+async function countRefresh(manager: DeviceManager, ctx: CommandContext<unknown>, view: DeviceView): Promise<void> {
   const limit = typeof view.policy.settings.IgnoredRefreshLimit === 'number' ? view.policy.settings.IgnoredRefreshLimit : 5;
   const now = manager.now().toISOString();
   const next = await manager.update(ctx.user.id, ctx.device.deviceId, (s) => {

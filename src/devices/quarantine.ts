@@ -12,7 +12,7 @@
  * other: its next FolderSync gets Status 9 and its Syncs Status 3 (MS-ASCMD 2.2.3.177.5,
  * 2.2.3.177.17), and it starts again from SyncKey 0, once.
  */
-import type { Folder, JsonObject } from '../ports/types.ts';
+import type { Restriction } from '../protocol/command.ts';
 
 /** Commands a quarantined device may run (the others keep 129, MS-ASCMD 2.2.2). */
 export const QUARANTINE_COMMANDS: ReadonlySet<string> = new Set(['FolderSync', 'Sync', 'GetItemEstimate', 'Ping', 'Provision', 'Settings']);
@@ -21,18 +21,6 @@ export const QUARANTINE_COMMANDS: ReadonlySet<string> = new Set(['FolderSync', '
 export const QUARANTINE_NOTICE_FIELD = 'quarantineNotice';
 
 const INBOX_TYPE = 2;
-
-/** What a restricted device may see; handlers ask nothing else. */
-export interface Restriction {
-  /** Why (for logs). */
-  reason: string;
-  /** The folders the device is shown (FolderSync, Sync, Ping). */
-  folder(f: Pick<Folder, 'type'>): boolean;
-  /** The items the device is shown, by their data. */
-  item(data: JsonObject): boolean;
-  /** Client Add/Change/Delete are refused per item and change nothing. */
-  readOnly: boolean;
-}
 
 /** The view of a quarantined device: the Inbox, holding only this device's notice. */
 export function quarantineRestriction(deviceId: string): Restriction {

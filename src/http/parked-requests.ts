@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { CommandResult, Park } from '../commands/types.ts';
+import type { CommandResult, Park } from '../protocol/command.ts';
 import type { DetachedRequest, HeldConnections } from './held-connections.ts';
 import { bodyLength, logFields } from './request-log.ts';
 

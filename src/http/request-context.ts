@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import type { Services } from '../commands/services.ts';
 import type { CommandContext } from '../commands/types.ts';
-import type { Restriction } from '../devices/quarantine.ts';
 import type { EasVersion } from '../eas/versions.ts';
 import type { Device, User } from '../ports/types.ts';
 import type { Store } from '../ports/store.ts';
+import type { Restriction } from '../protocol/command.ts';
+import type { EasRequestParams } from '../protocol/request.ts';
 import { decodeWbxml, type WbxmlElement } from '../wbxml/index.ts';
-import type { EasRequestParams } from './query.ts';
 
 /** What the route knows of a request when it hands it to a command. */
 export interface RequestContextInit {

@@ -27,12 +27,15 @@
  *   150 ItemNotFound: the Source item is not one of the user's (another user's id included).
  */
 import { el, child, childText, type WbxmlElement } from '../wbxml/tree.ts';
-import type { CommandContext, CommandResult } from '../commands/types.ts';
+import type { CommandContext as ProtocolContext, CommandResult } from '../protocol/command.ts';
 import { isTransientStoreError, type Item, type JsonObject, type JsonValue } from '../ports/types.ts';
 import { ComposeError, composeSmartMessage, submissionFromDeviceMime, type OriginalMessage, type Sender, type Submission } from './compose.ts';
 import { deliverMessage } from './deliver.ts';
-import { OutboundError } from './relay.ts';
+import { OutboundError, type OutboundMail } from './relay.ts';
 import { resolveLongId } from './search.ts';
+
+/** What sending needs of a command's context: the request, and the outbound service (src/commands/services.ts). */
+export type SendContext = ProtocolContext<{ outbound?: OutboundMail }>;
 
 export const NS = 'ComposeMail';
 const SENT_ITEMS_TYPE = 5;
@@ -76,7 +79,7 @@ function bytesOf(e: WbxmlElement | undefined): Buffer | undefined {
   return Buffer.concat(parts);
 }
 
-function readRequest(ctx: CommandContext, kind: SendKind): SendRequest {
+function readRequest(ctx: SendContext, kind: SendKind): SendRequest {
   const name = COMMAND_NAME[kind];
   const req = ctx.request;
   if (req) {
@@ -113,7 +116,7 @@ function readRequest(ctx: CommandContext, kind: SendKind): SendRequest {
   };
 }
 
-async function senderOf(ctx: CommandContext): Promise<Sender> {
+async function senderOf(ctx: SendContext): Promise<Sender> {
   const entry = await ctx.store.directory.getEntry(ctx.user.id);
   return {
     email: ctx.user.email,
@@ -122,7 +125,7 @@ async function senderOf(ctx: CommandContext): Promise<Sender> {
   };
 }
 
-async function findSource(ctx: CommandContext, source: NonNullable<SendRequest['source']>): Promise<Item> {
+async function findSource(ctx: SendContext, source: NonNullable<SendRequest['source']>): Promise<Item> {
   const { store, user } = ctx;
   let item: Item | null = null;
   if (source.longId !== undefined) item = await resolveLongId(store, user.id, source.longId);
@@ -142,7 +145,7 @@ function s(v: JsonValue | undefined): string | undefined {
 }
 
 /** The original message's text, bodies and attachments (bytes from the blob store). */
-export async function originalOf(ctx: CommandContext, item: Item): Promise<OriginalMessage> {
+export async function originalOf(ctx: SendContext, item: Item): Promise<OriginalMessage> {
   const d = item.data;
   const body = (d.body && typeof d.body === 'object' && !Array.isArray(d.body) ? d.body : {}) as JsonObject;
   const attachments: OriginalMessage['attachments'] = [];
@@ -181,7 +184,7 @@ export async function originalOf(ctx: CommandContext, item: Item): Promise<Origi
  * to sender, 2 reply to all, 3 forward; 2.2.2.46 LastVerbExecutionTime), so every device shows it.
  * A reply to more than one recipient counts as reply to all. Best effort: the mail is sent.
  */
-async function markVerb(ctx: CommandContext, item: Item, kind: SendKind, recipients: number): Promise<void> {
+async function markVerb(ctx: SendContext, item: Item, kind: SendKind, recipients: number): Promise<void> {
   const verb = kind === 'forward' ? 3 : recipients > 1 ? 2 : 1;
   try {
     await ctx.store.updateItem(ctx.user.id, item.id, { data: { ...item.data, lastVerbExecuted: verb, lastVerbExecutionTime: new Date().toISOString() } });
@@ -190,7 +193,7 @@ async function markVerb(ctx: CommandContext, item: Item, kind: SendKind, recipie
   }
 }
 
-function failure(ctx: CommandContext, kind: SendKind, status: number, reason: string): CommandResult {
+function failure(ctx: SendContext, kind: SendKind, status: number, reason: string): CommandResult {
   const name = COMMAND_NAME[kind];
   if (ctx.request === undefined) {
     // 12.x: no ComposeMail response; the HTTP status says it.
@@ -209,7 +212,7 @@ const OUTBOUND_STATUS: Record<OutboundError['code'], number> = {
 };
 
 /** The whole of SendMail, SmartReply or SmartForward. */
-export async function handleSend(ctx: CommandContext, kind: SendKind): Promise<CommandResult> {
+export async function handleSend(ctx: SendContext, kind: SendKind): Promise<CommandResult> {
   let claimed: string | undefined;
   try {
     const req = readRequest(ctx, kind);
