@@ -13,7 +13,7 @@ import { parseRequestParams, QueryError } from './query.ts';
 import { SeenDevices } from '../devices/seen-devices.ts';
 import { withProvisionGate } from '../devices/provision-gate.ts';
 import { authenticateRequest } from './authenticate.ts';
-import { logFields } from './request-log.ts';
+import { logFields } from '../logging/request-log.ts';
 import { ParkedRequests } from './parked-requests.ts';
 import { takeHeldAnswer, type HeldConnections } from './held-connections.ts';
 import { Protection } from '../devices/protection.ts';

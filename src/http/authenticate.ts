@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { parseBasicAuth, type Authenticator } from '../auth/authenticator.ts';
 import type { User } from '../ports/types.ts';
-import { logFields } from './request-log.ts';
+import { logFields } from '../logging/request-log.ts';
 
 /** The Basic challenge of a 401 (MS-ASHTTP 2.2.1.1.2.1; RFC 7617). */
 export const BASIC_CHALLENGE = { 'WWW-Authenticate': 'Basic realm="easd"' };

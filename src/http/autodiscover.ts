@@ -6,7 +6,7 @@ import type { User } from '../ports/types.ts';
 import { ENDPOINT } from './activesync.ts';
 import { authenticateRequest } from './authenticate.ts';
 import type { HomeDirectory } from './redirect.ts';
-import { logFields } from './request-log.ts';
+import { logFields } from '../logging/request-log.ts';
 
 /**
  * Autodiscover for mobile clients (MS-ASCMD 2.2.1.1): a phone given only an e-mail address and a

@@ -19,7 +19,7 @@ import { RequestFramer } from './request-framer.ts';
  *   byte of a next request passed on, no earlier response still going out) is detached: its
  *   Fastify reply is hijacked and the proxy destroyed, so node:http frees its parser, request
  *   and response the way it does for any closed connection. What stays is the socket, the
- *   parked record and the few values the answer's log lines need (`carryAcrossHold`).
+ *   parked record and the few values the answer's log lines need (the `carry` option).
  * - **Answer.** A new proxy gives node:http the connection again, with a one-line request in
  *   front of whatever the client sent meanwhile: `POST <endpoint>` with no body, the HTTP
  *   version and Connection header of the held request. Its route finds the answer on the proxy
@@ -34,11 +34,13 @@ import { RequestFramer } from './request-framer.ts';
 /** What a detached request's answer needs from its held request, restored on the new one. */
 type Carried = [symbol, unknown][];
 
-const CARRIED: symbol[] = [];
-
-/** A per-request value (a symbol property of the Fastify request) that an answer after a hold needs. */
-export function carryAcrossHold(key: symbol): void {
-  if (!CARRIED.includes(key)) CARRIED.push(key);
+export interface HeldConnectionsOptions {
+  /**
+   * Per-request values (symbol properties of the Fastify request) that an answer after a hold
+   * needs: the request log's fields and start time, the mailbox log's mark. Handed in by whoever
+   * builds the server, so the modules that own them need not know about holds.
+   */
+  carry?: readonly symbol[];
 }
 
 /** The bytes a client may send while its request is held before the connection is closed. */
@@ -313,12 +315,14 @@ export class HeldConnections {
   readonly #server: HttpServer;
   readonly #listener: ((socket: Duplex) => void) | undefined;
   readonly #path: string;
+  readonly #carry: readonly symbol[];
   readonly #tally = { detached: 0 };
   #closing = false;
 
-  constructor(server: HttpServer, event: 'connection' | 'secureConnection', path: string) {
+  constructor(server: HttpServer, event: 'connection' | 'secureConnection', path: string, options: HeldConnectionsOptions = {}) {
     this.#server = server;
     this.#path = path;
+    this.#carry = options.carry ?? [];
     const listeners = server.listeners(event);
     // node:http's own listener, and no other: anything else and connections are left as they are.
     const node = listeners.length === 1 && listeners[0]!.name === 'connectionListener' ? (listeners[0] as (s: Duplex) => void) : undefined;
@@ -374,7 +378,7 @@ export class HeldConnections {
     // Read before the proxy goes: what the request that will carry the answer repeats.
     const connection = req.raw.headers.connection;
     const carried: Carried = [];
-    for (const key of CARRIED) {
+    for (const key of this.#carry) {
       const v = (req as unknown as Record<symbol, unknown>)[key];
       if (v !== undefined) carried.push([key, v]);
     }

@@ -23,7 +23,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { commandByName } from '../eas/commands.ts';
 import type { Store } from '../ports/store.ts';
 import type { HeldConnections } from './held-connections.ts';
-import { elapsedMs, logFields } from './request-log.ts';
+import { elapsedMs, logFields } from '../logging/request-log.ts';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: 'easd_' });

@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { CommandResult, Park } from '../protocol/command.ts';
 import type { DetachedRequest, HeldConnections } from './held-connections.ts';
-import { bodyLength, logFields } from './request-log.ts';
+import { bodyLength, logFields } from '../logging/request-log.ts';
 
 /**
  * Held requests parked as small records instead of pending handlers (DESIGN.md "Push": a held

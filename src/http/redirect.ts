@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Homes } from '../ports/homes.ts';
 import type { User } from '../ports/types.ts';
 import type { Store } from '../ports/store.ts';
-import { logFields } from './request-log.ts';
+import { logFields } from '../logging/request-log.ts';
 
 /**
  * Users homed on another easd deployment (`easd user set EMAIL --home-url URL`, `easd domain set

@@ -6,13 +6,13 @@ import type { Services } from '../commands/services.ts';
 import type { CommandHandler } from '../commands/types.ts';
 import type { User } from '../ports/types.ts';
 import type { Store } from '../ports/store.ts';
-import type { MailboxLogCapture } from '../logging/mailbox-log.ts';
+import { MARK as MAILBOX_LOG_MARK, type MailboxLogCapture } from '../logging/mailbox-log.ts';
 import { registerMetrics } from './metrics.ts';
 import type { HomeDirectory } from './redirect.ts';
 import { ENDPOINT, registerActiveSync } from './activesync.ts';
 import { HeldConnections } from './held-connections.ts';
 import { registerAutodiscover } from './autodiscover.ts';
-import { bodyLength, logFields, markStart, writeRequestLog } from './request-log.ts';
+import { bodyLength, FIELDS as LOG_FIELDS, logFields, markStart, STARTED as LOG_STARTED, writeRequestLog } from '../logging/request-log.ts';
 
 export interface ServerConfig {
   /** Largest request body accepted; larger ones get HTTP 413. */
@@ -66,7 +66,7 @@ export function heldConnectionsOf(app: FastifyInstance): HeldConnections | undef
 
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const app = Fastify({
-    // easd writes its own request log line (src/http/request-log.ts); Fastify's is off.
+    // easd writes its own request log line (src/logging/request-log.ts); Fastify's is off.
     logger: false,
     bodyLimit: deps.config.maxRequestBytes,
     trustProxy: deps.config.trustProxy,
@@ -86,8 +86,12 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   }) as unknown as FastifyInstance;
 
   // node:http sees each connection through a proxy, so a held request can be let go of
-  // (src/http/held-connections.ts); with TLS it takes the TLS socket.
-  const connections = new HeldConnections(app.server, deps.config.tls ? 'secureConnection' : 'connection', ENDPOINT);
+  // (src/http/held-connections.ts); with TLS it takes the TLS socket. The answer of a detached
+  // request is sent for a new request, which gets the held one's log fields, start time and
+  // mailbox log mark back.
+  const connections = new HeldConnections(app.server, deps.config.tls ? 'secureConnection' : 'connection', ENDPOINT, {
+    carry: [LOG_FIELDS, LOG_STARTED, MAILBOX_LOG_MARK],
+  });
   (app as FastifyInstance & { [CONNECTIONS]?: HeldConnections })[CONNECTIONS] = connections;
   if (!connections.active) deps.log.warn('held requests stay attached to node:http (its connection listener was not found)');
 
@@ -136,7 +140,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     HeldConnections.noteAnswered(req);
     done();
   });
-  // One request log line per request, whatever route answered (src/http/request-log.ts).
+  // One request log line per request, whatever route answered (src/logging/request-log.ts).
   app.addHook('onSend', async (req, reply, payload) => {
     writeRequestLog(deps.log, req, reply, bodyLength(payload));
     return payload;

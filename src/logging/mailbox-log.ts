@@ -14,11 +14,15 @@ import type { Logger } from 'pino';
 import { DEFAULT_MAILBOX_LOG_HOURS } from '../ports/mailbox-log.ts';
 import type { User } from '../ports/types.ts';
 import type { Store } from '../ports/store.ts';
-import { carryAcrossHold } from '../http/held-connections.ts';
-import { clientAddress, logFields } from '../http/request-log.ts';
+import { clientAddress, logFields } from './request-log.ts';
 import { bodyAsText, loggableHeaders } from './capture.ts';
 
-const MARK = Symbol('easd.mailboxLog');
+/**
+ * Where a marked request keeps its Mark. Exported for the server, which has it carried across a
+ * hold: the entry of a detached held request is written for the request that carries its answer
+ * (src/http/held-connections.ts).
+ */
+export const MARK = Symbol('easd.mailboxLog');
 /**
  * What an entry needs of the request, taken when it is marked: a held Ping drops its headers and
  * body while it waits (src/http/parked-requests.ts), and its entry is written at the answer.
@@ -31,8 +35,6 @@ interface Mark {
   request: string | null;
 }
 type Marked = FastifyRequest & { [MARK]?: Mark };
-// The entry of a detached held request is written for the request that carries its answer.
-carryAcrossHold(MARK);
 
 export interface MailboxLogOptions {
   /** How often the list of logged users is re-read (ms); a change with the CLI shows within it. */

@@ -1,5 +1,5 @@
 /**
- * `easd report`: the request log (src/http/request-log.ts, one JSON line per request) summed up
+ * `easd report`: the request log (src/logging/request-log.ts, one JSON line per request) summed up
  * per user and device, as Exchange's Export-ActiveSyncLog does from IIS logs: hits per command,
  * bytes in and out, HTTP and EAS statuses, throttles and sync-state resets. Pure: lines in,
  * rows out; reading files and printing is the CLI's (src/cli/report.ts).

@@ -1,6 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { carryAcrossHold } from './held-connections.ts';
 
 /**
  * The one structured line written per ActiveSync request, with the fields an Exchange admin reads
@@ -21,12 +20,11 @@ export interface RequestLogFields {
 
 // Kept on the request itself (symbol keys), not in WeakMaps: a held Ping carries them for its
 // whole heartbeat, and two ephemeron-table entries per request cost more than two properties.
-const FIELDS = Symbol('easd.logFields');
-const STARTED = Symbol('easd.started');
-// A detached held request's answer is sent for a new request (src/http/held-connections.ts):
-// its log line has the held request's fields and time.
-carryAcrossHold(FIELDS);
-carryAcrossHold(STARTED);
+// Exported for the server, which has them carried across a hold: a detached held request's
+// answer is sent for a new request (src/http/held-connections.ts), and its log line has the held
+// request's fields and time.
+export const FIELDS = Symbol('easd.logFields');
+export const STARTED = Symbol('easd.started');
 type Marked = FastifyRequest & { [FIELDS]?: RequestLogFields; [STARTED]?: number };
 
 /** Called from an onRequest hook, so the time includes body parsing and authentication. */
