@@ -1,22 +1,21 @@
 import { KeyedLock } from './keyed-lock.ts';
 import { classForFolderType, converterFor } from '../classes/index.ts';
-import type { ConvertContext } from '../classes/types.ts';
+import type { ConvertContext, ItemConverter } from '../classes/types.ts';
 import type { EasVersion } from '../eas/versions.ts';
 import type { Folder } from '../store/types.ts';
-import { el, type WbxmlElement } from '../wbxml/tree.ts';
+import type { WbxmlElement } from '../wbxml/tree.ts';
 import { AddMatcher, applyClientCommand, refuseRestricted } from './client-commands.ts';
-import { deviceView, initialState, readState, stateToJson, type CollectionState } from './collection-state.ts';
-import { collectChanges, leavingCommands, OWN_DELETE, type Unconvertible } from './feed.ts';
+import { deviceView, initialState, readState, stateToJson, type DeviceView } from './collection-state.ts';
+import { collectChanges, leavingCommands, type OwnWrites, type Unconvertible } from './feed.ts';
 import { RecentAddMatcher } from './recent-adds.ts';
-import { firstSyncKey, INITIAL_SYNC_KEY, keyGeneration, nextSyncKey } from './sync-key.ts';
-import { optionsToJson, type CollectionOptions, type CollectionRequest } from './sync-request.ts';
+import { firstSyncKey, INITIAL_SYNC_KEY, keyGeneration } from './sync-key.ts';
+import type { CollectionOptions, CollectionRequest } from './sync-request.ts';
 import { SyncStatus, type SyncContext } from './sync-context.ts';
+import { decidePass, feedToRead, passWindow, type FeedRead } from './sync-pass.ts';
+import { collectionElement, syncedCollection } from './sync-response.ts';
 
 export { SyncStatus, type SyncContext } from './sync-context.ts';
-
-/** WindowSize when the client gives none, and the most the server sends (MS-ASCMD 2.2.3.199). */
-export const DEFAULT_WINDOW_SIZE = 100;
-export const MAX_WINDOW_SIZE = 512;
+export { DEFAULT_WINDOW_SIZE, MAX_WINDOW_SIZE } from './sync-pass.ts';
 
 export interface CollectionOutcome {
   /** The Collection element for the response (14.0+ leaves it out when `changed` is false). */
@@ -31,12 +30,6 @@ export interface CollectionOutcome {
   moreAvailable: boolean;
   /** The folder sequence the device is at after this response (for Ping, positions.ts). */
   position?: number;
-}
-
-function collectionElement(syncKey: string, collectionId: string, status: number, rest: WbxmlElement[] = []): WbxmlElement {
-  // Child order of the response Collection: SyncKey, CollectionId, Status, MoreAvailable,
-  // Commands, Responses (MS-ASCMD 2.2.3.29.2).
-  return el('AirSync', 'Collection', el('AirSync', 'SyncKey', syncKey), el('AirSync', 'CollectionId', collectionId), el('AirSync', 'Status', status), rest);
 }
 
 export function convertContext(version: EasVersion, options: CollectionOptions): ConvertContext {
@@ -80,11 +73,14 @@ export async function syncCollection(ctx: SyncContext, req: CollectionRequest, b
 /** Per process: two easd nodes sharing PostgreSQL do not share it (a retry sent to the other node can still race). */
 const collectionLocks = new KeyedLock();
 
-/** syncCollection for a collection the server has, under the device's lock of it. */
+/**
+ * syncCollection for a collection the server has, under the device's lock of it: the I/O of a
+ * pass (state, client commands, the feed, saving) around its decisions (sync-pass.ts decidePass).
+ */
 async function syncFolder(ctx: SyncContext, req: CollectionRequest & { syncKey: string }, folder: Folder, budget: { remaining: number }): Promise<CollectionOutcome> {
   const { store, user, device } = ctx;
   const collectionId = folder.serverId;
-  const nowMs = Date.now();
+  const nowMs = ctx.now();
 
   if (req.syncKey === INITIAL_SYNC_KEY) {
     // SyncKey 0 resets this collection alone (kb-2.13); a device that had state counts a reset.
@@ -130,67 +126,52 @@ async function syncFolder(ctx: SyncContext, req: CollectionRequest & { syncKey: 
   }
 
   // Server changes after the plan's sequence, up to the window.
+  let commands: WbxmlElement[] = [];
+  let feed: FeedRead | undefined;
+  if (req.getChanges ?? true) {
+    const window = passWindow(req.windowSize, options, budget.remaining);
+    ({ commands, feed } = await readFeed(ctx, folder, cctx, converter, view, touched, window, req.commands.length > 0));
+    budget.remaining -= commands.length;
+  }
+  const pass = decidePass({ stored, request: { syncKey: req.syncKey, options: req.options, commandsSent: req.commands.length > 0 }, plan, feed, touched });
+  if (pass.next) {
+    await store.saveSyncState({ userId: user.id, deviceId: device.deviceId, collectionId: folder.id, syncKey: pass.syncKey, data: stateToJson(pass.next) }, [req.syncKey], held.change(keyGeneration(pass.syncKey)));
+  }
+  const element = syncedCollection(pass.syncKey, collectionId, SyncStatus.Success, pass.moreAvailable, commands, responses);
+  return { element, syncKey: pass.syncKey, changed: pass.changed, folder, status: SyncStatus.Success, sent: commands.length, moreAvailable: pass.moreAvailable, position: pass.position };
+}
+
+/**
+ * The server's side of a pass: the SoftDeletes owed from the last Sync first, then, with room
+ * left, the feed after the plan's sequence: the commands to send and what was read (sync-pass.ts).
+ */
+async function readFeed(
+  ctx: SyncContext,
+  folder: Folder,
+  cctx: ConvertContext,
+  converter: ItemConverter,
+  view: DeviceView,
+  touched: OwnWrites,
+  window: number,
+  commandsSent: boolean,
+): Promise<{ commands: WbxmlElement[]; feed: FeedRead }> {
+  const { plan, filter, held } = view;
   const commands: WbxmlElement[] = [];
-  let modseq = plan.since;
-  let moreAvailable = false;
-  // Items the device added outside its window, owed a SoftDelete (ChangePage.deferred).
-  let leaving = plan.leaving ?? [];
   // What the device adds in this request: it learns their ServerIds after this response's Commands.
   // (Taken before the feed runs: so far only its own Adds are in the held view's additions.)
   const addedNow = held.addedSoFar();
-  if (req.getChanges ?? true) {
-    const window = Math.min(req.windowSize ?? options.maxItems ?? DEFAULT_WINDOW_SIZE, MAX_WINDOW_SIZE, budget.remaining);
-    // A folder whose sequence (as read at the start of the request) is where the device is has
-    // nothing to read, unless this request's own commands just wrote to it.
-    if (leaving.length > 0) {
-      const owed = await leavingCommands(store, user.id, folder, leaving, view.filter, held, window);
-      commands.push(...owed.commands);
-      leaving = owed.rest;
-    }
-    if (leaving.length > 0) moreAvailable = true;
-    else if (folder.modseq > plan.since || req.commands.length > 0) {
-      const report = ctx.onUnconvertible;
-      const skipped: Unconvertible | undefined = report ? (item, err) => report(folder, item, err) : undefined;
-      const page = await collectChanges(store, user.id, folder, converter, cctx, plan, window - commands.length, view.filter, held, touched, skipped, addedNow);
-      commands.push(...page.commands);
-      modseq = page.modseq;
-      leaving = page.deferred;
-      // The device must come back for those SoftDeletes at once.
-      moreAvailable = page.moreAvailable || leaving.length > 0;
-    }
-    budget.remaining -= commands.length;
+  // Items the device added outside its window, owed a SoftDelete (ChangePage.deferred).
+  let leaving = plan.leaving ?? [];
+  if (leaving.length > 0) {
+    const owed = await leavingCommands(ctx.store, ctx.user.id, folder, leaving, filter, held, window);
+    commands.push(...owed.commands);
+    leaving = owed.rest;
   }
-  // A reread is over once the feed has passed where the device had been.
-  const rescanTo = plan.rescanTo !== undefined && modseq < plan.rescanTo ? plan.rescanTo : undefined;
-
-  const optionsChanged = req.options !== undefined && JSON.stringify(optionsToJson(req.options)) !== JSON.stringify(optionsToJson(stored.options));
-  const changed =
-    responses.length > 0 ||
-    commands.length > 0 ||
-    moreAvailable || // even with no room left in this response, the device must hear there is more
-    modseq !== stored.modseq ||
-    rescanTo !== stored.rescanTo ||
-    req.commands.length > 0 ||
-    optionsChanged ||
-    plan.windowAt !== stored.windowAt ||
-    leaving.length !== (stored.leaving?.length ?? 0) ||
-    !stored.heldKept;
-  let key = req.syncKey;
-  if (changed) {
-    key = nextSyncKey(req.syncKey);
-    const own: Record<string, number> = {};
-    for (const [id, seq] of touched) {
-      // Kept while the feed has not passed them; a delete's tombstone sequence is unknown, so
-      // it is kept until the feed has been read to the end.
-      if (seq > modseq || (seq === OWN_DELETE && moreAvailable)) own[id] = seq;
-    }
-    // Adds are matched only until the first full pass after a reset has been sent.
-    const next: CollectionState = { modseq, rescanTo, options, matchAdds: state.matchAdds && moreAvailable ? true : undefined, own, supported: state.supported, windowAt: plan.windowAt, leaving, heldKept: true };
-    await store.saveSyncState({ userId: user.id, deviceId: device.deviceId, collectionId: folder.id, syncKey: key, data: stateToJson(next) }, [req.syncKey], held.change(keyGeneration(key)));
-  }
-  const rest: WbxmlElement[] = [];
-  if (moreAvailable) rest.push(el('AirSync', 'MoreAvailable'));
-  if (commands.length) rest.push(el('AirSync', 'Commands', commands));
-  if (responses.length) rest.push(el('AirSync', 'Responses', responses));
-  return { element: collectionElement(key, collectionId, SyncStatus.Success, rest), syncKey: key, changed, folder, status: SyncStatus.Success, sent: commands.length, moreAvailable, position: modseq };
+  // Owed SoftDeletes that did not fit come before anything newer (MoreAvailable, sync-pass.ts).
+  if (leaving.length > 0 || !feedToRead(folder.modseq, plan, commandsSent)) return { commands, feed: { sent: commands.length, reached: plan.since, leaving, more: false } };
+  const report = ctx.onUnconvertible;
+  const skipped: Unconvertible | undefined = report ? (item, err) => report(folder, item, err) : undefined;
+  const page = await collectChanges(ctx.store, ctx.user.id, folder, converter, cctx, plan, window - commands.length, filter, held, touched, skipped, addedNow);
+  commands.push(...page.commands);
+  return { commands, feed: { sent: commands.length, reached: page.modseq, leaving: page.deferred, more: page.moreAvailable } };
 }

@@ -52,5 +52,10 @@ export interface SyncContext {
    */
   visible?: ItemFilter;
   readOnly?: boolean;
+  /**
+   * The request's clock (epoch ms), read once per collection: the FilterType window is laid and
+   * aged by it (feed.ts planFeed, WINDOW_AGING_MS). Production passes Date.now; tests fix it.
+   */
+  now: () => number;
 }
 
