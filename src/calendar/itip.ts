@@ -2,7 +2,7 @@
  * iTIP (RFC 5546) on the server: what one scheduling message (an invitation, update,
  * cancellation, reply or counter-proposal that arrived by mail) does to the user's calendar.
  * Pure: given the parsed VEVENT (src/calendar/icalendar.ts) and the user's current item for that
- * UID, it decides the item's new data; the delivery hook (meeting-hook.ts) does the I/O.
+ * UID, it decides the item's new data; the delivery hook (src/meetings/meeting-hook.ts) does the I/O.
  *
  * - REQUEST (RFC 5546 3.2.2), to an attendee: a new meeting becomes a tentative item
  *   (MeetingStatus 3 "received", ResponseType 5 "not responded", BusyStatus 1 tentative, the

@@ -1,8 +1,8 @@
 /**
  * Resource mailboxes (rooms and equipment) book themselves: a meeting request to a resource is
  * accepted when the resource is free at every occurrence and declined when any occurrence
- * overlaps another meeting it holds as busy. Pure: the delivery hook (resource-hook.ts, called
- * from meeting-hook.ts) reads the calendar and sends the answer.
+ * overlaps another meeting it holds as busy. Pure: the delivery hook (src/meetings/resource-hook.ts,
+ * called from meeting-hook.ts) reads the calendar and sends the answer.
  *
  * - The check runs on what the invitation would leave in the resource's calendar (the iTIP
  *   decision of itip.ts), so an update of a meeting (same UID) is checked without itself, and a

@@ -1,7 +1,7 @@
 /**
  * The MeetingRequest part of the Email class (MS-ASEMAIL 2.2.2.48): what the delivered
  * invitation or cancellation says about the meeting, so a device can show it and answer with
- * MeetingResponse. Kept in the Email item's data at delivery (src/calendar/meeting-hook.ts) as
+ * MeetingResponse. Kept in the Email item's data at delivery (src/meetings/meeting-hook.ts) as
  * `meetingRequest`:
  *   { uid, allDayEvent, startTime, endTime, dtStamp, instanceType, recurrenceId?, location?,
  *     organizer?, reminder?, responseRequested, recurrence?, sensitivity?, busyStatus?,

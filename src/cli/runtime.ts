@@ -21,7 +21,7 @@ import { MailboxLogCapture } from '../logging/mailbox-log.ts';
 import { deliverMessage, type AfterDeliveryHook, type DeliveryOptions } from '../mail/deliver.ts';
 import { createMailListener, DEFAULT_MAX_MESSAGE_BYTES, type MailListener } from '../mail/lmtp-server.ts';
 import { createOutboundMail, type OutboundMail, type RelayConfig } from '../mail/relay.ts';
-import { meetingHook } from '../calendar/meeting-hook.ts';
+import { meetingHook } from '../meetings/meeting-hook.ts';
 import type { MailboxProvider } from '../ports/mailbox.ts';
 import { autoReplyHook } from '../settings/auto-reply-hook.ts';
 import { StoreMailboxProvider } from '../store/store-mailbox.ts';

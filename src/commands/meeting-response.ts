@@ -3,7 +3,7 @@
  * meeting, named by a request in a mail folder (CollectionId + RequestId, or LongId from Search)
  * or by the meeting's item in a calendar; the whole meeting or one occurrence (InstanceId, 14.1+).
  *
- * - The user's calendar item (matched by UID, src/calendar/meeting-items.ts) takes the answer
+ * - The user's calendar item (matched by UID, src/meetings/meeting-items.ts) takes the answer
  *   (src/calendar/meeting-answer.ts); a declined meeting moves to Deleted Items. When the user
  *   removed the tentative item, it is made again from the invitation the mail holds.
  * - Result: RequestId (as sent), Status, and CalendarId, the calendar item's ServerId, unless
@@ -25,7 +25,7 @@
  */
 import { userAddresses } from '../directory/addresses.ts';
 import { answerMeeting, type UserResponse } from '../calendar/meeting-answer.ts';
-import { findMeetingItems, DELETED_ITEMS_TYPE } from '../calendar/meeting-items.ts';
+import { findMeetingItems, DELETED_ITEMS_TYPE } from '../meetings/meeting-items.ts';
 import { buildItipMail, replyICalendar, replySubject } from '../calendar/meeting-mail.ts';
 import { applyItip, isOrganizer } from '../calendar/itip.ts';
 import { parseICalendar } from '../calendar/icalendar.ts';

@@ -9,7 +9,7 @@ import type { ConversionError } from '../classes/types.ts';
 import { parseSyncRequest, SyncProtocolError, type CollectionRequest, type SyncRequest } from '../sync/sync-request.ts';
 import { el, type WbxmlElement } from '../wbxml/tree.ts';
 import type { CommandContext, CommandHandler, CommandResult } from './types.ts';
-import { afterClientCalendarChange } from '../calendar/meeting-organizer.ts';
+import { afterClientCalendarChange } from '../meetings/meeting-organizer.ts';
 
 /** Most collections one Sync may name before Status 15 (MS-ASCMD 2.2.3.177.17). */
 export const MAX_SYNC_COLLECTIONS = 1000;

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { it } from 'node:test';
-import { meetingHook } from '../../src/calendar/meeting-hook.ts';
+import { meetingHook } from '../../src/meetings/meeting-hook.ts';
 import { createMailListener } from '../../src/mail/lmtp-server.ts';
 import { child, childText, children, el } from '../../src/wbxml/index.ts';
 import { LineClient } from '../mail/lmtp-client.ts';

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { simpleParser } from 'mailparser';
 
 import { parseICalendar } from '../../src/calendar/icalendar.ts';
-import { meetingHook } from '../../src/calendar/meeting-hook.ts';
+import { meetingHook } from '../../src/meetings/meeting-hook.ts';
 import { deliverMessage } from '../../src/mail/deliver.ts';
 import { createOutboundMail, type OutboundMail } from '../../src/mail/relay.ts';
 import type { Item, JsonObject, Store } from '../../src/store/types.ts';

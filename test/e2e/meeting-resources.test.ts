@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { buildItipMail, organizerICalendar } from '../../src/calendar/meeting-mail.ts';
-import { meetingHook } from '../../src/calendar/meeting-hook.ts';
+import { meetingHook } from '../../src/meetings/meeting-hook.ts';
 import { deliverMessage } from '../../src/mail/deliver.ts';
 import { createOutboundMail, type LocalDelivery, type OutboundMail } from '../../src/mail/relay.ts';
 import { openStore } from '../../src/store/open.ts';

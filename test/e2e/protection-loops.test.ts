@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import { meetingHook } from '../../src/calendar/meeting-hook.ts';
+import { meetingHook } from '../../src/meetings/meeting-hook.ts';
 import { deliverMessage } from '../../src/mail/deliver.ts';
 import { createOutboundMail, type OutboundMail } from '../../src/mail/relay.ts';
 import { childText, children, child, el } from '../../src/wbxml/index.ts';

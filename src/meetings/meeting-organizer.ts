@@ -24,7 +24,7 @@ import { versionNumber, type EasVersion } from '../eas/versions.ts';
 import type { OutboundMail } from '../mail/relay.ts';
 import type { Folder, Item, JsonObject, User } from '../ports/types.ts';
 import type { Store } from '../ports/store.ts';
-import { buildItipMail, occurrenceCancelICalendar, organizerICalendar, type Party } from './meeting-mail.ts';
+import { buildItipMail, occurrenceCancelICalendar, organizerICalendar, type Party } from '../calendar/meeting-mail.ts';
 import { CALENDAR_FOLDER_TYPES } from './meeting-items.ts';
 
 export interface OrganizerMessage {

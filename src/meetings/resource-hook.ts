@@ -13,11 +13,11 @@
 import type { OutboundMail } from '../mail/relay.ts';
 import type { JsonObject, User } from '../ports/types.ts';
 import type { Store } from '../ports/store.ts';
-import type { ParsedEvent } from './icalendar.ts';
-import type { ItipDecision } from './itip.ts';
-import { buildItipMail, replyICalendar, replySubject } from './meeting-mail.ts';
+import type { ParsedEvent } from '../calendar/icalendar.ts';
+import type { ItipDecision } from '../calendar/itip.ts';
+import { buildItipMail, replyICalendar, replySubject } from '../calendar/meeting-mail.ts';
 import { CALENDAR_FOLDER_TYPES } from './meeting-items.ts';
-import { bookResource, type BookedItem, type Booking } from './resource-booking.ts';
+import { bookResource, type BookedItem, type Booking } from '../calendar/resource-booking.ts';
 
 interface HookLog {
   info(obj: object, msg: string): void;

@@ -1,5 +1,5 @@
 /**
- * What a device's change to a meeting calls for (src/calendar/meeting-organizer.ts,
+ * What a device's change to a meeting calls for (src/meetings/meeting-organizer.ts,
  * planOrganizerMessages): pure decisions, no mail.
  */
 import assert from 'node:assert/strict';
@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { parseICalendar } from '../../src/calendar/icalendar.ts';
 import { applyItip } from '../../src/calendar/itip.ts';
 import { occurrenceCancelICalendar } from '../../src/calendar/meeting-mail.ts';
-import { planOrganizerMessages } from '../../src/calendar/meeting-organizer.ts';
+import { planOrganizerMessages } from '../../src/meetings/meeting-organizer.ts';
 import type { JsonObject } from '../../src/store/types.ts';
 
 const OLIVIA = { addresses: ['olivia@example.com'], displayName: 'Olivia Organiser' };
