@@ -35,7 +35,7 @@ import { userMergedFreeBusy } from '../../src/commands/resolve-recipients.ts';
 import { openPostgresStore } from '../../src/store/postgres.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { JsonObject, Store } from '../../src/store/types.ts';
-import { ensureDefaultFolders } from '../../src/sync/default-folders.ts';
+import { ensureDefaultFolders } from '../../src/mailbox/default-folders.ts';
 import { child, childText, children, decodeWbxml, el, encodeWbxml } from '../../src/wbxml/index.ts';
 import {
   appendResults,

@@ -19,7 +19,7 @@
  * are not produced.
  */
 import { PROTOCOL_HEADERS } from '../eas/commands.ts';
-import { ensureDefaultFolders } from '../sync/default-folders.ts';
+import { ensureDefaultFolders } from '../mailbox/default-folders.ts';
 import {
   changesElement,
   EMPTY_HIERARCHY_STATE,

@@ -18,7 +18,7 @@
  * folder then creation order; the store's item id is the UID of a contact that has none.
  */
 import { contactsConverter } from '../classes/contacts.ts';
-import { ensureDefaultFolders } from '../sync/default-folders.ts';
+import { ensureDefaultFolders } from '../mailbox/default-folders.ts';
 import type { Folder, Item, JsonObject, User } from '../ports/types.ts';
 import type { Store } from '../ports/store.ts';
 import { contactToVCard, parseVCards, type ParsedCard, type VCardVersion } from './vcard.ts';

@@ -7,7 +7,7 @@
  * through this manager drop the cached view at once; changes made by another process (the `easd`
  * admin commands against the same store) reach a running server within the cache time.
  */
-import { ensureDefaultFolders } from '../sync/default-folders.ts';
+import { ensureDefaultFolders } from '../mailbox/default-folders.ts';
 import type { StoredAccessRule } from '../ports/devices.ts';
 import type { Device, JsonObject } from '../ports/types.ts';
 import type { Store } from '../ports/store.ts';

@@ -16,7 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { ensureDefaultFolders } from '../sync/default-folders.ts';
+import { ensureDefaultFolders } from '../mailbox/default-folders.ts';
 import type { JsonObject } from '../ports/types.ts';
 import type { Store } from '../ports/store.ts';
 import { addressesOf, parseMessage, type ParsedMessage } from './parse.ts';

@@ -5,7 +5,7 @@
  */
 import { isStoreError, type Folder, type Item, type JsonObject } from '../ports/types.ts';
 import type { Store } from '../ports/store.ts';
-import { ensureDefaultFolders } from '../sync/default-folders.ts';
+import { ensureDefaultFolders } from '../mailbox/default-folders.ts';
 
 /** Calendar folder types (MS-ASCMD 2.2.3.186.3): the default Calendar and user-created calendars. */
 export const CALENDAR_FOLDER_TYPES = new Set([8, 13]);

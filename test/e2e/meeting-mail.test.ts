@@ -16,7 +16,7 @@ import { meetingHook } from '../../src/meetings/meeting-hook.ts';
 import { deliverMessage } from '../../src/mail/deliver.ts';
 import { createOutboundMail, type OutboundMail } from '../../src/mail/relay.ts';
 import type { Item, JsonObject, Store } from '../../src/store/types.ts';
-import { ensureDefaultFolders } from '../../src/sync/default-folders.ts';
+import { ensureDefaultFolders } from '../../src/mailbox/default-folders.ts';
 import { child, childText, children, el, type WbxmlElement } from '../../src/wbxml/index.ts';
 import { liveItems } from '../helpers/store-items.ts';
 import { berlinBlob } from '../helpers/timezone-blobs.ts';
@@ -456,7 +456,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     });
 
     it('MeetingResponse without an outbound mail service: Status 3 when a reply is asked for, the answer not stored; not a MeetingResponse: HTTP 400', async () => {
-      const bare = await startTestServer({ users: [ANN], backend, logLevel: 'warn' });
+      const bare = await startTestServer({ users: [ANN], backend, logLevel: 'warn', services: () => ({ outbound: undefined }) });
       try {
         const annId = bare.users.get(ANN.email)!.id;
         const r = await deliverMessage(bare.store, { envelopeFrom: 'olivia@outside.example', recipients: [ANN.email], raw: invitation({ from: 'olivia@outside.example', to: ANN.email, subject: 'No relay', ics: fixture('outlook-series-request.ics', { 'olivia@example.com': 'olivia@outside.example' }), id: 'norelay@outside.example' }) }, { afterDelivery: meetingHook({ store: bare.store }) });
