@@ -52,6 +52,8 @@ export class StoreMailbox implements Mailbox {
   async *scan(folderId: string, options: ScanOptions = {}): AsyncIterable<Item> {
     const limit = options.limit ?? Infinity;
     const pageSize = options.pageSize ?? SCAN_PAGE;
+    // Checked before reading: the count below is tested only after an item was yielded.
+    if (limit <= 0) return;
     let cursor = 0;
     let yielded = 0;
     for (;;) {
@@ -141,14 +143,29 @@ export class StoreMailboxProvider implements MailboxProvider {
   #dispatch(e: ChangeEvent): void {
     const set = this.#byUser.get(e.userId);
     if (!set) return;
-    // A copy: a listener may stop watching (and so change the set) while we walk it.
+    // A copy: a listener may stop watching (and so change the set) while we walk it. One stopped
+    // by an earlier listener of this change is not called: after stop() nothing more arrives.
     for (const l of [...set]) {
+      if (!set.has(l)) continue;
       if (e.folderId !== null && l.folderIds !== null && !l.folderIds.includes(e.folderId)) continue;
       try {
-        l.onChange(e.folderId);
+        const r: unknown = l.onChange(e.folderId);
+        // An async listener's rejection is reported too, not left unhandled (which would end
+        // the process under Node's default policy).
+        if (r !== null && typeof r === 'object' && typeof (r as PromiseLike<unknown>).then === 'function') {
+          (r as PromiseLike<unknown>).then(undefined, (err: unknown) => this.#report(err));
+        }
       } catch (err) {
-        this.onListenerError(err);
+        this.#report(err);
       }
+    }
+  }
+
+  #report(err: unknown): void {
+    try {
+      this.onListenerError(err);
+    } catch {
+      // The error hook itself failed: nothing left to tell.
     }
   }
 }
