@@ -57,7 +57,7 @@ export interface StoredBody {
   /**
    * `mime` holds raw bytes, one character per byte (latin1), because the message is not valid
    * UTF-8 (8-bit text in another charset): it is sent as opaque bytes, exactly as received.
-   * Set only by the loader of delivered mail (src/mail/load-body.ts), never stored.
+   * Set only by the loader of delivered mail (src/classes/load-body.ts), never stored.
    */
   mimeBytes?: boolean;
 }

@@ -5,7 +5,7 @@
  * Fetch
  * - Item: the ApplicationData children of the item's class under the request's BodyPreference
  *   and MIMESupport (MS-ASCMD 2.2.3.67.1), in `Properties`, with `airsync:Class`. A delivered
- *   message's raw MIME is read from store.mail (src/mail/load-body.ts). Fetching any message the
+ *   message's raw MIME is read from store.mail (src/classes/load-body.ts). Fetching any message the
  *   user owns works whatever its sender's domain (kb-2.3).
  * - LongId (from Search results, 2.2.3.93.2): read back with src/mail/search.ts
  *   `resolveLongId` (the item's ServerId, the caller's own items only).
@@ -32,7 +32,7 @@
 import { converterFor } from '../classes/index.ts';
 import { parseFileReference } from '../classes/email.ts';
 import { ConversionError, type ConvertContext } from '../classes/types.ts';
-import { loadForConversion } from '../mail/load-body.ts';
+import { loadForConversion } from '../classes/load-body.ts';
 import { resolveLongId } from '../mail/search.ts';
 import type { Folder, Item, JsonObject } from '../ports/types.ts';
 import type { Store } from '../ports/store.ts';

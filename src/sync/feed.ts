@@ -7,7 +7,7 @@
  */
 import { withinFilter } from '../classes/index.ts';
 import { ConversionError, type ConvertContext, type ItemConverter } from '../classes/types.ts';
-import { loadForConversion } from '../mail/load-body.ts';
+import { loadForConversion } from '../classes/load-body.ts';
 import type { Folder, Item, ItemClass, JsonObject } from '../ports/types.ts';
 import type { Store } from '../ports/store.ts';
 import { el, type WbxmlElement } from '../wbxml/tree.ts';
@@ -201,7 +201,7 @@ async function commandFor(store: Store, item: Item, kind: ChangeKind, converter:
   if (kind === 'Delete' || kind === 'SoftDelete') return el('AirSync', kind, el('AirSync', 'ServerId', item.serverId));
   let appData: WbxmlElement[];
   try {
-    await loadForConversion(store, [item], cctx); // raw MIME for BodyPreference Type 4 (src/mail/load-body.ts)
+    await loadForConversion(store, [item], cctx); // raw MIME for BodyPreference Type 4 (src/classes/load-body.ts)
     appData = converter.toEas(item.data, cctx);
   } catch (err) {
     // An item that cannot be converted is skipped without stalling the folder (kb-2.4).

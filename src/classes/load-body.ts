@@ -6,7 +6,7 @@
  * the item objects in hand (never written back to the store).
  */
 import { isUtf8 } from 'node:buffer';
-import type { ConvertContext } from '../classes/types.ts';
+import type { ConvertContext } from './types.ts';
 import type { Item, JsonObject } from '../ports/types.ts';
 import type { Store } from '../ports/store.ts';
 

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { emailConverter } from '../../src/classes/email.ts';
 import type { ConvertContext } from '../../src/classes/types.ts';
 import { deliverMessage } from '../../src/mail/deliver.ts';
-import { loadForConversion } from '../../src/mail/load-body.ts';
+import { loadForConversion } from '../../src/classes/load-body.ts';
 import type { Store } from '../../src/store/types.ts';
 import { child, type WbxmlElement } from '../../src/wbxml/tree.ts';
 import { openTempSqliteStore } from '../helpers/db.ts';
