@@ -8,7 +8,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { ConvertContext } from './types.ts';
 import type { Item, JsonObject } from '../ports/types.ts';
-import type { Store } from '../ports/store.ts';
+import type { Mailbox } from '../ports/mailbox.ts';
 
 function wantsMime(cctx: ConvertContext): boolean {
   return cctx.mimeSupport !== undefined && cctx.mimeSupport !== 0 && cctx.bodyPreferences.some((p) => p.type === 4);
@@ -23,7 +23,7 @@ export function mimeBlobOf(data: JsonObject): string | undefined {
 }
 
 /** Puts the raw MIME into `item.data.body.mime` of the Email items that need it for `cctx`. */
-export async function loadForConversion(store: Store, items: readonly Item[], cctx: ConvertContext): Promise<void> {
+export async function loadForConversion(blobs: Pick<Mailbox, 'getBlob'>, items: readonly Item[], cctx: ConvertContext): Promise<void> {
   if (!wantsMime(cctx)) return;
   for (const item of items) {
     if (item.deleted || item.class !== 'Email') continue;
@@ -33,7 +33,7 @@ export async function loadForConversion(store: Store, items: readonly Item[], cc
     if (cctx.mimeSupport === 1 && !String(item.data['messageClass'] ?? '').startsWith('IPM.Note.SMIME')) continue;
     const sha = mimeBlobOf(item.data);
     if (!sha) continue;
-    const raw = await store.mail.getBlob(sha);
+    const raw = await blobs.getBlob(sha);
     if (!raw) continue;
     const stored = body !== null && typeof body === 'object' && !Array.isArray(body) ? body : {};
     // Valid UTF-8 (7-bit MIME included) travels as text; other 8-bit bytes as opaque bytes, exactly

@@ -89,6 +89,9 @@ export async function buildRuntime(config: RuntimeConfig, parts: RuntimeParts): 
     changes: new ChangeHub(mailboxes),
     quietAnswers: new QuietAnswers(),
     freeBusy: new FreeBusyCache(),
+    // The store's token covers its own mailboxes; another provider's is combined with it. Only
+    // ctx.mailbox is asked lazily, so the store-backed path never opens a mailbox for it.
+    writeToken: parts.mailboxes ? (ctx) => combinedToken(requestStore.writeToken(), ctx.mailbox.writeToken()) : () => requestStore.writeToken(),
   };
   const built = services.outbound;
   Object.assign(services, await parts.override?.(store, delivery));
@@ -136,4 +139,14 @@ export async function buildRuntime(config: RuntimeConfig, parts: RuntimeParts): 
       }
     },
   };
+}
+
+type Token = string | undefined | Promise<string | undefined>;
+
+/** Two write tokens as one: undefined when either backend cannot tell. */
+function combinedToken(a: Token, b: Token): Token {
+  if (typeof a === 'object' || typeof b === 'object') {
+    return Promise.all([a, b]).then(([x, y]) => (x === undefined || y === undefined ? undefined : `${x}|${y}`));
+  }
+  return a === undefined || b === undefined ? undefined : `${a}|${b}`;
 }

@@ -63,7 +63,7 @@ export const folderCreate: CommandHandler = async (ctx) => {
   const type = /^\d{1,3}$/.test(typeText.trim()) ? Number(typeText.trim()) : NaN;
   if (!isUserCreatableType(type)) return failure(FolderCreateStatus.MalformedRequest, `Type ${typeText} cannot be created by a client`);
 
-  const { store, user, device } = ctx;
+  const { store, mailbox, user, device } = ctx;
   try {
     const state = await loadHierarchyState(store, user.id, device.deviceId, key);
     if (!state || !(await isCurrentHierarchyKey(store, user.id, device.deviceId, key))) {
@@ -71,17 +71,17 @@ export const folderCreate: CommandHandler = async (ctx) => {
     }
     let parentId: string | null = null;
     if (parentSid !== ROOT_PARENT_ID) {
-      const parent = await store.getFolderByServerId(user.id, parentSid);
+      const parent = await mailbox.getFolderByServerId(parentSid);
       if (!parent) return failure(FolderCreateStatus.ParentNotFound, 'parent folder not found');
       if (parent.type === RECIPIENT_INFO_CACHE_TYPE) return failure(FolderCreateStatus.SpecialParent, 'parent is the recipient information cache');
       parentId = parent.id;
     }
-    const siblings = (await store.listFolders(user.id)).filter((f) => f.parentId === parentId);
+    const siblings = (await mailbox.listFolders()).filter((f) => f.parentId === parentId);
     if (siblings.some((f) => sameFolderName(f.displayName, name))) return failure(FolderCreateStatus.FolderExists, 'a folder of that name exists');
 
     let folder;
     try {
-      folder = await store.createFolder({ userId: user.id, parentId, displayName: name, type, uniqueName: true });
+      folder = await mailbox.createFolder({ parentId, displayName: name, type, uniqueName: true });
     } catch (err) {
       // The parent was deleted since it was read.
       if (isStoreError(err, 'not_found')) return failure(FolderCreateStatus.ParentNotFound, 'parent folder not found');

@@ -41,26 +41,26 @@ export const folderDelete: CommandHandler = async (ctx) => {
   const serverId = childText(req, 'ServerId', NS);
   if (key === undefined || serverId === undefined) return failure(FolderDeleteStatus.MalformedRequest, 'SyncKey and ServerId are required');
 
-  const { store, user, device } = ctx;
+  const { store, mailbox, user, device } = ctx;
   try {
     const state = await loadHierarchyState(store, user.id, device.deviceId, key);
     if (!state || !(await isCurrentHierarchyKey(store, user.id, device.deviceId, key))) {
       return failure(FolderDeleteStatus.InvalidSyncKey, 'not the current hierarchy sync key');
     }
-    const folders = await store.listFolders(user.id);
+    const folders = await mailbox.listFolders();
     const folder = folders.find((f) => f.serverId === serverId);
     if (!folder) return failure(FolderDeleteStatus.FolderNotFound, 'folder not found');
     if (isSpecialFolderType(folder.type)) return failure(FolderDeleteStatus.SpecialFolder, 'a special folder cannot be deleted');
 
     const doomed = subtree(folders, folder.id).map((f) => f.serverId);
     try {
-      await store.deleteFolder(user.id, folder.id);
+      await mailbox.deleteFolder(folder.id);
     } catch (err) {
       if (isStoreError(err, 'not_found')) return failure(FolderDeleteStatus.FolderNotFound, 'folder not found');
       throw err;
     }
     const newKey = nextSyncKey(key);
-    const live = new Set((await store.listFolders(user.id)).map((f) => f.serverId));
+    const live = new Set((await mailbox.listFolders()).map((f) => f.serverId));
     await saveHierarchyState(store, user.id, device.deviceId, newKey, withOwnDelete(state, folder.serverId, doomed, live), [key]);
     return {
       body: el(NS, 'FolderDelete', el(NS, 'Status', FolderDeleteStatus.Success), el(NS, 'SyncKey', newKey)),

@@ -65,18 +65,18 @@ export const folderUpdate: CommandHandler = async (ctx) => {
   }
   if (!isValidFolderName(name)) return failure(FolderUpdateStatus.MalformedRequest, 'DisplayName must be 1-256 characters');
 
-  const { store, user, device } = ctx;
+  const { store, mailbox, user, device } = ctx;
   try {
     const state = await loadHierarchyState(store, user.id, device.deviceId, key);
     if (!state || !(await isCurrentHierarchyKey(store, user.id, device.deviceId, key))) {
       return failure(FolderUpdateStatus.InvalidSyncKey, 'not the current hierarchy sync key');
     }
-    const folder = await store.getFolderByServerId(user.id, serverId);
+    const folder = await mailbox.getFolderByServerId(serverId);
     if (!folder) return failure(FolderUpdateStatus.FolderNotFound, 'folder not found');
     if (folder.type === RECIPIENT_INFO_CACHE_TYPE) return failure(FolderUpdateStatus.RecipientInfoFolder, 'the recipient information cache cannot be updated');
     if (isSpecialFolderType(folder.type)) return failure(FolderUpdateStatus.FolderExistsOrSpecial, 'a special folder cannot be updated');
 
-    const folders = await store.listFolders(user.id);
+    const folders = await mailbox.listFolders();
     let parentId: string | null = null;
     if (parentSid !== ROOT_PARENT_ID) {
       const parent = folders.find((f) => f.serverId === parentSid);
@@ -92,11 +92,11 @@ export const folderUpdate: CommandHandler = async (ctx) => {
 
     let updated;
     try {
-      updated = await store.updateFolder(user.id, folder.id, { displayName: name, parentId, uniqueName: true });
+      updated = await mailbox.updateFolder(folder.id, { displayName: name, parentId, uniqueName: true });
     } catch (err) {
       // The folder or the new parent changed since they were read.
       if (isStoreError(err, 'not_found')) {
-        return (await store.getFolder(user.id, folder.id))
+        return (await mailbox.getFolder(folder.id))
           ? failure(FolderUpdateStatus.ParentNotFound, 'parent folder not found')
           : failure(FolderUpdateStatus.FolderNotFound, 'folder not found');
       }

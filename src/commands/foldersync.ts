@@ -19,7 +19,6 @@
  * are not produced.
  */
 import { PROTOCOL_HEADERS } from '../eas/commands.ts';
-import { ensureDefaultFolders } from '../mailbox/default-folders.ts';
 import {
   changesElement,
   EMPTY_HIERARCHY_STATE,
@@ -71,8 +70,8 @@ export const folderSync: CommandHandler = async (ctx) => {
 };
 
 async function initialSync(ctx: CommandContext): Promise<CommandResult> {
-  const { store, user, device } = ctx;
-  await ensureDefaultFolders(store, user.id);
+  const { store, mailbox, user, device } = ctx;
+  await mailbox.ensureDefaultFolders();
   const before = await store.getDeviceData(user.id, device.deviceId, FOLDERSYNC_DEVICE_DATA);
   if (before) {
     const resets = await store.recordSyncReset(user.id, device.deviceId);
@@ -81,7 +80,7 @@ async function initialSync(ctx: CommandContext): Promise<CommandResult> {
   // A new hierarchy generation: every collection state of the device is void.
   await store.deleteSyncStates(user.id, device.deviceId);
   // A quarantined device is shown only the folders its restriction allows (the Inbox).
-  const { changes, next } = await readHierarchyChanges(store, user.id, EMPTY_HIERARCHY_STATE, [], ctx.restricted?.folder);
+  const { changes, next } = await readHierarchyChanges(mailbox, EMPTY_HIERARCHY_STATE, [], ctx.restricted?.folder);
   const key = firstSyncKey();
   await saveHierarchyState(store, user.id, device.deviceId, key, next, []);
   const initialSyncs = typeof before?.initialSyncs === 'number' ? before.initialSyncs + 1 : 1;
@@ -94,11 +93,11 @@ async function initialSync(ctx: CommandContext): Promise<CommandResult> {
 }
 
 async function incrementalSync(ctx: CommandContext, key: string): Promise<CommandResult> {
-  const { store, user, device } = ctx;
+  const { store, mailbox, user, device } = ctx;
   const state = await loadHierarchyState(store, user.id, device.deviceId, key);
   if (!state) return failure(FolderSyncStatus.InvalidSyncKey, 'unknown hierarchy sync key');
-  const folders = await ensureDefaultFolders(store, user.id);
-  const { changes, next } = await readHierarchyChanges(store, user.id, state, folders, ctx.restricted?.folder);
+  const folders = await mailbox.ensureDefaultFolders();
+  const { changes, next } = await readHierarchyChanges(mailbox, state, folders, ctx.restricted?.folder);
   if (changes.length === 0 && (await isCurrentHierarchyKey(store, user.id, device.deviceId, key))) {
     return success(key, changesElement(changes), 0);
   }

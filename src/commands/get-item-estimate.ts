@@ -32,7 +32,7 @@ export const getItemEstimate: CommandHandler = async (ctx) => {
   // A quarantined device (src/devices/quarantine.ts) is counted only what it is shown: other
   // collections are unknown to it (Status 2), and of the Inbox only its notice counts.
   const restricted = ctx.restricted;
-  const folders = (await ctx.store.listFolders(ctx.user.id)).filter((f) => !restricted || restricted.folder(f));
+  const folders = (await ctx.mailbox.listFolders()).filter((f) => !restricted || restricted.folder(f));
   const responses: WbxmlElement[] = [];
   for (const c of children(collectionsEl, 'Collection', 'GetItemEstimate')) {
     const collectionId = childText(c, 'CollectionId', 'GetItemEstimate')?.trim();
@@ -66,8 +66,8 @@ export const getItemEstimate: CommandHandler = async (ctx) => {
     }
     // The same view of the device as its next Sync with this FilterType (held items, window,
     // a reread after a FilterType change), so the estimate is what that Sync sends.
-    const view = await deviceView(ctx.store, ctx.user.id, ctx.device.deviceId, folder, syncKey, state, filterType, restricted?.item, Date.now());
-    const estimate = await countChanges(ctx.store, ctx.user.id, folder, view.plan, view.filter, view.held, view.own);
+    const view = await deviceView(ctx.mailbox, ctx.store, ctx.device.deviceId, folder, syncKey, state, filterType, restricted?.item, Date.now());
+    const estimate = await countChanges(ctx.mailbox, folder, view.plan, view.filter, view.held, view.own);
     responses.push(response(EstimateStatus.Success, collectionId, estimate));
   }
   return { body: el('GetItemEstimate', 'GetItemEstimate', responses), easStatus: EstimateStatus.Success };

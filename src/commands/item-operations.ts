@@ -193,7 +193,7 @@ async function fetchOp(ctx: CommandContext, op: WbxmlElement, parts: Parts): Pro
   }
   if (!item) return statusOnly('Fetch', ItemOperationsStatus.NotFound, ...idElements);
   const cctx: ConvertContext = { ...(opts.cctx ?? convertContext(ctx.version, {})), version: ctx.version };
-  await loadForConversion(ctx.store, [item], cctx);
+  await loadForConversion(ctx.mailbox, [item], cctx);
   let props: WbxmlElement[];
   try {
     props = converterFor(item.class).toEas(item.data, cctx);

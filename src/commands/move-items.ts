@@ -49,13 +49,13 @@ export const MoveStatus = {
 export const moveItems: CommandHandler = async (ctx): Promise<CommandResult> => {
   const req = ctx.request;
   if (!req || req.ns !== NS || req.name !== 'MoveItems') return { httpStatus: 400, logFields: { reason: 'no MoveItems in the request' } };
-  const { store, user } = ctx;
+  const { mailbox } = ctx;
   const responses: WbxmlElement[] = [];
   let moved = 0;
   let folders: Folder[] | undefined;
   const folderBySid = async (sid: string | undefined) => {
     if (sid === undefined) return undefined;
-    folders ??= await store.listFolders(user.id);
+    folders ??= await mailbox.listFolders();
     return folders.find((f) => f.serverId === sid);
   };
   for (const move of children(req, 'Move', NS)) {
@@ -71,7 +71,7 @@ export const moveItems: CommandHandler = async (ctx): Promise<CommandResult> => 
     }
     try {
       const src = await folderBySid(srcFldId);
-      const item = src ? await store.getItemByServerId(user.id, srcMsgId) : null;
+      const item = src ? await mailbox.getItemByServerId(srcMsgId) : null;
       if (!src || !item || item.folderId !== src.id) {
         respond(MoveStatus.InvalidSource);
         continue;
@@ -85,7 +85,7 @@ export const moveItems: CommandHandler = async (ctx): Promise<CommandResult> => 
         respond(MoveStatus.SameFolder);
         continue;
       }
-      const newItem = await store.moveItem(user.id, item.id, dst.id);
+      const newItem = await mailbox.moveItem(item.id, dst.id);
       moved += 1;
       respond(MoveStatus.Success, newItem.serverId);
     } catch (err) {

@@ -3,7 +3,8 @@ import { hasNews } from '../sync/collection-state.ts';
 import type { Restriction } from '../protocol/command.ts';
 import type { Watch } from '../protocol/watch.ts';
 import type { JsonObject } from '../ports/types.ts';
-import type { Store } from '../ports/store.ts';
+import type { Mailbox } from '../ports/mailbox.ts';
+import type { DeviceStateStore } from '../ports/store.ts';
 import { child, childText, children, el } from '../wbxml/tree.ts';
 import type { CommandHandler, CommandResult, Park } from './types.ts';
 
@@ -77,16 +78,16 @@ export const ping: CommandHandler = async (ctx) => {
   // Listen before looking, so a change stored in between is not missed. Until the folder ids
   // are known, any change of the user counts.
   const watch = ctx.services.changes.watch(user.id, null);
-  const userId = user.id;
+  const { mailbox } = ctx;
   const deviceId = device.deviceId;
   try {
-    const first = await look(store, userId, deviceId, folderIds, ctx.restricted);
+    const first = await look(mailbox, store, deviceId, folderIds, ctx.restricted);
     if (first.answer) {
       watch.close();
       return first.answer;
     }
     watch.folderIds = first.watched ?? null;
-    return { park: new HeldPing(watch, Date.now() + heartbeat * 1000, store, userId, deviceId, folderIds, ctx.restricted) };
+    return { park: new HeldPing(watch, Date.now() + heartbeat * 1000, mailbox, store, deviceId, folderIds, ctx.restricted) };
   } catch (err) {
     watch.close();
     throw err;
@@ -101,15 +102,15 @@ class HeldPing implements Park {
   constructor(
     readonly watch: Watch,
     readonly deadline: number,
-    private readonly store: Store,
-    private readonly userId: string,
+    private readonly mailbox: Mailbox,
+    private readonly store: DeviceStateStore,
     private readonly deviceId: string,
     private readonly folderIds: readonly string[],
     private readonly restricted?: Restriction,
   ) {}
 
   async recheck(): Promise<CommandResult | undefined> {
-    return (await look(this.store, this.userId, this.deviceId, this.folderIds, this.restricted)).answer;
+    return (await look(this.mailbox, this.store, this.deviceId, this.folderIds, this.restricted)).answer;
   }
 
   timeout(): CommandResult {
@@ -131,17 +132,17 @@ function sameList(a: readonly string[] | undefined, b: readonly string[]): boole
  * position), else nothing to say yet and the folder ids to watch.
  */
 async function look(
-  store: Store,
-  userId: string,
+  mailbox: Mailbox,
+  store: DeviceStateStore,
   deviceId: string,
   folderIds: readonly string[],
   restricted?: Restriction,
 ): Promise<{ answer?: CommandResult; watched?: string[] }> {
   // A quarantined device (src/devices/quarantine.ts) may watch only the folders it is shown,
   // and is woken only by an item it may see (its notice), not by other mail of the Inbox.
-  const shown = (await store.listFolders(userId)).filter((f) => !restricted || restricted.folder(f));
+  const shown = (await mailbox.listFolders()).filter((f) => !restricted || restricted.folder(f));
   const byServerId = new Map(shown.map((f) => [f.serverId, f]));
-  const positions = await readPositions(store, userId, deviceId);
+  const positions = await readPositions(store, mailbox.userId, deviceId);
   const changed: string[] = [];
   const watched: string[] = [];
   for (const serverId of folderIds) {
@@ -152,7 +153,7 @@ async function look(
     // The folder moved past where the device synced to; it is news only if the device's next
     // Sync would send it something (not its own writes, nor items outside its window).
     if (f.modseq > (positions[f.id] ?? 0) && !changed.includes(serverId)) {
-      if (!(await hasNews(store, userId, deviceId, f, restricted?.item))) continue;
+      if (!(await hasNews(mailbox, store, deviceId, f, restricted?.item))) continue;
       changed.push(serverId);
     }
   }

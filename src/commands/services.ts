@@ -1,6 +1,6 @@
 import type { OutboundMail } from '../mail/relay.ts';
 import type { DeviceManager } from '../devices/manager.ts';
-import type { MailboxProvider } from '../ports/mailbox.ts';
+import type { Mailbox, MailboxProvider } from '../ports/mailbox.ts';
 import type { ChangeHub } from '../sync/change-hub.ts';
 import type { FreeBusyCache, QuietAnswers } from './answer-caches.ts';
 /**
@@ -23,4 +23,10 @@ export interface Services {
   quietAnswers: QuietAnswers;
   /** Recent free/busy answers (src/commands/resolve-recipients.ts). */
   freeBusy: FreeBusyCache;
+  /**
+   * A value that changes whenever the device's state or the user's mailbox may have been
+   * written to, or undefined when a backend cannot tell (then no quiet answer is kept): the
+   * store's write token, combined with the mailbox's when the mailbox lives elsewhere.
+   */
+  writeToken(ctx: { readonly mailbox: Mailbox }): string | undefined | Promise<string | undefined>;
 }

@@ -99,22 +99,23 @@ async function handleSync(ctx: CommandContext, out: { waits: boolean }): Promise
   // Items skipped because they cannot be converted for this device (kb-2.4), told after the passes.
   const unconvertible: { folder: Folder; item: Item; err: ConversionError }[] = [];
   const syncCtx: SyncContext = {
-    store,
+    mailbox: ctx.mailbox,
+    deviceState: store,
     user,
     device,
     onUnconvertible: (folder, item, err) => unconvertible.push({ folder, item, err }),
     version: ctx.version,
-    folders: shownFolders(ctx, await store.listFolders(user.id)),
+    folders: shownFolders(ctx, await ctx.mailbox.listFolders()),
     // A quarantined device (src/devices/quarantine.ts): other collections answer Status 12
     // (unknown to the server as the device sees it), and of the Inbox only the notice is sent.
     visible: ctx.restricted?.item,
     readOnly: ctx.restricted?.readOnly,
     now: () => Date.now(),
     onClientWrite: async (folder, item, appData) => {
-      if (asksToSend(folder, appData, ctx.version)) await sendDraft({ store, user, version: ctx.version, outbound: ctx.services.outbound, log: ctx.log }, item, appData);
+      if (asksToSend(folder, appData, ctx.version)) await sendDraft({ store, mailbox: ctx.mailbox, user, version: ctx.version, outbound: ctx.services.outbound, log: ctx.log }, item, appData);
     },
     // Meetings the user organises from a 16.0+ device: the server notifies the attendees.
-    onClientItemChange: (folder, before, after) => afterClientCalendarChange({ store, user, version: ctx.version, outbound: ctx.services.outbound, log: ctx.log }, folder, before, after),
+    onClientItemChange: (folder, before, after) => afterClientCalendarChange({ store, mailbox: ctx.mailbox, user, version: ctx.version, outbound: ctx.services.outbound, log: ctx.log }, folder, before, after),
   };
   const watched = new Set(syncCtx.folders.filter((f) => req.collections.some((c) => c.collectionId === f.serverId)).map((f) => f.id));
   const pass = async (collections: CollectionRequest[]) => {
@@ -129,7 +130,7 @@ async function handleSync(ctx: CommandContext, out: { waits: boolean }): Promise
   const answerFor = async (outcomes: Map<string, CollectionOutcome>): Promise<CommandResult> => {
     for (const u of unconvertible.splice(0)) {
       try {
-        await reportUnconvertible(store, user, u.folder, u.item, u.err, ctx.log);
+        await reportUnconvertible(ctx.mailbox, store, user, u.folder, u.item, u.err, ctx.log);
       } catch (err) {
         // The notice is a courtesy: the Sync's answer must not fail for it.
         ctx.log.error({ err, itemId: u.item.id }, 'could not record the notice of an item that cannot be converted');
@@ -177,7 +178,7 @@ async function handleSync(ctx: CommandContext, out: { waits: boolean }): Promise
   // Only the keys just handed out are valid now; commands were applied in the first pass.
   const again = req.collections.map((c) => ({ ...c, syncKey: outcomes.get(c.collectionId ?? '')!.syncKey, commands: [] }));
   const recheck = async (): Promise<CommandResult | undefined> => {
-    syncCtx.folders = shownFolders(ctx, await store.listFolders(user.id));
+    syncCtx.folders = shownFolders(ctx, await ctx.mailbox.listFolders());
     const next = await pass(again);
     return anyChanged(next) ? answerFor(next) : undefined;
   };
@@ -203,7 +204,7 @@ function shownFolders(ctx: CommandContext, folders: Folder[]): Folder[] {
 export const sync: CommandHandler = async (ctx) => {
   try {
     // SQLite's token without waiting a turn (the quiet path is the hot one); PostgreSQL's is a query.
-    const t = ctx.store.writeToken();
+    const t = ctx.services.writeToken(ctx);
     const token = typeof t === 'object' ? await t : t;
     let quiet: QuietAnswers | undefined;
     const key = `${ctx.user.id}\0${ctx.device.deviceId}`;
@@ -214,7 +215,7 @@ export const sync: CommandHandler = async (ctx) => {
     }
     const out = { waits: false };
     const result = await handleSync(ctx, out);
-    const after = quiet && !out.waits && result.easStatus === SyncStatus.Success ? ctx.store.writeToken() : undefined;
+    const after = quiet && !out.waits && result.easStatus === SyncStatus.Success ? ctx.services.writeToken(ctx) : undefined;
     if (quiet && after !== undefined && (typeof after === 'object' ? await after : after) === token) {
       quiet.set(key, { token: token!, version: ctx.version, body: Buffer.from(ctx.rawBody), result });
     } else {

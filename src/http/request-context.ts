@@ -3,6 +3,7 @@ import type { Services } from '../commands/services.ts';
 import type { CommandContext } from '../commands/types.ts';
 import type { EasVersion } from '../eas/versions.ts';
 import type { Device, User } from '../ports/types.ts';
+import type { Mailbox } from '../ports/mailbox.ts';
 import type { Store } from '../ports/store.ts';
 import type { Restriction } from '../protocol/command.ts';
 import type { EasRequestParams } from '../protocol/request.ts';
@@ -56,6 +57,7 @@ export class RequestContext implements CommandContext {
   #response: RequestContextInit['response'];
   readonly #held: Set<AbortController>;
   #decoded: WbxmlElement | undefined | null = null;
+  #mailbox: Mailbox | undefined;
   #log: Logger | undefined;
   #abort: AbortController | undefined;
   #onClose: (() => void) | undefined;
@@ -80,6 +82,11 @@ export class RequestContext implements CommandContext {
   get request(): WbxmlElement | undefined {
     if (this.#decoded === null) this.#decoded = this.#isWbxml ? decodeWbxml(this.rawBody) : undefined;
     return this.#decoded;
+  }
+
+  /** The user's mailbox, opened on first use (a quiet repeat or a Ping answered from state never opens it). */
+  get mailbox(): Mailbox {
+    return (this.#mailbox ??= this.services.mailboxes.open(this.user.id));
   }
 
   get log(): Logger {

@@ -19,6 +19,7 @@ import type { OutboundMail } from './relay.ts';
 import { deliverMessage } from './deliver.ts';
 import { versionNumber, type EasVersion } from '../eas/versions.ts';
 import type { Folder, Item, JsonObject, User } from '../ports/types.ts';
+import type { Mailbox } from '../ports/mailbox.ts';
 import type { Store } from '../ports/store.ts';
 import { child, childText, type WbxmlElement } from '../wbxml/tree.ts';
 
@@ -26,7 +27,10 @@ const DRAFTS_TYPE = 3;
 const SENT_ITEMS_TYPE = 5;
 
 export interface DraftContext {
+  /** Where the copy in Sent Items is delivered (src/mail/deliver.ts). */
   store: Store;
+  /** The sender's mailbox, where the draft is. */
+  mailbox: Mailbox;
   user: User;
   version: EasVersion;
   outbound?: OutboundMail;
@@ -92,7 +96,7 @@ export async function sendDraft(ctx: DraftContext, item: Item, appData: WbxmlEle
   }
   try {
     await deliverMessage(ctx.store, { envelopeFrom: ctx.user.email, recipients: [ctx.user.email], raw: sentCopy }, { folderType: SENT_ITEMS_TYPE, extraData: { read: true } });
-    await ctx.store.deleteItem(ctx.user.id, item.id);
+    await ctx.mailbox.deleteItem(item.id);
   } catch (err) {
     ctx.log.error({ err, itemId: item.id }, 'draft sent, but moving it to Sent Items failed');
   }

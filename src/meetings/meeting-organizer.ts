@@ -23,6 +23,7 @@ import { userAddresses } from '../directory/addresses.ts';
 import { versionNumber, type EasVersion } from '../eas/versions.ts';
 import type { OutboundMail } from '../mail/relay.ts';
 import type { Folder, Item, JsonObject, User } from '../ports/types.ts';
+import type { Mailbox } from '../ports/mailbox.ts';
 import type { Store } from '../ports/store.ts';
 import { buildItipMail, occurrenceCancelICalendar, organizerICalendar, type Party } from '../calendar/meeting-mail.ts';
 import { CALENDAR_FOLDER_TYPES } from './meeting-items.ts';
@@ -127,7 +128,10 @@ function newlyDeleted(before: JsonObject, after: JsonObject): string[] | undefin
 }
 
 export interface OrganizerContext {
+  /** For the organizer's own addresses (the directory). */
   store: Store;
+  /** The organizer's mailbox, where the meeting is. */
+  mailbox: Mailbox;
   user: User;
   version: EasVersion;
   outbound?: OutboundMail;
@@ -160,7 +164,7 @@ async function notifyAttendees(ctx: OrganizerContext, before: Item | undefined, 
   // during delivery, resource-hook.ts), and its REPLY must find the item with ORGANIZER and SEQUENCE.
   if (plan.data && after) {
     try {
-      await ctx.store.updateItem(ctx.user.id, after.id, { data: plan.data, expectedModseq: after.modseq });
+      await ctx.mailbox.updateItem(after.id, { data: plan.data, expectedModseq: after.modseq });
     } catch (err) {
       ctx.log.warn({ err, itemId: after.id }, 'meeting: SEQUENCE not recorded (the item changed meanwhile)');
     }

@@ -32,23 +32,13 @@ import type { SearchStore } from './search.ts';
 import type { SendingStore } from './sending.ts';
 import type { ChangeListener, Device, DeviceSeen, Folder, FolderPatch, HeldChange, Item, ItemPatch, JsonObject, NewFolder, NewItem, NewUser, SyncState, User } from './types.ts';
 
-export interface Store {
-  /** ComposeMail ClientIds already sent, per device (sending.ts). */
-  readonly sending: SendingStore;
-  /** The full-text index over the user's items (search.ts). */
-  readonly search: SearchStore;
-  /** Device management: policies, access rules, per-device provisioning/access/wipe state. */
-  readonly devices: DevicesStore;
-  /** Throttle blocks and loop flags per device, for the admin (protection.ts). */
-  readonly protection: ProtectionStore;
+/**
+ * Accounts: users with their password hashes, and the directory (GAL fields, aliases, pictures,
+ * out of office). Authentication reads it (src/auth/authenticator.ts).
+ */
+export interface AccountsStore {
   /** The directory (GAL fields, aliases, picture) and per-user settings (out of office). */
   readonly directory: DirectoryStore;
-  /** Mail content kept once by content: raw messages and attachments (mail.ts). */
-  readonly mail: MailStore;
-  /** Users and mail domains homed on another deployment (homes.ts). */
-  readonly homes: HomesStore;
-  /** Mailbox logging: per-user request/response capture (mailbox-log.ts). */
-  readonly mailboxLog: MailboxLogStore;
 
   // Users
   /** Throws StoreError 'conflict' if the (case-insensitive) email is taken, 'invalid' if empty. */
@@ -62,6 +52,18 @@ export interface Store {
   setPasswordHash(userId: string, passwordHash: string): Promise<void>;
   /** Deletes the user with all their folders, items and devices. */
   deleteUser(userId: string): Promise<void>;
+}
+
+/**
+ * Mailbox content of every user in easd's own SQL store: folders, items, the change feed, blobs
+ * and the search index. The EAS engine reaches it through the Mailbox port, one user at a time
+ * (src/ports/mailbox.ts, src/store/store-mailbox.ts), never directly.
+ */
+export interface ContentStore {
+  /** Mail content kept once by content: raw messages and attachments (mail.ts). */
+  readonly mail: MailStore;
+  /** The full-text index over the user's items (search.ts). */
+  readonly search: SearchStore;
 
   // Folders (hierarchy)
   /** Throws 'not_found' if the user or parent does not exist, 'conflict' on a taken serverId. */
@@ -105,6 +107,41 @@ export interface Store {
    * at most `limit`. Throws 'not_found' for a missing folder.
    */
   listChangesSince(userId: string, folderId: string, modseq: number, limit: number): Promise<Item[]>;
+
+  /**
+   * Change notifications for held Ping and Sync Wait requests. Every committed item write
+   * notifies its folder (a move: both folders); every hierarchy write notifies (userId, null),
+   * deleteFolder also each deleted folder, deleteUser the user's hierarchy. A listener hears
+   * every user's changes and filters. Failed or empty writes notify nothing.
+   * With PostgreSQL the notification crosses processes (LISTEN/NOTIFY), so a listener hears
+   * changes stored by any node, asynchronously (maybe after the write's promise resolved); a
+   * change committed before subscribing may still arrive, one committed after subscribeChanges
+   * returned always does (except while the LISTEN connection is being re-established, which is
+   * reported to the onError option). With SQLite it is in-process and synchronous, before the
+   * write's promise resolves. Listeners are called after commit, never inside a transaction;
+   * a listener that throws (or rejects) is reported to onError and does not affect the write
+   * or other listeners. Returns unsubscribe.
+   */
+  subscribeChanges(listener: ChangeListener): () => void;
+
+  /**
+   * A value that changes whenever anything may have been written to the store, by this process
+   * or another, or undefined when the backend cannot tell. Equal tokens before and after a
+   * computation mean it read a store nobody wrote to: a repeated identical request may be
+   * answered the same way (src/commands/sync.ts). SQLite answers at once (its data version);
+   * PostgreSQL with one query (the WAL insert position, which any commit moves).
+   */
+  writeToken(): string | undefined | Promise<string | undefined>;
+}
+
+/**
+ * The EAS server's own state per device, always in easd's SQL store whatever keeps the mail:
+ * partnerships, device data, sync states and what each device holds, client Add ids, failure
+ * notices, ComposeMail ClientIds.
+ */
+export interface DeviceStateStore {
+  /** ComposeMail ClientIds already sent, per device (sending.ts). */
+  readonly sending: SendingStore;
 
   // Devices
   /** Creates or refreshes a device; sets lastSeen (and firstSeen when new). */
@@ -155,35 +192,27 @@ export interface Store {
   putClientAdd(userId: string, deviceId: string, collectionId: string, clientId: string, itemId: string): Promise<void>;
 
   /**
-   * Change notifications for held Ping and Sync Wait requests. Every committed item write
-   * notifies its folder (a move: both folders); every hierarchy write notifies (userId, null),
-   * deleteFolder also each deleted folder, deleteUser the user's hierarchy. A listener hears
-   * every user's changes and filters. Failed or empty writes notify nothing.
-   * With PostgreSQL the notification crosses processes (LISTEN/NOTIFY), so a listener hears
-   * changes stored by any node, asynchronously (maybe after the write's promise resolved); a
-   * change committed before subscribing may still arrive, one committed after subscribeChanges
-   * returned always does (except while the LISTEN connection is being re-established, which is
-   * reported to the onError option). With SQLite it is in-process and synchronous, before the
-   * write's promise resolves. Listeners are called after commit, never inside a transaction;
-   * a listener that throws (or rejects) is reported to onError and does not affect the write
-   * or other listeners. Returns unsubscribe.
-   */
-  subscribeChanges(listener: ChangeListener): () => void;
-
-  /**
-   * A value that changes whenever anything may have been written to the store, by this process
-   * or another, or undefined when the backend cannot tell. Equal tokens before and after a
-   * computation mean it read a store nobody wrote to: a repeated identical request may be
-   * answered the same way (src/commands/sync.ts). SQLite answers at once (its data version);
-   * PostgreSQL with one query (the WAL insert position, which any commit moves).
-   */
-  writeToken(): string | undefined | Promise<string | undefined>;
-
-  /**
    * Records that the user was told an item could not be synchronized (kb-2.4). True the first
    * time for that user and item, false ever after (the notice is sent once per item).
    */
   markSyncFailureNoticed(userId: string, itemId: string): Promise<boolean>;
 
+  writeToken(): string | undefined | Promise<string | undefined>;
+}
+
+/** Server-wide state: device policies and rules, protection records, mailbox logging, homes. */
+export interface ServerStore {
+  /** Device management: policies, access rules, per-device provisioning/access/wipe state. */
+  readonly devices: DevicesStore;
+  /** Throttle blocks and loop flags per device, for the admin (protection.ts). */
+  readonly protection: ProtectionStore;
+  /** Mailbox logging: per-user request/response capture (mailbox-log.ts). */
+  readonly mailboxLog: MailboxLogStore;
+  /** Users and mail domains homed on another deployment (homes.ts). */
+  readonly homes: HomesStore;
+}
+
+/** The whole SQL store: what the composition root opens and hands out by owner. */
+export interface Store extends AccountsStore, ContentStore, DeviceStateStore, ServerStore {
   close(): Promise<void>;
 }

@@ -10,6 +10,7 @@
 import type { Logger } from 'pino';
 import type { EasVersion } from '../eas/versions.ts';
 import type { Device, Folder, JsonObject, User } from '../ports/types.ts';
+import type { Mailbox } from '../ports/mailbox.ts';
 import type { Store } from '../ports/store.ts';
 import type { WbxmlElement } from '../wbxml/tree.ts';
 import type { EasRequestParams } from './request.ts';
@@ -38,6 +39,8 @@ export interface CommandContext<S = unknown> {
   /** The raw request body (MIME for 12.x SendMail, empty for an empty Ping or Sync). */
   rawBody: Buffer;
   contentType?: string;
+  /** The user's mailbox (src/ports/mailbox.ts): content goes through it, whatever keeps it. */
+  readonly mailbox: Mailbox;
   store: Store;
   /** Configured services beyond the store (src/commands/services.ts). */
   services: S;

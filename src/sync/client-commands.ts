@@ -7,7 +7,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { ConversionError, type ConvertContext, type ItemConverter } from '../classes/types.ts';
 import type { Folder, Item, JsonObject } from '../ports/types.ts';
-import type { Store } from '../ports/store.ts';
+import type { Mailbox } from '../ports/mailbox.ts';
 import { el, type WbxmlElement } from '../wbxml/tree.ts';
 import { OWN_DELETE } from './feed.ts';
 import type { HeldView } from './held-view.ts';
@@ -19,8 +19,7 @@ import { SyncStatus, type SyncContext } from './sync-context.ts';
 export class AddMatcher {
   private index: Map<string, string> | undefined;
   constructor(
-    private readonly store: Store,
-    private readonly userId: string,
+    private readonly mailbox: Mailbox,
     private readonly folder: Folder,
     private readonly converter: ItemConverter,
   ) {}
@@ -30,15 +29,9 @@ export class AddMatcher {
     if (key === undefined) return undefined;
     if (!this.index) {
       this.index = new Map();
-      let cursor = 0;
-      for (;;) {
-        const page = await this.store.listChangesSince(this.userId, this.folder.id, cursor, 1000);
-        for (const item of page) {
-          cursor = item.modseq;
-          const k = item.deleted ? undefined : this.converter.matchKey(item.data);
-          if (k !== undefined && !this.index.has(k)) this.index.set(k, item.id);
-        }
-        if (page.length < 1000) break;
+      for await (const item of this.mailbox.scan(this.folder.id)) {
+        const k = this.converter.matchKey(item.data);
+        if (k !== undefined && !this.index.has(k)) this.index.set(k, item.id);
       }
     }
     return this.index.get(key);
@@ -56,7 +49,7 @@ export async function refuseRestricted(ctx: SyncContext, folder: Folder, cmd: Cl
   if (!ctx.visible && !ctx.readOnly) return undefined;
   if (cmd.kind === 'Fetch') {
     if (!ctx.visible) return undefined;
-    const item = await ctx.store.getItemByServerId(ctx.user.id, cmd.serverId);
+    const item = await ctx.mailbox.getItemByServerId(cmd.serverId);
     if (item && item.folderId === folder.id && !item.deleted && ctx.visible(item.data)) return undefined;
     return responseElement('Fetch', idElement('ServerId', cmd.serverId), statusElement(SyncStatus.NotFound));
   }
@@ -87,12 +80,12 @@ export async function applyClientCommand(
   matcher: AddMatcher | undefined,
   recent?: RecentAddMatcher,
 ): Promise<WbxmlElement[]> {
-  const { store, user, device } = ctx;
+  const { mailbox, deviceState, user, device } = ctx;
   switch (cmd.kind) {
     case 'Add': {
       // Idempotent per device, collection and ClientId (kb-2.7): a replayed Add gets the same ServerId.
-      const known = await store.getClientAdd(user.id, device.deviceId, folder.id, cmd.clientId);
-      const knownItem = known ? await store.getItem(user.id, known) : null;
+      const known = await deviceState.getClientAdd(user.id, device.deviceId, folder.id, cmd.clientId);
+      const knownItem = known ? await mailbox.getItem(known) : null;
       if (knownItem) {
         touched.set(knownItem.id, knownItem.modseq);
         held.add(knownItem.id);
@@ -106,9 +99,9 @@ export async function applyClientCommand(
         return [responseElement('Add', idElement('ClientId', cmd.clientId), statusElement(SyncStatus.ConversionError))];
       }
       const matchedId = (matcher ? await matcher.find(data) : undefined) ?? (recent ? await recent.find(data, held) : undefined);
-      const item = matchedId ? await store.getItem(user.id, matchedId) : await store.putItem({ userId: user.id, folderId: folder.id, class: converter.itemClass, data, uid: uidOf(data) });
+      const item = matchedId ? await mailbox.getItem(matchedId) : await mailbox.putItem({ folderId: folder.id, class: converter.itemClass, data, uid: uidOf(data) });
       if (!item) throw new Error('matched item vanished');
-      await store.putClientAdd(user.id, device.deviceId, folder.id, cmd.clientId, item.id);
+      await deviceState.putClientAdd(user.id, device.deviceId, folder.id, cmd.clientId, item.id);
       touched.set(item.id, item.modseq);
       held.add(item.id);
       if (!matchedId) await ctx.onClientWrite?.(folder, item, cmd.appData);
@@ -116,7 +109,7 @@ export async function applyClientCommand(
       return [responseElement('Add', idElement('ClientId', cmd.clientId), idElement('ServerId', item.serverId), statusElement(SyncStatus.Success))];
     }
     case 'Change': {
-      const item = await store.getItemByServerId(user.id, cmd.serverId);
+      const item = await mailbox.getItemByServerId(cmd.serverId);
       if (!item || item.folderId !== folder.id) {
         return [responseElement('Change', idElement('ServerId', cmd.serverId), statusElement(SyncStatus.NotFound))];
       }
@@ -145,22 +138,22 @@ export async function applyClientCommand(
       const after = converter.afterClientChange?.(data, item.data, cctx);
       if (after) {
         data = after.data;
-        for (const created of after.created) await store.putItem({ userId: user.id, folderId: folder.id, class: converter.itemClass, data: created });
+        for (const created of after.created) await mailbox.putItem({ folderId: folder.id, class: converter.itemClass, data: created });
       }
-      const updated = await store.updateItem(user.id, item.id, { data, uid: uidOf(data) ?? item.uid });
+      const updated = await mailbox.updateItem(item.id, { data, uid: uidOf(data) ?? item.uid });
       if (!after) touched.set(updated.id, updated.modseq);
       await ctx.onClientWrite?.(folder, updated, cmd.appData);
       await ctx.onClientItemChange?.(folder, item, updated);
       return []; // a successful Change is not answered (MS-ASCMD 2.2.3.24.3)
     }
     case 'Delete': {
-      const item = await store.getItemByServerId(user.id, cmd.serverId);
+      const item = await mailbox.getItemByServerId(cmd.serverId);
       if (!item || item.folderId !== folder.id) {
         // Already gone while the device still holds it: its own Delete sent again (a retried
         // request whose answer was lost) or one that crossed a delete from elsewhere. The item
         // is gone as the device asks, so the answer is the one the first attempt got, and its
         // tombstone is not sent back as news.
-        if (!cmd.instanceId && (await deletedWhileHeld(store, user.id, folder, cmd.serverId, held, touched))) return [];
+        if (!cmd.instanceId && (await deletedWhileHeld(mailbox, folder, cmd.serverId, held, touched))) return [];
         return [responseElement('Delete', idElement('ServerId', cmd.serverId), statusElement(SyncStatus.NotFound))];
       }
       // 16.0+: a Delete with InstanceId deletes one occurrence; the series stays (a Change on the server).
@@ -173,7 +166,7 @@ export async function applyClientCommand(
           if (!(err instanceof ConversionError)) throw err;
           return [responseElement('Delete', idElement('ServerId', cmd.serverId), ...instanceElement(cmd.instanceId), statusElement(SyncStatus.ConversionError))];
         }
-        const updated = await store.updateItem(user.id, item.id, { data, uid: uidOf(data) ?? item.uid });
+        const updated = await mailbox.updateItem(item.id, { data, uid: uidOf(data) ?? item.uid });
         touched.set(updated.id, updated.modseq);
         await ctx.onClientItemChange?.(folder, item, updated);
         return [];
@@ -181,15 +174,15 @@ export async function applyClientCommand(
       // DeletesAsMoves (default true, MS-ASCMD 2.2.3.43): deletes from a device move the item
       // to Deleted Items, recoverable; only a delete inside Deleted Items is final (kb-1.5).
       const trash = ctx.folders.find((f) => f.type === 4);
-      if (deletesAsMoves && trash && trash.id !== folder.id) await store.moveItem(user.id, item.id, trash.id);
-      else await store.deleteItem(user.id, item.id);
+      if (deletesAsMoves && trash && trash.id !== folder.id) await mailbox.moveItem(item.id, trash.id);
+      else await mailbox.deleteItem(item.id);
       touched.set(item.id, OWN_DELETE);
       held.remove(item.id);
       await ctx.onClientItemChange?.(folder, item, undefined);
       return [];
     }
     case 'Fetch': {
-      const item = await store.getItemByServerId(user.id, cmd.serverId);
+      const item = await mailbox.getItemByServerId(cmd.serverId);
       if (!item || item.folderId !== folder.id) {
         return [responseElement('Fetch', idElement('ServerId', cmd.serverId), statusElement(SyncStatus.NotFound))];
       }
@@ -205,8 +198,8 @@ export async function applyClientCommand(
 }
 
 /** Whether the ServerId names a tombstone of this folder the device holds; if so, records its delete as the device's own. */
-async function deletedWhileHeld(store: Store, userId: string, folder: Folder, serverId: string, held: HeldView, touched: Map<string, number>): Promise<boolean> {
-  const gone = await store.getItemByServerId(userId, serverId, true);
+async function deletedWhileHeld(mailbox: Mailbox, folder: Folder, serverId: string, held: HeldView, touched: Map<string, number>): Promise<boolean> {
+  const gone = await mailbox.getItemByServerId(serverId, true);
   if (!gone || !gone.deleted || gone.folderId !== folder.id) return false;
   await held.load([gone.id]);
   if (!held.has(gone.id)) return false;

@@ -5,7 +5,8 @@
  */
 import { classForFolderType } from '../classes/index.ts';
 import type { Folder, JsonObject } from '../ports/types.ts';
-import type { Store } from '../ports/store.ts';
+import type { Mailbox } from '../ports/mailbox.ts';
+import type { DeviceStateStore } from '../ports/store.ts';
 import { countChanges, filterFor, planFeed, restrictFilter, type FeedPlan, type ItemFilter } from './feed.ts';
 import { HeldView } from './held-view.ts';
 import { keyGeneration } from './sync-key.ts';
@@ -87,23 +88,17 @@ export function initialState(options: CollectionOptions, supported: string[] | u
  * every generation) and the folder read again against it, which also sends what the old state
  * still owed. Idempotent: until the state is saved again the same record is made again.
  */
-export async function adoptLegacyState(store: Store, userId: string, deviceId: string, folder: Folder, state: CollectionState, visible: ItemFilter | undefined): Promise<CollectionState> {
+export async function adoptLegacyState(mailbox: Mailbox, deviceState: DeviceStateStore, deviceId: string, folder: Folder, state: CollectionState, visible: ItemFilter | undefined, nowMs: number): Promise<CollectionState> {
   if (state.heldKept) return state;
   if (state.modseq === 0) return { ...state, heldKept: true };
-  const inOld = restrictFilter(filterFor(classForFolderType(folder.type), state.options.filterType, new Date(state.windowAt ?? Date.now())), visible);
+  const inOld = restrictFilter(filterFor(classForFolderType(folder.type), state.options.filterType, new Date(state.windowAt ?? nowMs)), visible);
   const held: string[] = [];
-  let cursor = 0;
-  for (;;) {
-    const page = await store.listChangesSince(userId, folder.id, cursor, 1000);
-    for (const item of page) {
-      cursor = item.modseq;
-      if (!item.deleted && item.createdModseq <= state.modseq && (!inOld || inOld(item.data))) held.push(item.id);
-    }
-    if (page.length < 1000) break;
+  for await (const item of mailbox.scan(folder.id)) {
+    if (item.createdModseq <= state.modseq && (!inOld || inOld(item.data))) held.push(item.id);
   }
   // The device's own writes the feed had not passed yet are on it too (its deletes are not).
   for (const [id, seq] of Object.entries(state.own ?? {})) if (seq >= 0) held.push(id);
-  await store.holdItems(userId, deviceId, folder.id, held);
+  await deviceState.holdItems(mailbox.userId, deviceId, folder.id, held);
   return { ...state, heldKept: true, rescanTo: state.modseq, modseq: 0 };
 }
 
@@ -121,8 +116,8 @@ export interface DeviceView {
  * records a legacy state's holdings (adoptLegacyState).
  */
 export async function deviceView(
-  store: Store,
-  userId: string,
+  mailbox: Mailbox,
+  deviceState: DeviceStateStore,
   deviceId: string,
   folder: Folder,
   syncKey: string,
@@ -131,10 +126,10 @@ export async function deviceView(
   visible: ItemFilter | undefined,
   nowMs: number,
 ): Promise<DeviceView> {
-  const state = await adoptLegacyState(store, userId, deviceId, folder, saved, visible);
+  const state = await adoptLegacyState(mailbox, deviceState, deviceId, folder, saved, visible, nowMs);
   const plan = planFeed({ ...state, filterType: state.options.filterType }, filterType, nowMs);
   const filter = restrictFilter(filterFor(classForFolderType(folder.type), filterType, new Date(nowMs)), visible);
-  const held = new HeldView(store, userId, deviceId, folder.id, keyGeneration(syncKey));
+  const held = new HeldView(deviceState, mailbox.userId, deviceId, folder.id, keyGeneration(syncKey));
   return { state, plan, filter, held, own: new Map(Object.entries(state.own ?? {})) };
 }
 
@@ -143,11 +138,11 @@ export async function deviceView(
  * only a change the device would be sent wakes it). Judged from its latest state; a folder it
  * has never synced has news whenever it has changed at all.
  */
-export async function hasNews(store: Store, userId: string, deviceId: string, folder: Folder, visible: ItemFilter | undefined, nowMs = Date.now()): Promise<boolean> {
-  const states = await store.listSyncStates(userId, deviceId, folder.id);
+export async function hasNews(mailbox: Mailbox, deviceState: DeviceStateStore, deviceId: string, folder: Folder, visible: ItemFilter | undefined, nowMs = Date.now()): Promise<boolean> {
+  const states = await deviceState.listSyncStates(mailbox.userId, deviceId, folder.id);
   if (states.length === 0) return folder.modseq > 0;
   const latest = states.reduce((a, b) => (keyGeneration(b.syncKey) > keyGeneration(a.syncKey) ? b : a));
   const saved = readState(latest.data);
-  const v = await deviceView(store, userId, deviceId, folder, latest.syncKey, saved, saved.options.filterType, visible, nowMs);
-  return (await countChanges(store, userId, folder, v.plan, v.filter, v.held, v.own, 1)) > 0;
+  const v = await deviceView(mailbox, deviceState, deviceId, folder, latest.syncKey, saved, saved.options.filterType, visible, nowMs);
+  return (await countChanges(mailbox, folder, v.plan, v.filter, v.held, v.own, 1)) > 0;
 }

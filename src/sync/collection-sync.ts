@@ -2,7 +2,7 @@ import { KeyedLock } from './keyed-lock.ts';
 import { classForFolderType, converterFor } from '../classes/index.ts';
 import type { ConvertContext, ItemConverter } from '../classes/types.ts';
 import type { EasVersion } from '../eas/versions.ts';
-import type { Folder } from '../store/types.ts';
+import type { Folder } from '../ports/types.ts';
 import type { WbxmlElement } from '../wbxml/tree.ts';
 import { AddMatcher, applyClientCommand, refuseRestricted } from './client-commands.ts';
 import { deviceView, initialState, readState, stateToJson, type DeviceView } from './collection-state.ts';
@@ -78,22 +78,22 @@ const collectionLocks = new KeyedLock();
  * pass (state, client commands, the feed, saving) around its decisions (sync-pass.ts decidePass).
  */
 async function syncFolder(ctx: SyncContext, req: CollectionRequest & { syncKey: string }, folder: Folder, budget: { remaining: number }): Promise<CollectionOutcome> {
-  const { store, user, device } = ctx;
+  const { mailbox, deviceState, user, device } = ctx;
   const collectionId = folder.serverId;
   const nowMs = ctx.now();
 
   if (req.syncKey === INITIAL_SYNC_KEY) {
     // SyncKey 0 resets this collection alone (kb-2.13); a device that had state counts a reset.
     // What it held goes with its states: it starts from nothing.
-    const removed = await store.deleteSyncStates(user.id, device.deviceId, folder.id);
-    if (removed > 0) await store.recordSyncReset(user.id, device.deviceId);
+    const removed = await deviceState.deleteSyncStates(user.id, device.deviceId, folder.id);
+    if (removed > 0) await deviceState.recordSyncReset(user.id, device.deviceId);
     const key = firstSyncKey();
     const state = initialState(req.options ?? {}, req.supported, nowMs);
-    await store.saveSyncState({ userId: user.id, deviceId: device.deviceId, collectionId: folder.id, syncKey: key, data: stateToJson(state) }, []);
+    await deviceState.saveSyncState({ userId: user.id, deviceId: device.deviceId, collectionId: folder.id, syncKey: key, data: stateToJson(state) }, []);
     return { element: collectionElement(key, collectionId, SyncStatus.Success), syncKey: key, changed: true, folder, status: SyncStatus.Success, sent: 0, moreAvailable: false };
   }
 
-  const saved = await store.getSyncState(user.id, device.deviceId, folder.id, req.syncKey);
+  const saved = await deviceState.getSyncState(user.id, device.deviceId, folder.id, req.syncKey);
   if (!saved) {
     // Neither the current key nor the previous one: the client must start over (Status 3).
     return { element: collectionElement(INITIAL_SYNC_KEY, collectionId, SyncStatus.InvalidSyncKey), syncKey: INITIAL_SYNC_KEY, changed: true, folder, status: SyncStatus.InvalidSyncKey, sent: 0, moreAvailable: false };
@@ -102,7 +102,7 @@ async function syncFolder(ctx: SyncContext, req: CollectionRequest & { syncKey: 
   const options: CollectionOptions = req.options ?? stored.options;
   // What the device holds at this key, where its feed resumes and through which window (a
   // FilterType change or a day's aging rereads the folder, feed.ts planFeed).
-  const view = await deviceView(store, user.id, device.deviceId, folder, req.syncKey, stored, options.filterType, ctx.visible, nowMs);
+  const view = await deviceView(mailbox, deviceState, device.deviceId, folder, req.syncKey, stored, options.filterType, ctx.visible, nowMs);
   const { state, plan, held } = view;
   const itemClass = classForFolderType(folder.type);
   const converter = converterFor(itemClass);
@@ -112,8 +112,8 @@ async function syncFolder(ctx: SyncContext, req: CollectionRequest & { syncKey: 
   const responses: WbxmlElement[] = [];
   // This request's own writes, and those of earlier requests the feed has not passed yet.
   const touched = new Map<string, number>(view.own);
-  const matcher = state.matchAdds ? new AddMatcher(store, user.id, folder, converter) : undefined;
-  const recent = itemClass === 'Contacts' ? new RecentAddMatcher(store, user.id, folder, converter, state.modseq) : undefined;
+  const matcher = state.matchAdds ? new AddMatcher(mailbox, folder, converter) : undefined;
+  const recent = itemClass === 'Contacts' ? new RecentAddMatcher(mailbox, folder, converter, state.modseq, new Date(nowMs)) : undefined;
   // The device has every version up to here: a Change of an item changed later conflicts.
   const seen = Math.max(state.modseq, state.rescanTo ?? 0);
   for (const cmd of req.commands) {
@@ -135,7 +135,7 @@ async function syncFolder(ctx: SyncContext, req: CollectionRequest & { syncKey: 
   }
   const pass = decidePass({ stored, request: { syncKey: req.syncKey, options: req.options, commandsSent: req.commands.length > 0 }, plan, feed, touched });
   if (pass.next) {
-    await store.saveSyncState({ userId: user.id, deviceId: device.deviceId, collectionId: folder.id, syncKey: pass.syncKey, data: stateToJson(pass.next) }, [req.syncKey], held.change(keyGeneration(pass.syncKey)));
+    await deviceState.saveSyncState({ userId: user.id, deviceId: device.deviceId, collectionId: folder.id, syncKey: pass.syncKey, data: stateToJson(pass.next) }, [req.syncKey], held.change(keyGeneration(pass.syncKey)));
   }
   const element = syncedCollection(pass.syncKey, collectionId, SyncStatus.Success, pass.moreAvailable, commands, responses);
   return { element, syncKey: pass.syncKey, changed: pass.changed, folder, status: SyncStatus.Success, sent: commands.length, moreAvailable: pass.moreAvailable, position: pass.position };
@@ -163,7 +163,7 @@ async function readFeed(
   // Items the device added outside its window, owed a SoftDelete (ChangePage.deferred).
   let leaving = plan.leaving ?? [];
   if (leaving.length > 0) {
-    const owed = await leavingCommands(ctx.store, ctx.user.id, folder, leaving, filter, held, window);
+    const owed = await leavingCommands(ctx.mailbox, folder, leaving, filter, held, window);
     commands.push(...owed.commands);
     leaving = owed.rest;
   }
@@ -171,7 +171,7 @@ async function readFeed(
   if (leaving.length > 0 || !feedToRead(folder.modseq, plan, commandsSent)) return { commands, feed: { sent: commands.length, reached: plan.since, leaving, more: false } };
   const report = ctx.onUnconvertible;
   const skipped: Unconvertible | undefined = report ? (item, err) => report(folder, item, err) : undefined;
-  const page = await collectChanges(ctx.store, ctx.user.id, folder, converter, cctx, plan, window - commands.length, filter, held, touched, skipped, addedNow);
+  const page = await collectChanges(ctx.mailbox, folder, converter, cctx, plan, window - commands.length, filter, held, touched, skipped, addedNow);
   commands.push(...page.commands);
   return { commands, feed: { sent: commands.length, reached: page.modseq, leaving: page.deferred, more: page.moreAvailable } };
 }

@@ -7,7 +7,8 @@
 import type { Logger } from 'pino';
 import type { ConversionError } from '../classes/types.ts';
 import type { Folder, Item, JsonObject, User } from '../ports/types.ts';
-import type { Store } from '../ports/store.ts';
+import type { Mailbox } from '../ports/mailbox.ts';
+import type { DeviceStateStore } from '../ports/store.ts';
 
 /** FolderSync type of the Inbox (MS-ASCMD 2.2.3.186.3). */
 const INBOX_TYPE = 2;
@@ -51,10 +52,10 @@ export function failureNoticeData(user: Pick<User, 'email'>, folder: Pick<Folder
 }
 
 /** Logs the skipped item and, the first time for this item, puts the notice in the user's Inbox. */
-export async function reportUnconvertible(store: Store, user: User, folder: Folder, item: Item, err: ConversionError, log: Logger, now = new Date()): Promise<void> {
+export async function reportUnconvertible(mailbox: Mailbox, deviceState: Pick<DeviceStateStore, 'markSyncFailureNoticed'>, user: User, folder: Folder, item: Item, err: ConversionError, log: Logger, now = new Date()): Promise<void> {
   log.warn({ itemId: item.id, serverId: item.serverId, folder: folder.serverId, itemClass: item.class, reason: err.message }, 'item cannot be converted for this device: skipped');
-  if (!(await store.markSyncFailureNoticed(user.id, item.id))) return;
-  const inbox = (await store.listFolders(user.id)).find((f) => f.type === INBOX_TYPE);
+  if (!(await deviceState.markSyncFailureNoticed(user.id, item.id))) return;
+  const inbox = (await mailbox.listFolders()).find((f) => f.type === INBOX_TYPE);
   if (!inbox) return;
-  await store.putItem({ userId: user.id, folderId: inbox.id, class: 'Email', data: failureNoticeData(user, folder, item, err.message, now) });
+  await mailbox.putItem({ folderId: inbox.id, class: 'Email', data: failureNoticeData(user, folder, item, err.message, now) });
 }

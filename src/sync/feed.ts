@@ -9,7 +9,7 @@ import { withinFilter } from '../classes/index.ts';
 import { ConversionError, type ConvertContext, type ItemConverter } from '../classes/types.ts';
 import { loadForConversion } from '../classes/load-body.ts';
 import type { Folder, Item, ItemClass, JsonObject } from '../ports/types.ts';
-import type { Store } from '../ports/store.ts';
+import type { Mailbox } from '../ports/mailbox.ts';
 import { el, type WbxmlElement } from '../wbxml/tree.ts';
 import type { HeldView } from './held-view.ts';
 
@@ -132,8 +132,7 @@ export interface ChangePage {
  * device holds it by then.
  */
 export async function collectChanges(
-  store: Store,
-  userId: string,
+  mailbox: Mailbox,
   folder: Folder,
   converter: ItemConverter,
   cctx: ConvertContext,
@@ -150,7 +149,7 @@ export async function collectChanges(
   let cursor = plan.since;
   const batch = Math.max(window + 1, 64);
   for (;;) {
-    const changes = await store.listChangesSince(userId, folder.id, cursor, batch);
+    const changes = await mailbox.changesSince(folder.id, cursor, batch);
     await held.load(changes.map((i) => i.id));
     for (const item of changes) {
       const kind = judge(item, held, filter, own, plan);
@@ -160,7 +159,7 @@ export async function collectChanges(
         continue;
       }
       if (commands.length >= window) return { commands, modseq: cursor, moreAvailable: true, deferred };
-      const command = await commandFor(store, item, kind, converter, cctx, skipped);
+      const command = await commandFor(mailbox, item, kind, converter, cctx, skipped);
       cursor = item.modseq;
       if (!command) continue;
       if (kind === 'Add') held.add(item.id);
@@ -177,8 +176,7 @@ export async function collectChanges(
  * did not fit) or, for an estimate, only counted.
  */
 export async function leavingCommands(
-  store: Store,
-  userId: string,
+  mailbox: Pick<Mailbox, 'getItem'>,
   folder: Folder,
   ids: readonly string[],
   filter: ItemFilter | undefined,
@@ -189,7 +187,7 @@ export async function leavingCommands(
   await held.load(ids);
   let i = 0;
   for (; i < ids.length && commands.length < window; i++) {
-    const item = await store.getItem(userId, ids[i]!);
+    const item = await mailbox.getItem(ids[i]!);
     if (!item || item.folderId !== folder.id || !held.has(item.id) || !filter || filter(item.data)) continue;
     commands.push(el('AirSync', 'SoftDelete', el('AirSync', 'ServerId', item.serverId)));
     held.remove(item.id);
@@ -197,11 +195,11 @@ export async function leavingCommands(
   return { commands, rest: ids.slice(i) };
 }
 
-async function commandFor(store: Store, item: Item, kind: ChangeKind, converter: ItemConverter, cctx: ConvertContext, skipped?: Unconvertible): Promise<WbxmlElement | undefined> {
+async function commandFor(mailbox: Mailbox, item: Item, kind: ChangeKind, converter: ItemConverter, cctx: ConvertContext, skipped?: Unconvertible): Promise<WbxmlElement | undefined> {
   if (kind === 'Delete' || kind === 'SoftDelete') return el('AirSync', kind, el('AirSync', 'ServerId', item.serverId));
   let appData: WbxmlElement[];
   try {
-    await loadForConversion(store, [item], cctx); // raw MIME for BodyPreference Type 4 (src/classes/load-body.ts)
+    await loadForConversion(mailbox, [item], cctx); // raw MIME for BodyPreference Type 4 (src/classes/load-body.ts)
     appData = converter.toEas(item.data, cctx);
   } catch (err) {
     // An item that cannot be converted is skipped without stalling the folder (kb-2.4).
@@ -226,8 +224,7 @@ export function asConversionError(err: unknown, converter: ItemConverter): Conve
  * MS-ASCMD 2.2.1.9; Ping's "anything for this device"). `limit` stops counting early.
  */
 export async function countChanges(
-  store: Store,
-  userId: string,
+  mailbox: Mailbox,
   folder: Folder,
   plan: FeedPlan,
   filter: ItemFilter | undefined,
@@ -235,12 +232,12 @@ export async function countChanges(
   own: OwnWrites,
   limit = Infinity,
 ): Promise<number> {
-  let count = plan.leaving?.length ? (await leavingCommands(store, userId, folder, plan.leaving, filter, held, Infinity)).commands.length : 0;
+  let count = plan.leaving?.length ? (await leavingCommands(mailbox, folder, plan.leaving, filter, held, Infinity)).commands.length : 0;
   if (count >= limit) return count;
   let cursor = plan.since;
   const batch = 1000;
   for (;;) {
-    const changes = await store.listChangesSince(userId, folder.id, cursor, batch);
+    const changes = await mailbox.changesSince(folder.id, cursor, batch);
     await held.load(changes.map((i) => i.id));
     for (const item of changes) {
       if (judge(item, held, filter, own, plan) !== undefined) count++;

@@ -1,5 +1,5 @@
 import type { HeldChange } from '../ports/types.ts';
-import type { Store } from '../ports/store.ts';
+import type { DeviceStateStore } from '../ports/store.ts';
 
 /**
  * What the device holds of one collection while one Sync is worked out: the store's record at
@@ -16,7 +16,7 @@ export class HeldView {
   readonly #removed = new Set<string>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<DeviceStateStore, 'heldItems'>,
     private readonly userId: string,
     private readonly deviceId: string,
     private readonly collectionId: string,

@@ -26,7 +26,8 @@
  * The functions at the top are pure; the ones at the bottom read and write the store.
  */
 import { HIERARCHY_COLLECTION, type Folder, type JsonObject } from '../ports/types.ts';
-import type { Store } from '../ports/store.ts';
+import type { Mailbox } from '../ports/mailbox.ts';
+import type { DeviceStateStore } from '../ports/store.ts';
 import { el, type WbxmlElement } from '../wbxml/tree.ts';
 import { isWellFormedSyncKey, nextSyncKey } from './sync-key.ts';
 
@@ -280,14 +281,14 @@ export function isValidFolderName(name: string): boolean {
  * The state saved under a hierarchy sync key, or null when the key is not one easd issued to this
  * device and still keeps (MS-ASCMD 2.2.3.181.2: Status 9), or its state is corrupt.
  */
-export async function loadHierarchyState(store: Store, userId: string, deviceId: string, key: string): Promise<HierarchyState | null> {
+export async function loadHierarchyState(store: Pick<DeviceStateStore, 'getSyncState'>, userId: string, deviceId: string, key: string): Promise<HierarchyState | null> {
   if (!isWellFormedSyncKey(key)) return null;
   const saved = await store.getSyncState(userId, deviceId, HIERARCHY_COLLECTION, key);
   return saved ? parseHierarchyState(saved.data) : null;
 }
 
 /** Whether `key` (a stored key) is the device's current hierarchy key: nothing was saved after it. */
-export async function isCurrentHierarchyKey(store: Store, userId: string, deviceId: string, key: string): Promise<boolean> {
+export async function isCurrentHierarchyKey(store: Pick<DeviceStateStore, 'getSyncState'>, userId: string, deviceId: string, key: string): Promise<boolean> {
   return (await store.getSyncState(userId, deviceId, HIERARCHY_COLLECTION, nextSyncKey(key))) === null;
 }
 
@@ -296,7 +297,7 @@ export async function isCurrentHierarchyKey(store: Store, userId: string, device
  * `keep` (the key it follows, so a retried request stays answerable; none for a first key).
  */
 export async function saveHierarchyState(
-  store: Store,
+  store: Pick<DeviceStateStore, 'saveSyncState'>,
   userId: string,
   deviceId: string,
   key: string,
@@ -309,20 +310,19 @@ export async function saveHierarchyState(
 /**
  * Reads the hierarchy changes after `state` and computes the diff (of the folders `visible`
  * allows, when given). `liveFolders` (from
- * ensureDefaultFolders) resolves parents that did not change; if a parent still cannot be
+ * Mailbox.ensureDefaultFolders) resolves parents that did not change; if a parent still cannot be
  * resolved (a folder created or moved between the two reads), everything is recomputed from one
  * full read of the feed, which is self-consistent.
  */
 export async function readHierarchyChanges(
-  store: Store,
-  userId: string,
+  mailbox: Pick<Mailbox, 'folderChangesSince'>,
   state: HierarchyState,
   liveFolders: readonly Folder[] = [],
   visible?: (f: Folder) => boolean,
 ): Promise<HierarchyDiff> {
   const owedSids = new Set(state.owed ?? []);
   if (state.modseq > 0 && (owedSids.size === 0 || liveFolders.length > 0)) {
-    const rows = await store.listFolderChangesSince(userId, state.modseq);
+    const rows = await mailbox.folderChangesSince(state.modseq);
     const ids = new Map<string, string>();
     for (const f of liveFolders) ids.set(f.id, f.serverId);
     for (const f of rows) ids.set(f.id, f.serverId);
@@ -332,7 +332,7 @@ export async function readHierarchyChanges(
       if (!(err instanceof UnresolvedParentError)) throw err;
     }
   }
-  const all = await store.listFolderChangesSince(userId, 0);
+  const all = await mailbox.folderChangesSince(0);
   const ids = new Map(all.map((f) => [f.id, f.serverId]));
   return computeHierarchyChanges(state, all, (id) => ids.get(id), visible, all.filter((f) => owedSids.has(f.serverId)));
 }

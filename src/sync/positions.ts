@@ -1,4 +1,4 @@
-import type { Store } from '../ports/store.ts';
+import type { DeviceStateStore } from '../ports/store.ts';
 
 /**
  * The folder sequence each device last synced to, per folder, kept as device data. Ping compares
@@ -7,11 +7,11 @@ import type { Store } from '../ports/store.ts';
  */
 const NAME = 'positions';
 
-export async function readPositions(store: Store, userId: string, deviceId: string): Promise<Record<string, number>> {
+export async function readPositions(store: Pick<DeviceStateStore, 'getDeviceData'>, userId: string, deviceId: string): Promise<Record<string, number>> {
   return ((await store.getDeviceData(userId, deviceId, NAME)) ?? {}) as Record<string, number>;
 }
 
-export async function recordPositions(store: Store, userId: string, deviceId: string, positions: ReadonlyMap<string, number>): Promise<void> {
+export async function recordPositions(store: Pick<DeviceStateStore, 'getDeviceData' | 'putDeviceData'>, userId: string, deviceId: string, positions: ReadonlyMap<string, number>): Promise<void> {
   if (positions.size === 0) return;
   const current = await readPositions(store, userId, deviceId);
   let dirty = false;

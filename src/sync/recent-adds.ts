@@ -24,7 +24,7 @@
  */
 import type { ItemConverter } from '../classes/types.ts';
 import type { Folder, JsonObject } from '../ports/types.ts';
-import type { Store } from '../ports/store.ts';
+import type { Mailbox } from '../ports/mailbox.ts';
 import type { HeldView } from './held-view.ts';
 
 export const RECENT_ADD_WINDOW_MS = 20 * 60_000;
@@ -35,8 +35,7 @@ export class RecentAddMatcher {
   private index: Map<string, { id: string }[]> | undefined;
 
   constructor(
-    private readonly store: Store,
-    private readonly userId: string,
+    private readonly mailbox: Mailbox,
     private readonly folder: Folder,
     private readonly converter: ItemConverter,
     /** The device's folder sequence: every item it does not hold changed after it. */
@@ -60,7 +59,7 @@ export class RecentAddMatcher {
     let cursor = this.since;
     let seen = 0;
     while (seen < MAX_SCAN) {
-      const page = await this.store.listChangesSince(this.userId, this.folder.id, cursor, 500);
+      const page = await this.mailbox.changesSince(this.folder.id, cursor, 500);
       for (const item of page) {
         cursor = item.modseq;
         seen++;

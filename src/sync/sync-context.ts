@@ -4,7 +4,9 @@
  */
 import type { ConversionError } from '../classes/types.ts';
 import type { EasVersion } from '../eas/versions.ts';
-import type { Device, Folder, Item, Store, User } from '../store/types.ts';
+import type { Mailbox } from '../ports/mailbox.ts';
+import type { DeviceStateStore } from '../ports/store.ts';
+import type { Device, Folder, Item, User } from '../ports/types.ts';
 import type { WbxmlElement } from '../wbxml/tree.ts';
 import type { ItemFilter } from './feed.ts';
 
@@ -25,7 +27,10 @@ export const SyncStatus = {
 } as const;
 
 export interface SyncContext {
-  store: Store;
+  /** The user's mailbox: the folders and items synchronized. */
+  mailbox: Mailbox;
+  /** The device's state (sync keys, what it holds, client Add ids), always easd's own store. */
+  deviceState: DeviceStateStore;
   user: User;
   device: Device;
   version: EasVersion;

@@ -35,7 +35,7 @@ test('an 8-bit windows-1252 message goes out as the exact bytes received (opaque
     ]);
     const item = await deliverOne(t.store, raw);
     assert.equal((item.data.body as { text: string }).text.trim(), 'Café “q”', 'the text body is decoded for Sync');
-    await loadForConversion(t.store, [item], mime());
+    await loadForConversion(t.store.mail, [item], mime());
     const d = data(emailConverter.toEas(item.data, mime()));
     assert.ok(d.children[0] instanceof Uint8Array);
     assert.deepEqual(Buffer.from(d.children[0]), raw);
@@ -52,11 +52,11 @@ test('a UTF-8 message goes out as text; without MIME in the request nothing is r
     const raw = Buffer.from('From: x@outside.test\r\nSubject: utf8\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nCafé ✓\r\n');
     const item = await deliverOne(t.store, raw);
     const before = JSON.stringify(item.data);
-    await loadForConversion(t.store, [item], { version: '14.1', bodyPreferences: [{ type: 2 }], mimeSupport: 2 });
-    await loadForConversion(t.store, [item], mime({ mimeSupport: 0 }));
-    await loadForConversion(t.store, [item], mime({ mimeSupport: 1 }));
+    await loadForConversion(t.store.mail, [item], { version: '14.1', bodyPreferences: [{ type: 2 }], mimeSupport: 2 });
+    await loadForConversion(t.store.mail, [item], mime({ mimeSupport: 0 }));
+    await loadForConversion(t.store.mail, [item], mime({ mimeSupport: 1 }));
     assert.equal(JSON.stringify(item.data), before, 'not loaded: no MIME asked, MIMESupport 0, or 1 for a message that is not S/MIME');
-    await loadForConversion(t.store, [item], mime());
+    await loadForConversion(t.store.mail, [item], mime());
     const d = data(emailConverter.toEas(item.data, mime()));
     assert.equal(d.children[0], raw.toString('utf8'));
   } finally {

@@ -9,6 +9,7 @@ import { contactsConverter } from '../../src/classes/contacts.ts';
 import type { Folder, Store, User } from '../../src/store/types.ts';
 import { HeldView } from '../../src/sync/held-view.ts';
 import { RECENT_ADD_WINDOW_MS, RecentAddMatcher } from '../../src/sync/recent-adds.ts';
+import { StoreMailbox } from '../../src/store/store-mailbox.ts';
 import { openTempPostgresStore, openTempSqliteStore, type TestStore } from '../helpers/db.ts';
 
 const T0 = new Date('2026-11-25T10:00:00.000Z');
@@ -40,13 +41,13 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const none = () => new HeldView(store, user.id, 'dev1', folder.id, 1);
       const ownWrite = new HeldView(store, user.id, 'dev1', folder.id, 1);
       ownWrite.add(recent.id);
-      const at = (ms: number) => new RecentAddMatcher(store, user.id, folder, contactsConverter, since, new Date(T0.getTime() + ms));
+      const at = (ms: number) => new RecentAddMatcher(new StoreMailbox(store, user.id), folder, contactsConverter, since, new Date(T0.getTime() + ms));
       assert.equal(await at(60_000).find({ ...JANE, firstName: ' JANE ' }, none()), recent.id);
       assert.equal(await at(RECENT_ADD_WINDOW_MS + 1000).find(JANE, none()), undefined, 'outside the window');
       assert.equal(await at(60_000).find(JANE, ownWrite), undefined, "the device's own write");
       // An item the device already has (at or before its sequence) is never matched.
       assert.equal(await at(60_000).find({ ...JANE, firstName: 'Old' }, none()), undefined);
-      assert.equal(await new RecentAddMatcher(store, user.id, folder, contactsConverter, recent.modseq, T0).find(JANE, none()), undefined);
+      assert.equal(await new RecentAddMatcher(new StoreMailbox(store, user.id), folder, contactsConverter, recent.modseq, T0).find(JANE, none()), undefined);
       // Different contacts do not match.
       assert.equal(await at(60_000).find({ ...JANE, email1Address: 'other@example.com' }, none()), undefined);
     });

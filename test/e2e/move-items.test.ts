@@ -31,7 +31,7 @@ function moveRequest(moves: Array<{ src?: string; from?: string; to?: string }>)
   );
 }
 
-for (const backend of ['sqlite', 'postgres'] as const) {
+for (const backend of ['sqlite', 'postgres', 'memory'] as const) {
   describe(`MoveItems on ${backend}`, { skip: backend === 'postgres' && pgSkipped() }, () => {
     let srv: TestServer;
     before(async () => {

@@ -33,7 +33,7 @@ function email(i: number, extra: JsonObject = {}): JsonObject {
 
 const subjectOf = (appData: WbxmlElement, ns = 'Email') => childText(appData, 'Subject', ns);
 
-for (const backend of ['sqlite', 'postgres'] as const) {
+for (const backend of ['sqlite', 'postgres', 'memory'] as const) {
   describe(`sync engine scenarios (${backend})`, () => {
     let server: TestServer;
     let alice: User;

@@ -20,6 +20,8 @@ import { ENDPOINT } from '../../src/http/activesync.ts';
 import { DEFAULT_MAX_REQUEST_BYTES, type ServerConfig } from '../../src/http/server.ts';
 import type { Store, User } from '../../src/store/types.ts';
 import { openTempPostgresStore, openTempSqliteStore } from './db.ts';
+import { storeWithMailboxes } from './mailbox-store-view.ts';
+import { MemoryMailboxProvider } from './memory-mailbox.ts';
 
 /** One parsed pino line: `msg`, `level` (number) and whatever fields the caller logged. */
 export type LogLine = Record<string, unknown> & { level: number; msg?: string };
@@ -39,8 +41,12 @@ export interface TestServerOptions {
   users?: TestUser[];
   /** Logger level; default 'trace', so tests see every line (and can check none leaks a secret). */
   logLevel?: Level;
-  /** Store backend: a temp SQLite file (default) or a fresh PostgreSQL schema, dropped on close. */
-  backend?: 'sqlite' | 'postgres';
+  /**
+   * Store backend: a temp SQLite file (default) or a fresh PostgreSQL schema, dropped on close;
+   * 'memory': the mailboxes in memory (test/helpers/memory-mailbox.ts) with easd's own state in a
+   * temp SQLite file, and `store` a view that reaches the mailboxes for folders and items.
+   */
+  backend?: 'sqlite' | 'postgres' | 'memory';
   /**
    * Replacements for the services the composition root builds, made once the store is open
    * (they usually need it), e.g. `services: (store) => ({ devices: new DeviceManager(store, { now }) })`.
@@ -108,6 +114,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       });
       users.set(user.email, user);
     }
+    const mailboxes = opts.mailboxes?.(temp.store) ?? (opts.backend === 'memory' ? new MemoryMailboxProvider() : undefined);
     const config: ServerConfig = { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false, ...opts.config };
     runtime = await buildRuntime(
       { server: config },
@@ -115,7 +122,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
         store: temp.store,
         log: collectingLogger(logs, opts.logLevel),
         handlers: opts.handlers ?? commandHandlers(),
-        ...(opts.mailboxes ? { mailboxes: opts.mailboxes(temp.store) } : {}),
+        ...(mailboxes ? { mailboxes } : {}),
         ...(opts.services ? { override: opts.services } : {}),
       },
     );
@@ -129,7 +136,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       endpoint: url + ENDPOINT,
       app,
       runtime,
-      store: temp.store,
+      store: mailboxes ? storeWithMailboxes(temp.store, mailboxes) : temp.store,
       logs,
       users,
       requestLogs: (from = 0) => logs.slice(from).filter((l) => l.msg === 'request'),
