@@ -1,21 +1,21 @@
 import { createHash } from 'node:crypto';
 import type { User } from '../ports/types.ts';
-import type { Store } from '../ports/store.ts';
+import type { Accounts } from '../ports/accounts.ts';
 import type { Lockout } from './lockout.ts';
-import { verifyPassword } from './password.ts';
 
 /**
- * Checks Basic credentials against the user directory. Devices send credentials with every
- * request (a Ping every few minutes, a Sync every few seconds while busy), and a scrypt check
- * costs tens of milliseconds of CPU, so a success is remembered for a while. The cache key binds
- * the password to the stored hash: a password change makes old entries unreachable at once.
- * Failures are never cached, so a corrected password works on the next request.
+ * Checks Basic credentials through the accounts port (src/ports/accounts.ts). Devices send
+ * credentials with every request (a Ping every few minutes, a Sync every few seconds while busy),
+ * and a check costs tens of milliseconds of CPU (scrypt) or a login elsewhere, so a success is
+ * remembered for a while. The cache key binds the password to the account's credential tag (the
+ * stored hash): a password change makes old entries unreachable at once. Failures are never
+ * cached, so a corrected password works on the next request.
  */
 export class Authenticator {
   private readonly cache = new Map<string, number>();
 
   constructor(
-    private readonly store: Store,
+    private readonly accounts: Accounts,
     private readonly ttlMs = 5 * 60_000,
     private readonly maxEntries = 10_000,
     private readonly now: () => number = Date.now,
@@ -42,10 +42,11 @@ export class Authenticator {
    */
   async attempt(username: string, password: string, from?: { deviceId: string; address: string }): Promise<{ user: User; reason?: undefined } | { user: null; reason: string }> {
     const login = normalizeLogin(username);
-    const user = await this.store.getUserByEmail(login);
+    const user = await this.accounts.findUser(login);
     const lockout = from ? this.lockout : undefined;
     const origin = { login, deviceId: from?.deviceId ?? '', address: from?.address ?? '' };
-    const attempt = lockout?.attemptHash(password, user?.passwordHash);
+    const tag = user ? this.accounts.credentialTag(user) : undefined;
+    const attempt = lockout?.attemptHash(password, tag);
     if (lockout && attempt) {
       const c = lockout.check(origin, attempt);
       if (!c.allowed) return { user: null, reason: c.reason };
@@ -54,10 +55,10 @@ export class Authenticator {
       if (lockout && attempt) lockout.failed(origin, attempt);
       return { user: null, reason: 'wrong user name or password' };
     }
-    const key = createHash('sha256').update(user.passwordHash).update('\0').update(password).digest('base64');
+    const key = createHash('sha256').update(tag!).update('\0').update(password).digest('base64');
     const until = this.cache.get(key);
     if (until === undefined || until <= this.now()) {
-      if (!(await verifyPassword(password, user.passwordHash))) {
+      if (!(await this.accounts.checkPassword(user, password))) {
         if (lockout && attempt) lockout.failed(origin, attempt);
         return { user: null, reason: 'wrong user name or password' };
       }

@@ -4,7 +4,7 @@ import type { CommandContext } from '../commands/types.ts';
 import type { EasVersion } from '../eas/versions.ts';
 import type { Device, User } from '../ports/types.ts';
 import type { Mailbox } from '../ports/mailbox.ts';
-import type { Store } from '../ports/store.ts';
+import type { AccountsStore, DeviceStateStore, ServerStore, Store } from '../ports/store.ts';
 import type { Restriction } from '../protocol/command.ts';
 import type { EasRequestParams } from '../protocol/request.ts';
 import { decodeWbxml, type WbxmlElement } from '../wbxml/index.ts';
@@ -82,6 +82,18 @@ export class RequestContext implements CommandContext {
   get request(): WbxmlElement | undefined {
     if (this.#decoded === null) this.#decoded = this.#isWbxml ? decodeWbxml(this.rawBody) : undefined;
     return this.#decoded;
+  }
+
+  get deviceState(): DeviceStateStore {
+    return this.store;
+  }
+
+  get accounts(): AccountsStore {
+    return this.store;
+  }
+
+  get server(): ServerStore {
+    return this.store;
   }
 
   /** The user's mailbox, opened on first use (a quiet repeat or a Ping answered from state never opens it). */

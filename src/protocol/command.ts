@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { EasVersion } from '../eas/versions.ts';
 import type { Device, Folder, JsonObject, User } from '../ports/types.ts';
 import type { Mailbox } from '../ports/mailbox.ts';
-import type { Store } from '../ports/store.ts';
+import type { AccountsStore, DeviceStateStore, ServerStore, Store } from '../ports/store.ts';
 import type { WbxmlElement } from '../wbxml/tree.ts';
 import type { EasRequestParams } from './request.ts';
 import type { Watch } from './watch.ts';
@@ -41,6 +41,13 @@ export interface CommandContext<S = unknown> {
   contentType?: string;
   /** The user's mailbox (src/ports/mailbox.ts): content goes through it, whatever keeps it. */
   readonly mailbox: Mailbox;
+  /** The device's state (partnership, sync states, what it holds): easd's own store. */
+  readonly deviceState: DeviceStateStore;
+  /** Users and the directory (GAL, aliases, out of office). */
+  readonly accounts: AccountsStore;
+  /** Server-wide state: device policies and rules, protection records, mailbox logging, homes. */
+  readonly server: ServerStore;
+  /** The whole store, while commands move to the owners above; new code must not use it. */
   store: Store;
   /** Configured services beyond the store (src/commands/services.ts). */
   services: S;
