@@ -8,6 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Authenticator } from '../auth/authenticator.ts';
+import { StoredAccounts } from '../auth/stored-accounts.ts';
 import { FreeBusyCache, QuietAnswers } from '../commands/answer-caches.ts';
 import { commandHandlers } from '../commands/index.ts';
 import type { Services } from '../commands/services.ts';
@@ -101,7 +102,8 @@ export async function buildRuntime(config: RuntimeConfig, parts: RuntimeParts): 
   afterDelivery.push(autoReplyHook({ store, outbound: () => services.outbound, log }));
   afterDelivery.push(meetingHook({ store, log, outbound: () => services.outbound }));
 
-  const authenticator = new Authenticator(store);
+  // Authentication through the accounts port: easd's own users and their password hashes.
+  const authenticator = new Authenticator(new StoredAccounts(store));
   // One per process: budgets, loops and failed logins are counted in memory (README "Protection").
   const protection = new Protection(config.server.protection ?? {}, store, log);
   const cacheMs = config.server.accountCacheMs;
