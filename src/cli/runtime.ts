@@ -15,11 +15,12 @@ import type { Services } from '../commands/services.ts';
 import type { CommandHandler } from '../commands/types.ts';
 import { DeviceManager } from '../devices/manager.ts';
 import { Protection } from '../devices/protection.ts';
+import { SeenDevices } from '../devices/seen-devices.ts';
 import { timedStore } from '../http/metrics.ts';
 import { HomeDirectory } from '../http/redirect.ts';
 import { buildServer, type ServerConfig } from '../http/server.ts';
 import { MailboxLogCapture } from '../logging/mailbox-log.ts';
-import { deliverMessage, type AfterDeliveryHook, type DeliveryOptions } from '../mail/deliver.ts';
+import { deliverMessage, type AfterDeliveryHook, type DeliveryOptions, type DeliveryTargets } from '../mail/deliver.ts';
 import { createMailListener, DEFAULT_MAX_MESSAGE_BYTES, type MailListener } from '../mail/lmtp-server.ts';
 import { createOutboundMail, type OutboundMail, type RelayConfig } from '../mail/relay.ts';
 import { meetingHook } from '../meetings/meeting-hook.ts';
@@ -28,6 +29,7 @@ import { autoReplyHook } from '../settings/auto-reply-hook.ts';
 import { StoreMailboxProvider } from '../store/store-mailbox.ts';
 import type { Store } from '../store/types.ts';
 import { ChangeHub } from '../sync/change-hub.ts';
+import { KeyedLock } from '../sync/keyed-lock.ts';
 
 export interface RuntimeConfig {
   server: ServerConfig;
@@ -51,10 +53,11 @@ export interface RuntimeParts {
   handlers?: Map<string, CommandHandler>;
   /**
    * Replacements for services built from the store (a test's device manager with a fake clock,
-   * an outbound that records). Called once, after the defaults are built, with the store and
-   * the delivery options (whose afterDelivery hooks include out-of-office and meetings).
+   * an outbound that records). Called once, after the defaults are built, with the store, the
+   * delivery options (whose afterDelivery hooks include out-of-office and meetings) and where
+   * delivery finds recipients and writes their mail.
    */
-  override?: (store: Store, delivery: DeliveryOptions) => Partial<Services> | Promise<Partial<Services>>;
+  override?: (store: Store, delivery: DeliveryOptions, targets: DeliveryTargets) => Partial<Services> | Promise<Partial<Services>>;
 }
 
 export interface Runtime {
@@ -64,6 +67,8 @@ export interface Runtime {
   readonly app: FastifyInstance;
   /** Options every delivery uses (LMTP, SMTP, local recipients of sent mail). */
   readonly delivery: DeliveryOptions;
+  /** Where every delivery finds its recipients (the accounts) and writes their mail (the mailboxes). */
+  readonly deliveryTargets: DeliveryTargets;
   /** Starts taking mail in over LMTP or SMTP; returns the bound port. Closed with the runtime. */
   listenMail(protocol: 'lmtp' | 'smtp', host: string, port: number): Promise<number>;
   /** Closes the HTTP server, the mail listeners and outbound mail (not the store, which the caller opened). */
@@ -79,15 +84,20 @@ export async function buildRuntime(config: RuntimeConfig, parts: RuntimeParts): 
   const delivery: DeliveryOptions = { acceptedDomains, afterDelivery, log };
   const requestStore = config.server.metrics ? timedStore(store) : store;
   const mailboxes = parts.mailboxes ?? new StoreMailboxProvider(requestStore, (err) => log.error({ err }, 'a change listener failed'));
+  // Recipients are the store's users; their mail goes into the mailboxes the EAS engine serves.
+  const deliveryTargets: DeliveryTargets = { accounts: store, mailboxes };
   const services: Services = {
     // Mail out (src/mail/relay.ts): local recipients through the same delivery as LMTP, the rest
     // through the relay. Without a relay, mail for outside recipients is refused (SendMail 120).
-    outbound: createOutboundMail({ store, log, deliverLocal: (m) => deliverMessage(store, m, delivery), acceptedDomains, ...(config.relay ? { relay: config.relay } : {}) }),
+    outbound: createOutboundMail({ accounts: store, log, deliverLocal: (m) => deliverMessage(deliveryTargets, m, delivery), acceptedDomains, ...(config.relay ? { relay: config.relay } : {}) }),
     // Device management (src/devices): policies, access rules, wipe; quarantine notices to the admin.
-    devices: new DeviceManager(store, { ...(config.adminEmail ? { adminEmail: config.adminEmail } : {}), log }),
+    devices: new DeviceManager(store, mailboxes, { ...(config.adminEmail ? { adminEmail: config.adminEmail } : {}), log }),
     mailboxes,
+    // Search and Find: the SQL store's full-text index over its own mailboxes (src/mail/search.ts).
+    searchIndex: store.search,
     // Held Pings and Syncs with Wait: one subscription per user with something held.
     changes: new ChangeHub(mailboxes),
+    syncLocks: new KeyedLock(),
     quietAnswers: new QuietAnswers(),
     freeBusy: new FreeBusyCache(),
     // The store's token covers its own mailboxes; another provider's is combined with it. Only
@@ -95,12 +105,12 @@ export async function buildRuntime(config: RuntimeConfig, parts: RuntimeParts): 
     writeToken: parts.mailboxes ? (ctx) => combinedToken(requestStore.writeToken(), ctx.mailbox.writeToken()) : () => requestStore.writeToken(),
   };
   const built = services.outbound;
-  Object.assign(services, await parts.override?.(store, delivery));
+  Object.assign(services, await parts.override?.(store, delivery, deliveryTargets));
   if (services.outbound !== built) built?.close();
   // Out of office (src/settings/auto-reply-hook.ts) and meetings through mail (src/meetings/):
   // hooks on delivery, answering through whichever outbound the services hold.
-  afterDelivery.push(autoReplyHook({ store, outbound: () => services.outbound, log }));
-  afterDelivery.push(meetingHook({ store, log, outbound: () => services.outbound }));
+  afterDelivery.push(autoReplyHook({ accounts: store, mailboxes, outbound: () => services.outbound, log }));
+  afterDelivery.push(meetingHook({ accounts: store, mailboxes, log, outbound: () => services.outbound }));
 
   // Authentication through the accounts port: easd's own users and their password hashes.
   const authenticator = new Authenticator(new StoredAccounts(store));
@@ -118,6 +128,7 @@ export async function buildRuntime(config: RuntimeConfig, parts: RuntimeParts): 
     protection,
     homes: new HomeDirectory(store, { cacheMs }),
     mailboxLog: new MailboxLogCapture(store, log, { cacheMs }),
+    seenDevices: new SeenDevices(requestStore),
   });
 
   const listeners: MailListener[] = [];
@@ -127,8 +138,9 @@ export async function buildRuntime(config: RuntimeConfig, parts: RuntimeParts): 
     services,
     app,
     delivery,
+    deliveryTargets,
     async listenMail(protocol, host, port) {
-      const listener = createMailListener({ store, log, protocol, acceptedDomains, maxMessageBytes: config.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, afterDelivery });
+      const listener = createMailListener({ ...deliveryTargets, log, protocol, acceptedDomains, maxMessageBytes: config.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, afterDelivery });
       listeners.push(listener);
       return listener.listen(host, port);
     },

@@ -1,7 +1,9 @@
 import type { OutboundMail } from '../mail/relay.ts';
+import type { SearchIndex } from '../mail/search.ts';
 import type { DeviceManager } from '../devices/manager.ts';
 import type { Mailbox, MailboxProvider } from '../ports/mailbox.ts';
 import type { ChangeHub } from '../sync/change-hub.ts';
+import type { KeyedLock } from '../sync/keyed-lock.ts';
 import type { FreeBusyCache, QuietAnswers } from './answer-caches.ts';
 /**
  * The long-lived services commands use beyond the store, each built once by the composition root
@@ -17,8 +19,15 @@ export interface Services {
   devices: DeviceManager;
   /** Opens users' mailboxes (src/ports/mailbox.ts): easd's own store, or another backend. */
   mailboxes: MailboxProvider;
+  /**
+   * The full-text index Search and Find read (src/mail/search.ts): easd's SQL store's, kept in
+   * step with each folder's change feed; it finds items of easd's own mailboxes only.
+   */
+  searchIndex: SearchIndex;
   /** Held Pings and Syncs with Wait, indexed by user (src/sync/change-hub.ts). */
   changes: ChangeHub;
+  /** One device's Syncs of one collection run one at a time (src/sync/collection-sync.ts). */
+  syncLocks: KeyedLock;
   /** Sync answers a byte-identical repeat may get again (src/commands/sync.ts). */
   quietAnswers: QuietAnswers;
   /** Recent free/busy answers (src/commands/resolve-recipients.ts). */

@@ -111,11 +111,12 @@ async function handleSync(ctx: CommandContext, out: { waits: boolean }): Promise
     visible: ctx.restricted?.item,
     readOnly: ctx.restricted?.readOnly,
     now: () => Date.now(),
+    locks: ctx.services.syncLocks,
     onClientWrite: async (folder, item, appData) => {
       if (asksToSend(folder, appData, ctx.version)) await sendDraft({ store, mailbox: ctx.mailbox, user, version: ctx.version, outbound: ctx.services.outbound, log: ctx.log }, item, appData);
     },
     // Meetings the user organises from a 16.0+ device: the server notifies the attendees.
-    onClientItemChange: (folder, before, after) => afterClientCalendarChange({ store, mailbox: ctx.mailbox, user, version: ctx.version, outbound: ctx.services.outbound, log: ctx.log }, folder, before, after),
+    onClientItemChange: (folder, before, after) => afterClientCalendarChange({ accounts: ctx.accounts, mailbox: ctx.mailbox, user, version: ctx.version, outbound: ctx.services.outbound, log: ctx.log }, folder, before, after),
   };
   const watched = new Set(syncCtx.folders.filter((f) => req.collections.some((c) => c.collectionId === f.serverId)).map((f) => f.id));
   const pass = async (collections: CollectionRequest[]) => {

@@ -10,7 +10,7 @@ import { encodeWbxml, toXml, WbxmlError } from '../wbxml/index.ts';
 import { RequestContext } from './request-context.ts';
 import type { Logger } from 'pino';
 import { parseRequestParams, QueryError } from './query.ts';
-import { SeenDevices } from '../devices/seen-devices.ts';
+import type { SeenDevices } from '../devices/seen-devices.ts';
 import { withProvisionGate } from '../devices/provision-gate.ts';
 import { authenticateRequest } from './authenticate.ts';
 import { logFields } from '../logging/request-log.ts';
@@ -38,6 +38,8 @@ interface Deps {
   held: Set<AbortController>;
   /** Throttling, loop detection, held-request limit (src/devices/protection.ts). */
   protection: Protection;
+  /** Device partnerships as requests see them (written when new, changed or a minute old). */
+  seenDevices: SeenDevices;
   /**
    * Runs once the user is authenticated (mailbox logging, redirects of users homed elsewhere:
    * src/http/server.ts); false when it has answered the request itself.
@@ -49,7 +51,7 @@ interface Deps {
 
 export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
   const { log } = deps;
-  const seenDevices = new SeenDevices(deps.store);
+  const { seenDevices } = deps;
   const { protection, services } = deps;
 
   /** Writes a command's result as the HTTP response (now, or later for a parked request). */

@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { Protection, ProtectionConfig } from '../devices/protection.ts';
+import type { SeenDevices } from '../devices/seen-devices.ts';
 import type { Services } from '../commands/services.ts';
 import type { CommandHandler } from '../commands/types.ts';
 import type { User } from '../ports/types.ts';
@@ -50,6 +51,8 @@ export interface ServerDeps {
   homes: HomeDirectory;
   /** Which users' requests are captured (src/logging/). */
   mailboxLog: MailboxLogCapture;
+  /** Device partnerships as requests see them (src/devices/seen-devices.ts). */
+  seenDevices: SeenDevices;
   /** Services handed to every command. */
   services: Services;
 }

@@ -1,4 +1,3 @@
-import { KeyedLock } from './keyed-lock.ts';
 import { classForFolderType, converterFor } from '../classes/index.ts';
 import type { ConvertContext, ItemConverter } from '../classes/types.ts';
 import type { EasVersion } from '../eas/versions.ts';
@@ -67,11 +66,8 @@ export async function syncCollection(ctx: SyncContext, req: CollectionRequest, b
   // behind the answer the device kept (the second), and what came in between would be sent
   // twice or never (MS-ASCMD 2.2.3.177.3 SyncKey: a retried request gets the same next key).
   const keyed = req as CollectionRequest & { syncKey: string };
-  return collectionLocks.run(`${ctx.user.id}\0${ctx.device.deviceId}\0${folder.id}`, () => syncFolder(ctx, keyed, folder, budget));
+  return ctx.locks.run(`${ctx.user.id}\0${ctx.device.deviceId}\0${folder.id}`, () => syncFolder(ctx, keyed, folder, budget));
 }
-
-/** Per process: two easd nodes sharing PostgreSQL do not share it (a retry sent to the other node can still race). */
-const collectionLocks = new KeyedLock();
 
 /**
  * syncCollection for a collection the server has, under the device's lock of it: the I/O of a

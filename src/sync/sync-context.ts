@@ -9,6 +9,7 @@ import type { DeviceStateStore } from '../ports/store.ts';
 import type { Device, Folder, Item, User } from '../ports/types.ts';
 import type { WbxmlElement } from '../wbxml/tree.ts';
 import type { ItemFilter } from './feed.ts';
+import type { KeyedLock } from './keyed-lock.ts';
 
 /** Sync statuses (MS-ASCMD 2.2.3.177.17). */
 export const SyncStatus = {
@@ -62,5 +63,11 @@ export interface SyncContext {
    * aged by it (feed.ts planFeed, WINDOW_AGING_MS). Production passes Date.now; tests fix it.
    */
   now: () => number;
+  /**
+   * One device's requests for one collection run one at a time under this lock (collection-sync.ts).
+   * One per process, from the composition root: two easd nodes sharing PostgreSQL do not share
+   * it (a retry sent to the other node can still race).
+   */
+  locks: KeyedLock;
 }
 
