@@ -5,7 +5,8 @@
  */
 import type { JsonObject } from '../ports/types.ts';
 import { anyOccurrenceInWindow, expand, lastOccurrenceEnd, type EasRecurrence, type Occurrence, type Series, type SeriesException } from './recurrence.ts';
-import { canonicalZone, ianaOffsets, offsetsForTimezoneBlob, UTC_OFFSETS, utcToWall, wallToUtc, type OffsetFn } from './timezone.ts';
+import { offsetsForTimezoneBlob } from './tzi-to-zone.ts';
+import { canonicalZone, ianaOffsets, UTC_OFFSETS, utcToWall, wallToUtc, type OffsetFn } from './zone-offsets.ts';
 
 function date(data: JsonObject, key: string): Date | undefined {
   const v = data[key];

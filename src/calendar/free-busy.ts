@@ -19,7 +19,7 @@
 import type { JsonObject } from '../ports/types.ts';
 import { allDayBounds, eventOffsets, occurrencesOf, recurrenceOf, seriesOf } from './event.ts';
 import { expand, type Series } from './recurrence.ts';
-import { utcToWall, wallToUtc, type OffsetFn } from './timezone.ts';
+import { utcToWall, wallToUtc, type OffsetFn } from './zone-offsets.ts';
 
 /** MergedFreeBusy digits (MS-ASCMD 2.2.3.107). */
 export const FreeBusy = { Free: 0, Tentative: 1, Busy: 2, OutOfOffice: 3, NoData: 4 } as const;

@@ -23,23 +23,11 @@ import ICAL from 'ical.js';
 
 import type { JsonObject, JsonValue } from '../ports/types.ts';
 import { recurrenceToRrule, rruleToRecurrence, type EasRecurrence } from './recurrence.ts';
-import {
-  canonicalZone,
-  decodeTimezone,
-  encodeTimezone,
-  ianaOffsets,
-  tziForZone,
-  tziFromVTimezone,
-  tziOffsets,
-  UTC_OFFSETS,
-  utcToWall,
-  wallToUtc,
-  zoneForTzi,
-  zoneForTzid,
-  type OffsetFn,
-  type SystemTime,
-  type WallTime,
-} from './timezone.ts';
+import { decodeTimezone, encodeTimezone, tziOffsets, type SystemTime } from './time-zone-information.ts';
+import { zoneForTzi } from './tzi-to-zone.ts';
+import { tziFromVTimezone, zoneForTzid } from './vtimezone.ts';
+import { canonicalZone, ianaOffsets, UTC_OFFSETS, utcToWall, wallToUtc, type OffsetFn, type WallTime } from './zone-offsets.ts';
+import { tziForZone } from './zone-to-tzi.ts';
 
 /** The text is not an iCalendar object this code can read (RFC 5545 syntax error, no VEVENT). */
 export class ICalendarError extends Error {
