@@ -4,7 +4,8 @@
  * (FilterType windows), meeting processing and free/busy.
  */
 import type { JsonObject } from '../ports/types.ts';
-import { anyOccurrenceInWindow, expand, lastOccurrenceEnd, type EasRecurrence, type Occurrence, type Series, type SeriesException } from './recurrence.ts';
+import type { EasRecurrence } from './recurrence-pattern.ts';
+import { anyOccurrenceInWindow, expand, lastOccurrenceEnd, type Occurrence, type Series, type SeriesException } from './recurrence.ts';
 import { offsetsForTimezoneBlob } from './tzi-to-zone.ts';
 import { canonicalZone, ianaOffsets, UTC_OFFSETS, utcToWall, wallToUtc, type OffsetFn } from './zone-offsets.ts';
 

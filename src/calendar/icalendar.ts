@@ -22,7 +22,8 @@
 import ICAL from 'ical.js';
 
 import type { JsonObject, JsonValue } from '../ports/types.ts';
-import { recurrenceToRrule, rruleToRecurrence, type EasRecurrence } from './recurrence.ts';
+import type { EasRecurrence } from './recurrence-pattern.ts';
+import { recurrenceToRrule, rruleToRecurrence } from './recurrence-rrule.ts';
 import { decodeTimezone, encodeTimezone, tziOffsets, type SystemTime } from './time-zone-information.ts';
 import { zoneForTzi } from './tzi-to-zone.ts';
 import { tziFromVTimezone, zoneForTzid } from './vtimezone.ts';

@@ -25,7 +25,7 @@ import { eventOffsets } from '../calendar/event.ts';
 import { globalObjIdFromUid } from '../calendar/global-obj-id.ts';
 import { answerRequested } from '../calendar/itip.ts';
 import type { ParsedEvent } from '../calendar/icalendar.ts';
-import type { EasRecurrence } from '../calendar/recurrence.ts';
+import type { EasRecurrence } from '../calendar/recurrence-pattern.ts';
 import { canonicalZone, utcToWall } from '../calendar/zone-offsets.ts';
 import { timezoneBlobForZone } from '../calendar/zone-to-tzi.ts';
 import type { JsonObject } from '../ports/types.ts';
