@@ -90,7 +90,7 @@ interface Result {
 async function runOne(backend: 'sqlite' | 'postgres'): Promise<Result> {
   const user = { email: 'bench@example.com', password: 'pw-bench-123456' };
   const srv = await startTestServer({ users: [user], backend, logLevel: 'warn' });
-  const lmtp = createMailListener({ store: srv.store, log: pino({ level: 'warn' }) });
+  const lmtp = createMailListener({ ...srv.runtime.deliveryTargets, log: pino({ level: 'warn' }) });
   const port = await lmtp.listen('127.0.0.1', 0);
   try {
     let next = 0;

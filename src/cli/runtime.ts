@@ -53,11 +53,10 @@ export interface RuntimeParts {
   handlers?: Map<string, CommandHandler>;
   /**
    * Replacements for services built from the store (a test's device manager with a fake clock,
-   * an outbound that records). Called once, after the defaults are built, with the store, the
-   * delivery options (whose afterDelivery hooks include out-of-office and meetings) and where
-   * delivery finds recipients and writes their mail.
+   * an outbound that records). Called once, after the defaults are built, with the store and
+   * the delivery options (whose afterDelivery hooks include out-of-office and meetings).
    */
-  override?: (store: Store, delivery: DeliveryOptions, targets: DeliveryTargets) => Partial<Services> | Promise<Partial<Services>>;
+  override?: (store: Store, delivery: DeliveryOptions) => Partial<Services> | Promise<Partial<Services>>;
 }
 
 export interface Runtime {
@@ -105,7 +104,7 @@ export async function buildRuntime(config: RuntimeConfig, parts: RuntimeParts): 
     writeToken: parts.mailboxes ? (ctx) => combinedToken(requestStore.writeToken(), ctx.mailbox.writeToken()) : () => requestStore.writeToken(),
   };
   const built = services.outbound;
-  Object.assign(services, await parts.override?.(store, delivery, deliveryTargets));
+  Object.assign(services, await parts.override?.(store, delivery));
   if (services.outbound !== built) built?.close();
   // Out of office (src/settings/auto-reply-hook.ts) and meetings through mail (src/meetings/):
   // hooks on delivery, answering through whichever outbound the services hold.

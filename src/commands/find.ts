@@ -122,7 +122,7 @@ export const find: CommandHandler = async (ctx) => {
       const collectionId = childText(query, 'CollectionId', AS)?.trim();
       const freeText = childText(query, 'FreeText', F);
       if (!freeText?.trim()) return fail(FindStatus.InvalidRequest, 'FreeText is missing');
-      const outcome = await searchMailbox(ctx.store, ctx.user.id, {
+      const outcome = await searchMailbox(ctx.mailbox, ctx.services.searchIndex, {
         freeText,
         ...(collectionId ? { collectionIds: [collectionId] } : {}),
         deepTraversal: options ? child(options, 'DeepTraversal', F) !== undefined : false,
@@ -130,7 +130,7 @@ export const find: CommandHandler = async (ctx) => {
       });
       if (outcome.kind === 'invalid') return fail(FindStatus.InvalidRequest, outcome.reason);
       if (outcome.kind === 'unknown_folder') return fail(FindStatus.FolderSyncRequired, `CollectionId ${outcome.collectionId} is not a folder of the user`);
-      const folders = new Map((await ctx.store.listFolders(ctx.user.id)).map((f) => [f.id, f.serverId]));
+      const folders = new Map((await ctx.mailbox.listFolders()).map((f) => [f.id, f.serverId]));
       const results = outcome.items.map((item) =>
         el(
           F,
@@ -145,7 +145,7 @@ export const find: CommandHandler = async (ctx) => {
     }
     const q = text(query)?.trim() ?? '';
     if (q === '') return fail(FindStatus.InvalidRequest, 'Query is empty');
-    const outcome = await searchGal(ctx.store, { query: q, range: `${range[0]}-${range[1]}`, version: ctx.version });
+    const outcome = await searchGal(ctx.accounts, { query: q, range: `${range[0]}-${range[1]}`, version: ctx.version });
     if (outcome.status !== 1 && outcome.status !== 12) return fail(FindStatus.InvalidRequest, `GAL search status ${outcome.status}`);
     const results = outcome.results.map((r) => el(F, 'Result', el(F, 'Properties', galProperties(r))));
     return ok('GAL', results, outcome.total, results.length);

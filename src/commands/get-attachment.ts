@@ -13,7 +13,7 @@ import type { CommandHandler, CommandResult } from './types.ts';
 export const getAttachment: CommandHandler = async (ctx): Promise<CommandResult> => {
   const name = ctx.params.attachmentName;
   if (name === undefined || name === '') return { httpStatus: 400, logFields: { reason: 'no AttachmentName' } };
-  const att = await resolveFileReference(ctx.store, ctx.user.id, name);
+  const att = await resolveFileReference(ctx.mailbox, name);
   if (!att) return { httpStatus: 500, logFields: { reason: 'attachment not found' } };
   return { raw: { contentType: att.contentType, data: att.data }, logFields: { bytes: att.data.length } };
 };

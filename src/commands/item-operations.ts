@@ -5,7 +5,7 @@
  * Fetch
  * - Item: the ApplicationData children of the item's class under the request's BodyPreference
  *   and MIMESupport (MS-ASCMD 2.2.3.67.1), in `Properties`, with `airsync:Class`. A delivered
- *   message's raw MIME is read from store.mail (src/classes/load-body.ts). Fetching any message the
+ *   message's raw MIME is read from the mailbox's blobs (src/classes/load-body.ts). Fetching any message the
  *   user owns works whatever its sender's domain (kb-2.3).
  * - LongId (from Search results, 2.2.3.93.2): read back with src/mail/search.ts
  *   `resolveLongId` (the item's ServerId, the caller's own items only).
@@ -19,7 +19,7 @@
  *   application/vnd.ms-sync.multipart (2.2.1.10.1: part count, then offset/length pairs as
  *   little-endian int32, then the parts).
  * - Another user's ServerId or FileReference answers exactly as an unknown one (Status 6 / 15):
- *   lookups go through the store with the requesting user's id only.
+ *   lookups go through the requesting user's own mailbox only.
  *
  * EmptyFolderContents (2.2.3.58): deletes every item of the folder; with DeleteSubFolders also
  * its subfolders. Move (2.2.3.117.1): moves every item of the conversation (ConversationId,
@@ -34,8 +34,8 @@ import { parseFileReference } from '../classes/email.ts';
 import { ConversionError, type ConvertContext } from '../classes/types.ts';
 import { loadForConversion } from '../classes/load-body.ts';
 import { resolveLongId } from '../mail/search.ts';
+import type { Mailbox } from '../ports/mailbox.ts';
 import type { Folder, Item, JsonObject } from '../ports/types.ts';
-import type { Store } from '../ports/store.ts';
 import { isTransientStoreError } from '../ports/types.ts';
 import { convertContext } from '../sync/collection-sync.ts';
 import { parseOptions } from '../sync/sync-request.ts';
@@ -79,13 +79,12 @@ class Parts {
 
 /** The attachment a FileReference names, within the user's own items; null when none. */
 export async function resolveFileReference(
-  store: Store,
-  userId: string,
+  mailbox: Pick<Mailbox, 'getItemsByUid' | 'getBlob'>,
   ref: string,
 ): Promise<{ item: Item; name: string; contentType: string; data: Buffer } | null> {
   const parsed = parseFileReference(ref);
   if (!parsed) return null;
-  const items = await store.getItemsByUid(userId, parsed.mailId);
+  const items = await mailbox.getItemsByUid(parsed.mailId);
   const item = items.find((i) => i.class === 'Email' && i.data['mailId'] === parsed.mailId);
   if (!item) return null;
   const list = item.data['attachments'];
@@ -93,7 +92,7 @@ export async function resolveFileReference(
   const att = list.find((a) => a !== null && typeof a === 'object' && !Array.isArray(a) && a['index'] === parsed.index) as JsonObject | undefined;
   const sha = att && typeof att['sha256'] === 'string' ? att['sha256'] : undefined;
   if (!att || !sha) return null;
-  const data = await store.mail.getBlob(sha);
+  const data = await mailbox.getBlob(sha);
   if (!data) return null;
   return {
     item,
@@ -181,12 +180,12 @@ async function fetchOp(ctx: CommandContext, op: WbxmlElement, parts: Parts): Pro
   let item: Item | null = null;
   let idElements: WbxmlElement[];
   if (longId !== undefined) {
-    item = await resolveLongId(ctx.store, ctx.user.id, longId);
+    item = await resolveLongId(ctx.mailbox, longId);
     idElements = [el('Search', 'LongId', longId)];
   } else if (serverId !== undefined && collectionId !== undefined) {
     idElements = [el(AS, 'CollectionId', collectionId), el(AS, 'ServerId', serverId)];
-    const folder = await ctx.store.getFolderByServerId(ctx.user.id, collectionId);
-    const found = folder ? await ctx.store.getItemByServerId(ctx.user.id, serverId) : null;
+    const folder = await ctx.mailbox.getFolderByServerId(collectionId);
+    const found = folder ? await ctx.mailbox.getItemByServerId(serverId) : null;
     item = found && folder && found.folderId === folder.id ? found : null;
   } else {
     return statusOnly('Fetch', ItemOperationsStatus.ProtocolError);
@@ -218,7 +217,7 @@ function bodyToPart(body: WbxmlElement, parts: Parts): WbxmlElement {
 
 async function fetchAttachment(ctx: CommandContext, ref: string, rangeText: string | undefined, parts: Parts): Promise<WbxmlElement> {
   const ids = [el(ASB, 'FileReference', ref)];
-  const att = await resolveFileReference(ctx.store, ctx.user.id, ref);
+  const att = await resolveFileReference(ctx.mailbox, ref);
   if (!att) return statusOnly('Fetch', ItemOperationsStatus.InvalidAttachment, ...ids);
   const total = att.data.length;
   let bytes = att.data;
@@ -234,31 +233,25 @@ async function fetchAttachment(ctx: CommandContext, ref: string, rangeText: stri
   return el(NS, 'Fetch', el(NS, 'Status', ItemOperationsStatus.Success), ...ids, el(NS, 'Properties', props));
 }
 
-async function liveItems(store: Store, userId: string, folderId: string): Promise<Item[]> {
+/** The folder's live items, read whole before any is changed (the changes add to the folder's feed). */
+async function liveItems(mailbox: Mailbox, folderId: string): Promise<Item[]> {
   const out: Item[] = [];
-  let cursor = 0;
-  for (;;) {
-    const page = await store.listChangesSince(userId, folderId, cursor, 1000);
-    for (const i of page) {
-      cursor = i.modseq;
-      if (!i.deleted) out.push(i);
-    }
-    if (page.length < 1000) return out;
-  }
+  for await (const item of mailbox.scan(folderId)) out.push(item);
+  return out;
 }
 
 async function emptyFolderOp(ctx: CommandContext, op: WbxmlElement): Promise<WbxmlElement> {
   const collectionId = childText(op, 'CollectionId', AS);
   if (collectionId === undefined) return statusOnly('EmptyFolderContents', ItemOperationsStatus.ProtocolError);
   const ids = [el(AS, 'CollectionId', collectionId)];
-  const folder = await ctx.store.getFolderByServerId(ctx.user.id, collectionId);
+  const folder = await ctx.mailbox.getFolderByServerId(collectionId);
   if (!folder) return statusOnly('EmptyFolderContents', ItemOperationsStatus.NotFound, ...ids);
   const options = child(op, 'Options', NS);
   const deleteSubFolders = options ? child(options, 'DeleteSubFolders', NS) !== undefined : false;
-  for (const item of await liveItems(ctx.store, ctx.user.id, folder.id)) await ctx.store.deleteItem(ctx.user.id, item.id);
+  for (const item of await liveItems(ctx.mailbox, folder.id)) await ctx.mailbox.deleteItem(item.id);
   if (deleteSubFolders) {
-    const folders = await ctx.store.listFolders(ctx.user.id);
-    for (const sub of folders.filter((f: Folder) => f.parentId === folder.id)) await ctx.store.deleteFolder(ctx.user.id, sub.id);
+    const folders = await ctx.mailbox.listFolders();
+    for (const sub of folders.filter((f: Folder) => f.parentId === folder.id)) await ctx.mailbox.deleteFolder(sub.id);
   }
   ctx.log.info({ folder: collectionId, deleteSubFolders }, 'ItemOperations: folder emptied');
   return statusOnly('EmptyFolderContents', ItemOperationsStatus.Success, ...ids);
@@ -271,14 +264,14 @@ async function moveOp(ctx: CommandContext, op: WbxmlElement): Promise<WbxmlEleme
   const raw = convElement.children.find((c) => c instanceof Uint8Array) as Uint8Array | undefined;
   const convHex = raw ? Buffer.from(raw).toString('hex') : Buffer.from(text(convElement) ?? '', 'latin1').toString('hex');
   const echo = el(NS, 'ConversationId', raw ?? text(convElement) ?? '');
-  const target = await ctx.store.getFolderByServerId(ctx.user.id, dst);
+  const target = await ctx.mailbox.getFolderByServerId(dst);
   if (!target || target.type === 1 || ![2, 3, 4, 5, 6, 12].includes(target.type)) return statusOnly('Move', ItemOperationsStatus.NotFound, echo);
   let moved = 0;
-  for (const folder of await ctx.store.listFolders(ctx.user.id)) {
+  for (const folder of await ctx.mailbox.listFolders()) {
     if (folder.id === target.id || ![2, 3, 4, 5, 6, 12].includes(folder.type)) continue;
-    for (const item of await liveItems(ctx.store, ctx.user.id, folder.id)) {
+    for (const item of await liveItems(ctx.mailbox, folder.id)) {
       if (item.class === 'Email' && item.data['conversationId'] === convHex) {
-        await ctx.store.moveItem(ctx.user.id, item.id, target.id);
+        await ctx.mailbox.moveItem(item.id, target.id);
         moved++;
       }
     }

@@ -138,10 +138,10 @@ async function mailboxStore(ctx: CommandContext, query: WbxmlElement, options: W
   const bodyPreferences = readBodyPreferences(options);
   const mimeSupportText = options ? childText(options, 'MIMESupport', AS)?.trim() : undefined;
   const mimeSupport = mimeSupportText === '1' ? 1 : mimeSupportText === '2' ? 2 : 0;
-  const outcome = await searchMailbox(ctx.store, ctx.user.id, q);
+  const outcome = await searchMailbox(ctx.mailbox, ctx.services.searchIndex, q);
   if (outcome.kind === 'invalid') return storeStatus(SearchStoreStatus.InvalidRequest, outcome.reason);
   if (outcome.kind === 'unknown_folder') return storeStatus(SearchStoreStatus.FolderSyncRequired, `CollectionId ${outcome.collectionId} is not a folder of the user`);
-  const folders = new Map((await ctx.store.listFolders(ctx.user.id)).map((f) => [f.id, f]));
+  const folders = new Map((await ctx.mailbox.listFolders()).map((f) => [f.id, f]));
   const results: WbxmlElement[] = [];
   for (const item of outcome.items) {
     let props: WbxmlElement[];
@@ -183,7 +183,7 @@ async function galStore(ctx: CommandContext, query: WbxmlElement, options: Wbxml
   const picture = options ? child(options, 'Picture', S) : undefined;
   const pictureOptions = picture ? readPictureOptions(picture, S) : undefined;
   if (pictureOptions === null) return storeStatus(SearchStoreStatus.InvalidRequest, 'Picture options');
-  const outcome = await searchGal(ctx.store, {
+  const outcome = await searchGal(ctx.accounts, {
     query: text(query) ?? '',
     range: options ? childText(options, 'Range', S) : undefined,
     version: ctx.version,

@@ -82,7 +82,7 @@ function operation(prop: WbxmlElement, allowed: readonly ('Get' | 'Set')[]): { o
 
 const oof: Handler = async (ctx, prop) => {
   const { op, el: body } = operation(prop, ['Get', 'Set']);
-  const directory = ctx.store.directory;
+  const directory = ctx.accounts.directory;
   if (op === 'Get') {
     const bt = text(child(body, 'BodyType', NS));
     const bodyType = bt === undefined ? 'text' : parseBodyType(bt);
@@ -115,7 +115,7 @@ const devicePassword: Handler = async (ctx, prop) => {
     throw new PropertyError(SettingsStatus.DeniedByPolicy, `policy ${policy.name} does not enable password recovery`);
   }
   // An empty Password clears the stored one (2.2.3.130.2).
-  await ctx.store.putDeviceData(ctx.user.id, ctx.device.deviceId, DEVICE_PASSWORD, { password: password === '' ? null : password, setAt: new Date().toISOString() });
+  await ctx.deviceState.putDeviceData(ctx.user.id, ctx.device.deviceId, DEVICE_PASSWORD, { password: password === '' ? null : password, setAt: new Date().toISOString() });
   return null;
 };
 
@@ -130,14 +130,14 @@ const deviceInformation: Handler = async (ctx, prop) => {
   }
   // The shape Provision also stores and the device administration and access rules read
   // (src/devices/device-information.ts); access by model or OS is decided again on the next request.
-  await ctx.store.putDeviceData(ctx.user.id, ctx.device.deviceId, DEVICE_INFORMATION, parseDeviceInformation(prop));
+  await ctx.deviceState.putDeviceData(ctx.user.id, ctx.device.deviceId, DEVICE_INFORMATION, parseDeviceInformation(prop));
   ctx.services.devices.invalidate(ctx.user.id, ctx.device.deviceId);
   return null;
 };
 
 const userInformation: Handler = async (ctx, prop) => {
   operation(prop, ['Get']);
-  const addresses = await userAddresses(ctx.store, ctx.user);
+  const addresses = await userAddresses(ctx.accounts, ctx.user);
   const smtp = addresses.map((a) => el(NS, 'SMTPAddress', a));
   if (versionNumber(ctx.version) < 141) return el(NS, 'Get', el(NS, 'EmailAddresses', smtp));
   return el(

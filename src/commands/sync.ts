@@ -113,7 +113,7 @@ async function handleSync(ctx: CommandContext, out: { waits: boolean }): Promise
     now: () => Date.now(),
     locks: ctx.services.syncLocks,
     onClientWrite: async (folder, item, appData) => {
-      if (asksToSend(folder, appData, ctx.version)) await sendDraft({ store, mailbox: ctx.mailbox, user, version: ctx.version, outbound: ctx.services.outbound, log: ctx.log }, item, appData);
+      if (asksToSend(folder, appData, ctx.version)) await sendDraft({ mailbox: ctx.mailbox, user, version: ctx.version, outbound: ctx.services.outbound, log: ctx.log }, item, appData);
     },
     // Meetings the user organises from a 16.0+ device: the server notifies the attendees.
     onClientItemChange: (folder, before, after) => afterClientCalendarChange({ accounts: ctx.accounts, mailbox: ctx.mailbox, user, version: ctx.version, outbound: ctx.services.outbound, log: ctx.log }, folder, before, after),

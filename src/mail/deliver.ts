@@ -1,25 +1,48 @@
 /**
  * Local delivery: one message, many recipients -> one Email item in each recipient's Inbox.
  *
- * - Recipients resolve to users by primary address or alias (store.directory), case-insensitive.
+ * - Recipients resolve to users by primary address or alias (the accounts' directory),
+ *   case-insensitive.
  * - Accepted domains (kb-2.3) are explicit: the domains of the users' own addresses and aliases
  *   plus the configured ones (`--accepted-domain`). A recipient outside them is refused
  *   ("relaying denied"), as is an unknown address inside them ("no such user"); each refusal is
  *   per recipient, the others still get the message.
- * - The message is parsed once (parse.ts) and its raw bytes and attachments are stored once by
- *   content (store.mail), shared by every recipient's item.
- * - Putting the item notifies the Inbox through the store, which wakes held Pings and Syncs.
+ * - The message is parsed once (parse.ts); each recipient's mailbox (the Mailbox port, opened
+ *   from the MailboxProvider) is given its raw bytes and attachments as blobs by content (easd's
+ *   own store keeps one copy for every mailbox) and the Email item.
+ * - Putting the item notifies the Inbox through the mailbox, which wakes held Pings and Syncs.
  * - `afterDelivery` hooks (out-of-office replies, meeting processing) run after each item is
  *   stored; a failing hook is logged and never fails the delivery.
  *
- * Used by the LMTP/SMTP listener (lmtp-server.ts) and by SendMail for local recipients.
+ * Used by the LMTP/SMTP listener (lmtp-server.ts) and by outbound mail for local recipients
+ * (relay.ts); `fileMessage` files the Sent Items copy of what a user sends (send.ts, send-draft.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { ensureDefaultFolders } from '../mailbox/default-folders.ts';
-import type { JsonObject } from '../ports/types.ts';
-import type { Store } from '../ports/store.ts';
+import type { DirectoryStore } from '../ports/directory.ts';
+import type { MailStore } from '../ports/mail.ts';
+import type { Mailbox, MailboxProvider } from '../ports/mailbox.ts';
+import type { AccountsStore } from '../ports/store.ts';
+import type { Item, JsonObject } from '../ports/types.ts';
 import { addressesOf, parseMessage, type ParsedMessage } from './parse.ts';
+
+/**
+ * What delivery reads of the accounts: users by primary address or alias, and the domains of
+ * those addresses. easd's SQL store answers the domain list on its mail area
+ * (MailStore.listUserDomains) although it reads users and aliases, hence `mail` here; the whole
+ * store is one of these.
+ */
+export type RecipientAccounts = Pick<AccountsStore, 'getUserByEmail'> & {
+  readonly directory: Pick<DirectoryStore, 'findUserIdByAddress'>;
+  readonly mail: Pick<MailStore, 'listUserDomains'>;
+};
+
+/** Who may receive mail here, and where each recipient's message is written. */
+export interface DeliveryTargets {
+  readonly accounts: RecipientAccounts;
+  /** Opened without credentials: delivery is the server's own work, not a user's request. */
+  readonly mailboxes: Pick<MailboxProvider, 'open'>;
+}
 
 export interface DeliveryEnvelope {
   /** MAIL FROM (may be empty for bounces). */
@@ -31,13 +54,8 @@ export interface DeliveryEnvelope {
 
 export type AfterDeliveryHook = (userId: string, itemId: string, parsed: ParsedMessage) => Promise<void>;
 
-export interface DeliveryOptions {
-  /** Extra accepted domains besides the users' own (lowercased or not). */
-  acceptedDomains?: readonly string[];
-  /** The full accepted-domain set, when the caller keeps one (a listener caches it); else read. */
-  domainSet?: ReadonlySet<string>;
-  afterDelivery?: AfterDeliveryHook | readonly AfterDeliveryHook[];
-  log?: Pick<Logger, 'info' | 'warn' | 'error'>;
+/** How a message is filed into a mailbox (delivery, and the copies of what a user sent). */
+export interface FilingOptions {
   /** Delivery time (DateReceived). Default now. */
   now?: () => Date;
   /** The message, already parsed (SendMail keeps its own parse); parsed again otherwise. */
@@ -46,6 +64,15 @@ export interface DeliveryOptions {
   folderType?: number;
   /** Extra item data merged over the parsed fields (e.g. `{ read: true }` for a Sent copy). */
   extraData?: JsonObject;
+}
+
+export interface DeliveryOptions extends FilingOptions {
+  /** Extra accepted domains besides the users' own (lowercased or not). */
+  acceptedDomains?: readonly string[];
+  /** The full accepted-domain set, when the caller keeps one (a listener caches it); else read. */
+  domainSet?: ReadonlySet<string>;
+  afterDelivery?: AfterDeliveryHook | readonly AfterDeliveryHook[];
+  log?: Pick<Logger, 'info' | 'warn' | 'error'>;
 }
 
 export type RecipientOutcome = 'delivered' | 'unknown_user' | 'not_accepted' | 'failed';
@@ -74,16 +101,16 @@ function domainOf(address: string): string {
 }
 
 /** The set of accepted domains: the users' own plus the configured ones. */
-export async function acceptedDomains(store: Store, configured: readonly string[] = []): Promise<Set<string>> {
-  const set = new Set(await store.mail.listUserDomains());
+export async function acceptedDomains(accounts: Pick<RecipientAccounts, 'mail'>, configured: readonly string[] = []): Promise<Set<string>> {
+  const set = new Set(await accounts.mail.listUserDomains());
   for (const d of configured) if (d.trim()) set.add(d.trim().toLowerCase().replace(/^@/, ''));
   return set;
 }
 
 /** Resolves one recipient (kb-2.3). Store errors propagate (the caller answers "try later"). */
-export async function resolveRecipient(store: Store, address: string, domains: ReadonlySet<string>): Promise<Resolution> {
+export async function resolveRecipient(accounts: RecipientAccounts, address: string, domains: ReadonlySet<string>): Promise<Resolution> {
   const a = normalizeAddress(address);
-  const userId = (await store.getUserByEmail(a))?.id ?? (await store.directory.findUserIdByAddress(a));
+  const userId = (await accounts.getUserByEmail(a))?.id ?? (await accounts.directory.findUserIdByAddress(a));
   if (userId) return { kind: 'user', userId };
   return domains.has(domainOf(a)) ? { kind: 'unknown_user' } : { kind: 'not_accepted' };
 }
@@ -99,13 +126,14 @@ export function newMailId(): string {
   return `m${randomBytes(12).toString('hex')}`;
 }
 
-export async function deliverMessage(store: Store, env: DeliveryEnvelope, opts: DeliveryOptions = {}): Promise<RecipientResult[]> {
+export async function deliverMessage(targets: DeliveryTargets, env: DeliveryEnvelope, opts: DeliveryOptions = {}): Promise<RecipientResult[]> {
+  const { accounts } = targets;
   const log = opts.log;
   const results: RecipientResult[] = [];
   const byUser = new Map<string, RecipientResult[]>();
   let domains: ReadonlySet<string>;
   try {
-    domains = opts.domainSet ?? (await acceptedDomains(store, opts.acceptedDomains));
+    domains = opts.domainSet ?? (await acceptedDomains(accounts, opts.acceptedDomains));
   } catch (err) {
     log?.error({ err }, 'delivery: cannot read accepted domains');
     return env.recipients.map((r) => tempFail(r, err));
@@ -115,7 +143,7 @@ export async function deliverMessage(store: Store, env: DeliveryEnvelope, opts: 
     const recipient = normalizeAddress(rcpt);
     let res: Resolution;
     try {
-      res = await resolveRecipient(store, recipient, domains);
+      res = await resolveRecipient(accounts, recipient, domains);
     } catch (err) {
       log?.error({ err, recipient }, 'delivery: recipient lookup failed');
       results.push(tempFail(recipient, err));
@@ -140,31 +168,22 @@ export async function deliverMessage(store: Store, env: DeliveryEnvelope, opts: 
   const fail = (list: RecipientResult[], err: unknown) => {
     for (const r of list) Object.assign(r, tempFail(r.recipient, err), { userId: r.userId });
   };
-  try {
-    await store.mail.putBlobs(parsed.parts);
-  } catch (err) {
-    log?.error({ err }, 'delivery: storing the message failed');
-    for (const list of byUser.values()) fail(list, err);
-    return results;
-  }
 
-  const visible = new Set([...addressesOf(parsed.mail?.to), ...addressesOf(parsed.mail?.cc)]);
+  const visible = visibleRecipients(parsed);
   for (const [userId, list] of byUser) {
+    const mailbox = targets.mailboxes.open(userId);
     try {
-      const folders = await ensureDefaultFolders(store, userId);
-      const folderType = opts.folderType ?? 2;
-      const folder = folders.find((f) => f.type === folderType);
-      if (!folder) throw new Error(`user ${userId} has no folder of type ${folderType}`);
-      const mailId = newMailId();
-      const data: JsonObject = {
-        ...parsed.data,
-        dateReceived: received.toISOString(),
-        // MS-ASEMAIL 2.2.2.58 ReceivedAsBcc: none of this user's addresses is in To or Cc.
-        receivedAsBcc: !list.some((r) => visible.has(r.recipient)),
-        mailId,
-        ...(opts.extraData ?? {}),
-      };
-      const item = await store.putItem({ userId, folderId: folder.id, class: 'Email', data, uid: mailId });
+      // Every mailbox is given the blobs its item refers to; easd's own store keeps one copy
+      // (a blob it has is only marked fresh again).
+      await mailbox.putBlobs(parsed.parts);
+    } catch (err) {
+      log?.error({ err, userId }, 'delivery: storing the message failed');
+      fail(list, err);
+      continue;
+    }
+    try {
+      // MS-ASEMAIL 2.2.2.58 ReceivedAsBcc: none of this user's addresses is in To or Cc.
+      const item = await fileItem(mailbox, parsed, received, !list.some((r) => visible.has(r.recipient)), opts);
       for (const r of list) r.itemId = item.id;
       log?.info({ userId, itemId: item.id, recipients: list.map((r) => r.recipient), size: env.raw.length }, 'delivered');
       await runHooks(opts.afterDelivery, userId, item.id, parsed, log);
@@ -174,6 +193,46 @@ export async function deliverMessage(store: Store, env: DeliveryEnvelope, opts: 
     }
   }
   return results;
+}
+
+/**
+ * Files a copy of a message into this mailbox as delivery would for its user at `address` (the
+ * Sent Items copy of what the user sent): no recipient lookup, no hooks. A store failure is the
+ * result's outcome (451/452), as in delivery, never thrown.
+ */
+export async function fileMessage(mailbox: Mailbox, address: string, raw: Buffer, opts: FilingOptions = {}): Promise<RecipientResult> {
+  const recipient = normalizeAddress(address);
+  const received = (opts.now ?? (() => new Date()))();
+  const parsed = opts.parsed ?? (await parseMessage(raw, { received }));
+  try {
+    await mailbox.putBlobs(parsed.parts);
+    const item = await fileItem(mailbox, parsed, received, !visibleRecipients(parsed).has(recipient), opts);
+    return { recipient, outcome: 'delivered', userId: mailbox.userId, itemId: item.id, code: 250, message: '2.1.5 OK' };
+  } catch (err) {
+    return { ...tempFail(recipient, err), userId: mailbox.userId };
+  }
+}
+
+/** The addresses in the message's To and Cc. */
+function visibleRecipients(parsed: ParsedMessage): Set<string> {
+  return new Set([...addressesOf(parsed.mail?.to), ...addressesOf(parsed.mail?.cc)]);
+}
+
+/** The message's Email item, in the mailbox's folder of `opts.folderType` (the Inbox by default). */
+async function fileItem(mailbox: Mailbox, parsed: ParsedMessage, received: Date, receivedAsBcc: boolean, opts: FilingOptions): Promise<Item> {
+  const folders = await mailbox.ensureDefaultFolders();
+  const folderType = opts.folderType ?? 2;
+  const folder = folders.find((f) => f.type === folderType);
+  if (!folder) throw new Error(`user ${mailbox.userId} has no folder of type ${folderType}`);
+  const mailId = newMailId();
+  const data: JsonObject = {
+    ...parsed.data,
+    dateReceived: received.toISOString(),
+    receivedAsBcc,
+    mailId,
+    ...(opts.extraData ?? {}),
+  };
+  return mailbox.putItem({ folderId: folder.id, class: 'Email', data, uid: mailId });
 }
 
 function tempFail(recipient: string, err: unknown): RecipientResult {

@@ -16,16 +16,14 @@
  */
 import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
-import type { Store } from '../ports/store.ts';
-import { acceptedDomains, deliverMessage, isStoreFull, resolveRecipient, type AfterDeliveryHook, type RecipientResult } from './deliver.ts';
+import { acceptedDomains, deliverMessage, isStoreFull, resolveRecipient, type AfterDeliveryHook, type DeliveryTargets, type RecipientResult } from './deliver.ts';
 
 /** Default largest message accepted: 50 MB, above Exchange Online's default 35 MB receive limit. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 50 * 1024 * 1024;
 /** How long the accepted-domain set is reused before it is read from the store again. */
 const DOMAIN_CACHE_MS = 30_000;
 
-export interface MailListenerOptions {
-  store: Store;
+export interface MailListenerOptions extends DeliveryTargets {
   log: Logger;
   /** 'lmtp' (default) or 'smtp'. */
   protocol?: 'lmtp' | 'smtp';
@@ -59,7 +57,7 @@ export function createMailListener(opts: MailListenerOptions): MailListener {
   const log = opts.log.child({ svc: protocol });
   let domains: { set: Set<string>; at: number } | undefined;
   const domainSet = async () => {
-    if (!domains || Date.now() - domains.at > DOMAIN_CACHE_MS) domains = { set: await acceptedDomains(opts.store, opts.acceptedDomains), at: Date.now() };
+    if (!domains || Date.now() - domains.at > DOMAIN_CACHE_MS) domains = { set: await acceptedDomains(opts.accounts, opts.acceptedDomains), at: Date.now() };
     return domains.set;
   };
 
@@ -75,7 +73,7 @@ export function createMailListener(opts: MailListenerOptions): MailListener {
     onRcptTo(address, _session, callback) {
       void (async () => {
         try {
-          const res = await resolveRecipient(opts.store, address.address, await domainSet());
+          const res = await resolveRecipient(opts.accounts, address.address, await domainSet());
           if (res.kind === 'user') return callback();
           if (res.kind === 'unknown_user') return callback(new SmtpReplyError(550, `5.1.1 <${address.address}>: no such user here`));
           return callback(new SmtpReplyError(550, `5.7.1 <${address.address}>: relaying denied, domain not accepted here`));
@@ -97,7 +95,7 @@ export function createMailListener(opts: MailListenerOptions): MailListener {
         let results: RecipientResult[];
         try {
           results = await deliverMessage(
-            opts.store,
+            { accounts: opts.accounts, mailboxes: opts.mailboxes },
             { envelopeFrom, recipients, raw },
             { domainSet: await domainSet(), ...(opts.afterDelivery ? { afterDelivery: opts.afterDelivery } : {}), log },
           );

@@ -2,18 +2,18 @@
  * Outbound mail: the one way easd sends a message, for SendMail/SmartReply/SmartForward and for
  * whatever else the server sends on a user's behalf (automatic replies, meeting messages).
  *
- * Recipients who are users of this server (by primary address or alias, store.directory) are
- * delivered directly into their mailboxes through local delivery; everyone else goes through the
- * configured SMTP relay (nodemailer's SMTP transport, `--smtp-relay smtp://host:port`). The
- * relay is tried first: if it refuses or cannot be reached nothing has been delivered anywhere,
+ * Recipients who are users of this server (by primary address or alias, the accounts'
+ * directory) are delivered directly into their mailboxes through local delivery; everyone else
+ * goes through the configured SMTP relay (nodemailer's SMTP transport, `--smtp-relay
+ * smtp://host:port`). The relay is tried first: if it refuses or cannot be reached nothing has
+ * been delivered anywhere,
  * so the device can send the same message again without duplicating it for local recipients.
  * With no relay configured, a message for an outside recipient is refused as a whole before
  * anything is delivered (OutboundError 'no_relay').
  */
 import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
-import type { Store } from '../ports/store.ts';
-import { acceptedDomains, resolveRecipient, type RecipientResult } from './deliver.ts';
+import { acceptedDomains, resolveRecipient, type RecipientAccounts, type RecipientResult } from './deliver.ts';
 
 export type StartTlsMode = 'require' | 'opportunistic' | 'off';
 
@@ -66,14 +66,15 @@ export interface OutboundMail {
 }
 
 /**
- * Local delivery as the inbound side offers it: `(m) => deliverMessage(store, m, deliveryOptions)`
+ * Local delivery as the inbound side offers it: `(m) => deliverMessage(targets, m, deliveryOptions)`
  * (src/mail/deliver.ts), built by the composition root with the same hooks (out of office,
  * meetings) as LMTP delivery.
  */
 export type LocalDelivery = (msg: { envelopeFrom: string; recipients: string[]; raw: Buffer }) => Promise<RecipientResult[]>;
 
 export interface OutboundOptions {
-  store: Store;
+  /** Who is local: users by address and the domains of their addresses. */
+  accounts: RecipientAccounts;
   deliverLocal: LocalDelivery;
   /** Accepted domains beyond the users' own (`--accepted-domain`): addresses there are local. */
   acceptedDomains?: readonly string[];
@@ -129,9 +130,9 @@ export function createOutboundMail(opts: OutboundOptions): OutboundMail {
       if (recipients.length === 0) throw new OutboundError('no_recipients', 'the message has no recipients');
       const local: string[] = [];
       const remote: string[] = [];
-      const domains = await acceptedDomains(opts.store, opts.acceptedDomains);
+      const domains = await acceptedDomains(opts.accounts, opts.acceptedDomains);
       for (const r of recipients) {
-        const res = await resolveRecipient(opts.store, r, domains);
+        const res = await resolveRecipient(opts.accounts, r, domains);
         // An unknown address in a domain of this server would only come back here through the
         // relay and bounce: refused before anything is sent (MS-ASCMD 2.2.2 status 116).
         if (res.kind === 'unknown_user') throw new OutboundError('unknown_recipient', `no user ${r} on this server`);

@@ -1,7 +1,7 @@
 /**
- * Keeps the full-text index (store.search) in step with the user's items, lazily: before a
- * query, each folder in scope is brought up to its current change sequence by reading the
- * folder's change feed from where the index stopped (Store.listChangesSince), the same feed
+ * Keeps the full-text index (SearchStore, easd's SQL store) in step with the user's items, lazily:
+ * before a query, each folder in scope is brought up to its current change sequence by reading the
+ * folder's change feed from where the index stopped (Mailbox.changesSince), the same feed
  * devices sync from. A changed item's document is rewritten; a tombstone (delete, or the source
  * side of a move) removes it; the target side of a move is a new item and gets a new document.
  *
@@ -10,9 +10,12 @@
  * (RebuildResults) rebuilds itself from the feed. The price is paid by the first search after
  * many new messages; queries also join the live items, so a result is never a deleted item.
  */
-import type { SearchDoc } from '../ports/search.ts';
+import type { Mailbox } from '../ports/mailbox.ts';
+import type { SearchDoc, SearchStore } from '../ports/search.ts';
 import type { Folder, Item, JsonObject, JsonValue } from '../ports/types.ts';
-import type { Store } from '../ports/store.ts';
+
+/** What catching up writes: the index's position per folder and its documents. */
+export type SearchIndexWriter = Pick<SearchStore, 'getPosition' | 'applyBatch'>;
 
 /** Items read from the feed per step (one transaction of the index each). */
 const BATCH = 500;
@@ -64,14 +67,15 @@ export function itemToSearchDoc(item: Item): SearchDoc {
   };
 }
 
-/** Brings the index of each folder up to the folder's current change sequence. */
-export async function catchUpSearchIndex(store: Store, userId: string, folders: readonly Folder[]): Promise<void> {
+/** Brings the index of each of the mailbox's folders up to the folder's current change sequence. */
+export async function catchUpSearchIndex(index: SearchIndexWriter, mailbox: Pick<Mailbox, 'userId' | 'changesSince'>, folders: readonly Folder[]): Promise<void> {
+  const { userId } = mailbox;
   for (const folder of folders) {
-    let pos = await store.search.getPosition(userId, folder.id);
+    let pos = await index.getPosition(userId, folder.id);
     while (pos < folder.modseq) {
       let changes: Item[];
       try {
-        changes = await store.listChangesSince(userId, folder.id, pos, BATCH);
+        changes = await mailbox.changesSince(folder.id, pos, BATCH);
       } catch {
         break; // the folder was deleted meanwhile: its items are gone, nothing to index
       }
@@ -79,9 +83,9 @@ export async function catchUpSearchIndex(store: Store, userId: string, folders: 
       const docs = changes.filter((it) => !it.deleted).map(itemToSearchDoc);
       const removed = changes.filter((it) => it.deleted).map((it) => it.id);
       const to = changes[changes.length - 1]!.modseq;
-      const applied = await store.search.applyBatch(userId, folder.id, pos, to, docs, removed);
+      const applied = await index.applyBatch(userId, folder.id, pos, to, docs, removed);
       // Another request indexed this stretch first: continue from where it got to.
-      pos = applied ? to : await store.search.getPosition(userId, folder.id);
+      pos = applied ? to : await index.getPosition(userId, folder.id);
       if (changes.length < BATCH) break;
     }
   }

@@ -13,18 +13,25 @@
  * costs nothing extra.
  */
 import { classForFolderType } from '../classes/index.ts';
-import type { SearchHit } from '../ports/search.ts';
+import type { Mailbox } from '../ports/mailbox.ts';
+import type { SearchHit, SearchStore } from '../ports/search.ts';
 import type { Folder, Item } from '../ports/types.ts';
-import type { Store } from '../ports/store.ts';
 import { catchUpSearchIndex } from './search-index.ts';
+
+/**
+ * The full-text index a mailbox search reads and keeps up to date. It is easd's SQL store's
+ * (ContentStore.search): its queries join the live items of easd's own mailboxes, so it serves
+ * those only; a mailbox kept elsewhere would bring a search of its own.
+ */
+export type SearchIndex = Pick<SearchStore, 'getPosition' | 'applyBatch' | 'search'>;
 
 /** The most results one Search or Find response carries (Range 0-99, MS-ASCMD 2.2.3.143.3). */
 export const MAX_SEARCH_RESULTS = 100;
 
 /** The item a LongId names, if it is one of the user's live items. */
-export async function resolveLongId(store: Store, userId: string, longId: string): Promise<Item | null> {
+export async function resolveLongId(mailbox: Pick<Mailbox, 'getItemByServerId'>, longId: string): Promise<Item | null> {
   if (longId === '' || longId.length > 256) return null;
-  return store.getItemByServerId(userId, longId);
+  return mailbox.getItemByServerId(longId);
 }
 
 /** The LongId of an item found by a search. */
@@ -92,12 +99,12 @@ function isMailFolder(f: Folder): boolean {
   }
 }
 
-export async function searchMailbox(store: Store, userId: string, q: MailboxQuery): Promise<MailboxSearchOutcome> {
+export async function searchMailbox(mailbox: Mailbox, index: SearchIndex, q: MailboxQuery): Promise<MailboxSearchOutcome> {
   const freeText = q.freeText?.trim();
   if ((freeText === undefined || freeText === '') && q.conversationId === undefined) {
     return { kind: 'invalid', reason: 'neither FreeText nor ConversationId' };
   }
-  const all = await store.listFolders(userId);
+  const all = await mailbox.listFolders();
   let scope: Folder[];
   if (q.collectionIds !== undefined && q.collectionIds.length > 0) {
     const roots: Folder[] = [];
@@ -110,11 +117,11 @@ export async function searchMailbox(store: Store, userId: string, q: MailboxQuer
   } else {
     scope = all.filter((f) => isMailFolder(f));
   }
-  await catchUpSearchIndex(store, userId, scope);
+  await catchUpSearchIndex(index, mailbox, scope);
   const [lo, hi] = q.range;
   const limit = Math.min(hi - lo + 1, MAX_SEARCH_RESULTS);
-  const { total, hits } = await store.search.search({
-    userId,
+  const { total, hits } = await index.search({
+    userId: mailbox.userId,
     ...(freeText ? { text: freeText } : {}),
     ...(q.conversationId !== undefined ? { conversationId: q.conversationId } : {}),
     ...(q.receivedAfter !== undefined ? { receivedAfter: q.receivedAfter } : {}),
@@ -123,14 +130,14 @@ export async function searchMailbox(store: Store, userId: string, q: MailboxQuer
     offset: lo,
     limit,
   });
-  const items = await loadHits(store, userId, hits);
+  const items = await loadHits(mailbox, hits);
   return { kind: 'ok', total, items, ...(items.length > 0 ? { range: [lo, lo + items.length - 1] as [number, number] } : {}) };
 }
 
-async function loadHits(store: Store, userId: string, hits: readonly SearchHit[]): Promise<Item[]> {
+async function loadHits(mailbox: Pick<Mailbox, 'getItem'>, hits: readonly SearchHit[]): Promise<Item[]> {
   const out: Item[] = [];
   for (const h of hits) {
-    const item = await store.getItem(userId, h.itemId);
+    const item = await mailbox.getItem(h.itemId);
     if (item) out.push(item);
   }
   return out;

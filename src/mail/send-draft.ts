@@ -16,20 +16,17 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { OutboundMail } from './relay.ts';
-import { deliverMessage } from './deliver.ts';
+import { fileMessage } from './deliver.ts';
 import { versionNumber, type EasVersion } from '../eas/versions.ts';
 import type { Folder, Item, JsonObject, User } from '../ports/types.ts';
 import type { Mailbox } from '../ports/mailbox.ts';
-import type { Store } from '../ports/store.ts';
 import { child, childText, type WbxmlElement } from '../wbxml/tree.ts';
 
 const DRAFTS_TYPE = 3;
 const SENT_ITEMS_TYPE = 5;
 
 export interface DraftContext {
-  /** Where the copy in Sent Items is delivered (src/mail/deliver.ts). */
-  store: Store;
-  /** The sender's mailbox, where the draft is. */
+  /** The sender's mailbox, where the draft is and the copy in Sent Items goes (src/mail/deliver.ts fileMessage). */
   mailbox: Mailbox;
   user: User;
   version: EasVersion;
@@ -95,7 +92,9 @@ export async function sendDraft(ctx: DraftContext, item: Item, appData: WbxmlEle
     return false;
   }
   try {
-    await deliverMessage(ctx.store, { envelopeFrom: ctx.user.email, recipients: [ctx.user.email], raw: sentCopy }, { folderType: SENT_ITEMS_TYPE, extraData: { read: true } });
+    // A Sent Items copy that could not be stored (its result says so) does not keep the draft:
+    // it was sent, and a draft left in Drafts invites sending it twice.
+    await fileMessage(ctx.mailbox, ctx.user.email, sentCopy, { folderType: SENT_ITEMS_TYPE, extraData: { read: true } });
     await ctx.mailbox.deleteItem(item.id);
   } catch (err) {
     ctx.log.error({ err, itemId: item.id }, 'draft sent, but moving it to Sent Items failed');

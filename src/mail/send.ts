@@ -30,7 +30,7 @@ import { el, child, childText, type WbxmlElement } from '../wbxml/tree.ts';
 import type { CommandContext as ProtocolContext, CommandResult } from '../protocol/command.ts';
 import { isTransientStoreError, type Item, type JsonObject, type JsonValue } from '../ports/types.ts';
 import { ComposeError, composeSmartMessage, submissionFromDeviceMime, type OriginalMessage, type Sender, type Submission } from './compose.ts';
-import { deliverMessage } from './deliver.ts';
+import { fileMessage } from './deliver.ts';
 import { OutboundError, type OutboundMail } from './relay.ts';
 import { resolveLongId } from './search.ts';
 
@@ -117,7 +117,7 @@ function readRequest(ctx: SendContext, kind: SendKind): SendRequest {
 }
 
 async function senderOf(ctx: SendContext): Promise<Sender> {
-  const entry = await ctx.store.directory.getEntry(ctx.user.id);
+  const entry = await ctx.accounts.directory.getEntry(ctx.user.id);
   return {
     email: ctx.user.email,
     displayName: ctx.user.displayName,
@@ -126,13 +126,13 @@ async function senderOf(ctx: SendContext): Promise<Sender> {
 }
 
 async function findSource(ctx: SendContext, source: NonNullable<SendRequest['source']>): Promise<Item> {
-  const { store, user } = ctx;
+  const { mailbox } = ctx;
   let item: Item | null = null;
-  if (source.longId !== undefined) item = await resolveLongId(store, user.id, source.longId);
+  if (source.longId !== undefined) item = await resolveLongId(mailbox, source.longId);
   else if (source.itemId !== undefined) {
-    item = await store.getItemByServerId(user.id, source.itemId);
+    item = await mailbox.getItemByServerId(source.itemId);
     if (item && source.folderId !== undefined) {
-      const folder = await store.getFolderByServerId(user.id, source.folderId);
+      const folder = await mailbox.getFolderByServerId(source.folderId);
       if (!folder || folder.id !== item.folderId) item = null;
     }
   }
@@ -152,7 +152,7 @@ export async function originalOf(ctx: SendContext, item: Item): Promise<Original
   for (const a of Array.isArray(d.attachments) ? d.attachments : []) {
     if (!a || typeof a !== 'object' || Array.isArray(a)) continue;
     const sha = s(a.sha256);
-    const content = sha ? await ctx.store.mail.getBlob(sha) : null;
+    const content = sha ? await ctx.mailbox.getBlob(sha) : null;
     if (!content) {
       ctx.log.warn({ itemId: item.id, attachment: s(a.name) }, 'forward: an attachment of the original is missing from the blob store');
       continue;
@@ -187,7 +187,7 @@ export async function originalOf(ctx: SendContext, item: Item): Promise<Original
 async function markVerb(ctx: SendContext, item: Item, kind: SendKind, recipients: number): Promise<void> {
   const verb = kind === 'forward' ? 3 : recipients > 1 ? 2 : 1;
   try {
-    await ctx.store.updateItem(ctx.user.id, item.id, { data: { ...item.data, lastVerbExecuted: verb, lastVerbExecutionTime: new Date().toISOString() } });
+    await ctx.mailbox.updateItem(item.id, { data: { ...item.data, lastVerbExecuted: verb, lastVerbExecutionTime: new Date().toISOString() } });
   } catch (err) {
     ctx.log.warn({ err, itemId: item.id }, 'the original could not be marked as replied or forwarded');
   }
@@ -235,7 +235,7 @@ export async function handleSend(ctx: SendContext, kind: SendKind): Promise<Comm
     if (submission.fromRewritten) ctx.log.info({ user: ctx.user.email }, `${COMMAND_NAME[kind]}: a From the user may not send as was rewritten to the user's address`);
 
     if (req.clientId !== undefined) {
-      if (!(await ctx.store.sending.claimClientId(ctx.user.id, ctx.device.deviceId, req.clientId))) {
+      if (!(await ctx.deviceState.sending.claimClientId(ctx.user.id, ctx.device.deviceId, req.clientId))) {
         throw new SendFailure(SendStatus.PreviouslySent, `ClientId ${req.clientId} was sent before`);
       }
       claimed = req.clientId;
@@ -246,12 +246,8 @@ export async function handleSend(ctx: SendContext, kind: SendKind): Promise<Comm
     if (source) await markVerb(ctx, source, kind, submission.recipients.length);
     if (req.saveInSent) {
       try {
-        const res = await deliverMessage(
-          ctx.store,
-          { envelopeFrom: ctx.user.email, recipients: [ctx.user.email], raw: submission.sentCopy },
-          { folderType: SENT_ITEMS_TYPE, extraData: { read: true, receivedAsBcc: false } },
-        );
-        if (res.some((r) => r.outcome !== 'delivered')) ctx.log.error({ results: res }, 'the Sent Items copy was not stored (the message was sent)');
+        const res = await fileMessage(ctx.mailbox, ctx.user.email, submission.sentCopy, { folderType: SENT_ITEMS_TYPE, extraData: { read: true, receivedAsBcc: false } });
+        if (res.outcome !== 'delivered') ctx.log.error({ results: [res] }, 'the Sent Items copy was not stored (the message was sent)');
       } catch (err) {
         ctx.log.error({ err }, 'the Sent Items copy was not stored (the message was sent)');
       }
@@ -259,7 +255,7 @@ export async function handleSend(ctx: SendContext, kind: SendKind): Promise<Comm
     return { logFields: { recipients: submission.recipients.length, bytes: submission.raw.length } };
   } catch (err) {
     if (claimed !== undefined) {
-      await ctx.store.sending.releaseClientId(ctx.user.id, ctx.device.deviceId, claimed).catch((e: unknown) => ctx.log.error({ err: e }, 'releasing a ClientId failed'));
+      await ctx.deviceState.sending.releaseClientId(ctx.user.id, ctx.device.deviceId, claimed).catch((e: unknown) => ctx.log.error({ err: e }, 'releasing a ClientId failed'));
     }
     if (err instanceof SendFailure) return failure(ctx, kind, err.status, err.reason);
     if (err instanceof ComposeError) return failure(ctx, kind, err.code === 'no_recipients' ? SendStatus.NoRecipient : SendStatus.InvalidMime, err.message);

@@ -20,7 +20,8 @@ import { randomBytes } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { ParsedMessage } from '../mail/parse.ts';
 import type { OutboundMail } from '../mail/relay.ts';
-import type { Store } from '../ports/store.ts';
+import type { MailboxProvider } from '../ports/mailbox.ts';
+import type { AccountsStore } from '../ports/store.ts';
 import { findUserByAddress, userAddresses } from '../directory/addresses.ts';
 import { bare, decideAutoReply, isActive, REPLY_PERIOD_MS, type AutoReply, type InboundForReply } from './auto-reply.ts';
 
@@ -30,7 +31,10 @@ interface HookLog {
 }
 
 export interface AutoReplyHookOptions {
-  store: Store;
+  /** The user, their addresses and out-of-office settings, and the reply history. */
+  accounts: AccountsStore;
+  /** Where the user's contacts are read (whether an outside sender is known). */
+  mailboxes: Pick<MailboxProvider, 'open'>;
   /** The outbound service, looked up at reply time (the composition root builds it after the hooks). */
   outbound: () => OutboundMail | undefined;
   log?: HookLog;
@@ -77,11 +81,11 @@ function angleList(v: string | undefined): string[] {
   return [...(v ?? '').matchAll(/<([^<>\s]+)>/g)].map((m) => m[1]!);
 }
 
-async function senderInContacts(store: Store, userId: string, sender: string): Promise<boolean> {
-  for (const folder of await store.listFolders(userId)) {
+async function senderInContacts(mailboxes: Pick<MailboxProvider, 'open'>, userId: string, sender: string): Promise<boolean> {
+  const mailbox = mailboxes.open(userId);
+  for (const folder of await mailbox.listFolders()) {
     if (!CONTACT_FOLDER_TYPES.has(folder.type)) continue;
-    for (const item of await store.listChangesSince(userId, folder.id, 0, CONTACTS_READ_LIMIT)) {
-      if (item.deleted) continue;
+    for await (const item of mailbox.scan(folder.id, { limit: CONTACTS_READ_LIMIT })) {
       for (const k of ['email1Address', 'email2Address', 'email3Address']) {
         const v = item.data[k];
         if (typeof v === 'string' && bare(v) === sender) return true;
@@ -110,18 +114,18 @@ export function autoReplyHook(opts: AutoReplyHookOptions) {
   const now = opts.now ?? (() => new Date());
   const hostname = opts.hostname ?? 'easd.local';
   return async (userId: string, _itemId: string, parsed: ParsedMessage, envelope?: HookEnvelope): Promise<void> => {
-    const { store } = opts;
+    const { accounts } = opts;
     const t = now();
-    const oof = await store.directory.getOof(userId);
+    const oof = await accounts.directory.getOof(userId);
     if (isActive(oof, t) !== 'active') return;
-    const user = await store.getUserById(userId);
+    const user = await accounts.getUserById(userId);
     if (!user) return;
     const headers = headerMap(parsed);
     const mail = parsed.mail;
     const fromHeader = addressesOf(mail?.from)[0] ?? '';
     const returnPath = envelope !== undefined ? envelope.envelopeFrom : headers.has('return-path') ? bare(headers.get('return-path')!) : fromHeader;
     const sender = bare(returnPath);
-    const senderUser = sender.includes('@') ? await findUserByAddress(store, sender) : null;
+    const senderUser = sender.includes('@') ? await findUserByAddress(accounts, sender) : null;
     const knownMatters = oof!.externalKnown?.enabled === true && senderUser === null && sender.includes('@');
     const message: InboundForReply = {
       returnPath,
@@ -130,11 +134,11 @@ export function autoReplyHook(opts: AutoReplyHookOptions) {
       ...(parsed.messageId ? { messageId: parsed.messageId } : {}),
       references: angleList(headers.get('references')),
       toAndCc: [...addressesOf(mail?.to), ...addressesOf(mail?.cc)],
-      userAddresses: await userAddresses(store, user),
+      userAddresses: await userAddresses(accounts, user),
       senderIsLocal: senderUser !== null,
-      senderKnown: knownMatters ? await senderInContacts(store, userId, sender) : false,
+      senderKnown: knownMatters ? await senderInContacts(opts.mailboxes, userId, sender) : false,
     };
-    const last = sender ? await store.directory.lastAutoReply(userId, sender) : null;
+    const last = sender ? await accounts.directory.lastAutoReply(userId, sender) : null;
     const decision = decideAutoReply(oof, message, t, new Map(last ? [[sender, last]] : []));
     if ('none' in decision) {
       opts.log?.info({ userId, reason: decision.none }, 'no out-of-office reply');
@@ -146,7 +150,7 @@ export function autoReplyHook(opts: AutoReplyHookOptions) {
       return;
     }
     const reply = decision.reply;
-    if (!(await store.directory.claimAutoReply(userId, reply.to, new Date(t.getTime() - REPLY_PERIOD_MS)))) return;
+    if (!(await accounts.directory.claimAutoReply(userId, reply.to, new Date(t.getTime() - REPLY_PERIOD_MS)))) return;
     const raw = await buildReplyMessage(reply, user.displayName, t, hostname);
     try {
       await outbound.send({ from: '', recipients: [reply.to], raw });

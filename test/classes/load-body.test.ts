@@ -12,10 +12,11 @@ import { loadForConversion } from '../../src/classes/load-body.ts';
 import type { Store } from '../../src/store/types.ts';
 import { child, type WbxmlElement } from '../../src/wbxml/tree.ts';
 import { openTempSqliteStore } from '../helpers/db.ts';
+import { deliveryTo } from '../helpers/delivery.ts';
 
 async function deliverOne(store: Store, raw: Buffer) {
   const u = (await store.getUserByEmail('alice@example.com')) ?? (await store.createUser({ email: 'alice@example.com', passwordHash: 'x' }));
-  const [r] = await deliverMessage(store, { envelopeFrom: '', recipients: [u.email], raw });
+  const [r] = await deliverMessage(deliveryTo(store), { envelopeFrom: '', recipients: [u.email], raw });
   return (await store.getItem(u.id, r!.itemId!))!;
 }
 

@@ -18,7 +18,7 @@ export interface MailServer {
 
 export async function startMailServer(opts: TestServerOptions & { acceptedDomains?: string[] }): Promise<MailServer> {
   const srv = await startTestServer(opts);
-  const lmtp = createMailListener({ store: srv.store, log: pino({ level: 'silent' }), acceptedDomains: opts.acceptedDomains ?? [] });
+  const lmtp = createMailListener({ ...srv.runtime.deliveryTargets, log: pino({ level: 'silent' }), acceptedDomains: opts.acceptedDomains ?? [] });
   const lmtpPort = await lmtp.listen('127.0.0.1', 0);
   return {
     srv,

@@ -38,7 +38,7 @@ async function lmtpDeliver(port: number, rcpt: string, message: string): Promise
 for (const backend of ['sqlite', 'postgres'] as const) {
   it(`kb-1.1 over LMTP (${backend}): an invitation makes a tentative series, a CANCEL of one occurrence changes the series`, async () => {
     const srv = await startTestServer({ users: [BOB], backend });
-    const lmtp = createMailListener({ store: srv.store, log: srv.app.log as never, afterDelivery: [meetingHook({ store: srv.store })] });
+    const lmtp = createMailListener({ ...srv.runtime.deliveryTargets, log: srv.app.log as never, afterDelivery: [meetingHook({ accounts: srv.store, mailboxes: srv.runtime.services.mailboxes })] });
     try {
       const port = await lmtp.listen('127.0.0.1', 0);
       const bob = new Device({ url: srv.url, user: BOB.email, password: BOB.password, deviceId: 'BOBLMTP', version: '16.1' });

@@ -71,13 +71,13 @@ for (const backend of ['sqlite', 'postgres'] as const) {
           users: [ALICE],
           backend,
           logLevel: 'info',
-          services: (store) => {
-            outbound = createOutboundMail({ store, log: pino({ level: 'silent' }), deliverLocal: (m) => deliverMessage(store, m), relay: { url: sink.url, starttls: 'off' } });
+          services: (store, _, mailboxes) => {
+            outbound = createOutboundMail({ accounts: store, log: pino({ level: 'silent' }), deliverLocal: (m) => deliverMessage({ accounts: store, mailboxes }, m), relay: { url: sink.url, starttls: 'off' } });
             return { outbound };
           },
         });
         const srv = server;
-        const results = await deliverMessage(srv.store, { envelopeFrom: 'olga@example.org', recipients: [ALICE.email], raw: invitation(`loop-${backend}@example.org`) }, { afterDelivery: [meetingHook({ store: srv.store })] });
+        const results = await deliverMessage(srv.runtime.deliveryTargets, { envelopeFrom: 'olga@example.org', recipients: [ALICE.email], raw: invitation(`loop-${backend}@example.org`) }, { afterDelivery: [meetingHook({ accounts: srv.store, mailboxes: srv.runtime.services.mailboxes })] });
         assert.equal(results[0]!.outcome, 'delivered');
         const d = new Device({ url: srv.url, user: ALICE.email, password: ALICE.password, deviceId: `MR${backend}` });
         assert.equal((await d.folderSync()).status, 1);

@@ -6,8 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { deliverMessage } from '../../src/mail/deliver.ts';
-import type { Store } from '../../src/store/types.ts';
+import { deliverMessage, type DeliveryTargets } from '../../src/mail/deliver.ts';
 import { child, childText, children, el, type WbxmlElement } from '../../src/wbxml/index.ts';
 import { pgSkipped } from '../helpers/db.ts';
 import { ALICE, BOB, composeMail, mimeMessage, phone, startMailOut, type MailOutEnv } from '../mail-out/harness.ts';
@@ -15,9 +14,9 @@ import { ALICE, BOB, composeMail, mimeMessage, phone, startMailOut, type MailOut
 const S = 'Search';
 const F = 'Find';
 
-async function deliver(store: Store, to: string, subject: string, text: string, extra = ''): Promise<void> {
+async function deliver(targets: DeliveryTargets, to: string, subject: string, text: string, extra = ''): Promise<void> {
   const raw = `From: Carol <carol@outside.test>\r\nTo: ${to}\r\nSubject: ${subject}\r\n${extra}Content-Type: text/plain; charset=utf-8\r\n\r\n${text}\r\n`;
-  const res = await deliverMessage(store, { envelopeFrom: 'carol@outside.test', recipients: [to], raw: Buffer.from(raw) });
+  const res = await deliverMessage(targets, { envelopeFrom: 'carol@outside.test', recipients: [to], raw: Buffer.from(raw) });
   assert.equal(res[0]!.outcome, 'delivered');
 }
 
@@ -47,9 +46,10 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const bob = phone(env.srv, BOB, 'BOBPHONE');
       await bob.folderSync();
       const store = env.srv.store;
-      for (let i = 1; i <= 5; i++) await deliver(store, ALICE.email, `Budget review ${i}`, `Numbers for quarter ${i}`);
-      await deliver(store, ALICE.email, 'Team lunch', 'Pizza at the café', 'Thread-Index: AQHZ+hzHqQ0vdD9rSkiMiS4Fdu3mRA==\r\n');
-      await deliver(store, BOB.email, 'Budget secret', 'Bob only');
+      const targets = env.srv.runtime.deliveryTargets;
+      for (let i = 1; i <= 5; i++) await deliver(targets, ALICE.email, `Budget review ${i}`, `Numbers for quarter ${i}`);
+      await deliver(targets, ALICE.email, 'Team lunch', 'Pizza at the café', 'Thread-Index: AQHZ+hzHqQ0vdD9rSkiMiS4Fdu3mRA==\r\n');
+      await deliver(targets, BOB.email, 'Budget secret', 'Bob only');
       // A subfolder of the Inbox with one budget message moved into it.
       const a = (await store.getUserByEmail(ALICE.email))!;
       const inbox = (await store.listFolders(a.id)).find((f) => f.type === 2)!;

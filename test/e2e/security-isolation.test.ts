@@ -54,7 +54,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const srv = await startTestServer({ users: [A, B], backend });
       try {
         const bId = srv.users.get(B.email)!.id;
-        const [delivered] = await deliverMessage(srv.store, { envelopeFrom: 'carol@example.org', recipients: [B.email], raw: RAW });
+        const [delivered] = await deliverMessage(srv.runtime.deliveryTargets, { envelopeFrom: 'carol@example.org', recipients: [B.email], raw: RAW });
         assert.equal(delivered!.outcome, 'delivered');
         const bItem = (await srv.store.getItem(bId, delivered!.itemId!))!;
         const bFolder = await srv.store.createFolder({ userId: bId, parentId: null, displayName: 'Bob private', type: 12 });

@@ -9,8 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { simpleParser } from 'mailparser';
-import { deliverMessage } from '../../src/mail/deliver.ts';
-import type { Store } from '../../src/store/types.ts';
+import { deliverMessage, type DeliveryTargets } from '../../src/mail/deliver.ts';
 import { childText } from '../../src/wbxml/index.ts';
 import { liveItemsOf } from '../helpers/store-items.ts';
 import { pgSkipped } from '../helpers/db.ts';
@@ -18,7 +17,7 @@ import { ALICE, BOB, composeMail, mimeMessage, phone, startMailOut, type MailOut
 
 
 /** A message from outside, with a PDF attachment, delivered to `to` over local delivery. */
-async function deliverWithAttachment(store: Store, to: string, subject: string): Promise<void> {
+async function deliverWithAttachment(targets: DeliveryTargets, to: string, subject: string): Promise<void> {
   const raw = [
     'From: Carol Outside <carol@outside.test>',
     `To: ${to}`,
@@ -41,7 +40,7 @@ async function deliverWithAttachment(store: Store, to: string, subject: string):
     '--b1--',
     '',
   ].join('\r\n');
-  const res = await deliverMessage(store, { envelopeFrom: 'carol@outside.test', recipients: [to], raw: Buffer.from(raw) });
+  const res = await deliverMessage(targets, { envelopeFrom: 'carol@outside.test', recipients: [to], raw: Buffer.from(raw) });
   assert.equal(res[0]!.outcome, 'delivered');
 }
 
@@ -137,7 +136,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
 
     it('SmartReply quotes the original and threads it; SmartForward carries the original attachments', async () => {
       const store = env.srv.store;
-      await deliverWithAttachment(store, ALICE.email, 'Quarterly figures');
+      await deliverWithAttachment(env.srv.runtime.deliveryTargets, ALICE.email, 'Quarterly figures');
       const alice = phone(env.srv, ALICE, 'PHONE2');
       await alice.folderSync();
       const inbox = alice.folderByType(2);
@@ -188,7 +187,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
 
     it("another user's message cannot be a Source (Status 150), nor a folder mismatch", async () => {
       const store = env.srv.store;
-      await deliverWithAttachment(store, BOB.email, 'Private to Bob');
+      await deliverWithAttachment(env.srv.runtime.deliveryTargets, BOB.email, 'Private to Bob');
       const bobItem = (await liveItemsOf(store, BOB.email, 2)).find((i) => i.data.subject === 'Private to Bob')!;
       const alice = phone(env.srv, ALICE);
       const before = env.sink!.messages.length;

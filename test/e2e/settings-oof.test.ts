@@ -63,10 +63,10 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         users: [ANN, BOB],
         backend,
         logLevel: 'warn',
-        services: (store) => {
-          const hook = autoReplyHook({ store, outbound: () => outbound, log: collectingLogger(logs, 'info') });
-          const deliverLocal = (m: { envelopeFrom: string; recipients: string[]; raw: Buffer }) => deliverMessage(store, m, { afterDelivery: hook });
-          outbound = createOutboundMail({ store, log: collectingLogger(logs, 'info'), deliverLocal, relay: { url: sink.url, starttls: 'off' } });
+        services: (store, _, mailboxes) => {
+          const hook = autoReplyHook({ accounts: store, mailboxes, outbound: () => outbound, log: collectingLogger(logs, 'info') });
+          const deliverLocal = (m: { envelopeFrom: string; recipients: string[]; raw: Buffer }) => deliverMessage({ accounts: store, mailboxes }, m, { afterDelivery: hook });
+          outbound = createOutboundMail({ accounts: store, log: collectingLogger(logs, 'info'), deliverLocal, relay: { url: sink.url, starttls: 'off' } });
           deliver = async (from, raw) => {
             const results = await deliverLocal({ envelopeFrom: from, recipients: [ANN.email], raw });
             assert.equal(results[0]!.outcome, 'delivered');

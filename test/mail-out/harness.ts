@@ -83,11 +83,11 @@ export async function startMailOut(opts: { backend: 'sqlite' | 'postgres'; relay
     backend: opts.backend,
     users: [ALICE, BOB],
     ...(opts.maxRequestBytes !== undefined ? { config: { maxRequestBytes: opts.maxRequestBytes } } : {}),
-    services: (store) => {
+    services: (store, _, mailboxes) => {
       outbound = createOutboundMail({
-        store,
+        accounts: store,
         log: collectingLogger(outboundLogs),
-        deliverLocal: (m) => deliverMessage(store, m),
+        deliverLocal: (m) => deliverMessage({ accounts: store, mailboxes }, m),
         ...(relay ? { relay } : {}),
       });
       return { outbound };

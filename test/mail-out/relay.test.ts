@@ -10,6 +10,7 @@ import { SMTPServer } from 'smtp-server';
 import { deliverMessage } from '../../src/mail/deliver.ts';
 import { createOutboundMail, OutboundError, parseStartTls, relayTransportOptions } from '../../src/mail/relay.ts';
 import { openTempSqliteStore } from '../helpers/db.ts';
+import { deliveryTo } from '../helpers/delivery.ts';
 import { collectingLogger, type LogLine } from '../helpers/server.ts';
 
 const RAW = Buffer.from('From: a@example.com\r\nTo: x@outside.test\r\nSubject: hi\r\n\r\nhello\r\n');
@@ -66,7 +67,7 @@ describe('outbound mail through a real SMTP server', () => {
     const db = await openTempSqliteStore();
     const logs: LogLine[] = [];
     const make = (relay: Parameters<typeof createOutboundMail>[0]['relay']) =>
-      createOutboundMail({ store: db.store, log: collectingLogger(logs), deliverLocal: (m) => deliverMessage(db.store, m), relay });
+      createOutboundMail({ accounts: db.store, log: collectingLogger(logs), deliverLocal: (m) => deliverMessage(deliveryTo(db.store), m), relay });
     try {
       const good = make({ url: `smtp://127.0.0.1:${sink.port}`, user: 'easd', password: 's3cret', starttls: 'off' });
       const out = await good.send({ from: 'a@example.com', recipients: ['X@Outside.test'], raw: RAW });
@@ -100,9 +101,9 @@ describe('outbound mail through a real SMTP server', () => {
     try {
       await db.store.createUser({ email: 'b@example.com', passwordHash: 'x' });
       const outbound = createOutboundMail({
-        store: db.store,
+        accounts: db.store,
         log: collectingLogger(logs),
-        deliverLocal: (m) => deliverMessage(db.store, m),
+        deliverLocal: (m) => deliverMessage(deliveryTo(db.store), m),
         relay: { url: 'smtp://127.0.0.1:1', starttls: 'off' },
       });
       await assert.rejects(

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { catchUpSearchIndex } from '../../src/mail/search-index.ts';
 import { searchWords } from '../../src/store/search-store.ts';
+import { StoreMailbox } from '../../src/store/store-mailbox.ts';
 import type { Store } from '../../src/store/types.ts';
 import { openTempPostgresStore, openTempSqliteStore, pgSkipped } from '../helpers/db.ts';
 
@@ -30,7 +31,7 @@ const mail = (subject: string, text: string, extra: Record<string, string> = {})
 
 async function search(store: Store, userId: string, text: string, more: { folderIds?: string[]; conversationId?: string; offset?: number; limit?: number } = {}) {
   const folders = await store.listFolders(userId);
-  await catchUpSearchIndex(store, userId, folders);
+  await catchUpSearchIndex(store.search, new StoreMailbox(store, userId), folders);
   return store.search.search({ userId, text, offset: more.offset ?? 0, limit: more.limit ?? 100, folderIds: more.folderIds, conversationId: more.conversationId });
 }
 

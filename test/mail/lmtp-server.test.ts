@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { createMailListener } from '../../src/mail/lmtp-server.ts';
 import type { Store } from '../../src/store/types.ts';
 import { openTempSqliteStore } from '../helpers/db.ts';
+import { deliveryTo } from '../helpers/delivery.ts';
 import { LineClient } from './lmtp-client.ts';
 
 const quiet = pino({ level: 'silent' });
@@ -23,7 +24,7 @@ const MSG = 'From: Sender <s@outside.test>\r\nTo: alice@example.com, bob@example
 
 test('kb-2.3: LMTP: unknown user and foreign domain get 550 at RCPT; one reply per accepted recipient after DATA; delivered to both Inboxes', async () => {
   const t = await openTempSqliteStore();
-  const l = createMailListener({ store: t.store, log: quiet, acceptedDomains: ['extra.test'] });
+  const l = createMailListener({ ...deliveryTo(t.store), log: quiet, acceptedDomains: ['extra.test'] });
   try {
     const a = await t.store.createUser({ email: 'alice@example.com', passwordHash: 'x' });
     const b = await t.store.createUser({ email: 'bob@example.com', passwordHash: 'x' });
@@ -61,7 +62,7 @@ test('kb-2.3: LMTP: unknown user and foreign domain get 550 at RCPT; one reply p
 
 test('LMTP: a message over the size limit gets 552 for every recipient and is not stored', async () => {
   const t = await openTempSqliteStore();
-  const l = createMailListener({ store: t.store, log: quiet, maxMessageBytes: 2048 });
+  const l = createMailListener({ ...deliveryTo(t.store), log: quiet, maxMessageBytes: 2048 });
   try {
     const a = await t.store.createUser({ email: 'alice@example.com', passwordHash: 'x' });
     await t.store.createUser({ email: 'bob@example.com', passwordHash: 'x' });
@@ -86,7 +87,7 @@ test('LMTP: a message over the size limit gets 552 for every recipient and is no
 
 test('LMTP: a store that fails answers 451 (and 452 when full) per recipient; the MTA keeps the message', async () => {
   const t = await openTempSqliteStore();
-  const l = createMailListener({ store: t.store, log: quiet });
+  const l = createMailListener({ ...deliveryTo(t.store), log: quiet });
   const original = t.store.mail.putBlobs.bind(t.store.mail);
   try {
     await t.store.createUser({ email: 'alice@example.com', passwordHash: 'x' });
@@ -119,7 +120,7 @@ test('LMTP: a store that fails answers 451 (and 452 when full) per recipient; th
 
 test('SMTP listener: per-recipient 550 at RCPT, one 250 for the transaction', async () => {
   const t = await openTempSqliteStore();
-  const l = createMailListener({ store: t.store, log: quiet, protocol: 'smtp' });
+  const l = createMailListener({ ...deliveryTo(t.store), log: quiet, protocol: 'smtp' });
   try {
     const a = await t.store.createUser({ email: 'alice@example.com', passwordHash: 'x' });
     const c = await LineClient.open(await l.listen('127.0.0.1', 0));
@@ -138,7 +139,7 @@ test('SMTP listener: per-recipient 550 at RCPT, one 250 for the transaction', as
 
 test('SMTP listener: a store failure for one of two recipients answers 4xx for the message (retried, never lost)', async () => {
   const t = await openTempSqliteStore();
-  const l = createMailListener({ store: t.store, log: quiet, protocol: 'smtp' });
+  const l = createMailListener({ ...deliveryTo(t.store), log: quiet, protocol: 'smtp' });
   const original = t.store.putItem.bind(t.store);
   try {
     await t.store.createUser({ email: 'alice@example.com', passwordHash: 'x' });

@@ -11,6 +11,7 @@ import { describe, test } from 'node:test';
 import { deliverMessage } from '../../src/mail/deliver.ts';
 import { StoreError, type Store } from '../../src/store/types.ts';
 import { openTempPostgresStore, openTempSqliteStore } from '../helpers/db.ts';
+import { deliveryTo } from '../helpers/delivery.ts';
 
 const FIX = join(import.meta.dirname, '..', 'fixtures', 'mail');
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -54,7 +55,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         const raw = readFileSync(join(FIX, 'outlook-alternative-related.eml'));
         const hooked: string[] = [];
         const res = await deliverMessage(
-          t.store,
+          deliveryTo(t.store),
           { envelopeFrom: 'x@outside.test', recipients: ['<Alice@Example.com>', 'bob@example.com', 'nobody@example.com', 'someone@elsewhere.test'], raw },
           {
             afterDelivery: [
@@ -101,7 +102,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         await t.store.directory.addAlias(a.id, 'al@example.org');
         const raw = Buffer.from('From: x@outside.test\r\nTo: alice@example.com\r\nSubject: hi\r\n\r\nbody\r\n');
         const res = await deliverMessage(
-          t.store,
+          deliveryTo(t.store),
           { envelopeFrom: 'x@outside.test', recipients: ['al@example.org', 'alice@example.com', 'ghost@example.org', 'ghost@extra.test'], raw },
           { acceptedDomains: ['Extra.test'] },
         );
@@ -129,7 +130,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         const { a } = await users(t.store);
         for (const f of ['malformed-truncated.eml', 'malformed-empty-rfc822.eml']) {
           const raw = readFileSync(join(FIX, f));
-          const [r] = await deliverMessage(t.store, { envelopeFrom: '', recipients: ['alice@example.com'], raw });
+          const [r] = await deliverMessage(deliveryTo(t.store), { envelopeFrom: '', recipients: ['alice@example.com'], raw });
           assert.equal(r!.code, 250, f);
           const item = (await inboxItems(t.store, a.id)).find((i) => i.id === r!.itemId)!;
           assert.deepEqual(await t.store.mail.getBlob((item.data.mime as { sha256: string }).sha256), raw);
@@ -147,8 +148,8 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         const { a } = await users(t.store);
         const one = readFileSync(join(FIX, 'thunderbird-nested-rfc822.eml'));
         const two = readFileSync(join(FIX, 'outlook-alternative-related.eml'));
-        const [r1] = await deliverMessage(t.store, { envelopeFrom: '', recipients: ['alice@example.com'], raw: one });
-        const [r2] = await deliverMessage(t.store, { envelopeFrom: '', recipients: ['alice@example.com'], raw: two });
+        const [r1] = await deliverMessage(deliveryTo(t.store), { envelopeFrom: '', recipients: ['alice@example.com'], raw: one });
+        const [r2] = await deliverMessage(deliveryTo(t.store), { envelopeFrom: '', recipients: ['alice@example.com'], raw: two });
         const i1 = (await t.store.getItem(a.id, r1!.itemId!))!;
         const i2 = (await t.store.getItem(a.id, r2!.itemId!))!;
         const shas = (item: typeof i1) => [(item.data.mime as { sha256: string }).sha256, ...(item.data.attachments as Array<{ sha256: string }>).map((x) => x.sha256)];
@@ -159,7 +160,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         assert.deepEqual(await t.store.mail.deleteUnreferencedBlobs(new Date(nowMs - 1000)), { deleted: 0, kept: 5 });
         nowMs += 3_600_000;
         // The same message delivered again refreshes its blobs: they are recent again.
-        const [r3] = await deliverMessage(t.store, { envelopeFrom: '', recipients: ['alice@example.com'], raw: one });
+        const [r3] = await deliverMessage(deliveryTo(t.store), { envelopeFrom: '', recipients: ['alice@example.com'], raw: one });
         await t.store.deleteItem(a.id, r3!.itemId!);
         assert.deepEqual(await t.store.mail.deleteUnreferencedBlobs(new Date(nowMs - 1000)), { deleted: 0, kept: 5 });
         nowMs += 3_600_000;
@@ -186,7 +187,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
             }
           });
         });
-        await deliverMessage(t.store, { envelopeFrom: '', recipients: ['alice@example.com'], raw: Buffer.from('Subject: x\r\n\r\ny\r\n') });
+        await deliverMessage(deliveryTo(t.store), { envelopeFrom: '', recipients: ['alice@example.com'], raw: Buffer.from('Subject: x\r\n\r\ny\r\n') });
         await heard;
       } finally {
         await t.cleanup();

@@ -69,8 +69,9 @@ test('easd mail gc deletes the stored bytes of messages no item refers to', asyn
     const s0 = await openStore({ dataDir: data });
     const u = await s0.createUser({ email: 'alice@example.com', passwordHash: 'x' });
     const { deliverMessage } = await import('../../src/mail/deliver.ts');
-    const [kept] = await deliverMessage(s0, { envelopeFrom: '', recipients: [u.email], raw: Buffer.from('Subject: keep\r\n\r\nkeep\r\n') });
-    const [gone] = await deliverMessage(s0, { envelopeFrom: '', recipients: [u.email], raw: Buffer.from('Subject: gone\r\n\r\ngone\r\n') });
+    const { deliveryTo } = await import('../helpers/delivery.ts');
+    const [kept] = await deliverMessage(deliveryTo(s0), { envelopeFrom: '', recipients: [u.email], raw: Buffer.from('Subject: keep\r\n\r\nkeep\r\n') });
+    const [gone] = await deliverMessage(deliveryTo(s0), { envelopeFrom: '', recipients: [u.email], raw: Buffer.from('Subject: gone\r\n\r\ngone\r\n') });
     await s0.deleteItem(u.id, gone!.itemId!);
     await s0.close();
     const run = async (args: string[]) => {

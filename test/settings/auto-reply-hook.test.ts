@@ -15,6 +15,7 @@ import type { OofSettings } from '../../src/store/directory-types.ts';
 import type { Store, User } from '../../src/store/types.ts';
 import { ensureDefaultFolders } from '../../src/mailbox/default-folders.ts';
 import { openTempSqliteStore, type TestStore } from '../helpers/db.ts';
+import { deliveryTo } from '../helpers/delivery.ts';
 import { startSmtpSink, type SmtpSink } from '../mail-out/harness.ts';
 
 const OOF: OofSettings = {
@@ -41,7 +42,7 @@ describe('autoReplyHook', () => {
     t = await openTempSqliteStore();
     store = t.store;
     sink = await startSmtpSink();
-    outbound = createOutboundMail({ store, log, deliverLocal: (m) => deliverMessage(store, m), relay: { url: sink.url, starttls: 'off' } });
+    outbound = createOutboundMail({ accounts: store, log, deliverLocal: (m) => deliverMessage(deliveryTo(store), m), relay: { url: sink.url, starttls: 'off' } });
     ann = await store.createUser({ email: 'ann@example.com', passwordHash: 'h', displayName: 'Ann' });
     await store.directory.putOof(ann.id, OOF);
     const contacts = (await ensureDefaultFolders(store, ann.id)).find((f) => f.type === 9)!;
@@ -54,7 +55,7 @@ describe('autoReplyHook', () => {
   });
 
   it('replies to the envelope sender, not From; a contact gets the known text (HTML with a text part)', async () => {
-    const hook = autoReplyHook({ store, outbound: () => outbound });
+    const hook = autoReplyHook({ accounts: store, mailboxes: deliveryTo(store).mailboxes, outbound: () => outbound });
     await hook(ann.id, 'item', await parseMessage(raw('someone@else.example', 'k1@partner.example')), { envelopeFrom: 'kim@partner.example' });
     assert.equal(sink.messages.length, 1);
     assert.deepEqual(sink.messages[0]!.to, ['kim@partner.example']);
@@ -65,7 +66,7 @@ describe('autoReplyHook', () => {
   });
 
   it('uses the Return-Path header when there is no envelope; concurrent deliveries reply once', async () => {
-    const hook = autoReplyHook({ store, outbound: () => outbound });
+    const hook = autoReplyHook({ accounts: store, mailboxes: deliveryTo(store).mailboxes, outbound: () => outbound });
     const parsed = await parseMessage(raw('x@y.example', 'c1@stranger.example', 'Return-Path: <stranger@far.example>\r\n'));
     assert.equal(headerMap(parsed).get('return-path'), '<stranger@far.example>');
     const before = sink.messages.length;
@@ -77,7 +78,7 @@ describe('autoReplyHook', () => {
   });
 
   it('no outbound service: nothing sent and nothing claimed', async () => {
-    const hook = autoReplyHook({ store, outbound: () => undefined });
+    const hook = autoReplyHook({ accounts: store, mailboxes: deliveryTo(store).mailboxes, outbound: () => undefined });
     await hook(ann.id, 'item', await parseMessage(raw('late@far.example', 'n1@far.example')));
     assert.equal(await store.directory.lastAutoReply(ann.id, 'late@far.example'), null);
   });
