@@ -1,7 +1,8 @@
 /**
  * Scenarios: mail delivered over LMTP reaches the device: a held Ping wakes, Sync brings the
  * message with its attachments and a truncated body, MIME on request, and Read/Flag/Categories
- * set on one device reach the user's other device. SQLite and PostgreSQL.
+ * set on one device reach the user's other device. SQLite, PostgreSQL, and the in-memory mailbox
+ * (delivery writes only through the Mailbox port).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -15,7 +16,7 @@ const ALICE = { email: 'alice@example.com', password: 'pw-alice-123456' };
 const BOB = { email: 'bob@example.com', password: 'pw-bob-123456' };
 const FIX = join(import.meta.dirname, '..', 'fixtures', 'mail');
 
-for (const backend of ['sqlite', 'postgres'] as const) {
+for (const backend of ['sqlite', 'postgres', 'memory'] as const) {
   describe(`mail delivery to devices (${backend})`, () => {
     test('a message delivered over LMTP wakes a held Ping; Sync brings it with attachments, truncated body, and MIME on request', async () => {
       const m = await startMailServer({ users: [ALICE, BOB], backend });

@@ -2,7 +2,8 @@
  * Scenarios: ItemOperations and GetAttachment on delivered mail. Fetch of a whole message from an
  * outside domain (kb-2.3), attachments by FileReference inline, by Range and in the MultiPart
  * form, LongId, EmptyFolderContents with DeleteSubFolders, Move of a conversation, GetAttachment
- * for 12.x, and another user's ids refused without revealing anything.
+ * for 12.x, and another user's ids refused without revealing anything. SQLite, PostgreSQL and the
+ * in-memory mailbox.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -35,7 +36,7 @@ function splitMultipart(buf: Buffer): Buffer[] {
   return out;
 }
 
-for (const backend of ['sqlite', 'postgres'] as const) {
+for (const backend of ['sqlite', 'postgres', 'memory'] as const) {
   describe(`ItemOperations and GetAttachment (${backend})`, () => {
     test('kb-2.3: a message from an outside domain is fetched whole; attachments by FileReference inline, by Range, and MultiPart; LongId; GetAttachment; other users refused', async () => {
       const m = await startMailServer({ users: [ALICE, BOB], backend });

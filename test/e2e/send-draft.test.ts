@@ -1,8 +1,9 @@
 /**
- * Drafts (protocol 16.0+, MS-ASEMAIL 2.2.2.69 Send) through the device simulator on SQLite and
- * PostgreSQL: a draft added on one device reaches the user's other device; a Change with
- * email2:Send sends it (Bcc through the relay, To into the local Inbox), puts a copy in Sent
- * Items and removes it from Drafts on every device; an Add with Send sends at once.
+ * Drafts (protocol 16.0+, MS-ASEMAIL 2.2.2.69 Send) through the device simulator on SQLite,
+ * PostgreSQL and the in-memory mailbox: a draft added on one device reaches the user's other
+ * device; a Change with email2:Send sends it (Bcc through the relay, To into the local Inbox),
+ * puts a copy in Sent Items and removes it from Drafts on every device; an Add with Send sends
+ * at once.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -27,7 +28,7 @@ function draftData(subject: string, text: string, send: boolean, bcc?: string) {
   );
 }
 
-for (const backend of ['sqlite', 'postgres'] as const) {
+for (const backend of ['sqlite', 'postgres', 'memory'] as const) {
   describe(`drafts on ${backend}`, { skip: backend === 'postgres' && pgSkipped() }, () => {
     let env: MailOutEnv;
     before(async () => {

@@ -1,5 +1,6 @@
 /**
- * Sending mail through the device simulator (issue 7 item 4), on SQLite and PostgreSQL:
+ * Sending mail through the device simulator (issue 7 item 4), on SQLite, PostgreSQL and the
+ * in-memory mailbox (content only through the Mailbox port, test/helpers/memory-mailbox.ts):
  * SendMail to a local user lands in their Inbox and in the sender's Sent Items; a replayed
  * ClientId sends once; outside recipients leave through the SMTP relay (a capturing sink on
  * loopback); no relay means Status 120 and nothing sent; the sender is always the user;
@@ -44,7 +45,7 @@ async function deliverWithAttachment(targets: DeliveryTargets, to: string, subje
   assert.equal(res[0]!.outcome, 'delivered');
 }
 
-for (const backend of ['sqlite', 'postgres'] as const) {
+for (const backend of ['sqlite', 'postgres', 'memory'] as const) {
   describe(`sending mail on ${backend}`, { skip: backend === 'postgres' && pgSkipped() }, () => {
     let env: MailOutEnv;
     before(async () => {
@@ -170,7 +171,9 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal((await liveItemsOf(store, ALICE.email, 2)).find((i) => i.data.subject === 'Quarterly figures')!.data.lastVerbExecuted, 3);
       const atts = got.data.attachments as Array<{ name: string; sha256: string }>;
       assert.deepEqual(atts.map((a) => a.name), ['figures.pdf']);
-      assert.equal((await store.mail.getBlob(atts[0]!.sha256))!.toString(), '%PDF-1.4 quarterly figures');
+      // The bytes are in Bob's mailbox, whichever backend keeps it.
+      const bobMailbox = env.srv.runtime.services.mailboxes.open(got.userId);
+      assert.equal((await bobMailbox.getBlob(atts[0]!.sha256))!.toString(), '%PDF-1.4 quarterly figures');
       assert.match(String((got.data.body as { text?: string }).text), /FYI[\s\S]*Original Message[\s\S]*Here are the quarterly figures/);
 
       // ReplaceMime: the device's MIME is the whole message, nothing appended.

@@ -3,7 +3,7 @@
  * sender once, through the SMTP relay (a capturing smtp-server on 127.0.0.1:0), and an internal
  * sender with the internal text, by local delivery into their Inbox; lists and automatic mail get
  * nothing. Mail arrives through deliverMessage with the out-of-office hook, as LMTP delivers it.
- * On SQLite and PostgreSQL.
+ * On SQLite, PostgreSQL and the in-memory mailbox.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -49,7 +49,7 @@ async function inboxSubjects(store: Store, userId: string): Promise<Array<{ subj
     .map((i) => ({ subject: String(i.data.subject ?? ''), text: String((i.data.body as { text?: string } | undefined)?.text ?? '') }));
 }
 
-for (const backend of ['sqlite', 'postgres'] as const) {
+for (const backend of ['sqlite', 'postgres', 'memory'] as const) {
   describe(`out of office (${backend})`, { skip: backend === 'postgres' && pgSkipped() ? 'EASD_TEST_SKIP_PG=1' : false }, () => {
     let server: TestServer;
     let sink: SmtpSink;

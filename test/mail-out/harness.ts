@@ -74,7 +74,7 @@ export interface MailOutEnv {
   close(): Promise<void>;
 }
 
-export async function startMailOut(opts: { backend: 'sqlite' | 'postgres'; relay?: boolean | RelayConfig; maxRequestBytes?: number }): Promise<MailOutEnv> {
+export async function startMailOut(opts: { backend: 'sqlite' | 'postgres' | 'memory'; relay?: boolean | RelayConfig; maxRequestBytes?: number }): Promise<MailOutEnv> {
   const sink = opts.relay === true ? await startSmtpSink() : undefined;
   const outboundLogs: LogLine[] = [];
   let outbound: OutboundMail | undefined;
