@@ -34,6 +34,7 @@ import { FreeBusyCache } from '../../src/commands/answer-caches.ts';
 import { userMergedFreeBusy } from '../../src/commands/resolve-recipients.ts';
 import { openPostgresStore } from '../../src/store/postgres.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
+import { StoreMailbox } from '../../src/store/store-mailbox.ts';
 import type { JsonObject, Store } from '../../src/store/types.ts';
 import { ensureDefaultFolders } from '../../src/mailbox/default-folders.ts';
 import { child, childText, children, decodeWbxml, el, encodeWbxml } from '../../src/wbxml/index.ts';
@@ -206,7 +207,7 @@ async function main(): Promise<void> {
       const shifted = new Date(from.getTime() + r * 1_800_000);
       const shiftedTo = new Date(to.getTime() + r * 1_800_000);
       const cache = new FreeBusyCache();
-      for (const u of seeded.users) await userMergedFreeBusy(store, cache, u.id, shifted, shiftedTo);
+      for (const u of seeded.users) await userMergedFreeBusy(new StoreMailbox(store, u.id), cache, shifted, shiftedTo);
       if (r >= 2) withStore.push(msSince(t));
     }
     await store.close();

@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { exportVCardFile, importVCardFile } from '../contacts/address-book.ts';
 import { VCardError, type VCardVersion } from '../contacts/vcard.ts';
+import { StoreMailbox } from '../store/store-mailbox.ts';
 import type { Store, User } from '../store/types.ts';
 import { addStoreOptions, openStoreFrom, type StoreCliOptions } from './options.ts';
 
@@ -35,7 +36,7 @@ export function registerContacts(program: Command): void {
     });
     await withUser(opts, email, async (store, user) => {
       try {
-        const r = await importVCardFile(store, user, bytes);
+        const r = await importVCardFile(new StoreMailbox(store, user.id), bytes);
         for (const w of r.warnings) process.stderr.write(`easd: warning: ${w}\n`);
         process.stdout.write(`${user.email}: ${r.added} added, ${r.updated} updated, ${r.unchanged} unchanged\n`);
       } catch (err) {
@@ -54,7 +55,7 @@ export function registerContacts(program: Command): void {
       .addOption(new Option('--vcard-version <version>', 'vCard version to write').choices(['3.0', '4.0']).default('4.0')),
   ).action(async (email: string, opts: ExportOptions) => {
     await withUser(opts, email, async (store, user) => {
-      const { text, count } = await exportVCardFile(store, user, opts.vcardVersion);
+      const { text, count } = await exportVCardFile(new StoreMailbox(store, user.id), opts.vcardVersion);
       if (opts.out) {
         await writeFile(opts.out, text);
         process.stderr.write(`${user.email}: ${count} contacts written to ${opts.out}\n`);

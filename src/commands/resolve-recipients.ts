@@ -40,8 +40,8 @@ import { matchGalEntries, pictureFor, PictureStatus, readPictureOptions, type Ga
 import { busyIntervals, mergedFreeBusy } from '../calendar/free-busy.ts';
 import { certificatesElement } from '../directory/certificates.ts';
 import type { DirectoryEntry } from '../ports/directory.ts';
+import type { Mailbox } from '../ports/mailbox.ts';
 import { isTransientStoreError, type JsonObject } from '../ports/types.ts';
-import type { Store } from '../ports/store.ts';
 import { child, children, el, text, type WbxmlElement } from '../wbxml/tree.ts';
 import type { FreeBusyCache } from './answer-caches.ts';
 import type { CommandHandler, CommandResult } from './types.ts';
@@ -61,7 +61,7 @@ const MAX_AVAILABILITY_MS = 42 * 86_400_000;
 const DEFAULT_AVAILABILITY_MS = 7 * 86_400_000;
 /** The default Calendar folder (MS-ASCMD 2.2.3.186.3 FolderSync Type 8). */
 const CALENDAR_FOLDER_TYPE = 8;
-/** Items read from a calendar per store call. */
+/** Items read from a calendar per backend read. */
 const CALENDAR_PAGE = 1000;
 const MAX_TO_LENGTH = 256;
 /** Suggestions for an ambiguous name when the request sets no MaxAmbiguousRecipients. */
@@ -163,14 +163,9 @@ function resolveOne(
 }
 
 /** The live calendar items of a Calendar folder. */
-async function calendarItems(store: Store, userId: string, folderId: string): Promise<JsonObject[]> {
+async function calendarItems(mailbox: Mailbox, folderId: string): Promise<JsonObject[]> {
   const out: JsonObject[] = [];
-  for (let modseq = 0; ; ) {
-    const page = await store.listChangesSince(userId, folderId, modseq, CALENDAR_PAGE);
-    for (const item of page) if (!item.deleted && item.class === 'Calendar') out.push(item.data);
-    if (page.length < CALENDAR_PAGE) break;
-    modseq = page[page.length - 1]!.modseq;
-  }
+  for await (const item of mailbox.scan(folderId, { pageSize: CALENDAR_PAGE })) if (item.class === 'Calendar') out.push(item.data);
   return out;
 }
 
@@ -185,12 +180,13 @@ async function calendarItems(store: Store, userId: string, folderId: string): Pr
  * A local user's MergedFreeBusy for [from, to) (MS-ASCMD 2.2.3.107) from the default Calendar
  * folder (all free without one): digits only, no details.
  */
-export async function userMergedFreeBusy(store: Store, freeBusyCache: FreeBusyCache, userId: string, from: Date, to: Date): Promise<string> {
-  const folder = (await store.listFolders(userId)).find((f) => f.type === CALENDAR_FOLDER_TYPE && !f.deleted);
+export async function userMergedFreeBusy(mailbox: Mailbox, freeBusyCache: FreeBusyCache, from: Date, to: Date): Promise<string> {
+  const userId = mailbox.userId;
+  const folder = (await mailbox.listFolders()).find((f) => f.type === CALENDAR_FOLDER_TYPE && !f.deleted);
   if (!folder) return mergedFreeBusy([], from, to);
   const hit = freeBusyCache.get(userId);
   if (hit && hit.folderId === folder.id && hit.modseq === folder.modseq && hit.from === from.getTime() && hit.to === to.getTime()) return hit.digits;
-  const digits = mergedFreeBusy(busyIntervals(await calendarItems(store, userId, folder.id), from, to), from, to);
+  const digits = mergedFreeBusy(busyIntervals(await calendarItems(mailbox, folder.id), from, to), from, to);
   freeBusyCache.set(userId, { folderId: folder.id, modseq: folder.modseq, from: from.getTime(), to: to.getTime(), digits });
   return digits;
 }
@@ -222,8 +218,8 @@ export const resolveRecipients: CommandHandler = async (ctx) => {
   }
 
   try {
-    const entries = await ctx.store.directory.listEntries();
-    const contacts = await loadContactCandidates(ctx.store, ctx.user.id);
+    const entries = await ctx.accounts.directory.listEntries();
+    const contacts = await loadContactCandidates(ctx.mailbox);
     const resolutions = tos.map((to) => resolveOne(to, entries, contacts, options.maxAmbiguous));
     const resolvedCount = resolutions.reduce((n, r) => n + (r.status === ResponseStatus.Resolved ? r.found.length : 0), 0);
     const pictures = { count: 0 };
@@ -238,7 +234,8 @@ export const resolveRecipients: CommandHandler = async (ctx) => {
       const userId = c.type === 1 ? c.entry.userId : userByAddress.get(bareAddress(c.contact.emailAddress));
       if (userId === undefined) return el(NS, 'Availability', el(NS, 'Status', AvailabilityStatus.NotAvailable));
       let pending = freeBusy.get(userId);
-      if (!pending) freeBusy.set(userId, (pending = userMergedFreeBusy(ctx.store, ctx.services.freeBusy, userId, range.start, range.end)));
+      // Another user's calendar, through their mailbox (whatever keeps it).
+      if (!pending) freeBusy.set(userId, (pending = userMergedFreeBusy(ctx.services.mailboxes.open(userId), ctx.services.freeBusy, range.start, range.end)));
       try {
         const digits = await pending;
         return el(NS, 'Availability', el(NS, 'Status', AvailabilityStatus.Success), el(NS, 'MergedFreeBusy', digits));
@@ -257,12 +254,12 @@ export const resolveRecipients: CommandHandler = async (ctx) => {
         let certificates: WbxmlElement | null = null;
         if (options.certificateRetrieval !== 1) {
           const certUserId = c.type === 1 ? c.entry.userId : userByAddress.get(bareAddress(c.contact.emailAddress));
-          const ders = certUserId === undefined ? [] : (await ctx.store.directory.listCertificates(certUserId)).map((x) => x.der);
+          const ders = certUserId === undefined ? [] : (await ctx.accounts.directory.listCertificates(certUserId)).map((x) => x.der);
           certificates = certificatesElement(ders, options.certificateRetrieval, new Date(), certificateBudget);
         }
         let picture: WbxmlElement | null = null;
         if (options.picture) {
-          const p = c.type === 1 ? await pictureFor(ctx.store, c.entry, options.picture, pictures) : contactPicture(c.contact, options.picture, pictures);
+          const p = c.type === 1 ? await pictureFor(ctx.accounts, c.entry, options.picture, pictures) : contactPicture(c.contact, options.picture, pictures);
           picture = el(NS, 'Picture', el(NS, 'Status', p.status), p.data ? el(NS, 'Data', p.data.toString('base64')) : null);
         }
         const displayName = c.type === 1 ? (c.entry.displayName ?? c.entry.email) : c.contact.displayName;

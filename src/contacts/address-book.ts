@@ -1,6 +1,6 @@
 /**
  * Importing a vCard file into a user's contacts and exporting them (the `easd contacts`
- * commands). The vCard conversion is vcard.ts; this module is the store side.
+ * commands). The vCard conversion is vcard.ts; this module is the mailbox side.
  *
  * Import
  * - The whole file is read first; a file that cannot be read changes nothing (all or nothing).
@@ -12,15 +12,14 @@
  *   card does not carry, such as a picture taken on the phone, are kept) and only written when
  *   something changed, so importing the same file twice changes nothing and devices get no
  *   needless Changes. Two equal cards in one file become one contact.
- * - Writes go through the store, so devices see the contacts at their next Sync (or Ping).
+ * - Writes go through the user's mailbox, so devices see the contacts at their next Sync (or Ping).
  *
  * Export: every live contact of the user's contacts folders, as one vCard per contact, in
- * folder then creation order; the store's item id is the UID of a contact that has none.
+ * folder then creation order; the item's id is the UID of a contact that has none.
  */
 import { contactsConverter } from '../classes/contacts.ts';
-import { ensureDefaultFolders } from '../mailbox/default-folders.ts';
-import type { Folder, Item, JsonObject, User } from '../ports/types.ts';
-import type { Store } from '../ports/store.ts';
+import type { Mailbox } from '../ports/mailbox.ts';
+import type { Folder, Item, JsonObject } from '../ports/types.ts';
 import { contactToVCard, parseVCards, type ParsedCard, type VCardVersion } from './vcard.ts';
 
 const CONTACTS = 9;
@@ -33,23 +32,16 @@ export interface ImportResult {
   warnings: string[];
 }
 
-async function contactFolders(store: Store, userId: string): Promise<Folder[]> {
-  let folders = await store.listFolders(userId);
-  if (!folders.some((f) => f.type === CONTACTS)) folders = await ensureDefaultFolders(store, userId);
+async function contactFolders(mailbox: Mailbox): Promise<Folder[]> {
+  let folders = await mailbox.listFolders();
+  if (!folders.some((f) => f.type === CONTACTS)) folders = await mailbox.ensureDefaultFolders();
   return folders.filter((f) => f.type === CONTACTS || f.type === USER_CONTACTS);
 }
 
-async function liveItems(store: Store, userId: string, folder: Folder): Promise<Item[]> {
+async function liveItems(mailbox: Mailbox, folder: Folder): Promise<Item[]> {
   const out: Item[] = [];
-  let cursor = 0;
-  for (;;) {
-    const page = await store.listChangesSince(userId, folder.id, cursor, 1000);
-    for (const item of page) {
-      cursor = item.modseq;
-      if (!item.deleted) out.push(item);
-    }
-    if (page.length < 1000) return out;
-  }
+  for await (const item of mailbox.scan(folder.id)) out.push(item);
+  return out;
 }
 
 /** Key-order-insensitive equality of two JSON values. */
@@ -60,8 +52,8 @@ function sameJson(a: unknown, b: unknown): boolean {
 }
 
 /** Imports parsed cards (see the header). */
-export async function importCards(store: Store, user: User, cards: ParsedCard[]): Promise<ImportResult> {
-  const folders = await contactFolders(store, user.id);
+export async function importCards(mailbox: Mailbox, cards: ParsedCard[]): Promise<ImportResult> {
+  const folders = await contactFolders(mailbox);
   const target = folders.find((f) => f.type === CONTACTS)!;
   const byUid = new Map<string, Item>();
   const byKey = new Map<string, Item>();
@@ -71,7 +63,7 @@ export async function importCards(store: Store, user: User, cards: ParsedCard[])
     const key = contactsConverter.matchKey(item.data);
     if (key && !byKey.has(key)) byKey.set(key, item);
   };
-  for (const f of folders) for (const item of await liveItems(store, user.id, f)) remember(item);
+  for (const f of folders) for (const item of await liveItems(mailbox, f)) remember(item);
 
   const result: ImportResult = { added: 0, updated: 0, unchanged: 0, warnings: [] };
   for (const card of cards) {
@@ -80,7 +72,7 @@ export async function importCards(store: Store, user: User, cards: ParsedCard[])
     const key = contactsConverter.matchKey(card.data);
     const existing = (uid ? byUid.get(uid) : undefined) ?? (key ? byKey.get(key) : undefined);
     if (!existing) {
-      const item = await store.putItem({ userId: user.id, folderId: target.id, class: 'Contacts', data: card.data, uid: uid ?? null });
+      const item = await mailbox.putItem({ folderId: target.id, class: 'Contacts', data: card.data, uid: uid ?? null });
       remember(item);
       result.added++;
       continue;
@@ -93,7 +85,7 @@ export async function importCards(store: Store, user: User, cards: ParsedCard[])
       result.unchanged++;
       continue;
     }
-    const updated = await store.updateItem(user.id, existing.id, { data: merged, uid: typeof merged['uid'] === 'string' ? merged['uid'] : existing.uid });
+    const updated = await mailbox.updateItem(existing.id, { data: merged, uid: typeof merged['uid'] === 'string' ? merged['uid'] : existing.uid });
     // Later cards of the same file match the updated version.
     if (uid) byUid.set(uid, updated);
     if (key) byKey.set(key, updated);
@@ -103,18 +95,18 @@ export async function importCards(store: Store, user: User, cards: ParsedCard[])
 }
 
 /** Reads a .vcf file's bytes and imports it; throws VCardError (nothing stored) for a bad file. */
-export async function importVCardFile(store: Store, user: User, file: Buffer): Promise<ImportResult> {
+export async function importVCardFile(mailbox: Mailbox, file: Buffer): Promise<ImportResult> {
   const cards = parseVCards(file);
-  return importCards(store, user, cards);
+  return importCards(mailbox, cards);
 }
 
 /** Every contact of the user as one vCard file. */
-export async function exportVCardFile(store: Store, user: User, version: VCardVersion): Promise<{ text: string; count: number }> {
-  const folders = await contactFolders(store, user.id);
+export async function exportVCardFile(mailbox: Mailbox, version: VCardVersion): Promise<{ text: string; count: number }> {
+  const folders = await contactFolders(mailbox);
   let text = '';
   let count = 0;
   for (const f of folders) {
-    for (const item of await liveItems(store, user.id, f)) {
+    for (const item of await liveItems(mailbox, f)) {
       text += contactToVCard(item.data, version, item.uid ?? item.id);
       count++;
     }

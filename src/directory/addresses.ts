@@ -4,7 +4,7 @@
  * resolves recipients with this; automatic replies use it to tell internal senders.
  */
 import type { User } from '../ports/types.ts';
-import type { Store } from '../ports/store.ts';
+import type { AccountsStore } from '../ports/store.ts';
 
 /** Strips a display name and angle brackets: `"Ann" <Ann@Example.com>` -> `ann@example.com`. */
 export function bareAddress(address: string): string {
@@ -13,16 +13,16 @@ export function bareAddress(address: string): string {
 }
 
 /** The user who receives mail at `address` (primary or alias), or null. */
-export async function findUserByAddress(store: Store, address: string): Promise<User | null> {
+export async function findUserByAddress(accounts: Pick<AccountsStore, 'directory' | 'getUserById'>, address: string): Promise<User | null> {
   const a = bareAddress(address);
   if (a === '') return null;
-  const userId = await store.directory.findUserIdByAddress(a);
-  return userId === null ? null : store.getUserById(userId);
+  const userId = await accounts.directory.findUserIdByAddress(a);
+  return userId === null ? null : accounts.getUserById(userId);
 }
 
 /** Every address the user receives mail at: the primary first, then the aliases. */
-export async function userAddresses(store: Store, user: User): Promise<string[]> {
-  const entry = await store.directory.getEntry(user.id);
+export async function userAddresses(accounts: Pick<AccountsStore, 'directory'>, user: User): Promise<string[]> {
+  const entry = await accounts.directory.getEntry(user.id);
   return [user.email, ...(entry?.aliases ?? [])];
 }
 

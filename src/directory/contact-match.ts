@@ -4,12 +4,12 @@
  * (gal-search.ts): every query word a prefix of a word of its first, last, middle or file-as
  * name, nickname, or of one of its addresses (whole or local part).
  */
-import type { Store } from '../ports/store.ts';
+import type { Mailbox } from '../ports/mailbox.ts';
 import { bareAddress } from './addresses.ts';
 
 /** Contact folder types (MS-ASCMD 2.2.3.186.3): the default Contacts and user-created contacts. */
 const CONTACT_FOLDER_TYPES = new Set([9, 14]);
-/** Most contacts read per request; an address book past this is cut. */
+/** Most items read per contacts folder and request; an address book past this is cut. */
 const MAX_CONTACTS = 50_000;
 
 export interface ContactRecipient {
@@ -56,12 +56,12 @@ export function contactMatches(c: ContactCandidate, query: string): boolean {
 }
 
 /** The user's contacts that can be recipients. */
-export async function loadContactCandidates(store: Store, userId: string): Promise<ContactCandidate[]> {
+export async function loadContactCandidates(mailbox: Mailbox): Promise<ContactCandidate[]> {
   const out: ContactCandidate[] = [];
-  for (const folder of await store.listFolders(userId)) {
+  for (const folder of await mailbox.listFolders()) {
     if (!CONTACT_FOLDER_TYPES.has(folder.type)) continue;
-    for (const item of await store.listChangesSince(userId, folder.id, 0, MAX_CONTACTS)) {
-      if (item.deleted || item.class !== 'Contacts') continue;
+    for await (const item of mailbox.scan(folder.id, { limit: MAX_CONTACTS })) {
+      if (item.class !== 'Contacts') continue;
       const c = contactCandidate(item.data);
       if (c) out.push(c);
     }

@@ -27,7 +27,7 @@
  */
 import { versionNumber } from '../eas/versions.ts';
 import type { DirectoryEntry } from '../ports/directory.ts';
-import type { Store } from '../ports/store.ts';
+import type { AccountsStore } from '../ports/store.ts';
 import { el, type WbxmlElement } from '../wbxml/tree.ts';
 
 /** Search Store Status values (MS-ASCMD 2.2.3.177.16) this module answers with. */
@@ -145,10 +145,10 @@ export function matchGalEntries(all: readonly DirectoryEntry[], query: string): 
  * containing the query's first word (any token it prefixes contains it); only for ASCII, where
  * both databases lowercase as JavaScript does.
  */
-export async function findGalEntries(store: Store, query: string): Promise<DirectoryEntry[]> {
+export async function findGalEntries(accounts: Pick<AccountsStore, 'directory'>, query: string): Promise<DirectoryEntry[]> {
   const first = words(query)[0] ?? '';
   const narrow = /^[\x20-\x7e]+$/.test(first);
-  return matchGalEntries(await store.directory.listEntries(narrow ? { containing: first } : {}), query);
+  return matchGalEntries(await accounts.directory.listEntries(narrow ? { containing: first } : {}), query);
 }
 
 /** The Alias of the GAL: the local part of the primary address (Exchange's mail nickname). */
@@ -163,7 +163,7 @@ function aliasOf(e: DirectoryEntry): string | undefined {
  * elements).
  */
 export async function pictureFor(
-  store: Store,
+  accounts: Pick<AccountsStore, 'directory'>,
   e: DirectoryEntry,
   opts: PictureOptions,
   returned: { count: number },
@@ -171,7 +171,7 @@ export async function pictureFor(
   if (e.pictureSize === 0) return { status: PictureStatus.NoPicture };
   if (opts.maxSize !== undefined && e.pictureSize > opts.maxSize) return { status: PictureStatus.TooLarge };
   if (opts.maxPictures !== undefined && returned.count >= opts.maxPictures) return { status: PictureStatus.TooMany };
-  const data = await store.directory.getPicture(e.userId);
+  const data = await accounts.directory.getPicture(e.userId);
   if (!data) return { status: PictureStatus.NoPicture };
   returned.count++;
   return { status: PictureStatus.Success, data };
@@ -195,12 +195,12 @@ export function toGalResult(e: DirectoryEntry): GalResult {
   };
 }
 
-export async function searchGal(store: Store, req: GalSearchRequest): Promise<GalSearchOutcome> {
+export async function searchGal(accounts: Pick<AccountsStore, 'directory'>, req: GalSearchRequest): Promise<GalSearchOutcome> {
   const range = parseRange(req.range);
   if (!range || req.query.trim() === '') return { status: GalStatus.InvalidRequest, results: [], total: 0 };
   const [lo, hiRequested] = range;
   const hi = Math.min(hiRequested, GAL_MAX_RESULTS - 1);
-  const matches = await findGalEntries(store, req.query);
+  const matches = await findGalEntries(accounts, req.query);
   const total = matches.length;
   const slice = lo > hi ? [] : matches.slice(lo, hi + 1);
   const cut = hiRequested > hi && total > hi + 1;
@@ -210,7 +210,7 @@ export async function searchGal(store: Store, req: GalSearchRequest): Promise<Ga
   const results: GalResult[] = [];
   for (const e of slice) {
     const r = toGalResult(e);
-    if (withPictures) r.picture = await pictureFor(store, e, req.picture!, returned);
+    if (withPictures) r.picture = await pictureFor(accounts, e, req.picture!, returned);
     results.push(r);
   }
   return {

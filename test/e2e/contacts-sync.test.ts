@@ -1,7 +1,8 @@
 /**
- * Contacts through the device simulator, on SQLite and PostgreSQL: every field from one device to
- * another, birthdays without time-zone drift, ghosted properties (MS-ASCMD 2.2.3.179), bad input
- * (a 10 MB picture, invalid dates, broken encodings) and duplicates (kb-2.7, all three forms).
+ * Contacts through the device simulator, on SQLite, PostgreSQL and the in-memory mailbox: every
+ * field from one device to another, birthdays without time-zone drift, ghosted properties
+ * (MS-ASCMD 2.2.3.179), bad input (a 10 MB picture, invalid dates, broken encodings) and
+ * duplicates (kb-2.7, all three forms).
  * Requests are built here from MS-ASCNTC, not with server code.
  */
 import assert from 'node:assert/strict';
@@ -121,7 +122,7 @@ async function initialSyncWithSupported(d: Device, collectionId: string, support
   return d.syncAll(collectionId);
 }
 
-for (const backend of ['sqlite', 'postgres'] as const) {
+for (const backend of ['sqlite', 'postgres', 'memory'] as const) {
   describe(`contacts scenarios (${backend})`, () => {
     let server: TestServer;
     let alice: User;

@@ -1,11 +1,11 @@
 /**
  * Availability in ResolveRecipients (MS-ASCMD 2.2.3.16, 2.2.3.107) through the device simulator,
- * on SQLite and PostgreSQL: Bob's phone puts a weekly meeting in his calendar (Europe/Berlin,
- * across the March 2026 DST change, one occurrence moved and made tentative, one deleted), the
- * server holds an all-day out-of-office day for him, and Ann's phone asks ResolveRecipients for
- * his free/busy. The MergedFreeBusy expected is laid out by hand, slot by slot, from what Bob's
- * phone sent; no subject ever reaches Ann. Bounds of the range and of the recipients (2.2.3.61.1,
- * 2.2.3.177.12).
+ * on SQLite, PostgreSQL and the in-memory mailbox (another user's calendar is read through the
+ * Mailbox port): Bob's phone puts a weekly meeting in his calendar (Europe/Berlin, across the
+ * March 2026 DST change, one occurrence moved and made tentative, one deleted), the server holds
+ * an all-day out-of-office day for him, and Ann's phone asks ResolveRecipients for his free/busy.
+ * The MergedFreeBusy expected is laid out by hand, slot by slot, from what Bob's phone sent; no
+ * subject ever reaches Ann. Bounds of the range and of the recipients (2.2.3.61.1, 2.2.3.177.12).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -51,7 +51,7 @@ function expected(): string {
   return slots.join('');
 }
 
-for (const backend of ['sqlite', 'postgres'] as const) {
+for (const backend of ['sqlite', 'postgres', 'memory'] as const) {
   describe(`ResolveRecipients availability (${backend})`, { skip: backend === 'postgres' && pgSkipped() ? 'EASD_TEST_SKIP_PG=1' : false }, () => {
     let server: TestServer;
     let ann: Device;

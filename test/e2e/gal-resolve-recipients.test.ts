@@ -1,7 +1,8 @@
 /**
- * ResolveRecipients over HTTP against a running server (SQLite and PostgreSQL): exact addresses and
- * aliases, ambiguous names, not found, certificates (none stored), availability (in short; see
- * gal-availability.test.ts), pictures (14.1+) and malformed requests.
+ * ResolveRecipients over HTTP against a running server (SQLite, PostgreSQL and the in-memory
+ * mailbox, which keeps the contacts): exact addresses and aliases, ambiguous names, not found,
+ * certificates (none stored), availability (in short; see gal-availability.test.ts), pictures
+ * (14.1+) and malformed requests.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -26,7 +27,7 @@ interface Resp {
   recipients: WbxmlElement[];
 }
 
-for (const backend of ['sqlite', 'postgres'] as const) {
+for (const backend of ['sqlite', 'postgres', 'memory'] as const) {
   describe(`ResolveRecipients (${backend})`, { skip: backend === 'postgres' && pgSkipped() ? 'EASD_TEST_SKIP_PG=1' : false }, () => {
     let server: TestServer;
     const phone = (version = '16.1') => new EasClient({ url: server.url, user: ANN.email, password: ANN.password, version, deviceId: `RR${backend}${version.replace('.', '')}` });
