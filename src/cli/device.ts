@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { DEVICE_INFORMATION } from '../devices/device-information.ts';
 import { parseDeviceState, type AccessLevel } from '../devices/device-state.ts';
 import { DeviceManager } from '../devices/manager.ts';
+import { StoreMailboxProvider } from '../store/store-mailbox.ts';
 import type { Device, Store, User } from '../store/types.ts';
 import type { DeviceProtection } from '../store/protection-types.ts';
 import { addStoreOptions, withStore, type StoreCliOptions } from './options.ts';
@@ -9,6 +10,11 @@ import { addStoreOptions, withStore, type StoreCliOptions } from './options.ts';
 interface DeviceOptions extends StoreCliOptions {
   user?: string;
   accountOnly?: boolean;
+}
+
+/** The device manager of an admin command, over the store it opened (its notices go to that store's mailboxes). */
+function managerOf(store: Store): DeviceManager {
+  return new DeviceManager(store, new StoreMailboxProvider(store));
 }
 
 /** The device of that id (of that user, or the only user that has one); a clear error otherwise. */
@@ -110,7 +116,7 @@ export function registerDevice(program: Command): void {
         const { user, device: d } = await findDevice(store, deviceId, opts.user);
         const s = parseDeviceState((await store.devices.getDeviceState(user.id, d.deviceId))?.data);
         const info = (await store.getDeviceData(user.id, d.deviceId, DEVICE_INFORMATION)) ?? {};
-        const policy = await new DeviceManager(store).policyFor(user);
+        const policy = await managerOf(store).policyFor(user);
         const field = (k: string) => (typeof info[k] === 'string' ? (info[k] as string) : '-');
         const rows: Array<[string, string]> = [
           ['user', user.email],
@@ -148,7 +154,7 @@ export function registerDevice(program: Command): void {
       async (deviceId: string, opts: DeviceOptions) =>
         withStore(opts, async (store) => {
           const { user, device: d } = await findDevice(store, deviceId, opts.user);
-          await new DeviceManager(store).setAccess(user.id, d.deviceId, level);
+          await managerOf(store).setAccess(user.id, d.deviceId, level);
           out(`${d.deviceId} of ${user.email}: ${level}`);
         }),
     );
@@ -166,7 +172,7 @@ export function registerDevice(program: Command): void {
     withStore(opts, async (store) => {
       const { user, device: d } = await findDevice(store, deviceId, opts.user);
       const kind = opts.accountOnly ? 'account' : 'full';
-      await new DeviceManager(store).requestWipe(user.id, d.deviceId, kind);
+      await managerOf(store).requestWipe(user.id, d.deviceId, kind);
       out(`${kind === 'account' ? 'account-only wipe' : 'wipe'} of ${d.deviceId} (${user.email}) requested; it is sent at the device's next request`);
       if (kind === 'account' && d.protocolVersion !== '16.1') {
         process.stderr.write(`easd: ${d.deviceId} last used protocol ${d.protocolVersion ?? 'unknown'}; an account-only wipe needs 16.1, so until then the device is refused\n`);
@@ -179,7 +185,7 @@ export function registerDevice(program: Command): void {
   ).action(async (deviceId: string, opts: DeviceOptions) =>
     withStore(opts, async (store) => {
       const { user, device: d } = await findDevice(store, deviceId, opts.user);
-      await new DeviceManager(store).removeDevice(user.id, d.deviceId);
+      await managerOf(store).removeDevice(user.id, d.deviceId);
       out(`removed ${d.deviceId} of ${user.email}`);
     }),
   );

@@ -60,7 +60,7 @@ export const provision: CommandHandler = async (ctx) => {
   try {
     const info = child(req, 'DeviceInformation', SETTINGS_NS);
     if (info) {
-      await ctx.store.putDeviceData(userId, deviceId, DEVICE_INFORMATION, parseDeviceInformation(info));
+      await ctx.deviceState.putDeviceData(userId, deviceId, DEVICE_INFORMATION, parseDeviceInformation(info));
       manager.invalidate(userId, deviceId);
     }
 

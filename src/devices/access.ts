@@ -18,7 +18,7 @@ export function isRuleField(v: string): v is RuleField {
   return (RULE_FIELDS as readonly string[]).includes(v);
 }
 
-/** The setting (Store.devices.getSetting) holding the default access level. */
+/** The setting (ServerStore.devices.getSetting) holding the default access level. */
 export const DEFAULT_ACCESS_SETTING = 'defaultAccess';
 
 export interface DeviceFacts {

@@ -1,7 +1,7 @@
 /**
- * What easd remembers of one device partnership beyond Store.Device: its policy keys and
+ * What easd remembers of one device partnership beyond its Device row: its policy keys and
  * provisioning outcome, its access state, and a remote wipe. Kept as JSON by
- * Store.devices.putDeviceState; this module owns the shape.
+ * ServerStore.devices.putDeviceState; this module owns the shape.
  */
 import type { JsonObject } from '../ports/types.ts';
 

@@ -7,17 +7,17 @@
  * through this manager drop the cached view at once; changes made by another process (the `easd`
  * admin commands against the same store) reach a running server within the cache time.
  */
-import { ensureDefaultFolders } from '../mailbox/default-folders.ts';
 import type { StoredAccessRule } from '../ports/devices.ts';
+import type { MailboxProvider } from '../ports/mailbox.ts';
 import type { Device, JsonObject } from '../ports/types.ts';
-import type { Store } from '../ports/store.ts';
+import type { AccountsStore, DeviceStateStore, ServerStore } from '../ports/store.ts';
 import { decideAccess, DEFAULT_ACCESS_SETTING, factsOf, type AccessDecision } from './access.ts';
 import { DEVICE_INFORMATION } from './device-information.ts';
 import { isAccessLevel, parseDeviceState, serializeDeviceState, type AccessLevel, type DeviceState, type WipeKind } from './device-state.ts';
 import { BUILTIN_POLICY, resolvePolicy, type Policy } from './policy.ts';
 import { QUARANTINE_NOTICE_FIELD, restartsSync } from './quarantine.ts';
 
-/** The setting (Store.devices.getSetting) naming the policy of users without an assigned one. */
+/** The setting (ServerStore.devices.getSetting) naming the policy of users without an assigned one. */
 export const DEFAULT_POLICY_SETTING = 'defaultPolicy';
 /** Settings `domainPolicy:<domain>` name the policy of a mail domain's users (a group). */
 export const DOMAIN_POLICY_PREFIX = 'domainPolicy:';
@@ -51,6 +51,14 @@ interface Shared {
 const MAX_CACHED = 100_000;
 const INBOX_TYPE = 2;
 
+/**
+ * What the manager reads and writes: policies, rules and device management state (server-wide),
+ * the partnerships and their sync states, and the admin's account (for quarantine notices).
+ */
+export type DeviceManagerStores = Pick<ServerStore, 'devices'> &
+  Pick<DeviceStateStore, 'getDevice' | 'getDeviceData' | 'upsertDevice' | 'deleteDevice' | 'deleteSyncStates'> &
+  Pick<AccountsStore, 'getUserByEmail'>;
+
 export class DeviceManager {
   readonly #cache = new Map<string, DeviceView>();
   #sharedCache: Shared | undefined;
@@ -58,8 +66,13 @@ export class DeviceManager {
   readonly #ttl: number;
   readonly #now: () => Date;
 
+  /**
+   * `mailboxes`: where notices go (the device's user's Inbox and the admin's), outside any request
+   * of theirs.
+   */
   constructor(
-    readonly store: Store,
+    private readonly store: DeviceManagerStores,
+    private readonly mailboxes: MailboxProvider,
     private readonly opts: DeviceManagerOptions = {},
   ) {
     this.#ttl = opts.cacheTtlMs ?? 5_000;
@@ -274,13 +287,14 @@ export class DeviceManager {
   /** Puts a message in the user's Inbox (created with the default folders when the mailbox is new). */
   async #deliver(userId: string, data: JsonObject): Promise<void> {
     try {
-      let inbox = (await this.store.listFolders(userId)).find((f) => f.type === INBOX_TYPE);
+      const mailbox = this.mailboxes.open(userId);
+      let inbox = (await mailbox.listFolders()).find((f) => f.type === INBOX_TYPE);
       if (!inbox) {
-        await ensureDefaultFolders(this.store, userId);
-        inbox = (await this.store.listFolders(userId)).find((f) => f.type === INBOX_TYPE);
+        await mailbox.ensureDefaultFolders();
+        inbox = (await mailbox.listFolders()).find((f) => f.type === INBOX_TYPE);
       }
       if (!inbox) throw new Error('mailbox has no Inbox');
-      await this.store.putItem({ userId, folderId: inbox.id, class: 'Email', data: { read: false, ...data } });
+      await mailbox.putItem({ folderId: inbox.id, class: 'Email', data: { read: false, ...data } });
     } catch (err) {
       // A notice that cannot be delivered must not keep the device from getting its answer.
       this.opts.log?.warn({ err, userId }, 'could not deliver a device notice');

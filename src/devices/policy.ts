@@ -2,7 +2,7 @@
  * Device policies: the EAS policy settings of MS-ASPROV 2.2.2.28 (EASProvisionDoc) as typed
  * data with defaults, plus the server-side settings that decide how easd enforces them.
  *
- * A policy is stored as a JSON object of setting name -> value (Store.devices.putPolicy); a
+ * A policy is stored as a JSON object of setting name -> value (ServerStore.devices.putPolicy); a
  * missing setting takes its default here, so a policy only stores what the admin changed.
  * Setting names are the EAS element names (DevicePasswordEnabled, ...) and, for server-side
  * settings, names of the same style (RequireProvisioning, ...).

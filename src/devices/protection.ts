@@ -7,7 +7,7 @@
 import { Option, type Command } from 'commander';
 import type { Logger } from 'pino';
 import { DEFAULT_LOCKOUT, Lockout, type LockoutConfig } from '../auth/lockout.ts';
-import type { Store } from '../ports/store.ts';
+import type { ServerStore } from '../ports/store.ts';
 import type { CommandContext } from '../protocol/command.ts';
 import { DEFAULT_LOOP, fingerprint, LoopDetector, type LoopConfig } from './loop-detector.ts';
 import { DEFAULT_THROTTLE, Throttle, type ThrottleConfig, type ThrottleDecision } from './throttle.ts';
@@ -33,7 +33,7 @@ export class Protection {
 
   constructor(
     config: ProtectionConfig,
-    private readonly store: Store,
+    private readonly server: Pick<ServerStore, 'protection'>,
     private readonly log: Logger,
     now: () => number = Date.now,
   ) {
@@ -73,7 +73,7 @@ export class Protection {
     this.#recordTimer = undefined;
     const events = this.#pendingThrottles.splice(0);
     if (events.length === 0) return Promise.resolve();
-    return this.store.protection.recordThrottles(events).catch((err: unknown) => {
+    return this.server.protection.recordThrottles(events).catch((err: unknown) => {
       this.log.warn({ err, count: events.length }, 'could not record throttles');
     });
   }
@@ -81,7 +81,7 @@ export class Protection {
   /** Records a device flagged for looping (kb-1.8). */
   readonly onLoopFlag = (ctx: CommandContext, command: string, count: number): void => {
     ctx.log.warn({ command, repeats: count }, 'device repeats the same command: answered from the previous answer, flagged');
-    this.store.protection.recordLoop(ctx.user.id, ctx.device.deviceId, command).catch((err: unknown) => {
+    this.server.protection.recordLoop(ctx.user.id, ctx.device.deviceId, command).catch((err: unknown) => {
       this.log.warn({ err, deviceId: ctx.device.deviceId }, 'could not record a loop flag');
     });
   };

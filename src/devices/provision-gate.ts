@@ -129,7 +129,7 @@ export interface GateServices {
   devices: DeviceManager;
 }
 
-export function deviceManagerOf(ctx: Pick<CommandContext<GateServices>, 'services' | 'store'>): DeviceManager {
+export function deviceManagerOf(ctx: Pick<CommandContext<GateServices>, 'services'>): DeviceManager {
   return ctx.services.devices;
 }
 

@@ -1,8 +1,8 @@
 import type { Device, DeviceSeen } from '../ports/types.ts';
-import type { Store } from '../ports/store.ts';
+import type { DeviceStateStore } from '../ports/store.ts';
 
 /**
- * Records that a device made a request (Store.upsertDevice) without writing on every request:
+ * Records that a device made a request (DeviceStateStore.upsertDevice) without writing on every request:
  * a phone syncing actively sends several requests a second, and the partnership row only needs
  * its last-seen time to the minute. A device is written when it is new to this process, when its
  * type, user agent or protocol version changed (kb-2.11), or when the last write is older than
@@ -28,7 +28,7 @@ export class SeenDevices {
   private readonly entries = new Map<string, Seen>();
 
   constructor(
-    private readonly store: Store,
+    private readonly deviceState: Pick<DeviceStateStore, 'upsertDevice'>,
     private readonly refreshMs = 60_000,
     private readonly maxEntries = 100_000,
     private readonly now: () => number = Date.now,
@@ -41,7 +41,7 @@ export class SeenDevices {
     if (
       cached &&
       cached.deviceType === info.deviceType &&
-      // Absent (undefined) means "keep what is stored" (Store.upsertDevice), so it matches.
+      // Absent (undefined) means "keep what is stored" (DeviceStateStore.upsertDevice), so it matches.
       (info.userAgent === undefined || cached.userAgent === info.userAgent) &&
       (info.protocolVersion === undefined || cached.protocolVersion === info.protocolVersion) &&
       now - cached.writtenAt < this.refreshMs
@@ -57,7 +57,7 @@ export class SeenDevices {
         syncResets: cached.syncResets,
       };
     }
-    const device = await this.store.upsertDevice(info);
+    const device = await this.deviceState.upsertDevice(info);
     if (this.entries.size >= this.maxEntries) this.entries.clear();
     this.entries.set(key, {
       deviceType: device.deviceType,

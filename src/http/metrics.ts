@@ -21,7 +21,6 @@ import { createServer, type Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { commandByName } from '../eas/commands.ts';
-import type { Store } from '../ports/store.ts';
 import type { HeldConnections } from './held-connections.ts';
 import { elapsedMs, logFields } from '../logging/request-log.ts';
 
@@ -126,11 +125,12 @@ export function registerMetrics(app: FastifyInstance, held: { readonly size: num
 }
 
 /**
- * The store with every top-level method call timed into easd_store_call_duration_seconds. The
- * areas (store.mail, store.devices, ...) and the non-function members pass through untouched.
- * Methods run on the real store (its private fields need the real `this`).
+ * The store (or any of its owners' parts) with every top-level method call timed into
+ * easd_store_call_duration_seconds. The areas (store.mail, store.devices, ...) and the
+ * non-function members pass through untouched. Methods run on the real store (its private fields
+ * need the real `this`).
  */
-export function timedStore(store: Store): Store {
+export function timedStore<S extends object>(store: S): S {
   const wrapped = new Map<PropertyKey, unknown>();
   return new Proxy(store, {
     get(target, prop) {

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Homes } from '../ports/homes.ts';
 import type { User } from '../ports/types.ts';
-import type { Store } from '../ports/store.ts';
+import type { ServerStore } from '../ports/store.ts';
 import { logFields } from '../logging/request-log.ts';
 
 /**
@@ -53,21 +53,21 @@ export const DEFAULT_HOMES_CACHE_MS = 5000;
  * a user served here costs a map lookup, not a query. Concurrent refreshes share one read.
  */
 export class HomeDirectory {
-  readonly #store: Store;
+  readonly #server: Pick<ServerStore, 'homes'>;
   readonly #cacheMs: number;
   #homes: Homes | undefined;
   #readAt = -Infinity;
   #reading: Promise<Homes> | undefined;
 
-  constructor(store: Store, opts: { cacheMs?: number } = {}) {
-    this.#store = store;
+  constructor(server: Pick<ServerStore, 'homes'>, opts: { cacheMs?: number } = {}) {
+    this.#server = server;
     this.#cacheMs = opts.cacheMs ?? DEFAULT_HOMES_CACHE_MS;
   }
 
   /** The cached homes while fresh (no promise on the hot path), else a read of the store. */
   #current(): Homes | Promise<Homes> {
     if (this.#homes && performance.now() - this.#readAt < this.#cacheMs) return this.#homes;
-    this.#reading ??= this.#store.homes
+    this.#reading ??= this.#server.homes
       .listHomes()
       .then((h) => {
         this.#homes = h;

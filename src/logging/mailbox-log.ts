@@ -1,6 +1,6 @@
 /**
  * Mailbox logging (`easd logging on USER`): every ActiveSync request of a logged user and its
- * response, as XML text, in the store (store.mailboxLog), kept DEFAULT_MAILBOX_LOG_HOURS and
+ * response, as XML text, in the store (ServerStore.mailboxLog), kept DEFAULT_MAILBOX_LOG_HOURS and
  * then pruned. Exchange's mailbox log does the same for a troubleshooting session.
  *
  * The route marks a request once the user is authenticated (`mark`, from the route's
@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { DEFAULT_MAILBOX_LOG_HOURS } from '../ports/mailbox-log.ts';
 import type { User } from '../ports/types.ts';
-import type { Store } from '../ports/store.ts';
+import type { ServerStore } from '../ports/store.ts';
 import { clientAddress, logFields } from './request-log.ts';
 import { bodyAsText, loggableHeaders } from './capture.ts';
 
@@ -48,7 +48,7 @@ export const DEFAULT_LOGGED_USERS_CACHE_MS = 5000;
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
 
 export class MailboxLogCapture {
-  readonly #store: Store;
+  readonly #server: Pick<ServerStore, 'mailboxLog'>;
   readonly #log: Logger;
   readonly #cacheMs: number;
   readonly #retentionMs: number;
@@ -58,8 +58,8 @@ export class MailboxLogCapture {
   #reading: Promise<Map<string, number>> | undefined;
   #prunedAt = -Infinity;
 
-  constructor(store: Store, log: Logger, opts: MailboxLogOptions = {}) {
-    this.#store = store;
+  constructor(server: Pick<ServerStore, 'mailboxLog'>, log: Logger, opts: MailboxLogOptions = {}) {
+    this.#server = server;
     this.#log = log;
     this.#cacheMs = opts.cacheMs ?? DEFAULT_LOGGED_USERS_CACHE_MS;
     this.#retentionMs = (opts.retentionHours ?? DEFAULT_MAILBOX_LOG_HOURS) * 3600_000;
@@ -68,7 +68,7 @@ export class MailboxLogCapture {
   /** The cached list while fresh (no promise on the hot path), else a read of the store. */
   #loggedUsers(): Map<string, number> | Promise<Map<string, number>> {
     if (this.#users && performance.now() - this.#readAt < this.#cacheMs) return this.#users;
-    this.#reading ??= this.#store.mailboxLog
+    this.#reading ??= this.#server.mailboxLog
       .listEnabled()
       .then((list) => {
         this.#users = new Map(list.map((s) => [s.userId, s.until.getTime()]));
@@ -116,7 +116,7 @@ export class MailboxLogCapture {
       const f = logFields(req);
       const out = Buffer.isBuffer(payload) ? payload : typeof payload === 'string' ? Buffer.from(payload) : null;
       const responseType = reply.getHeader('content-type');
-      await this.#store.mailboxLog.append({
+      await this.#server.mailboxLog.append({
         userId: mark.userId,
         deviceId: typeof f.deviceId === 'string' ? f.deviceId : null,
         cmd: typeof f.cmd === 'string' ? f.cmd : null,
@@ -144,6 +144,6 @@ export class MailboxLogCapture {
     const now = performance.now();
     if (now - this.#prunedAt < PRUNE_EVERY_MS) return;
     this.#prunedAt = now;
-    await this.#store.mailboxLog.prune(new Date(Date.now() - this.#retentionMs));
+    await this.#server.mailboxLog.prune(new Date(Date.now() - this.#retentionMs));
   }
 }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { serializeDeviceState, EMPTY_STATE } from '../../src/devices/device-state.ts';
 import { DeviceManager } from '../../src/devices/manager.ts';
+import { StoreMailboxProvider } from '../../src/store/store-mailbox.ts';
 import { openTempSqliteStore } from '../helpers/db.ts';
 
 describe('device manager', () => {
@@ -15,7 +16,7 @@ describe('device manager', () => {
     try {
       const store = t.store;
       let clock = new Date('2026-11-01T00:00:00Z');
-      const m = new DeviceManager(store, { cacheTtlMs: 5000, now: () => clock });
+      const m = new DeviceManager(store, new StoreMailboxProvider(store), { cacheTtlMs: 5000, now: () => clock });
       const u = await store.createUser({ email: 'a@example.com', passwordHash: 'h' });
       const d = await store.upsertDevice({ userId: u.id, deviceId: 'D1', deviceType: 'Phone' });
       const first = await m.view(u, d);
@@ -42,7 +43,7 @@ describe('device manager', () => {
     const t = await openTempSqliteStore();
     try {
       const store = t.store;
-      const m = new DeviceManager(store, { cacheTtlMs: 0 });
+      const m = new DeviceManager(store, new StoreMailboxProvider(store), { cacheTtlMs: 0 });
       const u = await store.createUser({ email: 'a@Example.com', passwordHash: 'h' });
       assert.equal((await m.policyFor(u)).name, '(built-in)');
       await store.devices.putPolicy('all', {});
@@ -63,7 +64,7 @@ describe('device manager', () => {
     const t = await openTempSqliteStore();
     try {
       const store = t.store;
-      const m = new DeviceManager(store, { cacheTtlMs: 0, adminEmail: 'admin@example.com' });
+      const m = new DeviceManager(store, new StoreMailboxProvider(store), { cacheTtlMs: 0, adminEmail: 'admin@example.com' });
       const u = await store.createUser({ email: 'a@example.com', passwordHash: 'h' });
       const admin = await store.createUser({ email: 'admin@example.com', passwordHash: 'h' });
       const d = await store.upsertDevice({ userId: u.id, deviceId: 'D1', deviceType: 'Phone' });

@@ -11,13 +11,13 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 export const ALICE = { email: 'alice@example.com', password: 'alice-password-1' };
 export const ADMIN = { email: 'admin@example.com', password: 'admin-password-1' };
 
-export async function startAccessServer(backend: 'sqlite' | 'postgres'): Promise<{ server: TestServer; manager: DeviceManager }> {
+export async function startAccessServer(backend: 'sqlite' | 'postgres' | 'memory'): Promise<{ server: TestServer; manager: DeviceManager }> {
   let manager: DeviceManager | undefined;
   const server = await startTestServer({
     users: [ALICE, ADMIN],
     backend,
     logLevel: 'warn',
-    services: (store) => ({ devices: (manager = new DeviceManager(store, { adminEmail: ADMIN.email, cacheTtlMs: 0 })) }),
+    services: (store, _, mailboxes) => ({ devices: (manager = new DeviceManager(store, mailboxes, { adminEmail: ADMIN.email, cacheTtlMs: 0 })) }),
   });
   return { server, manager: manager! };
 }

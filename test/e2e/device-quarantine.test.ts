@@ -2,7 +2,8 @@
  * Quarantine through a real server (src/devices/quarantine.ts): a quarantined device connects and
  * syncs, but sees one folder, the Inbox, holding one message, the notice about itself; its own
  * changes are refused and change nothing. Once the admin allows it, its next FolderSync makes it
- * start again (Status 9) and it gets every folder and all mail.
+ * start again (Status 9) and it gets every folder and all mail. Also on the in-memory mailbox:
+ * the notices reach the Inbox through the Mailbox port.
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -20,7 +21,7 @@ const CONTACTS = 9;
 const responseStatuses = (rs: { name: string; children?: unknown }[]) => rs.map((r) => `${r.name}:${childText(r as never, 'Status', 'AirSync')}`);
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-for (const backend of ['sqlite', 'postgres'] as const) {
+for (const backend of ['sqlite', 'postgres', 'memory'] as const) {
   describe(`device quarantine (${backend})`, () => {
     let server: TestServer;
     let manager: DeviceManager;

@@ -34,7 +34,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         backend,
         logLevel: 'warn',
         // The admin tools of these tests write through this manager, so no cache delay applies.
-        services: (store) => ({ devices: (manager = new DeviceManager(store, { now: () => clock })) }),
+        services: (store, _, mailboxes) => ({ devices: (manager = new DeviceManager(store, mailboxes, { now: () => clock })) }),
       });
     });
     after(() => server.close());

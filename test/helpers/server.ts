@@ -49,10 +49,11 @@ export interface TestServerOptions {
   backend?: 'sqlite' | 'postgres' | 'memory';
   /**
    * Replacements for the services the composition root builds, made once the store is open
-   * (they usually need it), e.g. `services: (store) => ({ devices: new DeviceManager(store, { now }) })`.
-   * `delivery` holds the production delivery options (with the out-of-office and meeting hooks).
+   * (they usually need it), e.g. `services: (store, _, mailboxes) => ({ devices: new DeviceManager(store, mailboxes, { now }) })`.
+   * `delivery` holds the production delivery options (with the out-of-office and meeting hooks);
+   * `mailboxes` opens the mailboxes the server serves (whichever backend), once it is built.
    */
-  services?: (store: Store, delivery: DeliveryOptions) => Partial<Services> | Promise<Partial<Services>>;
+  services?: (store: Store, delivery: DeliveryOptions, mailboxes: MailboxProvider) => Partial<Services> | Promise<Partial<Services>>;
   /** Whose mailboxes the server serves: easd's own store (default) or another provider (e.g. in memory). */
   mailboxes?: (store: Store) => MailboxProvider;
 }
@@ -116,6 +117,12 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     }
     const mailboxes = opts.mailboxes?.(temp.store) ?? (opts.backend === 'memory' ? new MemoryMailboxProvider() : undefined);
     const config: ServerConfig = { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false, ...opts.config };
+    // The runtime's own provider, reached once it exists: replacements are made while it is being
+    // built, and use mailboxes only later (a delivery, a device notice).
+    const served: MailboxProvider = {
+      open: (userId, credentials) => runtime!.services.mailboxes.open(userId, credentials),
+      watch: (userId, folderIds, onChange) => runtime!.services.mailboxes.watch(userId, folderIds, onChange),
+    };
     runtime = await buildRuntime(
       { server: config },
       {
@@ -123,7 +130,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
         log: collectingLogger(logs, opts.logLevel),
         handlers: opts.handlers ?? commandHandlers(),
         ...(mailboxes ? { mailboxes } : {}),
-        ...(opts.services ? { override: opts.services } : {}),
+        ...(opts.services ? { override: (store: Store, delivery: DeliveryOptions) => opts.services!(store, delivery, served) } : {}),
       },
     );
     const { app } = runtime;
