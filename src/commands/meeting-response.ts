@@ -34,8 +34,8 @@ import { versionNumber } from '../eas/versions.ts';
 import { OutboundError } from '../mail/relay.ts';
 import { parseMessage } from '../mail/parse.ts';
 import { resolveLongId } from '../mail/search.ts';
-import { isStoreError, type Item, type JsonObject, type User } from '../ports/types.ts';
-import type { Store } from '../ports/store.ts';
+import type { Mailbox } from '../ports/mailbox.ts';
+import { isStoreError, type Item, type JsonObject } from '../ports/types.ts';
 import { child, childText, children, el, type WbxmlElement } from '../wbxml/tree.ts';
 import type { CommandContext, CommandHandler, CommandResult } from './types.ts';
 
@@ -59,7 +59,7 @@ export const meetingResponse: CommandHandler = async (ctx): Promise<CommandResul
   if (!req || req.ns !== NS || req.name !== 'MeetingResponse') return { httpStatus: 400, logFields: { reason: 'no MeetingResponse in the request' } };
   const results: WbxmlElement[] = [];
   let sent = 0;
-  const addresses = (await userAddresses(ctx.store, ctx.user)).map((a) => a.toLowerCase());
+  const addresses = (await userAddresses(ctx.accounts, ctx.user)).map((a) => a.toLowerCase());
   for (const r of children(req, 'Request', NS)) {
     const requestId = childText(r, 'RequestId', NS);
     let outcome: Outcome;
@@ -84,19 +84,19 @@ export const meetingResponse: CommandHandler = async (ctx): Promise<CommandResul
 };
 
 async function sourceItem(ctx: CommandContext, r: WbxmlElement): Promise<Item | null> {
-  const { store, user } = ctx;
+  const { mailbox } = ctx;
   const longId = childText(r, 'LongId', 'Search');
-  if (longId !== undefined) return resolveLongId(store, user.id, longId);
+  if (longId !== undefined) return resolveLongId(mailbox, longId);
   const collectionId = childText(r, 'CollectionId', NS);
   const requestId = childText(r, 'RequestId', NS);
   if (collectionId === undefined || requestId === undefined) return null;
-  const folder = await store.getFolderByServerId(user.id, collectionId);
-  const item = folder ? await store.getItemByServerId(user.id, requestId) : null;
+  const folder = await mailbox.getFolderByServerId(collectionId);
+  const item = folder ? await mailbox.getItemByServerId(requestId) : null;
   return item && folder && item.folderId === folder.id ? item : null;
 }
 
 async function respond(ctx: CommandContext, r: WbxmlElement, addresses: string[], countSent: () => void): Promise<Outcome> {
-  const { store, user } = ctx;
+  const { mailbox, user } = ctx;
   const invalid = { status: MeetingResponseStatus.InvalidRequest };
   const responseText = childText(r, 'UserResponse', NS);
   if (responseText !== '1' && responseText !== '2' && responseText !== '3') return invalid;
@@ -126,7 +126,7 @@ async function respond(ctx: CommandContext, r: WbxmlElement, addresses: string[]
   }
   if (!uid) return invalid;
 
-  const found = await findMeetingItems(store, user.id, uid);
+  const found = await findMeetingItems(mailbox, uid);
   let item = source.class === 'Calendar' ? source : found.item;
   if (!item) {
     // Declined before: the item is in Deleted Items with the answer recorded.
@@ -136,7 +136,7 @@ async function respond(ctx: CommandContext, r: WbxmlElement, addresses: string[]
       if (trashed.data['answerMailed'] === true || !mailNow) return { status: MeetingResponseStatus.Success };
       item = trashed; // declined without a reply before; the reply is asked for now
     } else {
-      item = await recreateFromInvitation(store, user, source, addresses);
+      item = await recreateFromInvitation(mailbox, source, addresses);
     }
     if (!item) return invalid;
   }
@@ -198,11 +198,11 @@ async function respond(ctx: CommandContext, r: WbxmlElement, addresses: string[]
   let updated: Item;
   for (let attempt = 0; ; attempt++) {
     try {
-      updated = await store.updateItem(user.id, current.id, { data: toStore.data, uid, expectedModseq: current.modseq });
+      updated = await mailbox.updateItem(current.id, { data: toStore.data, uid, expectedModseq: current.modseq });
       break;
     } catch (err) {
       if (attempt >= 3 || !isStoreError(err, 'conflict')) throw err;
-      const fresh = await store.getItem(user.id, current.id);
+      const fresh = await mailbox.getItem(current.id);
       if (!fresh) return { status: MeetingResponseStatus.MailboxError };
       const again = answerMeeting(fresh.data, response, onItem, addresses, now, { mailed: wantsMail });
       if (again.kind === 'duplicate') return { status: MeetingResponseStatus.Success, ...(calendarId ? { calendarId } : {}) };
@@ -213,8 +213,8 @@ async function respond(ctx: CommandContext, r: WbxmlElement, addresses: string[]
   }
   if (toStore.kind === 'remove') {
     const trash = found.folders.find((f) => f.type === DELETED_ITEMS_TYPE);
-    if (!trash) await store.deleteItem(user.id, updated.id);
-    else if (trash.id !== updated.folderId) await store.moveItem(user.id, updated.id, trash.id);
+    if (!trash) await mailbox.deleteItem(updated.id);
+    else if (trash.id !== updated.folderId) await mailbox.moveItem(updated.id, trash.id);
   }
   ctx.log.info({ uid, response, instance }, 'meeting answered');
   return { status: MeetingResponseStatus.Success, ...(calendarId ? { calendarId } : {}) };
@@ -229,12 +229,12 @@ function durationOf(data: JsonObject): number {
  * The tentative calendar item of an invitation whose item the user removed: made again from the
  * text/calendar part of the message the Email item keeps (as delivery made it first).
  */
-async function recreateFromInvitation(store: Store, user: User, source: Item, addresses: string[]): Promise<Item | undefined> {
+async function recreateFromInvitation(mailbox: Mailbox, source: Item, addresses: string[]): Promise<Item | undefined> {
   if (source.class !== 'Email') return undefined;
   const mime = source.data['mime'];
   const sha = mime && typeof mime === 'object' && !Array.isArray(mime) ? mime['sha256'] : undefined;
   if (typeof sha !== 'string') return undefined;
-  const raw = await store.mail.getBlob(sha);
+  const raw = await mailbox.getBlob(sha);
   if (!raw) return undefined;
   const parsed = await parseMessage(raw);
   for (const text of parsed.calendarParts) {
@@ -248,11 +248,11 @@ async function recreateFromInvitation(store: Store, user: User, source: Item, ad
     for (const event of cal.events) {
       const decision = applyItip('REQUEST', event, undefined, { userAddresses: addresses });
       if (decision.action !== 'create') continue;
-      const found = await findMeetingItems(store, user.id, String(event.data['uid']));
+      const found = await findMeetingItems(mailbox, String(event.data['uid']));
       if (found.item) return found.item;
       const calendar = found.folders.find((f) => f.type === 8);
       if (!calendar) return undefined;
-      return store.putItem({ userId: user.id, folderId: calendar.id, class: 'Calendar', data: decision.data, uid: String(event.data['uid']) });
+      return mailbox.putItem({ folderId: calendar.id, class: 'Calendar', data: decision.data, uid: String(event.data['uid']) });
     }
   }
   return undefined;

@@ -17,8 +17,9 @@
  */
 import { userAddresses } from '../directory/addresses.ts';
 import { addressesOf, type ParsedMessage } from '../mail/parse.ts';
+import type { MailboxProvider } from '../ports/mailbox.ts';
 import type { JsonObject } from '../ports/types.ts';
-import type { Store } from '../ports/store.ts';
+import type { AccountsStore } from '../ports/store.ts';
 import { applyItip, intendedBusyStatus, type ItipDecision } from '../calendar/itip.ts';
 import { ICalendarError, parseICalendar } from '../calendar/icalendar.ts';
 import { meetingMessageClass, meetingRequestData, type MeetingMessageType } from '../classes/meeting-request.ts';
@@ -32,7 +33,10 @@ interface HookLog {
 }
 
 export interface MeetingHookOptions {
-  store: Store;
+  /** The recipient and their addresses (aliases), and whether they are a resource. */
+  accounts: Pick<AccountsStore, 'getUserById' | 'directory'>;
+  /** The recipients' mailboxes: the hook runs for delivery, outside any request of theirs. */
+  mailboxes: MailboxProvider;
   log?: HookLog;
   /** Where a resource mailbox's answers go out (resource-hook.ts); none: resources book without answering. */
   outbound?: () => OutboundMail | undefined;
@@ -41,15 +45,16 @@ export interface MeetingHookOptions {
 const HANDLED = new Set(['REQUEST', 'CANCEL', 'REPLY', 'COUNTER']);
 
 export function meetingHook(opts: MeetingHookOptions) {
-  const { store, log } = opts;
+  const { accounts, log } = opts;
   return async (userId: string, itemId: string, parsed: ParsedMessage): Promise<void> => {
     if (parsed.calendarParts.length === 0) return;
-    const user = await store.getUserById(userId);
+    const user = await accounts.getUserById(userId);
     if (!user) return;
-    const addresses = (await userAddresses(store, user)).map((a) => a.toLowerCase());
+    const mailbox = opts.mailboxes.open(userId);
+    const addresses = (await userAddresses(accounts, user)).map((a) => a.toLowerCase());
     const sender = addressesOf(parsed.mail?.from)[0];
     // Rooms and equipment book themselves (resource-booking.ts).
-    const booking = await resourceBooking({ store, user, addresses, outbound: opts.outbound, ...(log ? { log } : {}) });
+    const booking = await resourceBooking({ accounts, mailbox, user, addresses, outbound: opts.outbound, ...(log ? { log } : {}) });
     const mailPatch: JsonObject = {};
     for (const text of parsed.calendarParts) {
       let cal;
@@ -73,7 +78,7 @@ export function meetingHook(opts: MeetingHookOptions) {
         if (intended !== undefined) event.data['busyStatus'] = intended;
         let decision: ItipDecision = { action: 'none', reason: 'no_item' };
         let hadItem = false;
-        await updateWithRetry(store, userId, uid, async (current) => {
+        await updateWithRetry(mailbox, uid, async (current) => {
           hadItem = current !== undefined;
           decision = applyItip(method, event, current?.data, { userAddresses: addresses, ...(sender ? { sender } : {}) });
           if (booking) decision = await booking.review(method, event, decision, current?.data);
@@ -93,9 +98,9 @@ export function meetingHook(opts: MeetingHookOptions) {
       }
     }
     if (Object.keys(mailPatch).length === 0) return;
-    const mail = await store.getItem(userId, itemId);
+    const mail = await mailbox.getItem(itemId);
     if (!mail) return;
-    await store.updateItem(userId, itemId, { data: { ...mail.data, ...mailPatch } });
+    await mailbox.updateItem(itemId, { data: { ...mail.data, ...mailPatch } });
   };
 }
 

@@ -24,7 +24,7 @@ import { versionNumber, type EasVersion } from '../eas/versions.ts';
 import type { OutboundMail } from '../mail/relay.ts';
 import type { Folder, Item, JsonObject, User } from '../ports/types.ts';
 import type { Mailbox } from '../ports/mailbox.ts';
-import type { Store } from '../ports/store.ts';
+import type { AccountsStore } from '../ports/store.ts';
 import { buildItipMail, occurrenceCancelICalendar, organizerICalendar, type Party } from '../calendar/meeting-mail.ts';
 import { CALENDAR_FOLDER_TYPES } from './meeting-items.ts';
 
@@ -129,7 +129,7 @@ function newlyDeleted(before: JsonObject, after: JsonObject): string[] | undefin
 
 export interface OrganizerContext {
   /** For the organizer's own addresses (the directory). */
-  store: Store;
+  accounts: Pick<AccountsStore, 'directory'>;
   /** The organizer's mailbox, where the meeting is. */
   mailbox: Mailbox;
   user: User;
@@ -152,7 +152,7 @@ export async function afterClientCalendarChange(ctx: OrganizerContext, folder: F
 }
 
 async function notifyAttendees(ctx: OrganizerContext, before: Item | undefined, after: Item | undefined): Promise<void> {
-  const addresses = (await userAddresses(ctx.store, ctx.user)).map(lower);
+  const addresses = (await userAddresses(ctx.accounts, ctx.user)).map(lower);
   const now = (ctx.now ?? (() => new Date()))();
   const plan = planOrganizerMessages(before?.data, after?.data, { addresses, displayName: ctx.user.displayName }, ctx.version, now);
   if (plan.messages.length === 0) return;

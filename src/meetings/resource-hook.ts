@@ -11,8 +11,9 @@
  * and never loses the delivered invitation; the calendar keeps the decision.
  */
 import type { OutboundMail } from '../mail/relay.ts';
+import type { Mailbox } from '../ports/mailbox.ts';
 import type { JsonObject, User } from '../ports/types.ts';
-import type { Store } from '../ports/store.ts';
+import type { AccountsStore } from '../ports/store.ts';
 import type { ParsedEvent } from '../calendar/icalendar.ts';
 import type { ItipDecision } from '../calendar/itip.ts';
 import { buildItipMail, replyICalendar, replySubject } from '../calendar/meeting-mail.ts';
@@ -25,7 +26,10 @@ interface HookLog {
 }
 
 export interface ResourceBookingOptions {
-  store: Store;
+  /** Whether the user is a resource (the directory). */
+  accounts: Pick<AccountsStore, 'directory'>;
+  /** The resource's mailbox, whose calendars a booking may conflict with. */
+  mailbox: Mailbox;
   user: User;
   /** The resource's addresses, lower case. */
   addresses: readonly string[];
@@ -61,16 +65,11 @@ async function acquire(key: string): Promise<() => void> {
 }
 
 /** Every live item of the user's calendars (the items a booking can conflict with). */
-async function calendarItems(store: Store, userId: string): Promise<BookedItem[]> {
+async function calendarItems(mailbox: Mailbox): Promise<BookedItem[]> {
   const out: BookedItem[] = [];
-  for (const folder of await store.listFolders(userId)) {
+  for (const folder of await mailbox.listFolders()) {
     if (!CALENDAR_FOLDER_TYPES.has(folder.type)) continue;
-    for (let modseq = 0; ; ) {
-      const page = await store.listChangesSince(userId, folder.id, modseq, PAGE);
-      for (const item of page) if (!item.deleted && item.class === 'Calendar') out.push({ uid: item.uid, data: item.data });
-      if (page.length < PAGE) break;
-      modseq = page[page.length - 1]!.modseq;
-    }
+    for await (const item of mailbox.scan(folder.id, { pageSize: PAGE })) if (item.class === 'Calendar') out.push({ uid: item.uid, data: item.data });
   }
   return out;
 }
@@ -84,9 +83,9 @@ export interface ResourceBooking {
 
 /** A booking session for one delivered message, or undefined when the user is not a resource. */
 export async function resourceBooking(opts: ResourceBookingOptions): Promise<ResourceBooking | undefined> {
-  const kind = await opts.store.directory.getResource(opts.user.id);
+  const kind = await opts.accounts.directory.getResource(opts.user.id);
   if (!kind) return undefined;
-  const { store, user, addresses, log } = opts;
+  const { mailbox, user, addresses, log } = opts;
   const now = opts.now ?? (() => new Date());
   let last: Booking | undefined;
   let release: (() => void) | undefined;
@@ -96,7 +95,7 @@ export async function resourceBooking(opts: ResourceBookingOptions): Promise<Res
       const request = method.toUpperCase() === 'REQUEST';
       // Held until answer(): a retry of the write reviews again under the same hold.
       if (request && !release) release = await acquire(user.id);
-      const calendar = request ? await calendarItems(store, user.id) : [];
+      const calendar = request ? await calendarItems(mailbox) : [];
       last = bookResource(method, uid, decision, current, event.recurrenceIds?.[0], { addresses, calendar, now: now() });
       return last.decision;
     },

@@ -2,7 +2,8 @@
  * Meetings through the real delivery path: an Outlook invitation and then the cancellation of one
  * occurrence handed to easd over LMTP (as Postfix or Dovecot would), with the meeting hook wired
  * the way `easd serve` wires it. The attendee's device sees a tentative series and its
- * MeetingRequest, then one Change of the same series with that occurrence deleted (kb-1.1).
+ * MeetingRequest, then one Change of the same series with that occurrence deleted (kb-1.1). On
+ * SQLite, PostgreSQL and the in-memory mailbox.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -35,7 +36,7 @@ async function lmtpDeliver(port: number, rcpt: string, message: string): Promise
   await c.command('QUIT');
 }
 
-for (const backend of ['sqlite', 'postgres'] as const) {
+for (const backend of ['sqlite', 'postgres', 'memory'] as const) {
   it(`kb-1.1 over LMTP (${backend}): an invitation makes a tentative series, a CANCEL of one occurrence changes the series`, async () => {
     const srv = await startTestServer({ users: [BOB], backend });
     const lmtp = createMailListener({ ...srv.runtime.deliveryTargets, log: srv.app.log as never, afterDelivery: [meetingHook({ accounts: srv.store, mailboxes: srv.runtime.services.mailboxes })] });

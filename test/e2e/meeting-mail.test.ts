@@ -1,10 +1,11 @@
 /**
- * Meetings end to end, on SQLite and PostgreSQL: invitations, updates and cancellations arrive by
- * mail (deliverMessage with the meeting hook, as LMTP delivers them) in the formats Outlook,
- * Google Calendar and Thunderbird write (test/fixtures/calendar/itip/); devices see them through
- * Sync and answer with MeetingResponse; replies leave through the outbound service (a capturing
- * SMTP sink as the relay, local delivery for local organizers); a 16.1 organizer's device makes
- * the server invite, update and cancel. Scenario ids are those of ../shared/SCENARIOS.md.
+ * Meetings end to end, on SQLite, PostgreSQL and the in-memory mailbox: invitations, updates and
+ * cancellations arrive by mail (deliverMessage with the meeting hook, as LMTP delivers them) in
+ * the formats Outlook, Google Calendar and Thunderbird write (test/fixtures/calendar/itip/);
+ * devices see them through Sync and answer with MeetingResponse; replies leave through the
+ * outbound service (a capturing SMTP sink as the relay, local delivery for local organizers); a
+ * 16.1 organizer's device makes the server invite, update and cancel. Scenario ids are those of
+ * ../shared/SCENARIOS.md.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -77,9 +78,10 @@ function results(res: { wbxml?: WbxmlElement }): Array<{ requestId?: string; sta
 const calendarItems = (store: Store, userId: string) => liveItems(store, userId, 8);
 const inboxItems = (store: Store, userId: string) => liveItems(store, userId, 2);
 
-async function rawOf(store: Store, item: Item): Promise<Buffer> {
+/** The message an Email item keeps, from the owner's mailbox (whichever backend keeps it). */
+async function rawOf(server: TestServer, item: Item): Promise<Buffer> {
   const sha = (item.data['mime'] as JsonObject)['sha256'] as string;
-  return (await store.mail.getBlob(sha))!;
+  return (await server.runtime.services.mailboxes.open(item.userId).getBlob(sha))!;
 }
 
 /** The text/calendar of a message, parsed. */
@@ -92,7 +94,7 @@ async function itipOf(raw: Buffer) {
 
 const byName = <T extends { appData: WbxmlElement }>(items: T[], subject: string, ns = E): T | undefined => items.find((i) => childText(i.appData, 'Subject', ns) === subject);
 
-for (const backend of ['sqlite', 'postgres'] as const) {
+for (const backend of ['sqlite', 'postgres', 'memory'] as const) {
   describe(`meetings through mail (${backend})`, { skip: backend === 'postgres' && pgSkipped() ? 'EASD_TEST_SKIP_PG=1' : false }, () => {
     let server: TestServer;
     let sink: SmtpSink;
@@ -108,11 +110,11 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         users: [ANN, BOB, OLIVIA],
         backend,
         logLevel: 'warn',
-        services: (store) => {
+        services: (store, _, mailboxes) => {
           const log = collectingLogger(logs, 'info');
-          const hooks = [meetingHook({ store, log })];
-          const deliverLocal = (m: { envelopeFrom: string; recipients: string[]; raw: Buffer }) => deliverMessage(store, m, { afterDelivery: hooks, log });
-          outbound = createOutboundMail({ store, log, deliverLocal, relay: { url: sink.url, starttls: 'off' } });
+          const hooks = [meetingHook({ accounts: store, mailboxes, log })];
+          const deliverLocal = (m: { envelopeFrom: string; recipients: string[]; raw: Buffer }) => deliverMessage({ accounts: store, mailboxes }, m, { afterDelivery: hooks, log });
+          outbound = createOutboundMail({ accounts: store, log, deliverLocal, relay: { url: sink.url, starttls: 'off' } });
           deliver = async (to, raw, from = 'organizer@outside.example') => {
             const r = await deliverLocal({ envelopeFrom: from, recipients: to, raw });
             for (const x of r) assert.equal(x.outcome, 'delivered');
@@ -459,7 +461,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const bare = await startTestServer({ users: [ANN], backend, logLevel: 'warn', services: () => ({ outbound: undefined }) });
       try {
         const annId = bare.users.get(ANN.email)!.id;
-        const r = await deliverMessage(bare.store, { envelopeFrom: 'olivia@outside.example', recipients: [ANN.email], raw: invitation({ from: 'olivia@outside.example', to: ANN.email, subject: 'No relay', ics: fixture('outlook-series-request.ics', { 'olivia@example.com': 'olivia@outside.example' }), id: 'norelay@outside.example' }) }, { afterDelivery: meetingHook({ store: bare.store }) });
+        const r = await deliverMessage(bare.runtime.deliveryTargets, { envelopeFrom: 'olivia@outside.example', recipients: [ANN.email], raw: invitation({ from: 'olivia@outside.example', to: ANN.email, subject: 'No relay', ics: fixture('outlook-series-request.ics', { 'olivia@example.com': 'olivia@outside.example' }), id: 'norelay@outside.example' }) }, { afterDelivery: meetingHook({ accounts: bare.store, mailboxes: bare.runtime.services.mailboxes }) });
         assert.equal(r[0]!.outcome, 'delivered');
         const ann = new Device({ url: bare.url, user: ANN.email, password: ANN.password, deviceId: 'NORELAY', version: '16.1' });
         await ann.folderSync();
@@ -631,7 +633,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const cancelMail = (await inboxItems(server.store, userId(ANN))).find((i) => i.data['subject'] === 'Canceled: Daily stand-up');
       assert.ok(cancelMail, 'the cancellation reached Ann by local delivery');
       assert.equal(cancelMail.data['messageClass'], 'IPM.Schedule.Meeting.Canceled');
-      const { cal } = await itipOf(await rawOf(server.store, cancelMail));
+      const { cal } = await itipOf(await rawOf(server, cancelMail));
       assert.equal(cal.method, 'CANCEL');
       assert.deepEqual(cal.events[0]!.recurrenceIds, ['2026-03-04T09:30:00.000Z']);
       const seen = await ann.sync(acal);

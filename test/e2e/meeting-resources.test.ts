@@ -1,8 +1,8 @@
 /**
- * Rooms and resources end to end, on SQLite and PostgreSQL: a 16.1 organizer's device books a
- * room (the server sends the REQUEST through outbound, local delivery brings it to the room,
- * the meeting hook books it and the room's REPLY comes back by local delivery to the organizer's
- * calendar). Issue 4 item 7; decisions in src/calendar/resource-booking.ts.
+ * Rooms and resources end to end, on SQLite, PostgreSQL and the in-memory mailbox: a 16.1
+ * organizer's device books a room (the server sends the REQUEST through outbound, local delivery
+ * brings it to the room, the meeting hook books it and the room's REPLY comes back by local
+ * delivery to the organizer's calendar). Issue 4 item 7; decisions in src/calendar/resource-booking.ts.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -43,7 +43,7 @@ const at = (base: Date, days: number, minutes = 0) => new Date(base.getTime() + 
 const calendarItems = (store: Store, userId: string) => liveItems(store, userId, 8);
 const inboxItems = (store: Store, userId: string) => liveItems(store, userId, 2);
 
-for (const backend of ['sqlite', 'postgres'] as const) {
+for (const backend of ['sqlite', 'postgres', 'memory'] as const) {
   describe(`rooms and resources (${backend})`, { skip: backend === 'postgres' && pgSkipped() ? 'EASD_TEST_SKIP_PG=1' : false }, () => {
     let server: TestServer;
     let outbound: OutboundMail | undefined;
@@ -56,11 +56,11 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         users: [OLIVIA, ROOM],
         backend,
         logLevel: 'warn',
-        services: (store) => {
+        services: (store, _, mailboxes) => {
           const log = collectingLogger(logs, 'info');
-          const hooks = [meetingHook({ store, log, outbound: () => outbound })];
-          deliverLocal = (m) => deliverMessage(store, m, { afterDelivery: hooks, log });
-          outbound = createOutboundMail({ store, log, deliverLocal });
+          const hooks = [meetingHook({ accounts: store, mailboxes, log, outbound: () => outbound })];
+          deliverLocal = (m) => deliverMessage({ accounts: store, mailboxes }, m, { afterDelivery: hooks, log });
+          outbound = createOutboundMail({ accounts: store, log, deliverLocal });
           return { outbound };
         },
       });
