@@ -2,7 +2,7 @@
  * Kysely table types, shared by the SQLite and PostgreSQL backends.
  *
  * Column types are chosen to read back the same on both dialects, with explicit conversion in
- * kysely-store.ts where they do not:
+ * kysely-shared.ts where they do not:
  * - ids and timestamps are text (timestamps as ISO 8601 UTC, `Date#toISOString()`, which sorts);
  * - counters are bigint: SQLite returns a number, pg returns int8 as a string -> `Int8`;
  * - flags are integer 0/1 (SQLite has no boolean);
