@@ -1,7 +1,8 @@
 /**
  * Change notifications (Store.subscribeChanges): how a committed write reaches the listeners.
  *
- * KyselyStore collects a write's ChangeEvents while its transaction runs, then
+ * KyselyStore (KyselyMailboxContent.write) collects a write's ChangeEvents while its transaction
+ * runs, then
  * - calls `publish(trx, events)` as the transaction's last statement (PostgreSQL: pg_notify,
  *   which the server delivers on commit only, to every listening connection, this node's too);
  * - calls `committed(events)` after the commit (SQLite: dispatch to the in-process listeners).
