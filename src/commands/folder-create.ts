@@ -63,10 +63,10 @@ export const folderCreate: CommandHandler = async (ctx) => {
   const type = /^\d{1,3}$/.test(typeText.trim()) ? Number(typeText.trim()) : NaN;
   if (!isUserCreatableType(type)) return failure(FolderCreateStatus.MalformedRequest, `Type ${typeText} cannot be created by a client`);
 
-  const { store, mailbox, user, device } = ctx;
+  const { deviceState, mailbox, user, device } = ctx;
   try {
-    const state = await loadHierarchyState(store, user.id, device.deviceId, key);
-    if (!state || !(await isCurrentHierarchyKey(store, user.id, device.deviceId, key))) {
+    const state = await loadHierarchyState(deviceState, user.id, device.deviceId, key);
+    if (!state || !(await isCurrentHierarchyKey(deviceState, user.id, device.deviceId, key))) {
       return failure(FolderCreateStatus.InvalidSyncKey, 'not the current hierarchy sync key');
     }
     let parentId: string | null = null;
@@ -91,7 +91,7 @@ export const folderCreate: CommandHandler = async (ctx) => {
       throw err;
     }
     const newKey = nextSyncKey(key);
-    await saveHierarchyState(store, user.id, device.deviceId, newKey, withOwnAdd(state, folder, parentSid), [key]);
+    await saveHierarchyState(deviceState, user.id, device.deviceId, newKey, withOwnAdd(state, folder, parentSid), [key]);
     return {
       body: el(NS, 'FolderCreate', el(NS, 'Status', FolderCreateStatus.Success), el(NS, 'SyncKey', newKey), el(NS, 'ServerId', folder.serverId)),
       easStatus: FolderCreateStatus.Success,

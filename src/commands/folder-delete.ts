@@ -41,10 +41,10 @@ export const folderDelete: CommandHandler = async (ctx) => {
   const serverId = childText(req, 'ServerId', NS);
   if (key === undefined || serverId === undefined) return failure(FolderDeleteStatus.MalformedRequest, 'SyncKey and ServerId are required');
 
-  const { store, mailbox, user, device } = ctx;
+  const { deviceState, mailbox, user, device } = ctx;
   try {
-    const state = await loadHierarchyState(store, user.id, device.deviceId, key);
-    if (!state || !(await isCurrentHierarchyKey(store, user.id, device.deviceId, key))) {
+    const state = await loadHierarchyState(deviceState, user.id, device.deviceId, key);
+    if (!state || !(await isCurrentHierarchyKey(deviceState, user.id, device.deviceId, key))) {
       return failure(FolderDeleteStatus.InvalidSyncKey, 'not the current hierarchy sync key');
     }
     const folders = await mailbox.listFolders();
@@ -61,7 +61,7 @@ export const folderDelete: CommandHandler = async (ctx) => {
     }
     const newKey = nextSyncKey(key);
     const live = new Set((await mailbox.listFolders()).map((f) => f.serverId));
-    await saveHierarchyState(store, user.id, device.deviceId, newKey, withOwnDelete(state, folder.serverId, doomed, live), [key]);
+    await saveHierarchyState(deviceState, user.id, device.deviceId, newKey, withOwnDelete(state, folder.serverId, doomed, live), [key]);
     return {
       body: el(NS, 'FolderDelete', el(NS, 'Status', FolderDeleteStatus.Success), el(NS, 'SyncKey', newKey)),
       easStatus: FolderDeleteStatus.Success,

@@ -65,10 +65,10 @@ export const folderUpdate: CommandHandler = async (ctx) => {
   }
   if (!isValidFolderName(name)) return failure(FolderUpdateStatus.MalformedRequest, 'DisplayName must be 1-256 characters');
 
-  const { store, mailbox, user, device } = ctx;
+  const { deviceState, mailbox, user, device } = ctx;
   try {
-    const state = await loadHierarchyState(store, user.id, device.deviceId, key);
-    if (!state || !(await isCurrentHierarchyKey(store, user.id, device.deviceId, key))) {
+    const state = await loadHierarchyState(deviceState, user.id, device.deviceId, key);
+    if (!state || !(await isCurrentHierarchyKey(deviceState, user.id, device.deviceId, key))) {
       return failure(FolderUpdateStatus.InvalidSyncKey, 'not the current hierarchy sync key');
     }
     const folder = await mailbox.getFolderByServerId(serverId);
@@ -106,7 +106,7 @@ export const folderUpdate: CommandHandler = async (ctx) => {
       throw err;
     }
     const newKey = nextSyncKey(key);
-    await saveHierarchyState(store, user.id, device.deviceId, newKey, withOwnUpdate(state, updated, parentSid), [key]);
+    await saveHierarchyState(deviceState, user.id, device.deviceId, newKey, withOwnUpdate(state, updated, parentSid), [key]);
     return {
       body: el(NS, 'FolderUpdate', el(NS, 'Status', FolderUpdateStatus.Success), el(NS, 'SyncKey', newKey)),
       easStatus: FolderUpdateStatus.Success,

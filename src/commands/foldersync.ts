@@ -70,21 +70,21 @@ export const folderSync: CommandHandler = async (ctx) => {
 };
 
 async function initialSync(ctx: CommandContext): Promise<CommandResult> {
-  const { store, mailbox, user, device } = ctx;
+  const { deviceState, mailbox, user, device } = ctx;
   await mailbox.ensureDefaultFolders();
-  const before = await store.getDeviceData(user.id, device.deviceId, FOLDERSYNC_DEVICE_DATA);
+  const before = await deviceState.getDeviceData(user.id, device.deviceId, FOLDERSYNC_DEVICE_DATA);
   if (before) {
-    const resets = await store.recordSyncReset(user.id, device.deviceId);
+    const resets = await deviceState.recordSyncReset(user.id, device.deviceId);
     ctx.log.info({ resets }, 'hierarchy reset (FolderSync with SyncKey 0)');
   }
   // A new hierarchy generation: every collection state of the device is void.
-  await store.deleteSyncStates(user.id, device.deviceId);
+  await deviceState.deleteSyncStates(user.id, device.deviceId);
   // A quarantined device is shown only the folders its restriction allows (the Inbox).
   const { changes, next } = await readHierarchyChanges(mailbox, EMPTY_HIERARCHY_STATE, [], ctx.restricted?.folder);
   const key = firstSyncKey();
-  await saveHierarchyState(store, user.id, device.deviceId, key, next, []);
+  await saveHierarchyState(deviceState, user.id, device.deviceId, key, next, []);
   const initialSyncs = typeof before?.initialSyncs === 'number' ? before.initialSyncs + 1 : 1;
-  await store.putDeviceData(user.id, device.deviceId, FOLDERSYNC_DEVICE_DATA, { initialSyncs, lastInitialSync: new Date().toISOString() });
+  await deviceState.putDeviceData(user.id, device.deviceId, FOLDERSYNC_DEVICE_DATA, { initialSyncs, lastInitialSync: new Date().toISOString() });
   return success(key, changesElement(changes), changes.length, {
     'X-MS-RP': PROTOCOL_HEADERS['MS-ASProtocolVersions'],
     'MS-ASProtocolCommands': PROTOCOL_HEADERS['MS-ASProtocolCommands'],
@@ -93,17 +93,17 @@ async function initialSync(ctx: CommandContext): Promise<CommandResult> {
 }
 
 async function incrementalSync(ctx: CommandContext, key: string): Promise<CommandResult> {
-  const { store, mailbox, user, device } = ctx;
-  const state = await loadHierarchyState(store, user.id, device.deviceId, key);
+  const { deviceState, mailbox, user, device } = ctx;
+  const state = await loadHierarchyState(deviceState, user.id, device.deviceId, key);
   if (!state) return failure(FolderSyncStatus.InvalidSyncKey, 'unknown hierarchy sync key');
   const folders = await mailbox.ensureDefaultFolders();
   const { changes, next } = await readHierarchyChanges(mailbox, state, folders, ctx.restricted?.folder);
-  if (changes.length === 0 && (await isCurrentHierarchyKey(store, user.id, device.deviceId, key))) {
+  if (changes.length === 0 && (await isCurrentHierarchyKey(deviceState, user.id, device.deviceId, key))) {
     return success(key, changesElement(changes), 0);
   }
   // The successor of `key`: for the current key a new one; for the previous key (a retry) the
   // key that answered it before, now saved again with the recomputed state.
   const newKey = nextSyncKey(key);
-  await saveHierarchyState(store, user.id, device.deviceId, newKey, next, [key]);
+  await saveHierarchyState(deviceState, user.id, device.deviceId, newKey, next, [key]);
   return success(newKey, changesElement(changes), changes.length);
 }

@@ -46,7 +46,7 @@ export const getItemEstimate: CommandHandler = async (ctx) => {
       responses.push(response(EstimateStatus.NotPrimed, collectionId));
       continue;
     }
-    const saved = await ctx.store.getSyncState(ctx.user.id, ctx.device.deviceId, folder.id, syncKey);
+    const saved = await ctx.deviceState.getSyncState(ctx.user.id, ctx.device.deviceId, folder.id, syncKey);
     if (!saved) {
       responses.push(response(EstimateStatus.InvalidSyncKey, collectionId));
       continue;
@@ -66,7 +66,7 @@ export const getItemEstimate: CommandHandler = async (ctx) => {
     }
     // The same view of the device as its next Sync with this FilterType (held items, window,
     // a reread after a FilterType change), so the estimate is what that Sync sends.
-    const view = await deviceView(ctx.mailbox, ctx.store, ctx.device.deviceId, folder, syncKey, state, filterType, restricted?.item, Date.now());
+    const view = await deviceView(ctx.mailbox, ctx.deviceState, ctx.device.deviceId, folder, syncKey, state, filterType, restricted?.item, Date.now());
     const estimate = await countChanges(ctx.mailbox, folder, view.plan, view.filter, view.held, view.own);
     responses.push(response(EstimateStatus.Success, collectionId, estimate));
   }

@@ -60,10 +60,10 @@ function parsePing(ctx: Parameters<CommandHandler>[0]): PingRequest | 'syntax' {
  * (Status 1). A Ping without a part reuses the part from the device's previous Ping.
  */
 export const ping: CommandHandler = async (ctx) => {
-  const { store, user, device } = ctx;
+  const { deviceState, user, device } = ctx;
   const parsed = parsePing(ctx);
   if (parsed === 'syntax') return reply(PingStatus.SyntaxError);
-  const cached = (await store.getDeviceData(user.id, device.deviceId, CACHE)) as PingRequest | null;
+  const cached = (await deviceState.getDeviceData(user.id, device.deviceId, CACHE)) as PingRequest | null;
   const heartbeat = parsed.heartbeatInterval ?? cached?.heartbeatInterval;
   const folderIds = parsed.folders ?? cached?.folders;
   if (heartbeat === undefined || folderIds === undefined) return reply(PingStatus.MissingParameters);
@@ -72,7 +72,7 @@ export const ping: CommandHandler = async (ctx) => {
   if (folderIds.length > PING_MAX_FOLDERS) return reply(PingStatus.TooManyFolders, el('Ping', 'MaxFolders', PING_MAX_FOLDERS));
   // Devices repeat the same Ping all day: the cached parameters are written only when they change.
   if (cached?.heartbeatInterval !== heartbeat || !sameList(cached?.folders, folderIds)) {
-    await store.putDeviceData(user.id, device.deviceId, CACHE, { heartbeatInterval: heartbeat, folders: folderIds } as JsonObject);
+    await deviceState.putDeviceData(user.id, device.deviceId, CACHE, { heartbeatInterval: heartbeat, folders: folderIds } as JsonObject);
   }
 
   // Listen before looking, so a change stored in between is not missed. Until the folder ids
@@ -81,13 +81,13 @@ export const ping: CommandHandler = async (ctx) => {
   const { mailbox } = ctx;
   const deviceId = device.deviceId;
   try {
-    const first = await look(mailbox, store, deviceId, folderIds, ctx.restricted);
+    const first = await look(mailbox, deviceState, deviceId, folderIds, ctx.restricted);
     if (first.answer) {
       watch.close();
       return first.answer;
     }
     watch.folderIds = first.watched ?? null;
-    return { park: new HeldPing(watch, Date.now() + heartbeat * 1000, mailbox, store, deviceId, folderIds, ctx.restricted) };
+    return { park: new HeldPing(watch, Date.now() + heartbeat * 1000, mailbox, deviceState, deviceId, folderIds, ctx.restricted) };
   } catch (err) {
     watch.close();
     throw err;
@@ -103,14 +103,14 @@ class HeldPing implements Park {
     readonly watch: Watch,
     readonly deadline: number,
     private readonly mailbox: Mailbox,
-    private readonly store: DeviceStateStore,
+    private readonly deviceState: DeviceStateStore,
     private readonly deviceId: string,
     private readonly folderIds: readonly string[],
     private readonly restricted?: Restriction,
   ) {}
 
   async recheck(): Promise<CommandResult | undefined> {
-    return (await look(this.mailbox, this.store, this.deviceId, this.folderIds, this.restricted)).answer;
+    return (await look(this.mailbox, this.deviceState, this.deviceId, this.folderIds, this.restricted)).answer;
   }
 
   timeout(): CommandResult {
@@ -133,7 +133,7 @@ function sameList(a: readonly string[] | undefined, b: readonly string[]): boole
  */
 async function look(
   mailbox: Mailbox,
-  store: DeviceStateStore,
+  deviceState: DeviceStateStore,
   deviceId: string,
   folderIds: readonly string[],
   restricted?: Restriction,
@@ -142,7 +142,7 @@ async function look(
   // and is woken only by an item it may see (its notice), not by other mail of the Inbox.
   const shown = (await mailbox.listFolders()).filter((f) => !restricted || restricted.folder(f));
   const byServerId = new Map(shown.map((f) => [f.serverId, f]));
-  const positions = await readPositions(store, mailbox.userId, deviceId);
+  const positions = await readPositions(deviceState, mailbox.userId, deviceId);
   const changed: string[] = [];
   const watched: string[] = [];
   for (const serverId of folderIds) {
@@ -153,7 +153,7 @@ async function look(
     // The folder moved past where the device synced to; it is news only if the device's next
     // Sync would send it something (not its own writes, nor items outside its window).
     if (f.modseq > (positions[f.id] ?? 0) && !changed.includes(serverId)) {
-      if (!(await hasNews(mailbox, store, deviceId, f, restricted?.item))) continue;
+      if (!(await hasNews(mailbox, deviceState, deviceId, f, restricted?.item))) continue;
       changed.push(serverId);
     }
   }

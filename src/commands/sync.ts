@@ -67,7 +67,7 @@ function toCache(req: CachedRequest, outcomes: Map<string, CollectionOutcome>): 
  * with Wait or HeartbeatInterval it waits for a change when there is none yet.
  */
 async function handleSync(ctx: CommandContext, out: { waits: boolean }): Promise<CommandResult> {
-  const { store, user, device } = ctx;
+  const { deviceState, user, device } = ctx;
   let parsed: SyncRequest;
   try {
     parsed = parseSyncRequest(ctx.request);
@@ -78,7 +78,7 @@ async function handleSync(ctx: CommandContext, out: { waits: boolean }): Promise
     }
     throw err;
   }
-  const cached = (await store.getDeviceData(user.id, device.deviceId, CACHE)) as CachedRequest | null;
+  const cached = (await deviceState.getDeviceData(user.id, device.deviceId, CACHE)) as CachedRequest | null;
   const req = withCache(parsed, cached);
   if (!req || req.collections.length === 0) return statusOnly(SyncStatus.Incomplete);
   if (req.collections.length > MAX_SYNC_COLLECTIONS) return statusOnly(SyncStatus.TooManyCollections, el('AirSync', 'Limit', MAX_SYNC_COLLECTIONS));
@@ -100,7 +100,7 @@ async function handleSync(ctx: CommandContext, out: { waits: boolean }): Promise
   const unconvertible: { folder: Folder; item: Item; err: ConversionError }[] = [];
   const syncCtx: SyncContext = {
     mailbox: ctx.mailbox,
-    deviceState: store,
+    deviceState,
     user,
     device,
     onUnconvertible: (folder, item, err) => unconvertible.push({ folder, item, err }),
@@ -131,7 +131,7 @@ async function handleSync(ctx: CommandContext, out: { waits: boolean }): Promise
   const answerFor = async (outcomes: Map<string, CollectionOutcome>): Promise<CommandResult> => {
     for (const u of unconvertible.splice(0)) {
       try {
-        await reportUnconvertible(ctx.mailbox, store, user, u.folder, u.item, u.err, ctx.log);
+        await reportUnconvertible(ctx.mailbox, deviceState, user, u.folder, u.item, u.err, ctx.log);
       } catch (err) {
         // The notice is a courtesy: the Sync's answer must not fail for it.
         ctx.log.error({ err, itemId: u.item.id }, 'could not record the notice of an item that cannot be converted');
@@ -140,11 +140,11 @@ async function handleSync(ctx: CommandContext, out: { waits: boolean }): Promise
     // The cached request changes only when keys or options do; a quiet Sync writes nothing.
     const cache = toCache(req, outcomes);
     const text = JSON.stringify(cache);
-    if (text !== lastCache) await store.putDeviceData(user.id, device.deviceId, CACHE, cache);
+    if (text !== lastCache) await deviceState.putDeviceData(user.id, device.deviceId, CACHE, cache);
     lastCache = text;
     // Positions move only with a changed collection (an unchanged one is where its key says).
     const moved = [...outcomes.values()].filter((o) => o.changed && o.folder && o.position !== undefined);
-    if (moved.length) await recordPositions(store, user.id, device.deviceId, new Map(moved.map((o) => [o.folder!.id, o.position!])));
+    if (moved.length) await recordPositions(deviceState, user.id, device.deviceId, new Map(moved.map((o) => [o.folder!.id, o.position!])));
     const sent = [...outcomes.values()].reduce((n, o) => n + o.sent, 0);
     const logFields = { collections: outcomes.size, sent };
     // 14.0+: collections without news are left out, and a response with none is empty (MS-ASCMD 2.2.1.21).

@@ -48,7 +48,8 @@ export class RequestContext implements CommandContext {
   readonly device: Device;
   readonly rawBody: Buffer;
   readonly contentType: string | undefined;
-  readonly store: Store;
+  /** easd's own store, handed to commands by owner (deviceState, accounts, server). */
+  readonly #store: Store;
   readonly services: Services;
   restricted?: Restriction;
   readonly #commandName: string;
@@ -69,7 +70,7 @@ export class RequestContext implements CommandContext {
     this.device = init.device;
     this.rawBody = init.rawBody;
     this.contentType = init.contentType;
-    this.store = init.store;
+    this.#store = init.store;
     this.services = init.services;
     this.#commandName = init.commandName;
     this.#isWbxml = init.isWbxml;
@@ -85,15 +86,15 @@ export class RequestContext implements CommandContext {
   }
 
   get deviceState(): DeviceStateStore {
-    return this.store;
+    return this.#store;
   }
 
   get accounts(): AccountsStore {
-    return this.store;
+    return this.#store;
   }
 
   get server(): ServerStore {
-    return this.store;
+    return this.#store;
   }
 
   /** The user's mailbox, opened on first use (a quiet repeat or a Ping answered from state never opens it). */

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { EasVersion } from '../eas/versions.ts';
 import type { Device, Folder, JsonObject, User } from '../ports/types.ts';
 import type { Mailbox } from '../ports/mailbox.ts';
-import type { AccountsStore, DeviceStateStore, ServerStore, Store } from '../ports/store.ts';
+import type { AccountsStore, DeviceStateStore, ServerStore } from '../ports/store.ts';
 import type { WbxmlElement } from '../wbxml/tree.ts';
 import type { EasRequestParams } from './request.ts';
 import type { Watch } from './watch.ts';
@@ -47,8 +47,6 @@ export interface CommandContext<S = unknown> {
   readonly accounts: AccountsStore;
   /** Server-wide state: device policies and rules, protection records, mailbox logging, homes. */
   readonly server: ServerStore;
-  /** The whole store, while commands move to the owners above; new code must not use it. */
-  store: Store;
   /** Configured services beyond the store (src/commands/services.ts). */
   services: S;
   log: Logger;
