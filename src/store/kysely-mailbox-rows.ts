@@ -4,7 +4,7 @@
  * lookups, the argument checks and the row mappers.
  */
 import type { Selectable } from 'kysely';
-import { sameFolderName } from './folder-name.ts';
+import { sameFolderName } from '../ports/folder-name.ts';
 import { live, notFound, num, parseJson, type Db } from './kysely-shared.ts';
 import type { FoldersTable, ItemsTable } from './schema.ts';
 import { ITEM_CLASSES, StoreError, type Folder, type Item, type ItemClass } from './types.ts';

@@ -42,7 +42,7 @@ export interface SyncContext {
   /**
    * Runs after a client Add, Change or Delete of an item is stored, with the item before and
    * after (undefined for an Add / a Delete): meetings organised from a device
-   * (src/calendar/meeting-organizer.ts).
+   * (src/meetings/meeting-organizer.ts).
    */
   onClientItemChange?: (folder: Folder, before: Item | undefined, after: Item | undefined) => Promise<void>;
   /**
