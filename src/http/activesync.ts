@@ -5,9 +5,8 @@ import type { CommandHandler, CommandResult } from '../commands/types.ts';
 import { commandByName, PROTOCOL_HEADERS } from '../eas/commands.ts';
 import { isSupportedVersion, versionNumber } from '../eas/versions.ts';
 import type { User } from '../ports/types.ts';
-import type { Store } from '../ports/store.ts';
 import { encodeWbxml, toXml, WbxmlError } from '../wbxml/index.ts';
-import { RequestContext } from './request-context.ts';
+import { RequestContext, type RequestStores } from './request-context.ts';
 import type { Logger } from 'pino';
 import { parseRequestParams, QueryError } from './query.ts';
 import type { SeenDevices } from '../devices/seen-devices.ts';
@@ -25,7 +24,7 @@ export const WBXML_CONTENT_TYPE = 'application/vnd.ms-sync.wbxml';
 export { PROTOCOL_HEADERS };
 
 interface Deps {
-  store: Store;
+  store: RequestStores;
   log: Logger;
   handlers: Map<string, CommandHandler>;
   authenticator: Authenticator;

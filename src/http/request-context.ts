@@ -4,10 +4,16 @@ import type { CommandContext } from '../commands/types.ts';
 import type { EasVersion } from '../eas/versions.ts';
 import type { Device, User } from '../ports/types.ts';
 import type { Mailbox } from '../ports/mailbox.ts';
-import type { AccountsStore, DeviceStateStore, ServerStore, Store } from '../ports/store.ts';
+import type { AccountsStore, DeviceStateStore, ServerStore } from '../ports/store.ts';
 import type { Restriction } from '../protocol/command.ts';
 import type { EasRequestParams } from '../protocol/request.ts';
 import { decodeWbxml, type WbxmlElement } from '../wbxml/index.ts';
+
+/**
+ * The owners a request reaches besides its mailbox, all in easd's own store: the mailbox
+ * content is reached only through `services.mailboxes`, whatever keeps it.
+ */
+export type RequestStores = AccountsStore & DeviceStateStore & ServerStore;
 
 /** What the route knows of a request when it hands it to a command. */
 export interface RequestContextInit {
@@ -21,7 +27,7 @@ export interface RequestContextInit {
   contentType: string | undefined;
   /** Whether the body is WBXML to decode (MS-ASHTTP 2.2.1.1.2.4 Content-Type). */
   isWbxml: boolean;
-  store: Store;
+  store: RequestStores;
   services: Services;
   log: Logger;
   /**
@@ -49,7 +55,7 @@ export class RequestContext implements CommandContext {
   readonly rawBody: Buffer;
   readonly contentType: string | undefined;
   /** easd's own store, handed to commands by owner (deviceState, accounts, server). */
-  readonly #store: Store;
+  readonly #store: RequestStores;
   readonly services: Services;
   restricted?: Restriction;
   readonly #commandName: string;

@@ -6,10 +6,10 @@ import type { SeenDevices } from '../devices/seen-devices.ts';
 import type { Services } from '../commands/services.ts';
 import type { CommandHandler } from '../commands/types.ts';
 import type { User } from '../ports/types.ts';
-import type { Store } from '../ports/store.ts';
 import { MARK as MAILBOX_LOG_MARK, type MailboxLogCapture } from '../logging/mailbox-log.ts';
 import { registerMetrics } from './metrics.ts';
 import type { HomeDirectory } from './redirect.ts';
+import type { RequestStores } from './request-context.ts';
 import { ENDPOINT, registerActiveSync } from './activesync.ts';
 import { HeldConnections } from './held-connections.ts';
 import { registerAutodiscover } from './autodiscover.ts';
@@ -39,8 +39,11 @@ export interface ServerConfig {
 
 /** What the server is built around; every service is made by the composition root (src/cli/runtime.ts). */
 export interface ServerDeps {
-  /** The store requests use (timed for metrics when they are on). */
-  store: Store;
+  /**
+   * What requests use of easd's own store: device state, accounts and server-wide state (timed
+   * for metrics when they are on). Mailbox content comes through services.mailboxes.
+   */
+  store: RequestStores;
   log: Logger;
   config: ServerConfig;
   handlers: Map<string, CommandHandler>;
