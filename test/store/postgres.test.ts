@@ -10,7 +10,8 @@ import { changeChannel } from '../../src/store/postgres-changes.ts';
 import { SchemaPostgresDialect } from '../../src/store/postgres-introspector.ts';
 import type { Store } from '../../src/store/types.ts';
 import { openTempPostgresStore, pgSkipped, PG_TEST_URL } from '../helpers/db.ts';
-import { runStoreContract, watchChanges } from './contract.ts';
+import { runStoreContract } from './contract.ts';
+import { watchChanges } from './contract-helpers.ts';
 
 /** Runs `fn` with a plain connection to the test database. */
 async function withClient<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
