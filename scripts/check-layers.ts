@@ -30,7 +30,7 @@ export const LAYERS: readonly Layer[] = [
   {
     level: 2,
     name: 'domain',
-    folders: ['sync', 'classes', 'calendar', 'meetings', 'mail', 'devices', 'directory', 'settings', 'contacts', 'logging', 'auth', 'report', 'mailbox'],
+    folders: ['sync', 'classes', 'calendar', 'meetings', 'mail', 'devices', 'directory', 'settings', 'contacts', 'logging', 'auth', 'report'],
   },
   { level: 1, name: 'protocol', folders: ['protocol'] },
   { level: 0, name: 'contracts', folders: ['ports', 'eas', 'wbxml'] },

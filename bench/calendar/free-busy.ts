@@ -36,7 +36,7 @@ import { openPostgresStore } from '../../src/store/postgres.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import { StoreMailbox } from '../../src/store/store-mailbox.ts';
 import type { JsonObject, Store } from '../../src/store/types.ts';
-import { ensureDefaultFolders } from '../../src/mailbox/default-folders.ts';
+import { ensureDefaultFolders } from '../../test/helpers/default-folders.ts';
 import { child, childText, children, decodeWbxml, el, encodeWbxml } from '../../src/wbxml/index.ts';
 import {
   appendResults,

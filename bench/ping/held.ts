@@ -41,7 +41,7 @@ import { join } from 'node:path';
 import { hashPassword } from '../../src/auth/password.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import { childText, decodeWbxml, el, encodeWbxml } from '../../src/wbxml/index.ts';
-import { ensureDefaultFolders } from '../../src/mailbox/default-folders.ts';
+import { ensureDefaultFolders } from '../../test/helpers/default-folders.ts';
 import {
   appendResults,
   easRequestParts,

@@ -24,7 +24,7 @@ import { ENDPOINT, WBXML_CONTENT_TYPE } from '../../src/http/activesync.ts';
 import { openPostgresStore } from '../../src/store/postgres.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { JsonObject, Store } from '../../src/store/types.ts';
-import { ensureDefaultFolders } from '../../src/mailbox/default-folders.ts';
+import { ensureDefaultFolders } from '../../test/helpers/default-folders.ts';
 import { child, childText, children, el, type WbxmlElement } from '../../src/wbxml/index.ts';
 import { Device } from '../../test/e2e/device.ts';
 import { basicAuth, encodePlainQuery } from '../../test/helpers/eas-client.ts';

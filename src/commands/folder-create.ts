@@ -20,7 +20,7 @@
  *      types 2-11 and 19 are reserved for default folders).
  */
 import { isStoreError } from '../ports/types.ts';
-import { isUserCreatableType, RECIPIENT_INFO_CACHE_TYPE } from '../mailbox/default-folders.ts';
+import { isUserCreatableType, RECIPIENT_INFO_CACHE_TYPE } from '../ports/default-folders.ts';
 import {
   isCurrentHierarchyKey,
   isValidFolderName,

@@ -15,7 +15,7 @@
  *   10 malformed: a missing SyncKey or ServerId.
  */
 import { isStoreError } from '../ports/types.ts';
-import { isSpecialFolderType } from '../mailbox/default-folders.ts';
+import { isSpecialFolderType } from '../ports/default-folders.ts';
 import { isCurrentHierarchyKey, loadHierarchyState, NS, saveHierarchyState, subtree, withOwnDelete } from '../sync/hierarchy.ts';
 import { nextSyncKey } from '../sync/sync-key.ts';
 import { childText, el } from '../wbxml/tree.ts';

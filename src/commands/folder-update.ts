@@ -22,7 +22,7 @@
  *      only white space, or a move of a folder under itself or one of its subfolders.
  */
 import { isStoreError } from '../ports/types.ts';
-import { isSpecialFolderType, RECIPIENT_INFO_CACHE_TYPE } from '../mailbox/default-folders.ts';
+import { isSpecialFolderType, RECIPIENT_INFO_CACHE_TYPE } from '../ports/default-folders.ts';
 import {
   isCurrentHierarchyKey,
   isValidFolderName,

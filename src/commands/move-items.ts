@@ -20,7 +20,7 @@
  */
 import { classForFolderType } from '../classes/index.ts';
 import { isStoreError, isTransientStoreError, type Folder, type ItemClass } from '../ports/types.ts';
-import { RECIPIENT_INFO_CACHE_TYPE } from '../mailbox/default-folders.ts';
+import { RECIPIENT_INFO_CACHE_TYPE } from '../ports/default-folders.ts';
 import { childText, children, el, type WbxmlElement } from '../wbxml/tree.ts';
 import type { CommandHandler, CommandResult } from './types.ts';
 

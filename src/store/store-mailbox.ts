@@ -8,13 +8,13 @@ import type { Mailbox, MailboxChange, MailboxNewFolder, MailboxNewItem, MailboxP
 import { provisionDefaultFolders } from '../ports/default-folders.ts';
 import type { BlobPart } from '../ports/mail.ts';
 import type { ChangeEvent, Folder, FolderPatch, Item, ItemPatch } from '../ports/types.ts';
-import type { Store } from './types.ts';
+import type { ContentStore } from '../ports/store.ts';
 
 const SCAN_PAGE = 1000;
 
 export class StoreMailbox implements Mailbox {
   constructor(
-    private readonly store: Store,
+    private readonly store: ContentStore,
     readonly userId: string,
   ) {}
 
@@ -119,7 +119,7 @@ export class StoreMailboxProvider implements MailboxProvider {
   #unsubscribe: (() => void) | undefined;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: ContentStore,
     private readonly onListenerError: (err: unknown) => void = () => {},
   ) {}
 

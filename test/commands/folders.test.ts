@@ -16,7 +16,7 @@ import type { CommandContext, CommandHandler } from '../../src/commands/types.ts
 import { DEFAULT_MAX_REQUEST_BYTES } from '../../src/http/server.ts';
 import { buildRuntime } from '../../src/cli/runtime.ts';
 import { HIERARCHY_COLLECTION, type Store, type User } from '../../src/store/types.ts';
-import { DEFAULT_FOLDERS } from '../../src/mailbox/default-folders.ts';
+import { DEFAULT_FOLDERS } from '../../src/ports/default-folders.ts';
 import { isWellFormedSyncKey } from '../../src/sync/sync-key.ts';
 import { child, childText, children, el, type WbxmlElement } from '../../src/wbxml/tree.ts';
 import { openTempPostgresStore, openTempSqliteStore, pgSkipped, type TestStore } from '../helpers/db.ts';

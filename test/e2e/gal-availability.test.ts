@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { ensureDefaultFolders } from '../../src/mailbox/default-folders.ts';
+import { ensureDefaultFolders } from '../helpers/default-folders.ts';
 import { child, childText, children, el, type WbxmlElement } from '../../src/wbxml/tree.ts';
 import { berlinBlob } from '../helpers/timezone-blobs.ts';
 import { pgSkipped } from '../helpers/db.ts';

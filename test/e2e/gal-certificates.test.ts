@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseCertificateFile } from '../../src/directory/certificates.ts';
-import { ensureDefaultFolders } from '../../src/mailbox/default-folders.ts';
+import { ensureDefaultFolders } from '../helpers/default-folders.ts';
 import { child, childText, children, el, text, type WbxmlElement } from '../../src/wbxml/tree.ts';
 import { pgSkipped } from '../helpers/db.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { child, childText, children, el, type WbxmlElement } from '../../src/wbxml/tree.ts';
-import { ensureDefaultFolders } from '../../src/mailbox/default-folders.ts';
+import { ensureDefaultFolders } from '../helpers/default-folders.ts';
 import { pgSkipped } from '../helpers/db.ts';
 import { EasClient } from '../helpers/eas-client.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';

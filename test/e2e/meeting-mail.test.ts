@@ -17,7 +17,7 @@ import { meetingHook } from '../../src/meetings/meeting-hook.ts';
 import { deliverMessage } from '../../src/mail/deliver.ts';
 import { createOutboundMail, type OutboundMail } from '../../src/mail/relay.ts';
 import type { Item, JsonObject, Store } from '../../src/store/types.ts';
-import { ensureDefaultFolders } from '../../src/mailbox/default-folders.ts';
+import { ensureDefaultFolders } from '../helpers/default-folders.ts';
 import { child, childText, children, el, type WbxmlElement } from '../../src/wbxml/index.ts';
 import { liveItems } from '../helpers/store-items.ts';
 import { berlinBlob } from '../helpers/timezone-blobs.ts';

@@ -12,7 +12,7 @@ import { deliverMessage } from '../../src/mail/deliver.ts';
 import { createOutboundMail, type OutboundMail } from '../../src/mail/relay.ts';
 import { autoReplyHook } from '../../src/settings/auto-reply-hook.ts';
 import type { Store } from '../../src/store/types.ts';
-import { ensureDefaultFolders } from '../../src/mailbox/default-folders.ts';
+import { ensureDefaultFolders } from '../helpers/default-folders.ts';
 import { childText, el } from '../../src/wbxml/tree.ts';
 import { pgSkipped } from '../helpers/db.ts';
 import { EasClient } from '../helpers/eas-client.ts';

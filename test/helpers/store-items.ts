@@ -1,4 +1,4 @@
-import { ensureDefaultFolders } from '../../src/mailbox/default-folders.ts';
+import { ensureDefaultFolders } from './default-folders.ts';
 import type { Item, Store } from '../../src/store/types.ts';
 
 /** The live (not deleted) items of a user's default folder of `type` (MS-ASCMD FolderSync Type). */

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { Agent } from 'node:https';
 import { ENDPOINT, WBXML_CONTENT_TYPE } from '../../src/http/activesync.ts';
 import { heldConnectionsOf } from '../../src/http/server.ts';
-import { ensureDefaultFolders } from '../../src/mailbox/default-folders.ts';
+import { ensureDefaultFolders } from '../helpers/default-folders.ts';
 import { childText, decodeWbxml, el, encodeWbxml } from '../../src/wbxml/index.ts';
 import { basicAuth, encodePlainQuery } from '../helpers/eas-client.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';

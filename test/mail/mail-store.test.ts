@@ -177,7 +177,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const t = await open();
       try {
         const { a } = await users(t.store);
-        const folders = await (await import('../../src/mailbox/default-folders.ts')).ensureDefaultFolders(t.store, a.id);
+        const folders = await (await import('../helpers/default-folders.ts')).ensureDefaultFolders(t.store, a.id);
         const inbox = folders.find((f) => f.type === 2)!;
         const heard = new Promise<void>((resolve) => {
           const off = t.store.subscribeChanges((e) => {

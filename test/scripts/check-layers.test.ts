@@ -69,8 +69,8 @@ describe('check-layers', () => {
       tree({
         ...CLEAN,
         'commands/sync.ts': "import type { Store } from '../store/types.ts';\n",
-        'store/open.ts': "import { ensureDefaultFolders } from '../mailbox/default-folders.ts';\n",
-        'mailbox/default-folders.ts': 'export const x = 1;\n',
+        'store/open.ts': "import { ensureDefaultFolders } from '../contacts/default-folders.ts';\n",
+        'contacts/default-folders.ts': 'export const x = 1;\n',
       }),
     );
     const byFile = new Map(report.violations.map((v) => [v.file, v]));

@@ -13,7 +13,7 @@ import { createOutboundMail, type OutboundMail } from '../../src/mail/relay.ts';
 import { autoReplyHook, headerMap } from '../../src/settings/auto-reply-hook.ts';
 import type { OofSettings } from '../../src/store/directory-types.ts';
 import type { Store, User } from '../../src/store/types.ts';
-import { ensureDefaultFolders } from '../../src/mailbox/default-folders.ts';
+import { ensureDefaultFolders } from '../helpers/default-folders.ts';
 import { openTempSqliteStore, type TestStore } from '../helpers/db.ts';
 import { deliveryTo } from '../helpers/delivery.ts';
 import { startSmtpSink, type SmtpSink } from '../mail-out/harness.ts';

@@ -19,7 +19,7 @@ import { DeviceManager } from '../../../src/devices/manager.ts';
 import { PROTECTION_OFF } from '../../../src/devices/protection.ts';
 import type { Store, User } from '../../../src/store/types.ts';
 import type { WbxmlElement } from '../../../src/wbxml/index.ts';
-import { ensureDefaultFolders } from '../../../src/mailbox/default-folders.ts';
+import { ensureDefaultFolders } from '../../helpers/default-folders.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { answerShape, prepare, updateModel, type Exchange } from './exchange.ts';
 import { FILTERS, FOLDER_CLASS, FOLDER_TYPE, FOLDERS, HOME, Model, newItemData, inWindow, fieldsCompared, type FolderKind } from './model.ts';
