@@ -20,21 +20,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { DirectoryStore } from '../ports/directory.ts';
-import type { MailStore } from '../ports/mail.ts';
 import type { Mailbox, MailboxProvider } from '../ports/mailbox.ts';
 import type { AccountsStore } from '../ports/store.ts';
 import type { Item, JsonObject } from '../ports/types.ts';
 import { addressesOf, parseMessage, type ParsedMessage } from './parse.ts';
 
-/**
- * What delivery reads of the accounts: users by primary address or alias, and the domains of
- * those addresses. easd's SQL store answers the domain list on its mail area
- * (MailStore.listUserDomains) although it reads users and aliases, hence `mail` here; the whole
- * store is one of these.
- */
+/** What delivery reads of the accounts: users by primary address or alias, and the domains of those addresses. */
 export type RecipientAccounts = Pick<AccountsStore, 'getUserByEmail'> & {
-  readonly directory: Pick<DirectoryStore, 'findUserIdByAddress'>;
-  readonly mail: Pick<MailStore, 'listUserDomains'>;
+  readonly directory: Pick<DirectoryStore, 'findUserIdByAddress' | 'listUserDomains'>;
 };
 
 /** Who may receive mail here, and where each recipient's message is written. */
@@ -101,8 +94,8 @@ function domainOf(address: string): string {
 }
 
 /** The set of accepted domains: the users' own plus the configured ones. */
-export async function acceptedDomains(accounts: Pick<RecipientAccounts, 'mail'>, configured: readonly string[] = []): Promise<Set<string>> {
-  const set = new Set(await accounts.mail.listUserDomains());
+export async function acceptedDomains(accounts: Pick<RecipientAccounts, 'directory'>, configured: readonly string[] = []): Promise<Set<string>> {
+  const set = new Set(await accounts.directory.listUserDomains());
   for (const d of configured) if (d.trim()) set.add(d.trim().toLowerCase().replace(/^@/, ''));
   return set;
 }

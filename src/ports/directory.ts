@@ -85,6 +85,8 @@ export interface OofSettings {
 }
 
 export interface DirectoryStore {
+  /** Distinct domains (lowercased) of the users' primary addresses and aliases (the domains mail is accepted for). */
+  listUserDomains(): Promise<string[]>;
   /** The user's directory entry, or null for an unknown user. */
   getEntry(userId: string): Promise<DirectoryEntry | null>;
   /**

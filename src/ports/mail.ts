@@ -23,8 +23,6 @@ export interface MailStore {
   getBlob(sha256: string): Promise<Buffer | null>;
   /** Size in bytes, or null. */
   blobSize(sha256: string): Promise<number | null>;
-  /** Distinct domains (lowercased) of the users' primary addresses and aliases. */
-  listUserDomains(): Promise<string[]>;
   /**
    * Deletes blobs no live item refers to any more. A blob is referred to while the data of any
    * live item holds its hash as the value of a key named `sha256` (at any depth). Only blobs

@@ -96,15 +96,4 @@ export class KyselyMailStore implements MailStore {
         return { deleted: doomed.length, kept: Number(left.n) };
       });
   }
-
-  async listUserDomains(): Promise<string[]> {
-    const domains = new Set<string>();
-    const add = (address: string) => {
-      const at = address.lastIndexOf('@');
-      if (at > 0 && at < address.length - 1) domains.add(address.slice(at + 1).toLowerCase());
-    };
-    for (const r of await this.#db.selectFrom('users').select('email').execute()) add(r.email);
-    for (const r of await this.#db.selectFrom('user_aliases').select('address').execute()) add(r.address);
-    return [...domains].sort();
-  }
 }
