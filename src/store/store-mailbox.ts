@@ -6,11 +6,11 @@
  */
 import type { Mailbox, MailboxChange, MailboxNewFolder, MailboxNewItem, MailboxProvider, ScanOptions } from '../ports/mailbox.ts';
 import { provisionDefaultFolders } from '../ports/default-folders.ts';
+import { scanFeed } from '../ports/scan-feed.ts';
 import type { BlobPart } from '../ports/mail.ts';
 import type { ChangeEvent, Folder, FolderPatch, Item, ItemPatch } from '../ports/types.ts';
 import type { ContentStore } from '../ports/store.ts';
 
-const SCAN_PAGE = 1000;
 
 export class StoreMailbox implements Mailbox {
   constructor(
@@ -49,30 +49,8 @@ export class StoreMailbox implements Mailbox {
   changesSince(folderId: string, modseq: number, limit: number): Promise<Item[]> {
     return this.store.listChangesSince(this.userId, folderId, modseq, limit);
   }
-  async *scan(folderId: string, options: ScanOptions = {}): AsyncIterable<Item> {
-    const limit = options.limit ?? Infinity;
-    const pageSize = options.pageSize ?? SCAN_PAGE;
-    // Checked before reading: the count below is tested only after an item was yielded.
-    if (limit <= 0) return;
-    let cursor = 0;
-    let yielded = 0;
-    for (;;) {
-      let page: Item[];
-      try {
-        page = await this.store.listChangesSince(this.userId, folderId, cursor, pageSize);
-      } catch (err) {
-        // A folder deleted (or never there) has nothing to read.
-        if ((err as { code?: unknown }).code === 'not_found') return;
-        throw err;
-      }
-      for (const item of page) {
-        if (item.deleted) continue;
-        yield item;
-        if (++yielded >= limit) return;
-      }
-      if (page.length < pageSize) return;
-      cursor = page[page.length - 1]!.modseq;
-    }
+  scan(folderId: string, options?: ScanOptions): AsyncIterable<Item> {
+    return scanFeed(this, folderId, options);
   }
   getItem(itemId: string): Promise<Item | null> {
     return this.store.getItem(this.userId, itemId);

@@ -24,6 +24,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { BlobPart } from '../../src/ports/mail.ts';
 import type { Mailbox, MailboxChange, MailboxCredentials, MailboxProvider, ScanOptions } from '../../src/ports/mailbox.ts';
+import { scanFeed } from '../../src/ports/scan-feed.ts';
 import type { MailboxNewFolder, MailboxNewItem } from '../../src/ports/mailbox.ts';
 import { provisionDefaultFolders } from '../../src/ports/default-folders.ts';
 import { ITEM_CLASSES, StoreError, type Folder, type FolderPatch, type Item, type ItemPatch, type JsonObject } from '../../src/ports/types.ts';
@@ -55,7 +56,6 @@ interface Listener {
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** Items per internal read of scan() when the caller gives no pageSize (the store's default). */
-const SCAN_PAGE = 1000;
 
 /** State shared by a provider and the mailboxes it opens. */
 class Core {
@@ -304,31 +304,8 @@ export class MemoryMailbox implements Mailbox {
     return rows.slice(0, limit).map(toItem);
   }
 
-  async *scan(folderId: string, options: ScanOptions = {}): AsyncIterable<Item> {
-    // Page by page through the feed, as StoreMailbox does, so both behave alike when the folder
-    // changes during a scan.
-    const limit = options.limit ?? Infinity;
-    const pageSize = options.pageSize ?? SCAN_PAGE;
-    if (limit <= 0) return;
-    let cursor = 0;
-    let yielded = 0;
-    for (;;) {
-      let page: Item[];
-      try {
-        page = await this.changesSince(folderId, cursor, pageSize);
-      } catch (err) {
-        // A folder deleted (or never there, or another user's) has nothing to read.
-        if (err instanceof StoreError && err.code === 'not_found') return;
-        throw err;
-      }
-      for (const item of page) {
-        if (item.deleted) continue;
-        yield item;
-        if (++yielded >= limit) return;
-      }
-      if (page.length < pageSize) return;
-      cursor = page[page.length - 1]!.modseq;
-    }
+  scan(folderId: string, options?: ScanOptions): AsyncIterable<Item> {
+    return scanFeed(this, folderId, options);
   }
 
   async getItem(itemId: string): Promise<Item | null> {

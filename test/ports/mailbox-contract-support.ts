@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import type { Mailbox, MailboxProvider } from '../../src/ports/mailbox.ts';
 import { StoreError, type Folder, type Item, type StoreErrorCode } from '../../src/ports/types.ts';
+import { FakeClock } from '../helpers/fake-clock.ts';
 
 /** A backend under test: a provider with two users' (empty) mailboxes. */
 export interface MailboxHarness {
@@ -28,13 +29,7 @@ export interface MailboxHarness {
 /** Opens a fresh backend whose timestamps come from `now` (a fake clock the tests move). */
 export type MailboxSetup = (opts: { now: () => Date }) => Promise<MailboxHarness>;
 
-export class FakeClock {
-  ms = Date.parse('2025-03-01T08:00:00.000Z');
-  readonly now = (): Date => new Date(this.ms);
-  advance(ms: number): void {
-    this.ms += ms;
-  }
-}
+export { FakeClock };
 
 export interface Fixture {
   provider: MailboxProvider;

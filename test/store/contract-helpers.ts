@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { ChangeOptions } from '../../src/store/changes.ts';
 import type { AccountsStore, ContentStore, DeviceStateStore } from '../../src/ports/store.ts';
 import { StoreError, type ChangeEvent, type Device, type Folder, type Store, type StoreErrorCode, type StoreOptions, type User } from '../../src/store/types.ts';
+import { FakeClock } from '../helpers/fake-clock.ts';
 
 export interface OpenedStore {
   store: Store;
@@ -17,13 +18,7 @@ export interface OpenedStore {
 
 export type OpenStore = (opts?: StoreOptions & ChangeOptions) => Promise<OpenedStore>;
 
-export class FakeClock {
-  ms = Date.parse('2025-03-01T08:00:00.000Z');
-  readonly now = (): Date => new Date(this.ms);
-  advance(ms: number): void {
-    this.ms += ms;
-  }
-}
+export { FakeClock };
 
 /**
  * What a test gets besides the port under test. The store is opened whole; the tests reach it
