@@ -12,6 +12,8 @@ import { parseRequestParams, QueryError } from './query.ts';
 import type { SeenDevices } from '../devices/seen-devices.ts';
 import { withProvisionGate } from '../devices/provision-gate.ts';
 import { authenticateRequest } from './authenticate.ts';
+import { parseBasicAuth } from '../auth/authenticator.ts';
+import type { MailboxCredentials } from '../ports/mailbox.ts';
 import { logFields } from '../logging/request-log.ts';
 import { ParkedRequests } from './parked-requests.ts';
 import { takeHeldAnswer, type HeldConnections } from './held-connections.ts';
@@ -187,6 +189,8 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
       log,
       response: reply.raw,
       held: deps.held,
+      // For a mailbox backend that logs in with the device's credentials (MailboxProvider.open).
+      credentials: basicCredentials(req.headers.authorization),
     });
     if (rawBody.length > 0 && log.isLevelEnabled('trace')) {
       try {
@@ -229,4 +233,10 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
     answer(req, reply, result);
     return reply;
   };
+}
+
+/** The request's Basic credentials (already checked) as a mailbox backend takes them. */
+function basicCredentials(header: string | undefined): MailboxCredentials | undefined {
+  const creds = parseBasicAuth(header);
+  return creds ? { user: creds.username, password: creds.password } : undefined;
 }

@@ -3,7 +3,7 @@ import type { Services } from '../commands/services.ts';
 import type { CommandContext } from '../commands/types.ts';
 import type { EasVersion } from '../eas/versions.ts';
 import type { Device, User } from '../ports/types.ts';
-import type { Mailbox } from '../ports/mailbox.ts';
+import type { Mailbox, MailboxCredentials } from '../ports/mailbox.ts';
 import type { AccountsStore, DeviceStateStore, ServerStore } from '../ports/store.ts';
 import type { Restriction } from '../protocol/command.ts';
 import type { EasRequestParams } from '../protocol/request.ts';
@@ -37,6 +37,8 @@ export interface RequestContextInit {
   response: { destroyed: boolean; once(event: 'close', fn: () => void): unknown; off(event: 'close', fn: () => void): unknown };
   /** Controllers of requests that may wait, so closing the server can abort them. */
   held: Set<AbortController>;
+  /** The request's credentials, for a mailbox backend that logs in (MailboxProvider.open). */
+  credentials?: MailboxCredentials;
 }
 
 /**
@@ -65,6 +67,7 @@ export class RequestContext implements CommandContext {
   readonly #held: Set<AbortController>;
   #decoded: WbxmlElement | undefined | null = null;
   #mailbox: Mailbox | undefined;
+  #credentials: MailboxCredentials | undefined;
   #log: Logger | undefined;
   #abort: AbortController | undefined;
   #onClose: (() => void) | undefined;
@@ -83,6 +86,7 @@ export class RequestContext implements CommandContext {
     this.#baseLog = init.log;
     this.#response = init.response;
     this.#held = init.held;
+    this.#credentials = init.credentials;
   }
 
   /** The decoded body; throws WbxmlError when it is malformed (the route answers 400). */
@@ -105,7 +109,7 @@ export class RequestContext implements CommandContext {
 
   /** The user's mailbox, opened on first use (a quiet repeat or a Ping answered from state never opens it). */
   get mailbox(): Mailbox {
-    return (this.#mailbox ??= this.services.mailboxes.open(this.user.id));
+    return (this.#mailbox ??= this.services.mailboxes.open(this.user.id, this.#credentials));
   }
 
   get log(): Logger {
@@ -135,6 +139,7 @@ export class RequestContext implements CommandContext {
     }
     this.#response = RELEASED;
     this.#decoded = null;
+    this.#credentials = undefined;
   }
 }
 
