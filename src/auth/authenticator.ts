@@ -52,6 +52,8 @@ export class Authenticator {
       if (!c.allowed) return { user: null, reason: c.reason };
     }
     if (!user) {
+      // As long as a wrong password takes: the answer must not tell which accounts exist.
+      await this.accounts.checkUnknown(password);
       if (lockout && attempt) lockout.failed(origin, attempt);
       return { user: null, reason: 'wrong user name or password' };
     }

@@ -18,4 +18,9 @@ export interface Accounts {
    * backend that cannot tell returns a constant and relies on the cache's short lifetime.
    */
   credentialTag(user: User): string;
+  /**
+   * The work of a password check for a login that names nobody, so the answer takes as long as
+   * for a wrong password and timing does not tell which accounts exist. Always false.
+   */
+  checkUnknown(password: string): Promise<false>;
 }

@@ -28,6 +28,10 @@ class LoginAccounts implements Accounts {
   credentialTag(): string {
     return this.tag;
   }
+  async checkUnknown(): Promise<false> {
+    this.logins++;
+    return false;
+  }
 }
 
 describe('Authenticator over the accounts port', () => {
@@ -42,13 +46,13 @@ describe('Authenticator over the accounts port', () => {
     assert.equal(await auth.authenticate('ann@example.com', 'wrong'), null);
     assert.equal(accounts.logins, 3, 'failures are checked every time');
     assert.equal(await auth.authenticate('nobody@example.com', 'x'), null);
-    assert.equal(accounts.logins, 3, 'an unknown login is not checked');
+    assert.equal(accounts.logins, 4, 'an unknown login costs a check too');
     accounts.tag = 'v2';
     await auth.authenticate('ann@example.com', 'right-password');
-    assert.equal(accounts.logins, 4, 'a new credential tag is checked again');
+    assert.equal(accounts.logins, 5, 'a new credential tag is checked again');
     now += 61_000;
     await auth.authenticate('ann@example.com', 'right-password');
-    assert.equal(accounts.logins, 5, 'and so is a success older than the cache lifetime');
+    assert.equal(accounts.logins, 6, 'and so is a success older than the cache lifetime');
   });
 
   it("easd's own accounts: the stored hash decides, and a password change takes effect at once", async () => {
