@@ -32,7 +32,11 @@ export function registerUser(program: Command): void {
       await store.createUser({ email, passwordHash: await hashPassword(password), displayName: opts.displayName ?? null });
       process.stdout.write(`added ${email.toLowerCase()}\n`);
     } catch (err) {
-      if (isStoreError(err, 'conflict')) throw new Error(`${email} exists already`);
+      if (isStoreError(err, 'conflict')) {
+        // Taken as a user's address, or as another user's alias (the store's message names them).
+        if (await store.getUserByEmail(email)) throw new Error(`${email} exists already`);
+        throw new Error(err.message);
+      }
       throw err;
     } finally {
       await store.close();

@@ -100,7 +100,8 @@ export interface DirectoryStore {
   /**
    * Adds an additional address. Throws 'invalid' for an empty address or more than 256
    * characters, 'conflict' when it is any user's address or alias already (the user's own alias
-   * is not a conflict: adding it again does nothing), 'not_found' for an unknown user.
+   * is not a conflict: adding it again does nothing), 'not_found' for an unknown user. The other
+   * way round, AccountsStore.createUser refuses an address that is an alias.
    */
   addAlias(userId: string, address: string): Promise<void>;
   /** Removes an additional address; returns whether the user had it. */

@@ -41,7 +41,11 @@ export interface AccountsStore {
   readonly directory: DirectoryStore;
 
   // Users
-  /** Throws StoreError 'conflict' if the (case-insensitive) email is taken, 'invalid' if empty. */
+  /**
+   * Throws StoreError 'conflict' if the (case-insensitive, trimmed) email is taken: another user's
+   * address, or another user's alias (the message names that user; the alias stays theirs).
+   * 'invalid' if empty.
+   */
   createUser(user: NewUser): Promise<User>;
   /** Case-insensitive. */
   getUserByEmail(email: string): Promise<User | null>;

@@ -6,7 +6,7 @@
  * S/MIME certificates in `user_certificates` (migration 0014).
  */
 import { createHash } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { PostgresAdapter, sql, type Kysely, type Transaction } from 'kysely';
 import {
   MAX_CERTIFICATE_BYTES,
   MAX_CERTIFICATES_PER_USER,
@@ -21,6 +21,7 @@ import {
   type ResourceKind,
   type StoredCertificate,
 } from './directory-types.ts';
+import type { Db } from './kysely-shared.ts';
 import type { Database, UserDirectoryTable } from './schema.ts';
 import { StoreError } from './types.ts';
 
@@ -38,6 +39,35 @@ const COLUMN: Record<ProfileField, keyof UserDirectoryTable & string> = {
 /** Longest value of a directory text field (MS-ASCMD limits most GAL strings far below this). */
 const MAX_FIELD_LENGTH = 1024;
 const MAX_ADDRESS_LENGTH = 256;
+
+/** The first key of the advisory locks on addresses ('easd' in ASCII), so they meet no other lock. */
+const ADDRESS_LOCK_CLASS = 0x65617364;
+
+/**
+ * An address is a user's primary address (`users.email`) or an alias (`user_aliases.address`),
+ * never both and never two users'. Each table's unique key covers itself only, so a transaction
+ * that adds an address to either table calls this first with the normalized address, then looks
+ * at the other table. On PostgreSQL it takes a transaction-scoped advisory lock on the address: a
+ * user created and an alias added with the same address at once run one after the other, and the
+ * second sees the first's row. SQLite needs nothing: a process runs one transaction at a time on
+ * its one connection, and another process's write waits for the write lock (busy_timeout) or
+ * fails, never interleaves.
+ */
+export async function lockAddress(trx: Transaction<Database>, address: string): Promise<void> {
+  if (!(trx.getExecutor().adapter instanceof PostgresAdapter)) return;
+  await sql`select pg_advisory_xact_lock(${ADDRESS_LOCK_CLASS}::int4, hashtext(${address}))`.execute(trx);
+}
+
+/** The primary address of the user who has `address` (normalized) as an alias, or null. */
+export async function aliasOwner(db: Db, address: string): Promise<string | null> {
+  const row = await db
+    .selectFrom('user_aliases')
+    .innerJoin('users', 'users.id', 'user_aliases.user_id')
+    .select('users.email')
+    .where('user_aliases.address', '=', address)
+    .executeTakeFirst();
+  return row?.email ?? null;
+}
 
 type EntryRow = {
   id: string;
@@ -171,6 +201,7 @@ export class KyselyDirectoryStore implements DirectoryStore {
     const a = normalizeAddress(address);
     if (a === '' || a.length > MAX_ADDRESS_LENGTH) throw new StoreError('invalid', `alias must be 1-${MAX_ADDRESS_LENGTH} characters`);
     await this.#db.transaction().execute(async (trx) => {
+      await lockAddress(trx, a);
       const user = await trx.selectFrom('users').select(['id', 'email']).where('id', '=', userId).executeTakeFirst();
       if (!user) throw new StoreError('not_found', `user ${userId} not found`);
       const primary = await trx.selectFrom('users').select('id').where('email', '=', a).executeTakeFirst();

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
+import { aliasOwner, lockAddress } from './directory-store.ts';
 import type { WriteFn } from './kysely-mailbox-content.ts';
 import { mapDbError, notFound, num, timestamp } from './kysely-shared.ts';
 import { prepareQuery } from './prepared.ts';
@@ -39,8 +40,16 @@ export class KyselyAccounts {
       created_at: timestamp(this.#now),
     };
     try {
-      const inserted = await this.#db.insertInto('users').values(row).returningAll().executeTakeFirstOrThrow();
-      return toUser(inserted);
+      // An address that is another user's alias stays theirs (delivery would find the new user
+      // by it first). Checked under the address lock (directory-store.ts), and after the insert,
+      // which on SQLite holds the write lock, so the check sees every committed alias.
+      return await this.#db.transaction().execute(async (trx) => {
+        await lockAddress(trx, email);
+        const inserted = await trx.insertInto('users').values(row).returningAll().executeTakeFirstOrThrow();
+        const owner = await aliasOwner(trx, email);
+        if (owner !== null) throw new StoreError('conflict', `${email} is already an alias of ${owner}`);
+        return toUser(inserted);
+      });
     } catch (err) {
       throw mapDbError(err, `user ${email}`);
     }

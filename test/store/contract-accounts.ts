@@ -10,6 +10,7 @@ import { hashPassword } from '../../src/auth/password.ts';
 import { StoredAccounts } from '../../src/auth/stored-accounts.ts';
 import type { Accounts } from '../../src/ports/accounts.ts';
 import type { AccountsStore } from '../../src/ports/store.ts';
+import { StoreError } from '../../src/store/types.ts';
 import { rejectsWith, storeTest, type OpenStore, type PortTest } from './contract-helpers.ts';
 
 export function runAccountsContract(name: string, open: OpenStore): void {
@@ -46,6 +47,46 @@ export function runAccountsContract(name: string, open: OpenStore): void {
           await mkUser('alice@example.com');
           await rejectsWith(accounts.createUser({ email: 'ALICE@example.com', passwordHash: 'x' }), 'conflict');
           assert.equal(await accounts.countUsers(), 1);
+        }),
+      );
+
+      it(
+        "rejects another user's alias, whatever its case and spaces, with conflict naming its owner; the alias stays theirs",
+        test(async (accounts, { mkUser }) => {
+          const ann = await mkUser('ann@example.com');
+          await accounts.directory.addAlias(ann.id, 'sales@example.com');
+          await assert.rejects(accounts.createUser({ email: ' Sales@EXAMPLE.com ', passwordHash: 'x' }), (err: unknown) => {
+            assert.ok(err instanceof StoreError, `expected StoreError, got ${String(err)}`);
+            assert.equal(err.code, 'conflict');
+            assert.equal(err.message, 'sales@example.com is already an alias of ann@example.com');
+            return true;
+          });
+          assert.equal(await accounts.countUsers(), 1);
+          assert.equal(await accounts.getUserByEmail('sales@example.com'), null);
+          assert.equal(await accounts.directory.findUserIdByAddress('sales@example.com'), ann.id);
+          // Once the alias is removed, the address is free for a user.
+          assert.equal(await accounts.directory.removeAlias(ann.id, 'sales@example.com'), true);
+          const sales = await accounts.createUser({ email: 'sales@example.com', passwordHash: 'x' });
+          assert.equal(await accounts.directory.findUserIdByAddress('sales@example.com'), sales.id);
+        }),
+      );
+
+      it(
+        'creating a user and adding the same address as an alias at once: one of them wins',
+        test(async (accounts, { mkUser }) => {
+          const ann = await mkUser('ann@example.com');
+          for (let i = 0; i < 20; i++) {
+            const address = `shared${i}@example.com`;
+            const [created, aliased] = await Promise.allSettled([
+              accounts.createUser({ email: address, passwordHash: 'x' }),
+              accounts.directory.addAlias(ann.id, address),
+            ]);
+            const wins = [created, aliased].filter((r) => r.status === 'fulfilled').length;
+            assert.equal(wins, 1, `${address}: ${created.status}, ${aliased.status}`);
+            for (const r of [created, aliased]) {
+              if (r.status === 'rejected') assert.ok(r.reason instanceof StoreError && r.reason.code === 'conflict', String(r.reason));
+            }
+          }
         }),
       );
 
