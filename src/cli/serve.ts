@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { Option, type Command } from 'commander';
 import { pino } from 'pino';
 import { hashPassword } from '../auth/password.ts';
@@ -10,6 +11,7 @@ import type { Store } from '../store/types.ts';
 import { parseStartTls } from '../mail/relay.ts';
 import { addProtectionOptions, protectionConfigFrom, type ProtectionCliOptions } from '../devices/protection.ts';
 import { startMetricsListener } from '../http/metrics.ts';
+import { booleanWord, BOOLEAN_VALUES, withSwitchesFromEnv } from './booleans.ts';
 import { addStoreOptions, openStoreFrom, parseListen, parseSize, type StoreCliOptions } from './options.ts';
 
 export const DEFAULT_LISTEN = '127.0.0.1:8080';
@@ -93,16 +95,21 @@ export function registerServe(program: Command): void {
   cmd.addOption(new Option('--metrics-listen <host:port>', 'serve Prometheus metrics at /metrics on this separate address (e.g. 127.0.0.1:9464)').env('EASD_METRICS_LISTEN'));
   // Throttling, loop detection, lockout, held-request limit (src/devices/protection.ts).
   addProtectionOptions(cmd);
-  addStoreOptions(cmd).action(async (opts: ServeOptions) => {
+  // EASD_ALLOW_PLAIN_HTTP, EASD_NO_LOCKOUT, ...: on/off values, anything else refused (booleans.ts).
+  withSwitchesFromEnv(cmd);
+  addStoreOptions(cmd).action(async (opts: ServeOptions, self: Command) => {
     const { host, port } = parseListen(opts.listen);
+    const trustProxy = trustedProxies(opts.trustProxy, self.getOptionValueSource('trustProxy') === 'env' ? 'EASD_TRUST_PROXY' : '--trust-proxy');
+    const protection = protectionConfigFrom(opts);
     if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new Error('--tls-cert and --tls-key go together');
     const tls = opts.tlsCert && opts.tlsKey ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } : undefined;
     const log = pino({ level: opts.logLevel, base: { svc: 'easd' } });
+    const postgres = Boolean(opts.database);
     const store = await openStoreFrom(opts);
     // Every long-lived service is built once, in src/cli/runtime.ts (the test server uses it too).
     const runtime = await buildRuntime(
       {
-        server: { maxRequestBytes: parseSize(opts.maxRequestSize), publicUrl: opts.publicUrl, trustProxy: trustedProxies(opts.trustProxy), allowPlainHttp: Boolean(opts.allowPlainHttp), tls, metrics: opts.metricsListen !== undefined, protection: protectionConfigFrom(opts) },
+        server: { maxRequestBytes: parseSize(opts.maxRequestSize), publicUrl: opts.publicUrl, trustProxy, allowPlainHttp: opts.allowPlainHttp, tls, metrics: opts.metricsListen !== undefined, protection },
         acceptedDomains: opts.acceptedDomain,
         maxMessageBytes: parseSize(opts.maxMessageSize),
         ...(opts.smtpRelay
@@ -150,7 +157,18 @@ export function registerServe(program: Command): void {
     const address = app.server.address();
     const boundPort = typeof address === 'object' && address ? address.port : port;
     const url = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
-    log.info({ url, backend: opts.database ? 'postgres' : 'sqlite' }, 'easd listening');
+    log.info(
+      {
+        url,
+        backend: postgres ? 'postgres' : 'sqlite',
+        allowPlainHttp: opts.allowPlainHttp,
+        trustProxy,
+        lockout: protection.lockout?.enabled ?? true,
+        throttle: protection.throttle?.enabled ?? true,
+        loopDetection: protection.loops?.enabled ?? true,
+      },
+      'easd listening',
+    );
     process.stdout.write(`easd is listening on ${url}/Microsoft-Server-ActiveSync\n`);
     if (demoPassword) {
       process.stdout.write(`Created ${DEMO_USER} with password ${demoPassword} (shown only this once).\n`);
@@ -159,16 +177,31 @@ export function registerServe(program: Command): void {
 }
 
 /**
- * `--trust-proxy` as Fastify takes it: absent -> nobody; given without addresses (or as
- * true/yes/1 in EASD_TRUST_PROXY) -> loopback, the usual reverse proxy on the same host;
- * otherwise the listed addresses and CIDRs. Trusting every address would let any client claim
- * it came over HTTPS or from another address.
+ * `--trust-proxy` as Fastify takes it: absent -> nobody; given without addresses (or with an
+ * on/off value, booleans.ts) -> loopback, the usual reverse proxy on the same host, or nobody;
+ * otherwise the listed addresses and CIDRs (or proxy-addr's loopback, linklocal, uniquelocal).
+ * Anything else is an error naming `what`. Trusting every address would let any client claim it
+ * came over HTTPS or from another address.
  */
-export function trustedProxies(v: boolean | string | undefined): false | string {
+export function trustedProxies(v: boolean | string | undefined, what = '--trust-proxy'): false | string {
   if (v === undefined || v === false) return false;
   if (v === true) return 'loopback';
-  const t = v.trim().toLowerCase();
-  if (t === '' || t === 'false' || t === 'no' || t === '0' || t === 'off') return false;
-  if (t === 'true' || t === 'yes' || t === '1' || t === 'on') return 'loopback';
-  return v.split(',').map((a) => a.trim()).filter(Boolean).join(',');
+  if (v.trim() === '') return false;
+  const b = booleanWord(v);
+  if (b !== undefined) return b ? 'loopback' : false;
+  const list = v.split(',').map((a) => a.trim()).filter(Boolean);
+  const bad = list.find((a) => !isProxyAddress(a));
+  if (bad !== undefined) {
+    throw new Error(`${what} must be one of ${BOOLEAN_VALUES} (any case), or addresses and CIDRs separated by commas, not "${v}" ("${bad}" is not an address)`);
+  }
+  return list.join(',');
+}
+
+function isProxyAddress(a: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(a)) return true;
+  const m = /^([^/]+)(?:\/(\d{1,3}))?$/.exec(a);
+  if (!m) return false;
+  const family = isIP(m[1]!);
+  if (family === 0) return false;
+  return m[2] === undefined || Number(m[2]) <= (family === 4 ? 32 : 128);
 }
