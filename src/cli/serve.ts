@@ -11,6 +11,7 @@ import type { Store } from '../store/types.ts';
 import { parseStartTls } from '../mail/relay.ts';
 import { addProtectionOptions, protectionConfigFrom, type ProtectionCliOptions } from '../devices/protection.ts';
 import { startMetricsListener } from '../http/metrics.ts';
+import { sqliteAccessWarnings } from '../store/sqlite.ts';
 import { booleanWord, BOOLEAN_VALUES, withSwitchesFromEnv } from './booleans.ts';
 import { addStoreOptions, openStoreFrom, parseListen, parseSize, type StoreCliOptions } from './options.ts';
 
@@ -106,6 +107,12 @@ export function registerServe(program: Command): void {
     const log = pino({ level: opts.logLevel, base: { svc: 'easd' } });
     const postgres = Boolean(opts.database);
     const store = await openStoreFrom(opts);
+    // The store holds password hashes and mail: owner-only (src/store/sqlite.ts); wider is told at every start.
+    if (!postgres) {
+      for (const { path, mode } of sqliteAccessWarnings(opts.data)) {
+        log.warn({ path, mode }, `${path} is accessible to group or others (mode ${mode}); the store is for easd's user only: chmod ${/\.sqlite(-wal|-shm)?$/.test(path) ? '600' : '700'} ${path}`);
+      }
+    }
     // Every long-lived service is built once, in src/cli/runtime.ts (the test server uses it too).
     const runtime = await buildRuntime(
       {

@@ -2,8 +2,12 @@
  * The embedded default backend: one SQLite file, `easd.sqlite`, under the data directory,
  * in WAL mode (readers do not block the writer) with foreign keys enforced. Change notifications
  * are in-process: another process writing the same file is not heard.
+ *
+ * The store is readable by its owner only: a data directory easd creates is 0700, the database
+ * file it creates 0600 (SQLite gives the -wal and -shm files the database file's mode). Modes an
+ * admin chose are left alone; `sqliteAccessWarnings` names what is group- or world-accessible.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
@@ -17,8 +21,11 @@ import { cachingDatabase } from './sqlite-connection.ts';
 export const SQLITE_FILE_NAME = 'easd.sqlite';
 
 export async function openSqliteStore(dataDir: string, opts: StoreOptions & ChangeOptions = {}): Promise<Store> {
-  mkdirSync(dataDir, { recursive: true });
+  // mkdir's mode only narrows with the umask, so 0700 stays 0700; an existing directory is kept as it is.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = join(dataDir, SQLITE_FILE_NAME);
+  // Made 0600 before SQLite opens it (SQLite would make it 0644); an existing file keeps its mode.
+  if (!existsSync(file)) closeSync(openSync(file, constants.O_CREAT | constants.O_WRONLY, 0o600));
   const sqlite = new SqliteDatabase(file);
   try {
     sqlite.pragma('journal_mode = WAL');
@@ -39,4 +46,26 @@ export async function openSqliteStore(dataDir: string, opts: StoreOptions & Chan
     throw err;
   }
   return new KyselyStore(db, { ...opts, changes: new LocalChangeBus(opts), writeToken: connection.writeToken });
+}
+
+/** A path of the SQLite store that group or others can read, write or enter, with its mode (e.g. "0755"). */
+export interface WideAccess {
+  path: string;
+  mode: string;
+}
+
+/** The data directory, database file, -wal and -shm (those that exist) that are group- or world-accessible. */
+export function sqliteAccessWarnings(dataDir: string): WideAccess[] {
+  const file = join(dataDir, SQLITE_FILE_NAME);
+  const wide: WideAccess[] = [];
+  for (const path of [dataDir, file, `${file}-wal`, `${file}-shm`]) {
+    let mode: number;
+    try {
+      mode = statSync(path).mode & 0o777;
+    } catch {
+      continue;
+    }
+    if ((mode & 0o077) !== 0) wide.push({ path, mode: `0${mode.toString(8).padStart(3, '0')}` });
+  }
+  return wide;
 }
