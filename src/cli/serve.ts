@@ -45,9 +45,28 @@ function collectDomains(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').map((d) => d.trim().toLowerCase()).filter((d) => d !== '')];
 }
 
+/** An address only this host reaches: 127.0.0.0/8, ::1 or localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === 'localhost' || h === '::1' || /^(?:::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * Why the demo user is not made on this server, or undefined for the quick start: the embedded
+ * SQLite store, plain HTTP on a loopback address, no reverse proxy in front.
+ */
+export function notQuickStart(o: { postgres: boolean; tls: boolean; host: string; trustProxy: boolean }): string | undefined {
+  const why = [
+    ...(o.postgres ? ['the store is on PostgreSQL'] : []),
+    ...(o.tls ? ['it serves TLS'] : []),
+    ...(isLoopbackHost(o.host) ? [] : [`it listens on ${o.host}, not a loopback address`]),
+    ...(o.trustProxy ? ['it trusts a reverse proxy (--trust-proxy)'] : []),
+  ];
+  return why.length > 0 ? why.join(', ') : undefined;
+}
+
 /** On an empty store, a first user to try the server with; its password is shown once. */
-async function ensureDemoUser(store: Store): Promise<string | undefined> {
-  if ((await store.countUsers()) > 0) return undefined;
+async function ensureDemoUser(store: Store): Promise<string> {
   const password = randomBytes(12).toString('base64url');
   await store.createUser({ email: DEMO_USER, passwordHash: await hashPassword(password), displayName: 'Demo User' });
   return password;
@@ -160,7 +179,13 @@ export function registerServe(program: Command): void {
       process.stdout.write(`easd takes mail in over ${protocol.toUpperCase()} on ${at.host}:${bound}\n`);
     }
     // Only once listening: a start that fails must not leave a demo user whose password nobody saw.
-    const demoPassword = opts.demoUser ? await ensureDemoUser(store) : undefined;
+    // Only for the quick start: never on a server others can reach or a shared database.
+    const notDemo = notQuickStart({ postgres, tls: tls !== undefined, host, trustProxy: trustProxy !== false });
+    let demoPassword: string | undefined;
+    if (opts.demoUser && (await store.countUsers()) === 0) {
+      if (notDemo) log.info(`no demo user on an empty store: ${notDemo}; add users with "easd user add"`);
+      else demoPassword = await ensureDemoUser(store);
+    }
     const address = app.server.address();
     const boundPort = typeof address === 'object' && address ? address.port : port;
     const url = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
@@ -178,6 +203,7 @@ export function registerServe(program: Command): void {
     );
     process.stdout.write(`easd is listening on ${url}/Microsoft-Server-ActiveSync\n`);
     if (demoPassword) {
+      // A plain line for the person at the console, never a field of a JSON log line.
       process.stdout.write(`Created ${DEMO_USER} with password ${demoPassword} (shown only this once).\n`);
     }
   });
