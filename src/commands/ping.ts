@@ -3,7 +3,7 @@ import { hasNews } from '../sync/collection-state.ts';
 import type { Restriction } from '../protocol/command.ts';
 import type { Watch } from '../protocol/watch.ts';
 import type { JsonObject } from '../ports/types.ts';
-import type { Mailbox } from '../ports/mailbox.ts';
+import type { Mailbox, MailboxProvider } from '../ports/mailbox.ts';
 import type { DeviceStateStore } from '../ports/store.ts';
 import { child, childText, children, el } from '../wbxml/tree.ts';
 import type { CommandHandler, CommandResult, Park } from './types.ts';
@@ -87,7 +87,7 @@ export const ping: CommandHandler = async (ctx) => {
       return first.answer;
     }
     watch.folderIds = first.watched ?? null;
-    return { park: new HeldPing(watch, Date.now() + heartbeat * 1000, mailbox, deviceState, deviceId, folderIds, ctx.restricted) };
+    return { park: new HeldPing(watch, Date.now() + heartbeat * 1000, ctx.services.mailboxes, deviceState, deviceId, folderIds, ctx.restricted) };
   } catch (err) {
     watch.close();
     throw err;
@@ -96,13 +96,16 @@ export const ping: CommandHandler = async (ctx) => {
 
 /**
  * A held Ping: one small object (parked-requests.ts keeps it for up to an hour), holding only
- * the ids it needs to look again, not the request or its context.
+ * the ids it needs to look again, not the request or its context. It keeps the provider, not an
+ * opened mailbox, and opens the user's (the watch's) mailbox when it looks again: the same
+ * fields as before the mailbox port, and a backend that logs in keeps its sessions per user in
+ * the provider, not per held request.
  */
 class HeldPing implements Park {
   constructor(
     readonly watch: Watch,
     readonly deadline: number,
-    private readonly mailbox: Mailbox,
+    private readonly mailboxes: Pick<MailboxProvider, 'open'>,
     private readonly deviceState: DeviceStateStore,
     private readonly deviceId: string,
     private readonly folderIds: readonly string[],
@@ -110,7 +113,7 @@ class HeldPing implements Park {
   ) {}
 
   async recheck(): Promise<CommandResult | undefined> {
-    return (await look(this.mailbox, this.deviceState, this.deviceId, this.folderIds, this.restricted)).answer;
+    return (await look(this.mailboxes.open(this.watch.userId), this.deviceState, this.deviceId, this.folderIds, this.restricted)).answer;
   }
 
   timeout(): CommandResult {
