@@ -21,6 +21,7 @@ import { HomeDirectory } from '../http/redirect.ts';
 import { buildServer, type ServerConfig } from '../http/server.ts';
 import { MailboxLogCapture } from '../logging/mailbox-log.ts';
 import { deliverMessage, type AfterDeliveryHook, type DeliveryOptions, type DeliveryTargets } from '../mail/deliver.ts';
+import { DEFAULT_JUNK_RULES, type JunkRule } from '../mail/junk.ts';
 import { createMailListener, DEFAULT_MAX_MESSAGE_BYTES, type MailListener } from '../mail/lmtp-server.ts';
 import { createOutboundMail, type OutboundMail, type RelayConfig } from '../mail/relay.ts';
 import { meetingHook } from '../meetings/meeting-hook.ts';
@@ -41,6 +42,8 @@ export interface RuntimeConfig {
   relay?: RelayConfig;
   /** Told of quarantined devices (`--admin-email`). */
   adminEmail?: string;
+  /** Headers that file a delivered message as junk (`--junk-header`); default DEFAULT_JUNK_RULES, [] for none. */
+  junkRules?: readonly JunkRule[];
 }
 
 /** What the caller already has: the open store and the logger, and what a test replaces. */
@@ -80,7 +83,8 @@ export async function buildRuntime(config: RuntimeConfig, parts: RuntimeParts): 
   // Mail in (src/mail/deliver.ts): one set of delivery options for LMTP/SMTP and for local
   // recipients of sent mail; out of office and meetings add their hooks below.
   const afterDelivery: AfterDeliveryHook[] = [];
-  const delivery: DeliveryOptions = { acceptedDomains, afterDelivery, log };
+  const junkRules = config.junkRules ?? DEFAULT_JUNK_RULES;
+  const delivery: DeliveryOptions = { acceptedDomains, afterDelivery, junkRules, log };
   const requestStore = config.server.metrics ? timedStore(store) : store;
   const mailboxes = parts.mailboxes ?? new StoreMailboxProvider(requestStore, (err) => log.error({ err }, 'a change listener failed'));
   // Recipients are the store's users; their mail goes into the mailboxes the EAS engine serves.
@@ -139,7 +143,7 @@ export async function buildRuntime(config: RuntimeConfig, parts: RuntimeParts): 
     delivery,
     deliveryTargets,
     async listenMail(protocol, host, port) {
-      const listener = createMailListener({ ...deliveryTargets, log, protocol, acceptedDomains, maxMessageBytes: config.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, afterDelivery });
+      const listener = createMailListener({ ...deliveryTargets, log, protocol, acceptedDomains, maxMessageBytes: config.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, afterDelivery, junkRules });
       listeners.push(listener);
       return listener.listen(host, port);
     },

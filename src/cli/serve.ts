@@ -13,12 +13,13 @@ import { addProtectionOptions, protectionConfigFrom, type ProtectionCliOptions }
 import { startMetricsListener } from '../http/metrics.ts';
 import { sqliteAccessWarnings } from '../store/sqlite.ts';
 import { booleanWord, BOOLEAN_VALUES, withSwitchesFromEnv } from './booleans.ts';
+import { addJunkOptions, junkRulesFrom, type JunkCliOptions } from './junk-options.ts';
 import { addStoreOptions, openStoreFrom, parseListen, parseSize, type StoreCliOptions } from './options.ts';
 
 export const DEFAULT_LISTEN = '127.0.0.1:8080';
 export const DEMO_USER = 'demo@localhost';
 
-interface ServeOptions extends StoreCliOptions, ProtectionCliOptions {
+interface ServeOptions extends StoreCliOptions, ProtectionCliOptions, JunkCliOptions {
   listen: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -115,6 +116,8 @@ export function registerServe(program: Command): void {
   cmd.addOption(new Option('--metrics-listen <host:port>', 'serve Prometheus metrics at /metrics on this separate address (e.g. 127.0.0.1:9464)').env('EASD_METRICS_LISTEN'));
   // Throttling, loop detection, lockout, held-request limit (src/devices/protection.ts).
   addProtectionOptions(cmd);
+  // Junk mail: the MTA's spam headers file a message into Junk E-mail (src/cli/junk-options.ts).
+  addJunkOptions(cmd);
   // EASD_ALLOW_PLAIN_HTTP, EASD_NO_LOCKOUT, ...: on/off values, anything else refused (booleans.ts).
   withSwitchesFromEnv(cmd);
   addStoreOptions(cmd).action(async (opts: ServeOptions, self: Command) => {
@@ -148,6 +151,7 @@ export function registerServe(program: Command): void {
             }
           : {}),
         ...(opts.adminEmail ? { adminEmail: opts.adminEmail } : {}),
+        junkRules: junkRulesFrom(opts),
       },
       { store, log },
     );
@@ -198,6 +202,7 @@ export function registerServe(program: Command): void {
         lockout: protection.lockout?.enabled ?? true,
         throttle: protection.throttle?.enabled ?? true,
         loopDetection: protection.loops?.enabled ?? true,
+        junkFiling: opts.junkFiling !== false,
       },
       'easd listening',
     );

@@ -15,7 +15,7 @@
  *   10 malformed: a missing SyncKey or ServerId.
  */
 import { isStoreError } from '../ports/types.ts';
-import { isSpecialFolderType } from '../ports/default-folders.ts';
+import { isProtectedFolder } from '../ports/default-folders.ts';
 import { isCurrentHierarchyKey, loadHierarchyState, NS, saveHierarchyState, subtree, withOwnDelete } from '../sync/hierarchy.ts';
 import { nextSyncKey } from '../sync/sync-key.ts';
 import { childText, el } from '../wbxml/tree.ts';
@@ -50,7 +50,7 @@ export const folderDelete: CommandHandler = async (ctx) => {
     const folders = await mailbox.listFolders();
     const folder = folders.find((f) => f.serverId === serverId);
     if (!folder) return failure(FolderDeleteStatus.FolderNotFound, 'folder not found');
-    if (isSpecialFolderType(folder.type)) return failure(FolderDeleteStatus.SpecialFolder, 'a special folder cannot be deleted');
+    if (isProtectedFolder(folder)) return failure(FolderDeleteStatus.SpecialFolder, 'a special folder cannot be deleted');
 
     const doomed = subtree(folders, folder.id).map((f) => f.serverId);
     try {

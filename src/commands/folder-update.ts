@@ -22,7 +22,7 @@
  *      only white space, or a move of a folder under itself or one of its subfolders.
  */
 import { isStoreError } from '../ports/types.ts';
-import { isSpecialFolderType, RECIPIENT_INFO_CACHE_TYPE } from '../ports/default-folders.ts';
+import { isProtectedFolder, RECIPIENT_INFO_CACHE_TYPE } from '../ports/default-folders.ts';
 import {
   isCurrentHierarchyKey,
   isValidFolderName,
@@ -74,7 +74,7 @@ export const folderUpdate: CommandHandler = async (ctx) => {
     const folder = await mailbox.getFolderByServerId(serverId);
     if (!folder) return failure(FolderUpdateStatus.FolderNotFound, 'folder not found');
     if (folder.type === RECIPIENT_INFO_CACHE_TYPE) return failure(FolderUpdateStatus.RecipientInfoFolder, 'the recipient information cache cannot be updated');
-    if (isSpecialFolderType(folder.type)) return failure(FolderUpdateStatus.FolderExistsOrSpecial, 'a special folder cannot be updated');
+    if (isProtectedFolder(folder)) return failure(FolderUpdateStatus.FolderExistsOrSpecial, 'a special folder cannot be updated');
 
     const folders = await mailbox.listFolders();
     let parentId: string | null = null;

@@ -20,7 +20,7 @@
  */
 import { classForFolderType } from '../classes/index.ts';
 import { isStoreError, isTransientStoreError, type Folder, type ItemClass } from '../ports/types.ts';
-import { RECIPIENT_INFO_CACHE_TYPE } from '../ports/default-folders.ts';
+import { isJunkFolder, RECIPIENT_INFO_CACHE_TYPE } from '../ports/default-folders.ts';
 import { childText, children, el, type WbxmlElement } from '../wbxml/tree.ts';
 import type { CommandHandler, CommandResult } from './types.ts';
 
@@ -87,6 +87,11 @@ export const moveItems: CommandHandler = async (ctx): Promise<CommandResult> => 
       }
       const newItem = await mailbox.moveItem(item.id, dst.id);
       moved += 1;
+      // The user overruled the spam filter (or sent something to junk): worth a line for the
+      // administrator tuning the filter, without the message's content.
+      if (isJunkFolder(src) !== isJunkFolder(dst)) {
+        ctx.log.info({ itemId: item.id, from: src.serverId, to: dst.serverId }, isJunkFolder(src) ? 'message moved out of Junk E-mail' : 'message moved to Junk E-mail');
+      }
       respond(MoveStatus.Success, newItem.serverId);
     } catch (err) {
       if (isStoreError(err, 'not_found')) {

@@ -22,7 +22,9 @@ import type { Logger } from 'pino';
 import type { DirectoryStore } from '../ports/directory.ts';
 import type { Mailbox, MailboxProvider } from '../ports/mailbox.ts';
 import type { AccountsStore } from '../ports/store.ts';
+import { isJunkFolder } from '../ports/default-folders.ts';
 import type { Item, JsonObject } from '../ports/types.ts';
+import { junkVerdict, type JunkRule } from './junk.ts';
 import { addressesOf, parseMessage, type ParsedMessage } from './parse.ts';
 
 /** What delivery reads of the accounts: users by primary address or alias, and the domains of those addresses. */
@@ -65,6 +67,12 @@ export interface DeliveryOptions extends FilingOptions {
   /** The full accepted-domain set, when the caller keeps one (a listener caches it); else read. */
   domainSet?: ReadonlySet<string>;
   afterDelivery?: AfterDeliveryHook | readonly AfterDeliveryHook[];
+  /**
+   * Headers that mark a message as spam (src/mail/junk.ts): such a message goes to each
+   * recipient's Junk E-mail folder, and no hook (out of office, meetings) runs for it. None: the
+   * Inbox for everything.
+   */
+  junkRules?: readonly JunkRule[];
   log?: Pick<Logger, 'info' | 'warn' | 'error'>;
 }
 
@@ -163,6 +171,8 @@ export async function deliverMessage(targets: DeliveryTargets, env: DeliveryEnve
   };
 
   const visible = visibleRecipients(parsed);
+  // The MTA's spam filter decided (its header); a spam message is filed, never acted on.
+  const junk = junkVerdict(parsed, opts.junkRules ?? []);
   for (const [userId, list] of byUser) {
     const mailbox = targets.mailboxes.open(userId);
     try {
@@ -176,10 +186,12 @@ export async function deliverMessage(targets: DeliveryTargets, env: DeliveryEnve
     }
     try {
       // MS-ASEMAIL 2.2.2.58 ReceivedAsBcc: none of this user's addresses is in To or Cc.
-      const item = await fileItem(mailbox, parsed, received, !list.some((r) => visible.has(r.recipient)), opts);
+      const item = await fileItem(mailbox, parsed, received, !list.some((r) => visible.has(r.recipient)), junk ? { ...opts, junk: true } : opts);
       for (const r of list) r.itemId = item.id;
-      log?.info({ userId, itemId: item.id, recipients: list.map((r) => r.recipient), size: env.raw.length }, 'delivered');
-      await runHooks(opts.afterDelivery, userId, item.id, parsed, log);
+      log?.info({ userId, itemId: item.id, recipients: list.map((r) => r.recipient), size: env.raw.length, ...(junk ? { junk } : {}) }, junk ? 'delivered to Junk E-mail' : 'delivered');
+      // No out-of-office reply to spam and no meeting processing of it (Exchange does neither for
+      // the Junk Email folder): the user decides by moving the message out.
+      if (!junk) await runHooks(opts.afterDelivery, userId, item.id, parsed, log);
     } catch (err) {
       log?.error({ err, userId }, 'delivery: storing the item failed');
       fail(list, err);
@@ -212,11 +224,11 @@ function visibleRecipients(parsed: ParsedMessage): Set<string> {
 }
 
 /** The message's Email item, in the mailbox's folder of `opts.folderType` (the Inbox by default). */
-async function fileItem(mailbox: Mailbox, parsed: ParsedMessage, received: Date, receivedAsBcc: boolean, opts: FilingOptions): Promise<Item> {
+async function fileItem(mailbox: Mailbox, parsed: ParsedMessage, received: Date, receivedAsBcc: boolean, opts: FilingOptions & { junk?: boolean }): Promise<Item> {
   const folders = await mailbox.ensureDefaultFolders();
   const folderType = opts.folderType ?? 2;
-  const folder = folders.find((f) => f.type === folderType);
-  if (!folder) throw new Error(`user ${mailbox.userId} has no folder of type ${folderType}`);
+  const folder = opts.junk ? folders.find(isJunkFolder) : folders.find((f) => f.type === folderType);
+  if (!folder) throw new Error(`user ${mailbox.userId} has no ${opts.junk ? 'Junk E-mail folder' : `folder of type ${folderType}`}`);
   const mailId = newMailId();
   const data: JsonObject = {
     ...parsed.data,

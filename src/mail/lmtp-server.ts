@@ -17,6 +17,7 @@
 import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { acceptedDomains, deliverMessage, isStoreFull, resolveRecipient, type AfterDeliveryHook, type DeliveryTargets, type RecipientResult } from './deliver.ts';
+import type { JunkRule } from './junk.ts';
 
 /** Default largest message accepted: 50 MB, above Exchange Online's default 35 MB receive limit. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 50 * 1024 * 1024;
@@ -31,6 +32,8 @@ export interface MailListenerOptions extends DeliveryTargets {
   acceptedDomains?: readonly string[];
   maxMessageBytes?: number;
   afterDelivery?: AfterDeliveryHook | readonly AfterDeliveryHook[];
+  /** Headers that send a message to the Junk E-mail folder (src/mail/junk.ts). */
+  junkRules?: readonly JunkRule[];
   /** Name in the greeting; default the OS host name. */
   hostname?: string;
 }
@@ -97,7 +100,7 @@ export function createMailListener(opts: MailListenerOptions): MailListener {
           results = await deliverMessage(
             { accounts: opts.accounts, mailboxes: opts.mailboxes },
             { envelopeFrom, recipients, raw },
-            { domainSet: await domainSet(), ...(opts.afterDelivery ? { afterDelivery: opts.afterDelivery } : {}), log },
+            { domainSet: await domainSet(), ...(opts.afterDelivery ? { afterDelivery: opts.afterDelivery } : {}), ...(opts.junkRules ? { junkRules: opts.junkRules } : {}), log },
           );
         } catch (err) {
           log.error({ err }, 'delivery failed');

@@ -1,7 +1,8 @@
 /**
  * The default folders every mailbox has (MS-ASCMD 2.2.3.186.3 Type (FolderSync): types 2-10 are
  * the default Inbox, Drafts, Deleted Items, Sent Items, Outbox, Tasks, Calendar, Contacts and
- * Notes folders), and their race-safe creation over any Mailbox. easd creates them at the root
+ * Notes folders; and Junk E-mail, a mail folder of type 12 as on Exchange), and their race-safe
+ * creation over any Mailbox. easd creates them at the root
  * of a mailbox the first time anything needs them (FolderSync, delivery, a meeting, a policy).
  *
  * Their ServerIds are fixed per type, so two requests that race to create the same default folder
@@ -17,6 +18,10 @@ export interface DefaultFolder {
   serverId: string;
 }
 
+/** MS-ASCMD 2.2.3.186.3: 12 is a user-created mail folder; Junk E-mail is one for EAS. */
+export const JUNK_FOLDER_TYPE = 12;
+const JUNK_SERVER_ID = 'junk';
+
 export const DEFAULT_FOLDERS: readonly DefaultFolder[] = [
   { type: 2, displayName: 'Inbox', serverId: 'inbox' },
   { type: 3, displayName: 'Drafts', serverId: 'drafts' },
@@ -27,7 +32,30 @@ export const DEFAULT_FOLDERS: readonly DefaultFolder[] = [
   { type: 8, displayName: 'Calendar', serverId: 'calendar' },
   { type: 9, displayName: 'Contacts', serverId: 'contacts' },
   { type: 10, displayName: 'Notes', serverId: 'notes' },
+  // Junk mail (src/mail/junk.ts). EAS has no folder type for it: Exchange sends its Junk Email
+  // folder as a generic mail folder (type 12), so devices show it by name. easd knows it by its
+  // ServerId and keeps clients from deleting or renaming it, as they cannot the typed defaults.
+  { type: JUNK_FOLDER_TYPE, displayName: 'Junk E-mail', serverId: JUNK_SERVER_ID },
 ];
+
+/** Whether this live folder is the mailbox's default folder `d` (typed defaults are one per type). */
+function isDefault(d: DefaultFolder, f: Pick<Folder, 'type' | 'serverId' | 'parentId'>): boolean {
+  return d.serverId === JUNK_SERVER_ID ? isJunkFolder(f) : f.type === d.type;
+}
+
+/**
+ * The user's Junk E-mail folder: the type-12 folder at the root whose ServerId is "junk", or
+ * "junk.<n>" when an earlier one was deleted (see provisionDefaultFolders). A folder a client
+ * creates never gets such a ServerId (the store makes its own).
+ */
+export function isJunkFolder(f: Pick<Folder, 'type' | 'serverId' | 'parentId'>): boolean {
+  return f.type === JUNK_FOLDER_TYPE && f.parentId === null && /^junk(?:\.\d+)?$/.test(f.serverId);
+}
+
+/** A folder no client may delete, rename or move: the typed defaults and the Junk E-mail folder. */
+export function isProtectedFolder(f: Pick<Folder, 'type' | 'serverId' | 'parentId'>): boolean {
+  return isSpecialFolderType(f.type) || isJunkFolder(f);
+}
 
 /** Recipient information cache (MS-ASCMD 2.2.3.186.3, type 19). */
 export const RECIPIENT_INFO_CACHE_TYPE = 19;
@@ -65,8 +93,7 @@ type Provisioned = Pick<Mailbox, 'userId' | 'listFolders' | 'createFolder' | 'ge
  */
 export async function provisionDefaultFolders(mailbox: Provisioned): Promise<Folder[]> {
   const folders = await mailbox.listFolders();
-  const have = new Set(folders.map((f) => f.type));
-  const missing = DEFAULT_FOLDERS.filter((d) => !have.has(d.type));
+  const missing = DEFAULT_FOLDERS.filter((d) => !folders.some((f) => isDefault(d, f)));
   if (missing.length === 0) return folders;
   for (const d of missing) await createDefault(mailbox, d);
   return mailbox.listFolders();

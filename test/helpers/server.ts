@@ -12,7 +12,7 @@ import { pino, type Level, type Logger } from 'pino';
 import { hashPassword } from '../../src/auth/password.ts';
 import { commandHandlers } from '../../src/commands/index.ts';
 import type { Services } from '../../src/commands/services.ts';
-import { buildRuntime, type Runtime } from '../../src/cli/runtime.ts';
+import { buildRuntime, type Runtime, type RuntimeConfig } from '../../src/cli/runtime.ts';
 import type { DeliveryOptions } from '../../src/mail/deliver.ts';
 import type { MailboxProvider } from '../../src/ports/mailbox.ts';
 import type { CommandHandler } from '../../src/commands/types.ts';
@@ -56,6 +56,8 @@ export interface TestServerOptions {
   services?: (store: Store, delivery: DeliveryOptions, mailboxes: MailboxProvider) => Partial<Services> | Promise<Partial<Services>>;
   /** Whose mailboxes the server serves: easd's own store (default) or another provider (e.g. in memory). */
   mailboxes?: (store: Store) => MailboxProvider;
+  /** The rest of the runtime's configuration, as `easd serve` would pass it (junk rules, accepted domains, ...). */
+  runtimeConfig?: Omit<RuntimeConfig, 'server'>;
 }
 
 export interface TestServer {
@@ -124,7 +126,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       watch: (userId, folderIds, onChange) => runtime!.services.mailboxes.watch(userId, folderIds, onChange),
     };
     runtime = await buildRuntime(
-      { server: config },
+      { ...opts.runtimeConfig, server: config },
       {
         store: temp.store,
         log: collectingLogger(logs, opts.logLevel),

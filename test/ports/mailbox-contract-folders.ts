@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_FOLDERS } from '../../src/ports/default-folders.ts';
-import { isStoreError } from '../../src/ports/types.ts';
+import { DEFAULT_FOLDERS, isJunkFolder } from '../../src/ports/default-folders.ts';
+import { isStoreError, type Folder } from '../../src/ports/types.ts';
 import { idSet, ids, mkFolder, mkItem, rejectsWith, type Run } from './mailbox-contract-support.ts';
 
 export function folderTests(run: Run): void {
@@ -245,7 +245,8 @@ export function folderTests(run: Run): void {
   });
 
   describe('default folders', () => {
-    const defaultsOf = (folders: { type: number }[]) => folders.map((f) => f.type).filter((t) => t >= 2 && t <= 10).sort((x, y) => x - y);
+    // The typed defaults (2-10) and Junk E-mail (a type-12 folder known by its ServerId).
+    const defaultsOf = (folders: Folder[]) => folders.filter((f) => (f.type >= 2 && f.type <= 10) || isJunkFolder(f)).map((f) => f.type).sort((x, y) => x - y);
     const DEFAULT_TYPES = DEFAULT_FOLDERS.map((d) => d.type).sort((x, y) => x - y);
 
     it(
@@ -257,7 +258,9 @@ export function folderTests(run: Run): void {
         assert.deepEqual(idSet(first), idSet(await a.listFolders()), 'returns the live folders');
         assert.ok(idSet(first).has(mine.id));
         for (const d of DEFAULT_FOLDERS) {
-          const f = first.find((x) => x.type === d.type)!;
+          // The user's own type-12 folder is not taken for Junk E-mail.
+          const f = first.find((x) => x.serverId === d.serverId)!;
+          assert.equal(f.type, d.type, d.displayName);
           assert.equal(f.serverId, d.serverId, d.displayName);
           assert.equal(f.displayName, d.displayName);
           assert.equal(f.parentId, null);
@@ -299,6 +302,12 @@ export function folderTests(run: Run): void {
         const third = await a.ensureDefaultFolders();
         assert.equal(third.find((f) => f.type === 2)!.serverId, 'inbox.3');
         assert.equal(third.length, DEFAULT_FOLDERS.length);
+        // Junk E-mail likewise (an administrator may delete it; devices cannot).
+        const junk = third.find(isJunkFolder)!;
+        await a.deleteFolder(junk.id);
+        const fourth = await a.ensureDefaultFolders();
+        assert.equal(fourth.find(isJunkFolder)?.serverId, 'junk.2');
+        assert.equal(fourth.find(isJunkFolder)?.displayName, 'Junk E-mail');
       }),
     );
   });
