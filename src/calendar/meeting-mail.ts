@@ -86,11 +86,25 @@ export function occurrenceCancelICalendar(item: JsonObject, recurrenceIds: reado
   return ics.replace(/BEGIN:VEVENT\r\n/g, 'BEGIN:VEVENT\r\nSTATUS:CANCELLED\r\n');
 }
 
+/**
+ * The REQUEST of one occurrence only (RFC 5546 3.2.2 with RECURRENCE-ID): `item` is a series-less
+ * event whose one exception is that occurrence (meeting-forward.ts), so receivers make it a
+ * meeting of its own, as an invitation to one occurrence.
+ */
+export function occurrenceRequestICalendar(item: JsonObject): string {
+  const { recurrence: _r, rrule: _rr, ...rest } = item;
+  return dropMasterVEvent(eventToICalendar(rest, { method: 'REQUEST' }));
+}
+
 export interface ItipMail {
   from: Party;
   to: Party[];
+  /** Further visible recipients (a forwarded meeting's Cc). */
+  cc?: Party[];
   subject: string;
   text: string;
+  /** An HTML alternative of `text`. */
+  html?: string;
   method: string;
   ics: string;
   now: Date;
@@ -102,8 +116,10 @@ export async function buildItipMail(m: ItipMail): Promise<Buffer> {
   const composer = new MailComposer({
     from: m.from.name ? { name: m.from.name, address: m.from.email } : m.from.email,
     to: m.to.map((p) => (p.name ? { name: p.name, address: p.email } : p.email)),
+    ...(m.cc?.length ? { cc: m.cc.map((p) => (p.name ? { name: p.name, address: p.email } : p.email)) } : {}),
     subject: m.subject,
     text: m.text,
+    ...(m.html !== undefined ? { html: m.html } : {}),
     date: m.now,
     messageId: `<itip.${randomBytes(12).toString('hex')}@${m.hostname ?? 'easd.local'}>`,
     icalEvent: { method: m.method, content: m.ics },
@@ -115,4 +131,22 @@ export async function buildItipMail(m: ItipMail): Promise<Buffer> {
 export function replySubject(userResponse: 1 | 2 | 3, subject: string | undefined, counter: boolean): string {
   const prefix = counter ? 'New Time Proposed' : userResponse === 1 ? 'Accepted' : userResponse === 2 ? 'Tentative' : 'Declined';
   return `${prefix}: ${subject ?? ''}`.trim();
+}
+
+/**
+ * A plain notification the server writes on a user's behalf (the Meeting Forward Notification,
+ * MS-OXOCAL 2.2.9): text only, marked Auto-Submitted: auto-generated (RFC 3834 5) so that
+ * out-of-office and other automatic replies leave it alone.
+ */
+export async function buildNotificationMail(m: { from: Party; to: Party[]; subject: string; text: string; now: Date; hostname?: string }): Promise<Buffer> {
+  const composer = new MailComposer({
+    from: m.from.name ? { name: m.from.name, address: m.from.email } : m.from.email,
+    to: m.to.map((p) => (p.name ? { name: p.name, address: p.email } : p.email)),
+    subject: m.subject,
+    text: m.text,
+    date: m.now,
+    messageId: `<notice.${randomBytes(12).toString('hex')}@${m.hostname ?? 'easd.local'}>`,
+    headers: { 'Auto-Submitted': 'auto-generated' },
+  });
+  return composer.compile().build();
 }

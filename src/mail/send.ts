@@ -56,7 +56,8 @@ export type SendKind = 'send' | 'reply' | 'forward';
 
 const COMMAND_NAME: Record<SendKind, string> = { send: 'SendMail', reply: 'SmartReply', forward: 'SmartForward' };
 
-interface SendRequest {
+/** A ComposeMail request as read from either form (or built by SmartForward from Forwardees). */
+export interface SendRequest {
   mime: Buffer;
   clientId?: string;
   saveInSent: boolean;
@@ -211,11 +212,14 @@ const OUTBOUND_STATUS: Record<OutboundError['code'], number> = {
   local_failed: SendStatus.SubmissionFailed,
 };
 
-/** The whole of SendMail, SmartReply or SmartForward. */
-export async function handleSend(ctx: SendContext, kind: SendKind): Promise<CommandResult> {
+/**
+ * The whole of SendMail, SmartReply or SmartForward. `given`: the request already read by the
+ * caller (a 16.x SmartForward with Forwardees of a plain message, src/commands/smart-forward.ts).
+ */
+export async function handleSend(ctx: SendContext, kind: SendKind, given?: SendRequest): Promise<CommandResult> {
   let claimed: string | undefined;
   try {
-    const req = readRequest(ctx, kind);
+    const req = given ?? readRequest(ctx, kind);
     const outbound = ctx.services.outbound;
     if (!outbound) throw new SendFailure(SendStatus.SubmissionFailed, 'no outbound mail service is configured');
     const sender = await senderOf(ctx);
