@@ -253,6 +253,20 @@ for (const backend of ['sqlite', 'postgres', 'memory'] as const) {
       assert.equal(sink.messages.length, relayed, 'nothing relayed');
       assert.equal((await items(CARL, 2)).length, delivered, 'nothing delivered');
       assert.ok(server.logs.some((l) => l.msg === 'SmartForward refused'), 'refusals are logged at warn');
+
+      // Carl was not invited: a copy he makes up (14.1 lets a device set UID) and forwards adds nobody to Olivia's meeting.
+      const budget = (await items(OLIVIA, 8)).find((i) => i.data['subject'] === 'Budget review')!;
+      const attendeesBefore = JSON.stringify(budget.data['attendees']);
+      const carl = phone(CARL, 'FWX', '14.1');
+      await carl.folderSync();
+      const ccal = carl.folderByType(8).serverId;
+      await carl.initialSync(ccal);
+      const made = await carl.sync(ccal, {
+        commands: [el('AirSync', 'Add', el('AirSync', 'ClientId', 'x2'), el('AirSync', 'ApplicationData', c('EndTime', '20260410T140000Z'), c('Subject', 'Budget review'), c('StartTime', '20260410T130000Z'), c('UID', budget.uid!), c('OrganizerEmail', OLIVIA.email), c('MeetingStatus', '3')))],
+      });
+      const fake = childText(made.responses[0]!, 'ServerId', 'AirSync')!;
+      assert.equal(statusOf(await carl.client.post('SmartForward', forwardMime({ clientId: 'x3', folderId: ccal, itemId: fake, to: 'mallory@outside.example', subject: 'FW: Budget review', text: 'come' }))), 1);
+      assert.equal(JSON.stringify((await server.store.getItem(userId(OLIVIA), budget.id))!.data['attendees']), attendeesBefore, 'the organizer\'s attendees stay as they are');
     });
   });
 }
