@@ -36,6 +36,7 @@ import {
 } from './calendar-fields.ts';
 import { atLeast, fieldApplies, fieldToEas, formatCompact, storedDate, str } from './fields.ts';
 import { jsonToTree } from './raw.ts';
+import { attachmentOwner, attachmentsToEas } from './attachments.ts';
 import type { ConvertContext } from './types.ts';
 
 /** The item's ApplicationData children. */
@@ -47,6 +48,8 @@ export function calendarToEas(data: JsonObject, ctx: ConvertContext): WbxmlEleme
   out.push(el(C, 'Timezone', timezoneOf(data)));
   push(fieldToEas(ALL_DAY, data));
   out.push(bodyToEas(readBody(data), ctx));
+  // Attachments of calendar items are 16.0+ (MS-ASCAL 2.2.2.x; attachments.ts).
+  if (atLeast(ctx, '16.0')) push(attachmentsToEas(data, attachmentOwner(data, 'event')));
   for (const fd of [BUSY, ORGANIZER_NAME, ORGANIZER_EMAIL, DTSTAMP, END]) push(fieldToEas(fd, data));
   push(locationToEas(data, ctx));
   for (const fd of [REMINDER, SENSITIVITY, SUBJECT, START, UID, MEETING_STATUS]) push(fieldToEas(fd, data));

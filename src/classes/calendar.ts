@@ -74,6 +74,7 @@ import type { WbxmlElement } from '../wbxml/tree.ts';
 import { calendarFromEas } from './calendar-from-eas.ts';
 import { changeInstance, deleteInstance } from './calendar-occurrences.ts';
 import { calendarToEas } from './calendar-to-eas.ts';
+import { addedAttachmentsAnswer, applyAttachmentsFromEas } from './attachments.ts';
 import { hashKey, normalizeText, storedDate, str } from './fields.ts';
 import { ConversionError, type ConvertContext, type ItemConverter } from './types.ts';
 
@@ -88,7 +89,11 @@ function fromEas(appData: WbxmlElement, ctx: ConvertContext, existing?: JsonObje
     if (!existing) throw new ConversionError('Calendar: an InstanceId names an occurrence of an item that does not exist');
     return changeInstance(existing, ctx.instanceId, appData, ctx);
   }
-  return calendarFromEas(appData, ctx, existing);
+  const out = calendarFromEas(appData, ctx, existing);
+  // 16.0+: attachments a device adds to or removes from the event (MS-ASCAL 2.2.2.x
+  // Attachments, MS-ASAIRS 2.2.2.2 Add / 2.2.2.21 Delete); FileReferences name the UID.
+  applyAttachmentsFromEas(appData, out, ctx, 'event');
+  return out;
 }
 
 /**
@@ -121,4 +126,8 @@ export const calendarConverter: ItemConverter = {
   matchKey,
   filterTime,
   deleteInstance,
+  clientWriteAnswer: (appData, data) => {
+    const e = addedAttachmentsAnswer(appData, data, 'event');
+    return e ? [e] : undefined;
+  },
 };

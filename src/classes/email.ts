@@ -26,7 +26,8 @@
  *     receivedAsBcc?, isDraft?: boolean       // Email2 14.0+ / 16.0+
  *     mailId?: string                         // delivered mail: id of the item's attachments
  *     mime?: { sha256, size }                 // delivered mail: the raw message in store.mail
- *     attachments?: [{ index, name, contentType, size, sha256, contentId?, isInline, method }]
+ *     attachments?: [{ index, name, contentType, size, sha256, contentId?, isInline, method, clientId? }]
+ *                                             // attachments.ts; drafts get them from 16.0 devices
  *   }
  * (src/mail/parse.ts and deliver.ts fill these for delivered mail.)
  *
@@ -66,6 +67,7 @@ import {
 } from './fields.ts';
 import { ConversionError, type ConvertContext, type ItemConverter } from './types.ts';
 import { meetingRequestToEas } from './meeting-request.ts';
+import { addedAttachmentsAnswer, applyAttachmentsFromEas, attachmentOwner, attachmentsToEas } from './attachments.ts';
 
 const E = 'Email';
 const T = 'Tasks';
@@ -129,7 +131,7 @@ function toEas(data: JsonObject, ctx: ConvertContext): WbxmlElement[] {
   for (const fd of [TO, CC, FROM, SUBJECT, REPLY_TO, DATE_RECEIVED, DISPLAY_TO, THREAD_TOPIC]) push(fieldToEas(fd, data));
   out.push(fieldToEas(IMPORTANCE, data) ?? el(E, 'Importance', '1'));
   out.push(fieldToEas(READ, data) ?? el(E, 'Read', '0'));
-  push(attachmentsToEas(data));
+  push(attachmentsToEas(data, attachmentOwner(data, 'mail')));
   const body = readBody(data);
   out.push(bodyToEas(body, ctx));
   out.push(fieldToEas(MESSAGE_CLASS, data) ?? el(E, 'MessageClass', 'IPM.Note'));
@@ -163,47 +165,6 @@ function hexBytes(hex: string | undefined): Uint8Array | undefined {
   return new Uint8Array(Buffer.from(hex, 'hex'));
 }
 
-/**
- * The FileReference of an attachment (MS-ASAIRS 2.2.2.24.1): the item's mail id (kept in the
- * item's uid, so it survives moves) and the attachment's index. Opaque to the device; resolved
- * by ItemOperations and GetAttachment only within the requesting user's items.
- */
-export function fileReference(mailId: string, index: number): string {
-  return `${mailId}:${index}`;
-}
-
-export function parseFileReference(ref: string): { mailId: string; index: number } | undefined {
-  const m = /^(m[0-9a-f]{24}):(\d{1,4})$/.exec(ref.trim());
-  return m ? { mailId: m[1]!, index: Number(m[2]) } : undefined;
-}
-
-/**
- * AirSyncBase:Attachments (MS-ASAIRS 2.2.2.8; the 12.0+ form), each Attachment's children in the
- * order of 2.2.2.7: DisplayName, FileReference, Method, EstimatedDataSize, ContentId, IsInline.
- */
-function attachmentsToEas(data: JsonObject): WbxmlElement | undefined {
-  const list = data['attachments'];
-  const mailId = str(data, 'mailId');
-  if (!Array.isArray(list) || list.length === 0 || !mailId) return undefined;
-  const items: WbxmlElement[] = [];
-  for (const a of list) {
-    if (a === null || typeof a !== 'object' || Array.isArray(a)) continue;
-    const index = num(a, 'index');
-    if (index === undefined) continue;
-    const kids: WbxmlElement[] = [
-      el(ASB, 'DisplayName', str(a, 'name') || `attachment${index + 1}`),
-      el(ASB, 'FileReference', fileReference(mailId, index)),
-      el(ASB, 'Method', num(a, 'method') === 5 ? '5' : '1'),
-      el(ASB, 'EstimatedDataSize', String(num(a, 'size') ?? 0)),
-    ];
-    const cid = str(a, 'contentId');
-    if (cid) kids.push(el(ASB, 'ContentId', cid));
-    if (bool(a, 'isInline')) kids.push(el(ASB, 'IsInline', '1'));
-    items.push(el(ASB, 'Attachment', kids));
-  }
-  return items.length ? el(ASB, 'Attachments', items) : undefined;
-}
-
 function flagToEas(flag: JsonObject | undefined): WbxmlElement {
   if (!flag) return el(E, 'Flag');
   const kids: WbxmlElement[] = [];
@@ -214,7 +175,7 @@ function flagToEas(flag: JsonObject | undefined): WbxmlElement {
   return el(E, 'Flag', kids);
 }
 
-function fromEas(appData: WbxmlElement, _ctx: ConvertContext, existing?: JsonObject): JsonObject {
+function fromEas(appData: WbxmlElement, ctx: ConvertContext, existing?: JsonObject): JsonObject {
   const out: JsonObject = { ...(existing ?? {}) };
   for (const fd of SIMPLE_FIELDS) fieldFromEas(fd, appData, out);
   const flag = child(appData, 'Flag', E);
@@ -224,6 +185,8 @@ function fromEas(appData: WbxmlElement, _ctx: ConvertContext, existing?: JsonObj
     else delete out['flag'];
   }
   applyBodyFromEas(appData, out);
+  // 16.0+: attachments a device adds to or removes from a draft (MS-ASAIRS 2.2.2.2, 2.2.2.21).
+  applyAttachmentsFromEas(appData, out, ctx, 'mail');
   return out;
 }
 
@@ -280,4 +243,8 @@ export const emailConverter: ItemConverter = {
   fromEas,
   matchKey,
   filterTime,
+  clientWriteAnswer: (appData, data) => {
+    const e = addedAttachmentsAnswer(appData, data, 'mail');
+    return e ? [e] : undefined;
+  },
 };

@@ -1,4 +1,5 @@
 import type { EasVersion } from '../eas/versions.ts';
+import type { BlobPart } from '../ports/mail.ts';
 import type { ItemClass, JsonObject } from '../ports/types.ts';
 import type { WbxmlElement } from '../wbxml/tree.ts';
 
@@ -47,6 +48,14 @@ export interface ConvertContext {
    * user's copy of a meeting, which the user's devices cannot take over (kb-1.2).
    */
   userEmail?: string;
+  /**
+   * Where fromEas puts the bytes of attachments a device adds (16.0+, MS-ASAIRS 2.2.2.2; see
+   * attachments.ts): the caller stores them (Mailbox.putBlobs) before it writes the item.
+   * Absent: attachments cannot be added (ConversionError).
+   */
+  newBlobs?: BlobPart[];
+  /** Largest attachment a device may add, in bytes (default attachments.ts MAX_ATTACHMENT_BYTES). */
+  maxAttachmentBytes?: number;
 }
 
 /** A client sent an item the class cannot take (Sync Status 6, MS-ASCMD 2.2.3.177.17). */
@@ -95,6 +104,12 @@ export interface ItemConverter {
    * ConversionError when the item has no such occurrence. Only classes with occurrences have it.
    */
   deleteInstance?(data: JsonObject, instanceId: string): JsonObject;
+  /**
+   * ApplicationData children for the answer to a device's Add or Change (16.0+, MS-ASCMD
+   * 2.2.3.11 in Responses): the FileReference of each attachment it added, by its ClientId
+   * (MS-ASAIRS 2.2.2.7). Undefined: the answer carries no ApplicationData.
+   */
+  clientWriteAnswer?(appData: WbxmlElement, data: JsonObject, ctx: ConvertContext): WbxmlElement[] | undefined;
   /**
    * What a client's Change means beyond the item itself, for classes where the server acts on
    * it (completing one occurrence of a recurring task, MS-OXOTASK 3.1.4.6): the data to store

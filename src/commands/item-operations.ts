@@ -30,7 +30,7 @@
  * attachment id.
  */
 import { converterFor } from '../classes/index.ts';
-import { parseFileReference } from '../classes/email.ts';
+import { resolveFileReference } from '../classes/attachments-fetch.ts';
 import { ConversionError, type ConvertContext } from '../classes/types.ts';
 import { loadForConversion } from '../classes/load-body.ts';
 import { resolveLongId } from '../mail/search.ts';
@@ -77,30 +77,8 @@ class Parts {
   }
 }
 
-/** The attachment a FileReference names, within the user's own items; null when none. */
-export async function resolveFileReference(
-  mailbox: Pick<Mailbox, 'getItemsByUid' | 'getBlob'>,
-  ref: string,
-): Promise<{ item: Item; name: string; contentType: string; data: Buffer } | null> {
-  const parsed = parseFileReference(ref);
-  if (!parsed) return null;
-  const items = await mailbox.getItemsByUid(parsed.mailId);
-  const item = items.find((i) => i.class === 'Email' && i.data['mailId'] === parsed.mailId);
-  if (!item) return null;
-  const list = item.data['attachments'];
-  if (!Array.isArray(list)) return null;
-  const att = list.find((a) => a !== null && typeof a === 'object' && !Array.isArray(a) && a['index'] === parsed.index) as JsonObject | undefined;
-  const sha = att && typeof att['sha256'] === 'string' ? att['sha256'] : undefined;
-  if (!att || !sha) return null;
-  const data = await mailbox.getBlob(sha);
-  if (!data) return null;
-  return {
-    item,
-    name: typeof att['name'] === 'string' ? att['name'] : 'attachment',
-    contentType: typeof att['contentType'] === 'string' ? att['contentType'] : 'application/octet-stream',
-    data,
-  };
-}
+/** The attachment a FileReference names, within the user's own items (src/classes/attachments-fetch.ts). */
+export { resolveFileReference };
 
 /** "start-end" (inclusive) -> [start, end]; undefined when malformed. */
 export function parseRange(s: string): [number, number] | undefined {

@@ -6,7 +6,8 @@
  * class); this hook runs after that write.
  *
  * What is sent is composed with nodemailer's MailComposer from the stored draft (From is always
- * the user, src/mail/compose.ts), goes through Services.outbound like SendMail, and a copy is
+ * the user, src/mail/compose.ts), with the attachments the device added to it (16.0+ AirSyncBase
+ * Add; their bytes from the mailbox's blobs), goes through Services.outbound like SendMail, and a copy is
  * put in Sent Items; then the draft is deleted, so every device syncing Drafts sees it go and
  * the sent message appear in Sent Items. If sending fails the draft stays in Drafts, unchanged,
  * and the failure is logged: Sync has no per-item status for a failed submission, and a draft
@@ -66,6 +67,8 @@ export async function sendDraft(ctx: DraftContext, item: Item, appData: WbxmlEle
     return false;
   }
   const body = (d.body && typeof d.body === 'object' && !Array.isArray(d.body) ? d.body : {}) as JsonObject;
+  const attachments = await draftAttachments(ctx, item);
+  if (!attachments) return false;
   const host = ctx.user.email.slice(ctx.user.email.lastIndexOf('@') + 1) || 'localhost';
   const importance = d.importance === 2 ? 'high' : d.importance === 0 ? 'low' : undefined;
   const node = new MailComposer({
@@ -80,6 +83,7 @@ export async function sendDraft(ctx: DraftContext, item: Item, appData: WbxmlEle
     ...(importance ? { headers: { Importance: importance === 'high' ? 'High' : 'Low', 'X-Priority': importance === 'high' ? '1 (Highest)' : '5 (Lowest)' } } : {}),
     text: typeof body.text === 'string' ? body.text : '',
     ...(typeof body.html === 'string' ? { html: body.html } : {}),
+    ...(attachments.length ? { attachments } : {}),
   }).compile();
   node.keepBcc = true;
   const sentCopy = await node.build();
@@ -100,4 +104,41 @@ export async function sendDraft(ctx: DraftContext, item: Item, appData: WbxmlEle
     ctx.log.error({ err, itemId: item.id }, 'draft sent, but moving it to Sent Items failed');
   }
   return true;
+}
+
+interface ComposedAttachment {
+  filename: string;
+  contentType: string;
+  content: Buffer;
+  cid?: string;
+  contentDisposition?: 'inline' | 'attachment';
+}
+
+/**
+ * The draft's attachments (added by a 16.0 device, MS-ASAIRS 2.2.2.2; src/classes/attachments.ts)
+ * with their bytes from the blob store, inline ones with their Content-ID so the HTML body's
+ * cid: links still resolve. Undefined when one is missing from the blob store: the draft is
+ * not sent without it (it stays in Drafts, and the failure is logged).
+ */
+async function draftAttachments(ctx: DraftContext, item: Item): Promise<ComposedAttachment[] | undefined> {
+  const list = Array.isArray(item.data.attachments) ? item.data.attachments : [];
+  const out: ComposedAttachment[] = [];
+  for (const a of list) {
+    if (!a || typeof a !== 'object' || Array.isArray(a)) continue;
+    const sha = str(a.sha256);
+    const content = sha ? await ctx.mailbox.getBlob(sha) : null;
+    if (!content) {
+      ctx.log.warn({ itemId: item.id, attachment: str(a.name) }, 'draft not sent: an attachment is missing from the blob store');
+      return undefined;
+    }
+    const cid = str(a.contentId)?.replace(/^<|>$/g, '');
+    out.push({
+      filename: str(a.name) ?? 'attachment',
+      contentType: str(a.contentType) ?? 'application/octet-stream',
+      content,
+      ...(cid ? { cid } : {}),
+      contentDisposition: a.isInline === true ? 'inline' : 'attachment',
+    });
+  }
+  return out;
 }

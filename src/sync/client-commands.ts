@@ -6,6 +6,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { ConversionError, type ConvertContext, type ItemConverter } from '../classes/types.ts';
+import type { BlobPart } from '../ports/mail.ts';
 import type { Folder, Item, JsonObject } from '../ports/types.ts';
 import type { Mailbox } from '../ports/mailbox.ts';
 import { el, type WbxmlElement } from '../wbxml/tree.ts';
@@ -89,16 +90,19 @@ export async function applyClientCommand(
       if (knownItem) {
         touched.set(knownItem.id, knownItem.modseq);
         held.add(knownItem.id);
-        return [responseElement('Add', idElement('ClientId', cmd.clientId), idElement('ServerId', knownItem.serverId), statusElement(SyncStatus.Success))];
+        return [responseElement('Add', idElement('ClientId', cmd.clientId), idElement('ServerId', knownItem.serverId), statusElement(SyncStatus.Success), ...writeAnswer(converter, cmd.appData, knownItem.data, cctx))];
       }
       let data: JsonObject;
+      const newBlobs: BlobPart[] = [];
       try {
-        data = converter.fromEas(cmd.appData, cctx);
+        data = converter.fromEas(cmd.appData, { ...cctx, newBlobs });
       } catch (err) {
         if (!(err instanceof ConversionError)) throw err;
         return [responseElement('Add', idElement('ClientId', cmd.clientId), statusElement(SyncStatus.ConversionError))];
       }
       const matchedId = (matcher ? await matcher.find(data) : undefined) ?? (recent ? await recent.find(data, held) : undefined);
+      // Attachment bytes first (16.0+ AirSyncBase:Add), so the item never names a missing blob.
+      if (!matchedId && newBlobs.length > 0) await mailbox.putBlobs(newBlobs);
       const item = matchedId ? await mailbox.getItem(matchedId) : await mailbox.putItem({ folderId: folder.id, class: converter.itemClass, data, uid: uidOf(data) });
       if (!item) throw new Error('matched item vanished');
       await deviceState.putClientAdd(user.id, device.deviceId, folder.id, cmd.clientId, item.id);
@@ -106,7 +110,7 @@ export async function applyClientCommand(
       held.add(item.id);
       if (!matchedId) await ctx.onClientWrite?.(folder, item, cmd.appData);
       if (!matchedId) await ctx.onClientItemChange?.(folder, undefined, item);
-      return [responseElement('Add', idElement('ClientId', cmd.clientId), idElement('ServerId', item.serverId), statusElement(SyncStatus.Success))];
+      return [responseElement('Add', idElement('ClientId', cmd.clientId), idElement('ServerId', item.serverId), statusElement(SyncStatus.Success), ...writeAnswer(converter, cmd.appData, item.data, cctx))];
     }
     case 'Change': {
       const item = await mailbox.getItemByServerId(cmd.serverId);
@@ -114,8 +118,9 @@ export async function applyClientCommand(
         return [responseElement('Change', idElement('ServerId', cmd.serverId), statusElement(SyncStatus.NotFound))];
       }
       let data: JsonObject;
+      const newBlobs: BlobPart[] = [];
       try {
-        data = converter.fromEas(cmd.appData, cmd.instanceId ? { ...cctx, instanceId: cmd.instanceId } : cctx, item.data);
+        data = converter.fromEas(cmd.appData, { ...cctx, newBlobs, ...(cmd.instanceId ? { instanceId: cmd.instanceId } : {}) }, item.data);
       } catch (err) {
         if (!(err instanceof ConversionError)) throw err;
         return [responseElement('Change', idElement('ServerId', cmd.serverId), ...instanceElement(cmd.instanceId), statusElement(SyncStatus.ConversionError))];
@@ -125,7 +130,10 @@ export async function applyClientCommand(
       // its own write, and nothing is written or sent again.
       if (isDeepStrictEqual(data, item.data)) {
         touched.set(item.id, item.modseq);
-        return [];
+        // What the Change asks beyond its data still happens: a saved draft sent as it is
+        // (email2:Send with unchanged fields, MS-ASEMAIL 2.2.2.69).
+        await ctx.onClientWrite?.(folder, item, cmd.appData);
+        return changeAnswer(converter, cmd.serverId, cmd.appData, item.data, cctx);
       }
       // Conflict (MS-ASCMD 2.2.3.34): the server changed the item after the device's sequence.
       // Server wins by default: the client gets Status 7 and the server's version as a Change.
@@ -140,11 +148,14 @@ export async function applyClientCommand(
         data = after.data;
         for (const created of after.created) await mailbox.putItem({ folderId: folder.id, class: converter.itemClass, data: created });
       }
+      if (newBlobs.length > 0) await mailbox.putBlobs(newBlobs);
       const updated = await mailbox.updateItem(item.id, { data, uid: uidOf(data) ?? item.uid });
       if (!after) touched.set(updated.id, updated.modseq);
       await ctx.onClientWrite?.(folder, updated, cmd.appData);
       await ctx.onClientItemChange?.(folder, item, updated);
-      return []; // a successful Change is not answered (MS-ASCMD 2.2.3.24.3)
+      // A successful Change is not answered (MS-ASCMD 2.2.3.24.3), unless it added attachments
+      // whose FileReferences the device must learn (16.0+, MS-ASAIRS 2.2.2.24.1).
+      return changeAnswer(converter, cmd.serverId, cmd.appData, updated.data, cctx);
     }
     case 'Delete': {
       const item = await mailbox.getItemByServerId(cmd.serverId);
@@ -206,6 +217,17 @@ async function deletedWhileHeld(mailbox: Mailbox, folder: Folder, serverId: stri
   touched.set(gone.id, OWN_DELETE);
   held.remove(gone.id);
   return true;
+}
+
+/** ApplicationData for the answer to an Add or Change (the class's clientWriteAnswer), or nothing. */
+function writeAnswer(converter: ItemConverter, appData: WbxmlElement, data: JsonObject, cctx: ConvertContext): WbxmlElement[] {
+  const kids = converter.clientWriteAnswer?.(appData, data, cctx);
+  return kids && kids.length > 0 ? [el('AirSync', 'ApplicationData', kids)] : [];
+}
+
+function changeAnswer(converter: ItemConverter, serverId: string, appData: WbxmlElement, data: JsonObject, cctx: ConvertContext): WbxmlElement[] {
+  const answer = writeAnswer(converter, appData, data, cctx);
+  return answer.length ? [responseElement('Change', idElement('ServerId', serverId), statusElement(SyncStatus.Success), ...answer)] : [];
 }
 
 function uidOf(data: JsonObject): string | undefined {

@@ -37,7 +37,7 @@ export interface SyncContext {
   version: EasVersion;
   /** The user's live folders, read once per request. */
   folders: Folder[];
-  /** Runs after a client Add or Change is stored (a draft with Send: src/mail/send-draft.ts). */
+  /** Runs after a client Add or Change is stored, or found unchanged (a draft with Send: src/mail/send-draft.ts). */
   onClientWrite?: (folder: Folder, item: Item, appData: WbxmlElement) => Promise<void>;
   /**
    * Runs after a client Add, Change or Delete of an item is stored, with the item before and
