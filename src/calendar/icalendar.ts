@@ -391,7 +391,14 @@ function str(data: JsonObject, key: string): string | undefined {
  * RECURRENCE-ID), deleted occurrences as EXDATE. `method` adds METHOD (iTIP). The zone is the
  * item's IANA zone (or its blob's), written with a VTIMEZONE whose TZID is the IANA id.
  */
-export function eventToICalendar(data: JsonObject, opts: { method?: string; prodId?: string } = {}): string {
+/** An attachment written inline as ATTACH (RFC 5545 3.8.1.1 VALUE=BINARY, ENCODING=BASE64). */
+export interface ICalendarAttachment {
+  name: string;
+  contentType: string;
+  data: Buffer;
+}
+
+export function eventToICalendar(data: JsonObject, opts: { method?: string; prodId?: string; attachments?: readonly ICalendarAttachment[] } = {}): string {
   const startMs = Date.parse(String(data['startTime'] ?? ''));
   const endMs = Date.parse(String(data['endTime'] ?? data['startTime'] ?? ''));
   if (Number.isNaN(startMs) || Number.isNaN(endMs)) throw new ICalendarError('an event needs StartTime and EndTime');
@@ -449,6 +456,10 @@ export function eventToICalendar(data: JsonObject, opts: { method?: string; prod
         `PARTSTAT=${PARTSTAT[a['attendeeStatus'] as number] ?? 'NEEDS-ACTION'}`,
       ].filter(Boolean);
       out.push(`ATTENDEE;${params.join(';')}:mailto:${email}`);
+    }
+    // The item's attachments travel with the series (RFC 5545 3.8.1.1; X-FILENAME as Exchange writes it).
+    for (const a of master ? (opts.attachments ?? []) : []) {
+      out.push(`ATTACH;FMTTYPE=${param(a.contentType)};ENCODING=BASE64;VALUE=BINARY;X-FILENAME=${param(a.name)}:${a.data.toString('base64')}`);
     }
     if (master) {
       const rec = data['recurrence'] as unknown as EasRecurrence | undefined;

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { JsonObject } from '../ports/types.ts';
-import { eventToICalendar } from './icalendar.ts';
+import { eventToICalendar, type ICalendarAttachment } from './icalendar.ts';
 
 export interface Party {
   email: string;
@@ -64,8 +64,8 @@ export function replyICalendar(item: JsonObject, o: ReplyOptions): { method: 'RE
 }
 
 /** The iCalendar of a REQUEST (invitation or update) or CANCEL sent by the organizer. */
-export function organizerICalendar(item: JsonObject, method: 'REQUEST' | 'CANCEL'): string {
-  const ics = eventToICalendar(item, { method });
+export function organizerICalendar(item: JsonObject, method: 'REQUEST' | 'CANCEL', attachments?: readonly ICalendarAttachment[]): string {
+  const ics = eventToICalendar(item, { method, ...(attachments?.length ? { attachments } : {}) });
   return method === 'CANCEL' ? ics.replace(/BEGIN:VEVENT\r\n/g, 'BEGIN:VEVENT\r\nSTATUS:CANCELLED\r\n') : ics;
 }
 

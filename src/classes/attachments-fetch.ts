@@ -5,6 +5,7 @@
  * - mail: the Email item whose mailId (kept in its uid) the reference names;
  * - calendar: an item with that UID in a calendar (the user's own copy of the event).
  */
+import type { Logger } from 'pino';
 import type { Mailbox } from '../ports/mailbox.ts';
 import type { Item, JsonObject } from '../ports/types.ts';
 import { parseFileReference, storedAttachments } from './attachments.ts';
@@ -35,4 +36,22 @@ export async function resolveFileReference(mailbox: Pick<Mailbox, 'getItemsByUid
 function text(a: JsonObject, key: string): string | undefined {
   const v = a[key];
   return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/**
+ * An item's attachments with their bytes, for writing them out (iCalendar ATTACH of an
+ * invitation). One missing from the blob store is left out and logged.
+ */
+export async function loadAttachments(mailbox: Pick<Mailbox, 'getBlob'>, data: JsonObject, log: Pick<Logger, 'warn'>): Promise<Array<{ name: string; contentType: string; data: Buffer }>> {
+  const out: Array<{ name: string; contentType: string; data: Buffer }> = [];
+  for (const a of storedAttachments(data)) {
+    const sha = text(a, 'sha256');
+    const bytes = sha ? await mailbox.getBlob(sha) : null;
+    if (!bytes) {
+      log.warn({ attachment: text(a, 'name') }, 'an attachment is missing from the blob store; left out');
+      continue;
+    }
+    out.push({ name: text(a, 'name') ?? 'attachment', contentType: text(a, 'contentType') ?? 'application/octet-stream', data: bytes });
+  }
+  return out;
 }

@@ -25,6 +25,7 @@ import type { OutboundMail } from '../mail/relay.ts';
 import type { Folder, Item, JsonObject, User } from '../ports/types.ts';
 import type { Mailbox } from '../ports/mailbox.ts';
 import type { AccountsStore } from '../ports/store.ts';
+import { loadAttachments } from '../classes/attachments-fetch.ts';
 import { buildItipMail, occurrenceCancelICalendar, organizerICalendar, type Party } from '../calendar/meeting-mail.ts';
 import { CALENDAR_FOLDER_TYPES } from './meeting-items.ts';
 
@@ -178,7 +179,8 @@ async function notifyAttendees(ctx: OrganizerContext, before: Item | undefined, 
       subject: m.method === 'CANCEL' ? `Canceled: ${subject}` : subject,
       text: m.method === 'CANCEL' ? 'This meeting has been cancelled.' : '',
       method: m.method,
-      ics: m.occurrences ? occurrenceCancelICalendar(m.data, m.occurrences) : organizerICalendar(m.data, m.method),
+      // An invitation carries the event's attachments (16.0+ devices add them; attachments.ts).
+      ics: m.occurrences ? occurrenceCancelICalendar(m.data, m.occurrences) : organizerICalendar(m.data, m.method, m.method === 'REQUEST' ? await loadAttachments(ctx.mailbox, m.data, ctx.log) : undefined),
       now,
     });
     try {

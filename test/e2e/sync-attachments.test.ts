@@ -240,5 +240,42 @@ for (const backend of ['sqlite', 'postgres', 'memory'] as const) {
       assert.deepEqual((await fetchAttachment(phoneB, ref3)).data, Buffer.from('bring coffee'));
       assert.equal((await fetchAttachment(phoneB, refs.get('a1')!)).status, '15');
     });
+
+    it('an invitation from a 16.1 organizer carries the event\'s attachments as iCalendar ATTACH (RFC 5545 3.8.1.1)', async () => {
+      const dev = phone(env.srv, ALICE, 'CALORG');
+      await dev.folderSync();
+      const cal = dev.folderByType(8).serverId;
+      await dev.initialSync(cal);
+      const before = env.sink!.messages.length;
+      const added = await dev.sync(cal, {
+        commands: [
+          el(
+            'AirSync',
+            'Add',
+            el('AirSync', 'ClientId', 'inv-1'),
+            el(
+              'AirSync',
+              'ApplicationData',
+              el('Calendar', 'Subject', 'Review'),
+              el('Calendar', 'StartTime', '20300311T090000Z'),
+              el('Calendar', 'EndTime', '20300311T100000Z'),
+              el('Calendar', 'MeetingStatus', 1),
+              el('Calendar', 'Attendees', el('Calendar', 'Attendee', el('Calendar', 'Email', 'carl@outside.test'), el('Calendar', 'Name', 'Carl'), el('Calendar', 'AttendeeType', 1))),
+              el(ASB, 'Attachments', attAdd('i1', 'slides.pdf', 'application/pdf', PDF)),
+            ),
+          ),
+        ],
+      });
+      assert.equal(childText(added.responses[0]!, 'Status', 'AirSync'), '1');
+      const invitation = env.sink!.messages.slice(before).find((m) => m.to.includes('carl@outside.test'));
+      assert.ok(invitation, 'the REQUEST went out');
+      const mime = await simpleParser(invitation.raw);
+      const ics = (mime.attachments.find((a) => a.contentType === 'text/calendar')?.content.toString('utf8') ?? String(mime.text ?? '')).replace(/\r\n[ \t]/g, '');
+      const attach = ics.split('\r\n').find((l) => l.startsWith('ATTACH'));
+      assert.ok(attach, `an ATTACH line in:\n${ics}`);
+      assert.match(attach, /FMTTYPE=application\/pdf/);
+      assert.match(attach, /X-FILENAME=slides\.pdf/);
+      assert.deepEqual(Buffer.from(attach.slice(attach.lastIndexOf(':') + 1), 'base64'), PDF);
+    });
   });
 }
