@@ -3,8 +3,9 @@
  * list (Store Name "GAL", answered by src/directory/gal-search.ts searchGal).
  *
  * Mailbox query (2.2.3.142.2 Query): an And (or the Query itself) holding airsync:Class,
- * airsync:CollectionId (one or more; absent: every mail folder), FreeText, ConversationId, and
- * GreaterThan/LessThan on email:DateReceived with a Value. Options: Range (default 0-99, at
+ * airsync:CollectionId (one or more; absent: every mail folder), FreeText (Keyword Query
+ * Language, src/mail/kql.ts, the same reading as Find's), Or of FreeTexts (and of And and Or of
+ * them), ConversationId, and GreaterThan/LessThan on email:DateReceived with a Value. Options: Range (default 0-99, at
  * most 100 results), DeepTraversal (subfolders of the CollectionIds too), RebuildResults
  * (always satisfied, src/mail/search.ts), airsyncbase:BodyPreference (how each result's body
  * is sent), MIMESupport. Each Result: airsync:Class, LongId (src/mail/search.ts), the item's
@@ -15,12 +16,14 @@
  *   2 request invalid: no Store, an unknown Store Name, no FreeText or ConversationId, a bad
  *     Range, an element that is not understood;
  *   3 server error;
- *   8 too complex: a query with Or or EqualTo, which easd does not evaluate;
+ *   8 too complex: EqualTo (a DocumentLibrary restriction, 2.2.3.62), or an Or holding anything
+ *     but FreeText, And and Or;
  *   11 FolderSync required: a CollectionId that is not one of the user's folders.
  */
 import { converterFor, type BodyPreference } from '../classes/index.ts';
 import { galStoreElement, readPictureOptions, searchGal } from '../directory/gal-search.ts';
 import { conversationIdHex, longIdOf, MAX_SEARCH_RESULTS, parseRange, searchMailbox, type MailboxQuery } from '../mail/search.ts';
+import { parseKql, type KqlNode } from '../mail/kql.ts';
 import { isTransientStoreError } from '../ports/types.ts';
 import { child, childText, children, el, isElement, text, type WbxmlElement } from '../wbxml/tree.ts';
 import type { CommandContext, CommandHandler, CommandResult } from './types.ts';
@@ -85,10 +88,30 @@ function dateBound(e: WbxmlElement): string {
   return d.toISOString();
 }
 
+/**
+ * The word part of a query (MS-ASCMD 2.2.3.73.2 FreeText, 2.2.3.120.1 Or, 2.2.3.7.2 And): each
+ * FreeText read as Keyword Query Language (src/mail/kql.ts), under And and Or as nested. Inside
+ * an Or only FreeText, And and Or are evaluated; anything else there is too complex (Status 8).
+ */
+function wordQuery(kind: 'and' | 'or', elements: readonly WbxmlElement[], depth = 0): KqlNode | null {
+  if (depth > 8) throw new InvalidSearch(SearchStoreStatus.TooComplex, 'And and Or nested too deep');
+  const parts: KqlNode[] = [];
+  for (const e of elements) {
+    let n: KqlNode | null;
+    if (e.ns === S && e.name === 'FreeText') n = parseKql(text(e) ?? '');
+    else if (e.ns === S && (e.name === 'Or' || e.name === 'And')) n = wordQuery(e.name === 'Or' ? 'or' : 'and', e.children.filter(isElement), depth + 1);
+    else throw new InvalidSearch(SearchStoreStatus.TooComplex, `${e.name} is not evaluated inside Or`);
+    if (n) parts.push(n);
+  }
+  if (parts.length === 0) return null;
+  return parts.length === 1 ? parts[0]! : { kind, children: parts };
+}
+
 function readMailboxQuery(query: WbxmlElement, options: WbxmlElement | undefined): MailboxQuery {
   const and = child(query, 'And', S) ?? query;
   const q: MailboxQuery = { deepTraversal: false, range: [0, MAX_SEARCH_RESULTS - 1] };
   const collectionIds: string[] = [];
+  const words: WbxmlElement[] = [];
   for (const c of and.children) {
     if (!isElement(c)) continue;
     const key = `${c.ns}:${c.name}`;
@@ -102,7 +125,8 @@ function readMailboxQuery(query: WbxmlElement, options: WbxmlElement | undefined
         collectionIds.push(text(c)?.trim() ?? '');
         break;
       case 'Search:FreeText':
-        q.freeText = text(c) ?? '';
+      case 'Search:Or':
+        words.push(c);
         break;
       case 'Search:ConversationId': {
         const raw = c.children[0];
@@ -116,7 +140,6 @@ function readMailboxQuery(query: WbxmlElement, options: WbxmlElement | undefined
       case 'Search:LessThan':
         q.receivedBefore = dateBound(c);
         break;
-      case 'Search:Or':
       case 'Search:EqualTo':
         throw new InvalidSearch(SearchStoreStatus.TooComplex, `${c.name} is not evaluated`);
       default:
@@ -124,6 +147,9 @@ function readMailboxQuery(query: WbxmlElement, options: WbxmlElement | undefined
     }
   }
   if (collectionIds.length > 0) q.collectionIds = collectionIds;
+  const tree = wordQuery('and', words);
+  if (tree) q.query = tree;
+  else if (words.length > 0) q.freeText = words.map((e) => text(e) ?? '').join(' '); // no word in it: empty is a bad request, else nothing is found
   if (options) {
     const range = parseRange(childText(options, 'Range', S));
     if (!range) throw new InvalidSearch(SearchStoreStatus.InvalidRequest, 'Range');

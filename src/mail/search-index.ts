@@ -38,32 +38,62 @@ export function htmlToIndexText(html: string): string {
 }
 
 /**
- * The searchable text of an item. Email: subject, the address fields and the body (plain text,
- * or the HTML with its tags removed). Other classes: their subject and body, so a Search with a
- * Calendar, Contacts, Tasks or Notes CollectionId works too.
+ * The searchable text of an item, field by field. Email: subject, the address fields and the
+ * body (plain text, or the HTML with its tags removed), attachment names. Other classes: their
+ * subject (or name) and body, so a Search with a Calendar, Contacts, Tasks or Notes CollectionId
+ * works too. The index (its subject, addresses and body columns) and the exact matcher
+ * (search-match.ts) both read it, so they agree on what an item says.
  */
-export function itemToSearchDoc(item: Item): SearchDoc {
+export interface SearchFields {
+  subject: string;
+  from: string;
+  to: string;
+  cc: string;
+  bcc: string;
+  /** Reply-To, Sender, the organizer and location of a meeting. */
+  other: string;
+  body: string;
+  attachments: string;
+}
+
+export function searchFields(item: Item): SearchFields {
   const d = item.data;
   const body = obj(d.body);
   let bodyText = str(body?.text);
   if (bodyText === '' && typeof body?.html === 'string') bodyText = htmlToIndexText(body.html);
   if (bodyText === '') bodyText = str(d.preview);
-  const addresses = ['from', 'to', 'cc', 'bcc', 'replyTo', 'sender', 'displayTo', 'organizer', 'location']
-    .map((k) => str(d[k]))
-    .filter((s) => s !== '')
-    .join(' ');
+  const join = (keys: string[]) =>
+    keys
+      .map((k) => str(d[k]))
+      .filter((s) => s !== '')
+      .join(' ');
   const attachments = Array.isArray(d.attachments)
     ? d.attachments.map((a) => str(obj(a)?.displayName) || str(obj(a)?.name)).filter((s) => s !== '')
     : [];
-  const subject = str(d.subject) || str(d.fileAs) || [str(d.firstName), str(d.lastName)].filter((s) => s).join(' ');
+  return {
+    subject: str(d.subject) || str(d.fileAs) || [str(d.firstName), str(d.lastName)].filter((s) => s).join(' '),
+    from: str(d.from),
+    to: join(['to', 'displayTo']),
+    cc: str(d.cc),
+    bcc: str(d.bcc),
+    other: join(['replyTo', 'sender', 'organizer', 'location']),
+    body: bodyText,
+    attachments: attachments.join(' '),
+  };
+}
+
+/** The index document of an item: the fields of searchFields in the index's three columns. */
+export function itemToSearchDoc(item: Item): SearchDoc {
+  const d = item.data;
+  const f = searchFields(item);
   return {
     itemId: item.id,
     folderId: item.folderId,
     conversationId: str(d.conversationId) || null,
     received: str(d.dateReceived) || str(d.startTime) || item.createdAt.toISOString(),
-    subject,
-    addresses: [addresses, ...attachments].join(' '),
-    body: bodyText,
+    subject: f.subject,
+    addresses: [f.from, f.to, f.cc, f.bcc, f.other, f.attachments].filter((s) => s !== '').join(' '),
+    body: f.body,
   };
 }
 

@@ -16,7 +16,9 @@ import { classForFolderType } from '../classes/index.ts';
 import type { Mailbox } from '../ports/mailbox.ts';
 import type { SearchHit, SearchStore } from '../ports/search.ts';
 import type { Folder, Item } from '../ports/types.ts';
+import { parseKql, type KqlNode } from './kql.ts';
 import { catchUpSearchIndex } from './search-index.ts';
+import { indexQueryOf, itemMatchDoc, matches, simplifyQuery } from './search-match.ts';
 
 /**
  * The full-text index a mailbox search reads and keeps up to date. It is easd's SQL store's
@@ -27,6 +29,13 @@ export type SearchIndex = Pick<SearchStore, 'getPosition' | 'applyBatch' | 'sear
 
 /** The most results one Search or Find response carries (Range 0-99, MS-ASCMD 2.2.3.143.3). */
 export const MAX_SEARCH_RESULTS = 100;
+
+/**
+ * The most items the exact matcher reads for one query the index can only narrow (a field, a
+ * phrase, NOT): the newest that pass the index. Past it, older matches are not found and Total
+ * counts those found: a bound on the work one search request can cause.
+ */
+export const MAX_CANDIDATES = 1000;
 
 /** The item a LongId names, if it is one of the user's live items. */
 export async function resolveLongId(mailbox: Pick<Mailbox, 'getItemByServerId'>, longId: string): Promise<Item | null> {
@@ -40,7 +49,10 @@ export function longIdOf(item: Item): string {
 }
 
 export interface MailboxQuery {
+  /** Keyword Query Language text (kql.ts); plain words are each required, as always. */
   freeText?: string;
+  /** A query tree already built (Search's Or and And of FreeTexts); with freeText, both must match. */
+  query?: KqlNode;
   /** Hex, as the Email class keeps ConversationId. */
   conversationId?: string;
   /** ServerIds of the folders to search; absent: every mail folder. */
@@ -101,7 +113,7 @@ function isMailFolder(f: Folder): boolean {
 
 export async function searchMailbox(mailbox: Mailbox, index: SearchIndex, q: MailboxQuery): Promise<MailboxSearchOutcome> {
   const freeText = q.freeText?.trim();
-  if ((freeText === undefined || freeText === '') && q.conversationId === undefined) {
+  if ((freeText === undefined || freeText === '') && q.query === undefined && q.conversationId === undefined) {
     return { kind: 'invalid', reason: 'neither FreeText nor ConversationId' };
   }
   const all = await mailbox.listFolders();
@@ -117,20 +129,36 @@ export async function searchMailbox(mailbox: Mailbox, index: SearchIndex, q: Mai
   } else {
     scope = all.filter((f) => isMailFolder(f));
   }
+  const parts = [freeText ? parseKql(freeText) : null, q.query ?? null].filter((n): n is KqlNode => n !== null);
+  const tree = parts.length === 0 ? null : simplifyQuery(parts.length === 1 ? parts[0]! : { kind: 'and', children: parts });
+  // Text that holds no word at all finds nothing, unless a ConversationId names what to find.
+  if (tree === null && q.conversationId === undefined) return { kind: 'ok', total: 0, items: [] };
   await catchUpSearchIndex(index, mailbox, scope);
   const [lo, hi] = q.range;
   const limit = Math.min(hi - lo + 1, MAX_SEARCH_RESULTS);
-  const { total, hits } = await index.search({
+  const iq = tree === null ? undefined : indexQueryOf(tree);
+  const base = {
     userId: mailbox.userId,
-    ...(freeText ? { text: freeText } : {}),
+    ...(iq ? { match: iq.expr } : {}),
     ...(q.conversationId !== undefined ? { conversationId: q.conversationId } : {}),
     ...(q.receivedAfter !== undefined ? { receivedAfter: q.receivedAfter } : {}),
     ...(q.receivedBefore !== undefined ? { receivedBefore: q.receivedBefore } : {}),
     folderIds: scope.map((f) => f.id),
-    offset: lo,
-    limit,
-  });
-  const items = await loadHits(mailbox, hits);
+  };
+  let total: number;
+  let items: Item[];
+  if (tree === null || iq!.exact) {
+    // The index's answer is the answer: it counts and pages.
+    const found = await index.search({ ...base, offset: lo, limit });
+    total = found.total;
+    items = await loadHits(mailbox, found.hits);
+  } else {
+    // Fields, phrases and NOT: the index narrows, the matcher decides, newest first.
+    const found = await index.search({ ...base, offset: 0, limit: MAX_CANDIDATES });
+    const matched = (await loadHits(mailbox, found.hits)).filter((item) => matches(tree, itemMatchDoc(item)));
+    total = matched.length;
+    items = matched.slice(lo, lo + limit);
+  }
   return { kind: 'ok', total, items, ...(items.length > 0 ? { range: [lo, lo + items.length - 1] as [number, number] } : {}) };
 }
 

@@ -21,10 +21,37 @@ export interface SearchDoc {
   body: string;
 }
 
+/**
+ * Lowercased words of `text`, diacritics removed: the one tokenizer of documents and queries, on
+ * both backends and in the domain's exact matcher (src/mail/search-match.ts), so that the index
+ * and the matcher agree on what a word is.
+ */
+export function searchWords(text: string): string[] {
+  const folded = text.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase();
+  return folded.split(/[^\p{L}\p{N}]+/u).filter((w) => w !== '');
+}
+
+/** Longest text kept per document field: bounds index size for huge bodies. */
+export const MAX_FIELD_CHARS = 256 * 1024;
+
+/**
+ * A boolean query over the index's words, field-blind: `word` matches a document that has a
+ * word starting with it (in subject, addresses or body), `all` matches every document. The
+ * domain builds it from a parsed query (src/mail/search-match.ts), as the whole answer when the
+ * query needs nothing the index cannot tell, else as a pre-filter that never leaves a match out.
+ */
+export type IndexExpr =
+  | { kind: 'word'; word: string }
+  | { kind: 'and'; children: readonly IndexExpr[] }
+  | { kind: 'or'; children: readonly IndexExpr[] }
+  | { kind: 'all' };
+
 export interface SearchQuery {
   userId: string;
-  /** Free text; split into words as documents are. */
+  /** Free text; split into words as documents are, every word required. */
   text?: string;
+  /** A word query; with `text`, both must match. `{ kind: 'all' }` lists the scope's documents. */
+  match?: IndexExpr;
   /** Only these folders (ids, not ServerIds); absent: every folder. */
   folderIds?: readonly string[];
   conversationId?: string;

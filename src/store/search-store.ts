@@ -10,19 +10,12 @@
  */
 import { sql, SqliteAdapter, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from './schema.ts';
-import type { SearchDoc, SearchHit, SearchQuery, SearchStore } from './search-types.ts';
+import { MAX_FIELD_CHARS, searchWords, type IndexExpr, type SearchDoc, type SearchHit, type SearchQuery, type SearchStore } from './search-types.ts';
 import { StoreError } from './types.ts';
 
-/** Longest text kept per document field: bounds index size for huge bodies. */
-export const MAX_FIELD_CHARS = 256 * 1024;
+export { MAX_FIELD_CHARS, searchWords };
 /** At most this many words of a query are used. */
 const MAX_QUERY_WORDS = 16;
-
-/** Lowercased words of `text`, diacritics removed; the one tokenizer of documents and queries. */
-export function searchWords(text: string): string[] {
-  const folded = text.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase();
-  return folded.split(/[^\p{L}\p{N}]+/u).filter((w) => w !== '');
-}
 
 function normalised(text: string): string {
   return searchWords(text.length > MAX_FIELD_CHARS ? text.slice(0, MAX_FIELD_CHARS) : text).join(' ');
@@ -102,17 +95,19 @@ export class KyselySearchStore implements SearchStore {
 
   async search(q: SearchQuery): Promise<{ total: number; hits: SearchHit[] }> {
     const words = q.text === undefined ? [] : searchWords(q.text).slice(0, MAX_QUERY_WORDS);
-    if (words.length === 0 && q.conversationId === undefined) return { total: 0, hits: [] };
+    const textExpr: IndexExpr | undefined = words.length > 0 ? { kind: 'and', children: words.map((word) => ({ kind: 'word', word })) } : undefined;
+    const exprs = [textExpr, q.match === undefined ? undefined : boundedExpr(q.match)].filter((e): e is IndexExpr => e !== undefined);
+    if (exprs.length === 0 && q.conversationId === undefined) return { total: 0, hits: [] };
     if (q.folderIds !== undefined && q.folderIds.length === 0) return { total: 0, hits: [] };
+    const expr = simplify({ kind: 'and', children: exprs });
     const conds: RawBuilder<unknown>[] = [sql`d.user_id = ${q.userId}`];
     let from: RawBuilder<unknown>;
     if (this.#sqlite) {
       from = sql`search_fts d`;
-      // Each word quoted (words are letters and digits only, so no quote inside) with a prefix star.
-      if (words.length > 0) conds.push(sql`search_fts match ${words.map((w) => `"${w}"*`).join(' ')}`);
+      if (expr.kind !== 'all') conds.push(sql`search_fts match ${ftsQuery(expr)}`);
     } else {
       from = sql`search_docs d`;
-      if (words.length > 0) conds.push(sql`d.doc @@ to_tsquery('simple', ${words.map((w) => `'${w}':*`).join(' & ')})`);
+      if (expr.kind !== 'all') conds.push(sql`d.doc @@ to_tsquery('simple', ${tsQuery(expr)})`);
     }
     if (q.folderIds !== undefined) conds.push(sql`d.folder_id in (${sql.join([...q.folderIds])})`);
     if (q.conversationId !== undefined) conds.push(sql`d.conversation_id = ${q.conversationId}`);
@@ -140,3 +135,58 @@ export class KyselySearchStore implements SearchStore {
     });
   }
 }
+
+/** At most this many words of a word query reach the SQL (the rest of a larger query is dropped). */
+const MAX_EXPR_WORDS = 64;
+
+/**
+ * The word query with every word passed through `searchWords` again (so only letters and digits
+ * reach the query text: a word that is several words becomes their And, one that is none
+ * matches everything) and at most MAX_EXPR_WORDS words, the later ones dropped.
+ */
+function boundedExpr(e: IndexExpr): IndexExpr {
+  let left = MAX_EXPR_WORDS;
+  const walk = (x: IndexExpr): IndexExpr | undefined => {
+    switch (x.kind) {
+      case 'all':
+        return x;
+      case 'word': {
+        const ws = searchWords(x.word);
+        if (ws.length === 0) return { kind: 'all' };
+        if (ws.length > left) return undefined;
+        left -= ws.length;
+        return ws.length === 1 ? { kind: 'word', word: ws[0]! } : { kind: 'and', children: ws.map((word) => ({ kind: 'word', word })) };
+      }
+      default: {
+        const children = x.children.map(walk).filter((c): c is IndexExpr => c !== undefined);
+        return { kind: x.kind, children };
+      }
+    }
+  };
+  return walk(e) ?? { kind: 'all' };
+}
+
+/** `all` absorbed: dropped from an And, taking over an Or; an empty And is `all`, an empty Or too. */
+function simplify(e: IndexExpr): IndexExpr {
+  if (e.kind === 'word' || e.kind === 'all') return e;
+  const children = e.children.map(simplify);
+  if (e.kind === 'or' && children.some((c) => c.kind === 'all')) return { kind: 'all' };
+  const kept = children.filter((c) => c.kind !== 'all');
+  if (kept.length === 0) return { kind: 'all' };
+  return kept.length === 1 ? kept[0]! : { kind: e.kind, children: kept };
+}
+
+/** FTS5 query text: each word quoted (letters and digits only, so no quote inside) with a prefix star. */
+function ftsQuery(e: IndexExpr): string {
+  if (e.kind === 'word') return `"${e.word}"*`;
+  if (e.kind === 'all') throw new StoreError('invalid', 'an unrestricted word query has no FTS5 form');
+  return `(${e.children.map(ftsQuery).join(e.kind === 'and' ? ' AND ' : ' OR ')})`;
+}
+
+/** tsquery text: prefix matches of each word. */
+function tsQuery(e: IndexExpr): string {
+  if (e.kind === 'word') return `'${e.word}':*`;
+  if (e.kind === 'all') throw new StoreError('invalid', 'an unrestricted word query has no tsquery form');
+  return `(${e.children.map(tsQuery).join(e.kind === 'and' ? ' & ' : ' | ')})`;
+}
+

@@ -127,8 +127,11 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal(childText(noText, 'Status', S), '2');
       const badRange = storeOf(await alice.client.post('Search', mailboxSearch([el(S, 'FreeText', 'x')], [el(S, 'Range', '9-2')])));
       assert.equal(childText(badRange, 'Status', S), '2');
-      const or = storeOf(await alice.client.post('Search', mailboxSearch([el(S, 'Or', el(S, 'FreeText', 'x'))])));
+      // An Or of FreeTexts is evaluated (below); a folder inside an Or is not.
+      const or = storeOf(await alice.client.post('Search', mailboxSearch([el(S, 'Or', el(S, 'FreeText', 'x'), el('AirSync', 'CollectionId', 'archive'))])));
       assert.equal(childText(or, 'Status', S), '8');
+      const equalTo = storeOf(await alice.client.post('Search', mailboxSearch([el(S, 'EqualTo', el('DocumentLibrary', 'LinkId'), el(S, 'Value', 'x'))])));
+      assert.equal(childText(equalTo, 'Status', S), '8');
       const unknownStore = storeOf(await alice.client.post('Search', el(S, 'Search', el(S, 'Store', el(S, 'Name', 'DocumentLibrary'), el(S, 'Query', 'x')))));
       assert.equal(childText(unknownStore, 'Status', S), '2');
     });
