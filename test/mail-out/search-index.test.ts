@@ -9,6 +9,7 @@ import { catchUpSearchIndex } from '../../src/mail/search-index.ts';
 import { searchWords } from '../../src/store/search-store.ts';
 import { StoreMailbox } from '../../src/store/store-mailbox.ts';
 import type { Store } from '../../src/store/types.ts';
+import type { IndexExpr } from '../../src/ports/search.ts';
 import { openTempPostgresStore, openTempSqliteStore, pgSkipped } from '../helpers/db.ts';
 
 async function setup(store: Store) {
@@ -50,6 +51,27 @@ function contract(open: () => Promise<{ store: Store; cleanup: () => Promise<voi
       assert.equal((await search(store, user.id, 'presentation lunch')).total, 0, 'every word must match');
       assert.equal((await search(store, user.id, '"; drop table items; --')).total, 0, 'query syntax is never interpreted');
       assert.equal((await search(store, user.id, '*** ')).total, 0);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('answers word queries with And and Or, words cleaned of query syntax; all lists the scope', async () => {
+    const { store, cleanup } = await open();
+    try {
+      const { user, inbox, archive } = await setup(store);
+      const a = await store.putItem({ userId: user.id, folderId: inbox.id, class: 'Email', data: mail('Quarterly Presentation', 'see the numbers', { dateReceived: '2024-01-02T00:00:00.000Z' }) });
+      const b = await store.putItem({ userId: user.id, folderId: inbox.id, class: 'Email', data: mail('Lunch', 'café at noon', { dateReceived: '2024-01-01T00:00:00.000Z' }) });
+      await store.putItem({ userId: user.id, folderId: archive.id, class: 'Email', data: mail('Lunch again', 'more') });
+      await search(store, user.id, 'x');
+      const ids = async (match: IndexExpr) => (await store.search.search({ userId: user.id, match, folderIds: [inbox.id], offset: 0, limit: 10 })).hits.map((h) => h.itemId);
+      const w = (word: string): IndexExpr => ({ kind: 'word', word });
+      assert.deepEqual(await ids({ kind: 'or', children: [w('pres'), w('cafe')] }), [a.id, b.id]);
+      assert.deepEqual(await ids({ kind: 'and', children: [w('lunch'), { kind: 'or', children: [w('noon'), w('zebra')] }] }), [b.id]);
+      assert.deepEqual(await ids({ kind: 'and', children: [w('lunch'), w('zebra')] }), []);
+      assert.deepEqual(await ids({ kind: 'or', children: [w('zebra'), { kind: 'all' }] }), [a.id, b.id], 'all: every document in scope');
+      assert.deepEqual(await ids(w('"noon" | * -')), [b.id], 'syntax in a word is not query syntax');
+      assert.deepEqual(await ids({ kind: 'or', children: [w('muller'), w("' | '")] }), [a.id, b.id], 'a word of no letters matches everything');
     } finally {
       await cleanup();
     }

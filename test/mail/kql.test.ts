@@ -61,7 +61,7 @@ describe('parseKql', () => {
     const q = Array.from({ length: 500 }, (_, i) => `w${i}`).join(' ');
     const n = parseKql(q)!;
     assert.equal(n.kind, 'and');
-    assert.equal((n as { children: KqlNode[] }).children.length, MAX_TERMS);
+    assert.equal((n as { children: readonly KqlNode[] }).children.length, MAX_TERMS);
   });
 
   it('never throws, whatever the text (property)', () => {
