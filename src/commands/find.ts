@@ -1,6 +1,8 @@
 /**
  * Find (MS-ASCMD 2.2.1.2, protocol 16.1): a mailbox query (MailBoxSearchCriterion: Query with
- * airsync:Class, airsync:CollectionId, FreeText; Options with Range and DeepTraversal) or a GAL
+ * airsync:Class, airsync:CollectionId, FreeText in Keyword Query Language as iOS Mail sends it,
+ * read by src/mail/kql.ts and matched as Search matches it; Options with Range and
+ * DeepTraversal) or a GAL
  * query (GALSearchCriterion: Query text; Options with Range). Mailbox results carry the
  * airsync:ServerId and CollectionId of each item and the summary Properties of 2.2.3.139.1:
  * Subject, DateReceived, DisplayTo, DisplayCc, DisplayBcc, Importance, Read, IsDraft, Preview,

@@ -4,8 +4,9 @@
  * item's fields mean: src/mail/search-index.ts turns items into documents and keeps the index
  * in step with the change feed (it follows each folder's modseq, see `getPosition`).
  *
- * Matching: every query word must occur in the document (subject, addresses or body) as a word
- * or the start of one ("pres" finds "Presentation"), case and diacritics ignored. Text is split
+ * Matching: a query is an And/Or of words (IndexExpr, or the plain `text` whose words are all
+ * required); a word matches a document with a word (subject, addresses or body) that is it or
+ * starts with it ("pres" finds "Presentation"), case and diacritics ignored. Text is split
  * into words at every character that is not a letter or a digit, the same way for documents
  * and queries on both backends.
  */

@@ -5,8 +5,8 @@
  * Both backends are fed the same normalised words (`searchWords`: lowercased, diacritics
  * removed, split at every non-letter, non-digit), so "bob@example.com" is the three words bob,
  * example, com on both, and PostgreSQL's parser never sees an e-mail address or URL as one
- * token. Queries are prefix queries per word ("w"* in FTS5, 'w':* in tsquery), all words
- * required.
+ * token. Queries are prefix queries per word ("w"* in FTS5, 'w':* in tsquery) joined with
+ * AND and OR as the IndexExpr says (every word of a plain `text` required).
  */
 import { sql, SqliteAdapter, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from './schema.ts';
