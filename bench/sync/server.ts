@@ -131,7 +131,8 @@ const handlers = commandHandlers();
 // (bench/protection/loopers.ts).
 const runtime = 
   await buildRuntime(
-    { server: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false, ...(args.protection === 'on' ? {} : { protection: PROTECTION_OFF }) } },
+    // The bench's devices do not provision: it measures sync, not the Provision round.
+    { server: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false, ...(args.protection === 'on' ? {} : { protection: PROTECTION_OFF }) }, requireProvisioning: false },
     { store, log, handlers },
   );
 const { app } = runtime;

@@ -42,6 +42,11 @@ export interface RuntimeConfig {
   relay?: RelayConfig;
   /** Told of quarantined devices (`--admin-email`). */
   adminEmail?: string;
+  /**
+   * Whether the built-in policy requires provisioning (default true, as Exchange does);
+   * `--no-provisioning` turns it off.
+   */
+  requireProvisioning?: boolean;
   /** Headers that file a delivered message as junk (`--junk-header`); default DEFAULT_JUNK_RULES, [] for none. */
   junkRules?: readonly JunkRule[];
 }
@@ -94,7 +99,7 @@ export async function buildRuntime(config: RuntimeConfig, parts: RuntimeParts): 
     // through the relay. Without a relay, mail for outside recipients is refused (SendMail 120).
     outbound: createOutboundMail({ accounts: store, log, deliverLocal: (m) => deliverMessage(deliveryTargets, m, delivery), acceptedDomains, ...(config.relay ? { relay: config.relay } : {}) }),
     // Device management (src/devices): policies, access rules, wipe; quarantine notices to the admin.
-    devices: new DeviceManager(store, mailboxes, { ...(config.adminEmail ? { adminEmail: config.adminEmail } : {}), log }),
+    devices: new DeviceManager(store, mailboxes, { ...(config.adminEmail ? { adminEmail: config.adminEmail } : {}), requireProvisioning: config.requireProvisioning !== false, log }),
     mailboxes,
     // Search and Find: the SQL store's full-text index over its own mailboxes (src/mail/search.ts).
     searchIndex: store.search,

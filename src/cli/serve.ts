@@ -39,6 +39,7 @@ interface ServeOptions extends StoreCliOptions, ProtectionCliOptions, JunkCliOpt
   smtpRelayStarttls: string;
   adminEmail?: string;
   metricsListen?: string;
+  provisioning: boolean;
 }
 
 /** Repeatable --accepted-domain; the environment variable may list several, comma-separated. */
@@ -111,6 +112,8 @@ export function registerServe(program: Command): void {
         .env('EASD_SMTP_RELAY_STARTTLS')
         .default('opportunistic'),
     );
+  // The built-in policy requires provisioning (src/devices/policy.ts); turning it off is explicit.
+  cmd.addOption(new Option('--no-provisioning', 'devices under the built-in policy sync without provisioning (they cannot be remote-wiped until they provision)').env('EASD_NO_PROVISIONING'));
   cmd.addOption(new Option('--admin-email <address>', 'administrator told of quarantined devices (delivered to the Inbox if a local user)').env('EASD_ADMIN_EMAIL'));
   // Prometheus metrics on a separate listener only (src/http/metrics.ts): off by default.
   cmd.addOption(new Option('--metrics-listen <host:port>', 'serve Prometheus metrics at /metrics on this separate address (e.g. 127.0.0.1:9464)').env('EASD_METRICS_LISTEN'));
@@ -152,10 +155,14 @@ export function registerServe(program: Command): void {
           : {}),
         ...(opts.adminEmail ? { adminEmail: opts.adminEmail } : {}),
         junkRules: junkRulesFrom(opts),
+        requireProvisioning: opts.provisioning !== false,
       },
       { store, log },
     );
     const { app } = runtime;
+    if (opts.provisioning === false) {
+      log.warn('provisioning is off (--no-provisioning): devices under the built-in policy sync without a policy key and cannot be remote-wiped until they provision');
+    }
     // Signals are handled from the start, so a stop during start-up also closes the store cleanly.
     let closing = false;
     let metricsListener: Awaited<ReturnType<typeof startMetricsListener>> | undefined;
@@ -203,6 +210,7 @@ export function registerServe(program: Command): void {
         throttle: protection.throttle?.enabled ?? true,
         loopDetection: protection.loops?.enabled ?? true,
         junkFiling: opts.junkFiling !== false,
+        provisioning: opts.provisioning !== false,
       },
       'easd listening',
     );

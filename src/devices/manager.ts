@@ -14,7 +14,7 @@ import type { AccountsStore, DeviceStateStore, ServerStore } from '../ports/stor
 import { decideAccess, DEFAULT_ACCESS_SETTING, factsOf, type AccessDecision } from './access.ts';
 import { DEVICE_INFORMATION } from './device-information.ts';
 import { isAccessLevel, parseDeviceState, serializeDeviceState, type AccessLevel, type DeviceState, type WipeKind } from './device-state.ts';
-import { BUILTIN_POLICY, resolvePolicy, type Policy } from './policy.ts';
+import { BUILTIN_POLICY, BUILTIN_POLICY_WITHOUT_PROVISIONING, resolvePolicy, type Policy } from './policy.ts';
 import { QUARANTINE_NOTICE_FIELD, restartsSync } from './quarantine.ts';
 
 /** The setting (ServerStore.devices.getSetting) naming the policy of users without an assigned one. */
@@ -35,6 +35,12 @@ export interface DeviceManagerOptions {
   /** How long a device's view is reused by the gate; 0 reads it on every request. */
   cacheTtlMs?: number;
   now?: () => Date;
+  /**
+   * Whether the built-in policy (users with no assigned, domain or default policy) requires
+   * provisioning. Default true; false only by the administrator's explicit choice
+   * (`easd serve --no-provisioning`).
+   */
+  requireProvisioning?: boolean;
   /** Where notices and failures to deliver them are reported. */
   log?: { warn: (obj: object, msg: string) => void; info: (obj: object, msg: string) => void };
 }
@@ -111,7 +117,8 @@ export class DeviceManager {
 
   /**
    * The policy that applies to a user: the one assigned to the user, else the one of the user's
-   * mail domain, else the default one, else BUILTIN_POLICY.
+   * mail domain, else the default one, else the built-in one (BUILTIN_POLICY, or
+   * BUILTIN_POLICY_WITHOUT_PROVISIONING when provisioning was turned off).
    */
   async policyFor(user: { id: string; email: string }): Promise<Policy> {
     const [shared, assigned] = await Promise.all([this.#shared(), this.store.devices.getAssignedPolicy(user.id)]);
@@ -121,7 +128,7 @@ export class DeviceManager {
   #resolve(shared: Shared, assigned: string | null, email: string): Policy {
     const domain = email.slice(email.lastIndexOf('@') + 1).toLowerCase();
     const name = assigned ?? shared.domainPolicies.get(domain) ?? shared.defaultPolicy;
-    return (name !== null ? shared.policies.get(name) : undefined) ?? BUILTIN_POLICY;
+    return (name !== null ? shared.policies.get(name) : undefined) ?? (this.opts.requireProvisioning === false ? BUILTIN_POLICY_WITHOUT_PROVISIONING : BUILTIN_POLICY);
   }
 
   /**

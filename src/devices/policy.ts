@@ -134,7 +134,7 @@ export const SERVER_SETTINGS: readonly SettingDef[] = [
     name: 'AllowNonProvisionableDevices',
     kind: 'bool',
     default: false,
-    help: 'let devices sync that cannot apply the whole policy or are externally managed',
+    help: 'let devices sync that cannot apply the whole policy, are externally managed, or never provision (send no policy key)',
   },
   {
     name: 'PolicyRefreshInterval',
@@ -183,10 +183,18 @@ export const BUILTIN_POLICY_NAME = '(built-in)';
 
 /**
  * The policy of a user without an assigned policy when no default is set: nothing asked of the
- * device and provisioning not required, so a device that never sends Provision syncs as before.
- * A device that does provision gets this all-permissive document and a key.
+ * device (all-permissive settings), but provisioning required, as Exchange, Z-Push and grommunio
+ * do by default: every device gets a policy key and can be remote-wiped (MS-ASPROV 3.1.5.1). A
+ * device that never provisions gets 142 (HTTP 449 before 14.0) until it does.
  */
-export const BUILTIN_POLICY: Policy = resolvePolicy(BUILTIN_POLICY_NAME, 0, { RequireProvisioning: false });
+export const BUILTIN_POLICY: Policy = resolvePolicy(BUILTIN_POLICY_NAME, 0, {});
+
+/**
+ * The built-in policy when the administrator turned provisioning off (`easd serve
+ * --no-provisioning`): devices sync without a policy key, and cannot be remote-wiped until they
+ * provision. Logged as a warning at start.
+ */
+export const BUILTIN_POLICY_WITHOUT_PROVISIONING: Policy = resolvePolicy(BUILTIN_POLICY_NAME, 0, { RequireProvisioning: false });
 
 export class PolicyError extends Error {
   override readonly name = 'PolicyError';

@@ -21,8 +21,9 @@
  *
  * Commands that pass whatever the policy key: Provision itself and Settings (devices of 12.1 to
  * 14.0 send their DeviceInformation with Settings before provisioning, MS-ASCMD 2.2.1.18).
- * OPTIONS and Autodiscover never reach the gate. Users without a policy requiring provisioning
- * (the built-in default) pass the policy checks entirely.
+ * OPTIONS and Autodiscover never reach the gate. The built-in policy requires provisioning
+ * (policy.ts BUILTIN_POLICY); users under a policy that does not (RequireProvisioning off, or
+ * `--no-provisioning` for the built-in one) pass the policy checks entirely.
  */
 import { commandByName } from '../eas/commands.ts';
 import { versionNumber, type EasVersion } from '../eas/versions.ts';
@@ -71,6 +72,12 @@ export function decide(command: string, policyKey: string | undefined, view: Dev
   if (refusalStands && state.refusedStatus !== null) {
     return { pass: false, status: state.refusedStatus, reason: `device cannot comply with policy ${policy.name}: ${state.complianceReason ?? ''}` };
   }
+  // A device that has never sent Provision and sends no policy key does not provision (MS-ASHTTP
+  // 2.2.1.1.2.6: the header is sent once a device has a key). AllowNonProvisionableDevices lets
+  // such a device sync, as Exchange lets older devices that cannot apply policies; a device that
+  // has started provisioning is held to it.
+  const neverProvisioned = state.policyKey === null && state.pendingKey === null && state.refusedStatus === null;
+  if (policyKey === undefined && neverProvisioned && policy.settings.AllowNonProvisionableDevices === true) return { pass: true, flagged: 'does not provision' };
   const key = policyKey?.trim();
   if (!key || key === '0' || key === state.pendingKey) return { pass: false, status: GateStatus.DeviceNotProvisioned, reason: 'no policy key' };
   if (key !== state.policyKey) return { pass: false, status: GateStatus.InvalidPolicyKey, reason: 'unknown policy key' };

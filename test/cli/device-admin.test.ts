@@ -13,7 +13,8 @@ import { openStore } from '../../src/store/open.ts';
 import type { Store } from '../../src/store/types.ts';
 import { child as childOf, childText, el } from '../../src/wbxml/index.ts';
 import { EasClient } from '../helpers/eas-client.ts';
-import { spawnEasd } from '../helpers/easd-process.ts';
+import { cleanEnv, spawnEasd } from '../helpers/easd-process.ts';
+import { provision } from '../e2e/provision-client.ts';
 import { easd } from '../logging/cli-helpers.ts';
 
 
@@ -144,6 +145,33 @@ describe('easd device, policy and rule', () => {
     });
   });
 
+  it('easd serve --no-provisioning: devices sync without provisioning, and the start says so in a warn line', async () => {
+    const data = await mkdtemp(join(tmpdir(), 'easd-cli-serve-noprov-'));
+    try {
+      const setup = await openStore({ dataDir: data });
+      try {
+        await setup.createUser({ email: 'bob@example.com', passwordHash: await hashPassword('bob-password-1') });
+      } finally {
+        await setup.close();
+      }
+      const served = spawnEasd(['serve', '--listen', '127.0.0.1:0', '--data', data, '--no-demo-user'], { ...cleanEnv(), EASD_NO_PROVISIONING: 'yes' });
+      try {
+        const { url } = await served.waitFor({ url: /easd is listening on (http\S+)\/Microsoft-Server-ActiveSync/ });
+        const phone = new EasClient({ url, user: 'bob@example.com', password: 'bob-password-1', deviceId: 'OLDPHONE1', version: '14.1' });
+        const r = await phone.post('FolderSync', el('FolderHierarchy', 'FolderSync', el('FolderHierarchy', 'SyncKey', '0')));
+        assert.equal(childText(r.wbxml!, 'Status', 'FolderHierarchy'), '1');
+      } finally {
+        served.child.kill('SIGTERM');
+        await served.exited;
+      }
+      const lines = served.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string; provisioning?: boolean });
+      assert.ok(lines.some((l) => l.level === 40 && /provisioning is off/.test(l.msg)), 'a warn line at start');
+      assert.equal(lines.find((l) => l.msg === 'easd listening')?.provisioning, false);
+    } finally {
+      await rm(data, { recursive: true, force: true });
+    }
+  });
+
   it('easd serve --admin-email: a device quarantined by a rule reaches the user and the admin as Inbox notices', async () => {
     const data = await mkdtemp(join(tmpdir(), 'easd-cli-serve-devices-'));
     try {
@@ -159,6 +187,11 @@ describe('easd device, policy and rule', () => {
       try {
         const { url } = await served.waitFor({ url: /easd is listening on (http\S+)\/Microsoft-Server-ActiveSync/ });
         const phone = new EasClient({ url, user: 'bob@example.com', password: 'bob-password-1', deviceId: 'NEWPHONE1', version: '16.1' });
+        // The built-in policy requires provisioning (issue 14 item 10): the device is told to
+        // provision (142), does, and then connects.
+        const before = await phone.post('FolderSync', el('FolderHierarchy', 'FolderSync', el('FolderHierarchy', 'SyncKey', '0')));
+        assert.equal(childText(before.wbxml!, 'Status', 'FolderHierarchy'), '142');
+        assert.equal((await provision(phone)).status, 1);
         const r = await phone.post('FolderSync', el('FolderHierarchy', 'FolderSync', el('FolderHierarchy', 'SyncKey', '0')));
         assert.equal(r.status, 200);
         // A quarantined device connects and sees only its Inbox (with the quarantine notice).

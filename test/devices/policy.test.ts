@@ -36,7 +36,9 @@ describe('policy settings', () => {
     assert.equal(p.settings.DevicePasswordEnabled, true);
     assert.equal(p.settings.RequireProvisioning, true, 'a named policy requires provisioning unless told otherwise');
     assert.equal(p.settings.PolicyRefreshInterval, null, 'refresh is unlimited by default (kb-2.12)');
-    assert.equal(BUILTIN_POLICY.settings.RequireProvisioning, false, 'the built-in policy does not');
+    assert.equal(BUILTIN_POLICY.settings.RequireProvisioning, true, 'the built-in policy does too (issue 14 item 10), with nothing else asked');
+    assert.equal(BUILTIN_POLICY.settings.DevicePasswordEnabled, false);
+    assert.equal(BUILTIN_POLICY.settings.AllowNonProvisionableDevices, false);
   });
 
   it('parses admin values and refuses bad ones', () => {

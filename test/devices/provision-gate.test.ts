@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EMPTY_STATE, type DeviceState } from '../../src/devices/device-state.ts';
 import type { DeviceView } from '../../src/devices/manager.ts';
-import { BUILTIN_POLICY, resolvePolicy } from '../../src/devices/policy.ts';
+import { BUILTIN_POLICY, BUILTIN_POLICY_WITHOUT_PROVISIONING, resolvePolicy } from '../../src/devices/policy.ts';
 import { decide, refusal } from '../../src/devices/provision-gate.ts';
 import { toXml } from '../../src/wbxml/index.ts';
 
@@ -19,8 +19,21 @@ const view = (state: Partial<DeviceState> = {}, policy = strict, level: 'allow' 
 const status = (d: ReturnType<typeof decide>) => (d.pass ? 'pass' : d.status);
 
 describe('provisioning gate', () => {
-  it('lets everything through for a policy that does not require provisioning', () => {
-    assert.equal(status(decide('Sync', undefined, view(EMPTY_STATE, BUILTIN_POLICY), now)), 'pass');
+  it('lets everything through for a policy that does not require provisioning (the built-in one with --no-provisioning)', () => {
+    assert.equal(status(decide('Sync', undefined, view(EMPTY_STATE, BUILTIN_POLICY_WITHOUT_PROVISIONING), now)), 'pass');
+  });
+
+  it('the built-in policy requires provisioning (issue 14 item 10): a new device gets 142', () => {
+    assert.equal(status(decide('Sync', undefined, view(EMPTY_STATE, BUILTIN_POLICY), now)), 142);
+    assert.equal(status(decide('FolderSync', '0', view(EMPTY_STATE, BUILTIN_POLICY), now)), 142);
+  });
+
+  it('AllowNonProvisionableDevices: a device that never provisioned and sends no key passes; one that started is held to it', () => {
+    const loose = resolvePolicy('loose', 1, { AllowNonProvisionableDevices: true });
+    assert.equal(status(decide('Sync', undefined, view(EMPTY_STATE, loose), now)), 'pass');
+    assert.equal(status(decide('Sync', '0', view(EMPTY_STATE, loose), now)), 142, 'a device sending 0 provisions');
+    assert.equal(status(decide('Sync', undefined, view({ ...EMPTY_STATE, pendingKey: '5' }, loose), now)), 142);
+    assert.equal(status(decide('Sync', '9', view({ ...EMPTY_STATE, policyKey: '8', policyName: 'loose', policyRevision: 1 }, loose), now)), 144);
   });
 
   it('asks for provisioning: no key, 0 or the temporary key 142; another key or a changed policy 144; refresh due 143', () => {

@@ -17,7 +17,7 @@ export async function startAccessServer(backend: 'sqlite' | 'postgres' | 'memory
     users: [ALICE, ADMIN],
     backend,
     logLevel: 'warn',
-    services: (store, _, mailboxes) => ({ devices: (manager = new DeviceManager(store, mailboxes, { adminEmail: ADMIN.email, cacheTtlMs: 0 })) }),
+    services: (store, _, mailboxes) => ({ devices: (manager = new DeviceManager(store, mailboxes, { adminEmail: ADMIN.email, cacheTtlMs: 0, requireProvisioning: false })) }),
   });
   return { server, manager: manager! };
 }

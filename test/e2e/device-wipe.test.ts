@@ -25,7 +25,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     const state = async (c: EasClient) => parseDeviceState((await server.store.devices.getDeviceState(userId(), c.deviceId))?.data);
 
     before(async () => {
-      server = await startTestServer({ users: [ALICE], backend, logLevel: 'warn', services: (store, _, mailboxes) => ({ devices: (manager = new DeviceManager(store, mailboxes)) }) });
+      server = await startTestServer({ users: [ALICE], backend, logLevel: 'warn', services: (store, _, mailboxes) => ({ devices: (manager = new DeviceManager(store, mailboxes, { requireProvisioning: false })) }) });
     });
     after(() => server.close());
 

@@ -133,7 +133,7 @@ describe('throttling in the admin view', () => {
   it('kb-2.9: easd device show and list show the throttle while it lasts', async () => {
     const temp = await openTempSqliteStore();
     const user = await temp.store.createUser({ email: ALICE.email, passwordHash: await hashPassword(ALICE.password) });
-    const app = (await buildRuntime({ server: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false, protection: { throttle: { ...THROTTLE, blockMs: 60_000 } } } }, {
+    const app = (await buildRuntime({ server: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false, protection: { throttle: { ...THROTTLE, blockMs: 60_000 } } }, requireProvisioning: false }, {
       store: temp.store,
       log: pino({ level: 'silent' }),
       handlers: commandHandlers()

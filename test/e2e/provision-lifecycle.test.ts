@@ -46,17 +46,40 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       manager.invalidateAll();
     };
 
-    it('without a policy that requires it, a device syncs without ever provisioning (the built-in default)', async () => {
+    it('issue 14 item 10: the built-in policy (none configured) requires provisioning, with an all-permissive document', async () => {
       await server.store.devices.assignPolicy(userId(), null);
       manager.invalidateAll();
+      // 16.1 and 14.1: Status 142 in the command; 12.1: HTTP 449 (MS-ASHTTP 3.2.5.1).
       const c = phone('16.1');
-      const r = await c.post('FolderSync', folderSyncRequest());
-      assert.equal(topStatus(r, 'FolderHierarchy'), 1);
-      // A device that provisions anyway gets the permissive document and a working key.
+      assert.equal(topStatus(await c.post('FolderSync', folderSyncRequest()), 'FolderHierarchy'), 142);
+      assert.equal(topStatus(await c.post('Sync', undefined), 'AirSync'), 142);
+      assert.equal((await phone('12.1').post('FolderSync', folderSyncRequest())).status, 449);
+      // Provisioning gives the permissive document (nothing asked of the device) and a working key.
       const p = await provision(c);
       assert.equal(p.status, 1);
+      assert.ok(p.finalKey);
       assert.equal(childText(p.doc!, 'DevicePasswordEnabled', 'Provision'), '0');
+      assert.equal(childText(p.doc!, 'RequireDeviceEncryption', 'Provision'), '0');
+      assert.equal(childText(p.doc!, 'AllowCamera', 'Provision'), '1');
       assert.equal(topStatus(await c.post('FolderSync', folderSyncRequest()), 'FolderHierarchy'), 1);
+      // So the device has a policy key and can be remote-wiped.
+      assert.equal((await state(c)).policyKey, p.finalKey);
+    });
+
+    it('AllowNonProvisionableDevices lets a device that never provisions sync; a device that started provisioning is held to it', async () => {
+      await strict('loose', { AllowNonProvisionableDevices: true });
+      const legacy = phone('14.1');
+      // No X-MS-PolicyKey and never a Provision: let in.
+      assert.equal(topStatus(await legacy.post('FolderSync', folderSyncRequest()), 'FolderHierarchy'), 1);
+      // A device that sends "0" (it provisions) is told to.
+      const modern = phone('16.1');
+      assert.equal(topStatus(await modern.post('FolderSync', folderSyncRequest(), { headers: { 'X-MS-PolicyKey': '0' } }), 'FolderHierarchy'), 142);
+      // One that got a temporary key and stopped is not let in without its final key.
+      const first = await modern.post('Provision', initialRequest());
+      assert.equal(topStatus(first, 'Provision'), 1);
+      assert.equal(topStatus(await modern.post('FolderSync', folderSyncRequest()), 'FolderHierarchy'), 142);
+      assert.equal((await provision(modern)).status, 1);
+      assert.equal(topStatus(await modern.post('FolderSync', folderSyncRequest()), 'FolderHierarchy'), 1);
     });
 
     it('12.1 from nothing: HTTP 449, then Provision with the 12.1 policy document, then sync', async () => {
@@ -178,7 +201,8 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     });
 
     it("a wrong DeviceId cannot use another device's sync keys either", async () => {
-      await server.store.devices.assignPolicy(userId(BOB), null);
+      await server.store.devices.putPolicy('open', { RequireProvisioning: false });
+      await server.store.devices.assignPolicy(userId(BOB), 'open');
       manager.invalidateAll();
       const a = phone('16.1', BOB);
       const first = await a.post('FolderSync', folderSyncRequest());

@@ -445,7 +445,7 @@ for (const backend of ['sqlite', 'postgres', 'memory'] as const) {
       it('Ping held by one node wakes when another node stores the change (LISTEN/NOTIFY)', async () => {
         // Node B: a second easd server on the same PostgreSQL schema.
         const otherStore: Store = await openPostgresStore(PG_TEST_URL, { schema: server.pgSchema! });
-        const nodeB = (await buildRuntime({ server: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false } }, { store: otherStore, log: collectingLogger([], 'warn'), handlers: commandHandlers()  })).app;
+        const nodeB = (await buildRuntime({ server: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false }, requireProvisioning: false }, { store: otherStore, log: collectingLogger([], 'warn'), handlers: commandHandlers()  })).app;
         await nodeB.listen({ host: '127.0.0.1', port: 0 });
         try {
           const onA = await readyDevice();

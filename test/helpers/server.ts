@@ -126,7 +126,10 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       watch: (userId, folderIds, onChange) => runtime!.services.mailboxes.watch(userId, folderIds, onChange),
     };
     runtime = await buildRuntime(
-      { ...opts.runtimeConfig, server: config },
+      // Provisioning is off for the built-in policy unless a test asks for the default (true):
+      // the tests of other behaviours use devices that do not provision; test/e2e/provision-*
+      // and test/e2e/provision-default.test.ts test the default.
+      { requireProvisioning: false, ...opts.runtimeConfig, server: config },
       {
         store: temp.store,
         log: collectingLogger(logs, opts.logLevel),

@@ -20,7 +20,9 @@ test('easd serve --metrics-listen: metrics on their own listener; easd report ov
     const s0 = await openStore({ dataDir: data });
     await s0.createUser({ email: 'ann@example.com', passwordHash: await hashPassword('ann-password-123'), displayName: 'Ann' });
     await s0.close();
-    const served = spawnEasd(['serve', '--listen', '127.0.0.1:0', '--data', data, '--no-demo-user', '--metrics-listen', '127.0.0.1:0']);
+    // --no-provisioning: the counts below are of one FolderSync and one Sync, without the Provision
+    // round the built-in policy would ask for first.
+    const served = spawnEasd(['serve', '--listen', '127.0.0.1:0', '--data', data, '--no-demo-user', '--no-provisioning', '--metrics-listen', '127.0.0.1:0']);
     try {
       const where = await served.waitFor({ url: /is listening on (http:\/\/[^/\s]+)/, metrics: /serves metrics on (http:\/\/\S+\/metrics)/ });
       const phone = new Device({ url: where.url, user: 'ann@example.com', password: 'ann-password-123', deviceId: 'ANN1', deviceType: 'iPhone', version: '16.1' });

@@ -29,7 +29,19 @@ export interface MFolder {
   parentId: string;
   displayName: string;
   type: number;
+  /** One of the folders a new mailbox starts with (a default folder: no client may change it). */
+  isDefault?: boolean;
 }
+
+/**
+ * A default folder of a new mailbox: one of the reserved types, or easd's Junk E-mail (a mail
+ * folder, type 12, at the root: README "Receiving mail").
+ */
+export const isNewMailboxFolder = (f: Pick<MFolder, 'type' | 'displayName' | 'parentId'>): boolean =>
+  isDefaultType(f.type) || (f.type === 12 && f.displayName === 'Junk E-mail' && f.parentId === ROOT);
+
+/** A folder no client may rename, move or delete: the defaults. */
+export const isProtected = (f: MFolder): boolean => f.isDefault === true || isDefaultType(f.type);
 
 /** Folder types reserved for default folders (MS-ASCMD 2.2.3.186.2): 2-11 and 19. */
 export const isDefaultType = (type: number): boolean => (type >= 2 && type <= 11) || type === 19;
@@ -67,7 +79,7 @@ export class FolderTree {
   }
 
   set(f: MFolder): void {
-    this.folders.set(f.serverId, { serverId: f.serverId, parentId: f.parentId, displayName: f.displayName, type: f.type });
+    this.folders.set(f.serverId, { serverId: f.serverId, parentId: f.parentId, displayName: f.displayName, type: f.type, ...(f.isDefault ? { isDefault: true } : {}) });
   }
 
   /** Removes the folder with its subtree; returns the ServerIds removed. */
@@ -83,7 +95,8 @@ export class FolderTree {
 
   /** Folders in a canonical order (by ServerId) for comparisons. */
   sorted(): MFolder[] {
-    return [...this.folders.values()].map((f) => ({ ...f })).sort((a, b) => (a.serverId < b.serverId ? -1 : a.serverId > b.serverId ? 1 : 0));
+    // What a device can see of a folder (whether it is a default is the server's knowledge).
+    return [...this.folders.values()].map(({ isDefault: _, ...f }) => f).sort((a, b) => (a.serverId < b.serverId ? -1 : a.serverId > b.serverId ? 1 : 0));
   }
 
   /** Problems of shape: a parent that is not in the tree, or a cycle. */
@@ -119,7 +132,7 @@ export function expectUpdate(tree: FolderTree, keyCurrent: boolean, serverId: st
   if (!keyCurrent) return 9;
   const f = tree.get(serverId);
   if (!f) return 4;
-  if (isDefaultType(f.type)) return 2;
+  if (isProtected(f)) return 2;
   if (parentId !== ROOT && !tree.has(parentId)) return 5;
   if (parentId !== ROOT && tree.subtree(serverId).includes(parentId)) return 10;
   if (tree.nameTaken(parentId, name, serverId)) return 2;
@@ -131,7 +144,7 @@ export function expectDelete(tree: FolderTree, keyCurrent: boolean, serverId: st
   if (!keyCurrent) return 9;
   const f = tree.get(serverId);
   if (!f) return 4;
-  if (isDefaultType(f.type)) return 3;
+  if (isProtected(f)) return 3;
   return 1;
 }
 

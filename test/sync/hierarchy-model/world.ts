@@ -28,7 +28,8 @@ import {
   expectStoreUpdate,
   expectUpdate,
   FolderTree,
-  isDefaultType,
+  isNewMailboxFolder,
+  isProtected,
   ROOT,
   type HierarchyChange,
   type MFolder,
@@ -106,8 +107,8 @@ export class HierarchyWorld {
         for (const c of a.changes) {
           assert.equal(c.kind, 'Add', this.where('an initial FolderSync sends only Adds'));
           assert.equal(c.parentId, ROOT, this.where(`default folder ${c.serverId} at the root`));
-          assert.ok(isDefaultType(c.type), this.where(`folder ${c.serverId} of a new mailbox has a default type`));
-          model.set(c);
+          assert.ok(isNewMailboxFolder(c), this.where(`folder ${c.serverId} of a new mailbox is a default folder`));
+          model.set({ ...c, isDefault: true });
           this.born(d.user, c.serverId);
         }
         assert.equal(new Set([...model.folders.values()].map((f) => f.type)).size, a.changes.length, this.where('one folder per default type'));
@@ -166,8 +167,8 @@ export class HierarchyWorld {
    * one time in four a default folder.
    */
   pick(list: MFolder[], n: number): MFolder {
-    const created = list.filter((f) => !isDefaultType(f.type));
-    const defaults = list.filter((f) => isDefaultType(f.type));
+    const created = list.filter((f) => !isProtected(f));
+    const defaults = list.filter((f) => isProtected(f));
     const from = created.length > 0 && (n % 4 !== 3 || defaults.length === 0) ? created : defaults.length > 0 ? defaults : list;
     return from[Math.floor(n / 4) % from.length]!;
   }
@@ -207,7 +208,7 @@ export class HierarchyWorld {
       case 'foreign': {
         const d = this.devices[op.d]!;
         const other = 1 - d.user;
-        const theirs = this.ordered(other, this.models[other]!, (f) => !isDefaultType(f.type) && !this.models[d.user]!.has(f.serverId));
+        const theirs = this.ordered(other, this.models[other]!, (f) => !isProtected(f) && !this.models[d.user]!.has(f.serverId));
         if (theirs.length === 0) return;
         const sid = theirs[op.folder % theirs.length]!.serverId;
         if (op.what === 'create') return this.create(d, sid, 'foreign', 12);
@@ -221,14 +222,14 @@ export class HierarchyWorld {
       }
       case 'srvUpdate': {
         const model = this.models[op.u]!;
-        const mine = this.ordered(op.u, model, (f) => !isDefaultType(f.type));
+        const mine = this.ordered(op.u, model, (f) => !isProtected(f));
         if (mine.length === 0) return;
         const f = mine[op.folder % mine.length]!;
         const parent = op.parent === null ? f.parentId : this.parentOf(this.ordered(op.u, model), op.parent);
         return this.srvUpdate(op.u, f.serverId, parent, op.name === null ? f.displayName : NAMES[op.name]!);
       }
       case 'srvDelete': {
-        const mine = this.ordered(op.u, this.models[op.u]!, (f) => !isDefaultType(f.type));
+        const mine = this.ordered(op.u, this.models[op.u]!, (f) => !isProtected(f));
         if (mine.length === 0) return;
         return this.srvDelete(op.u, mine[op.folder % mine.length]!.serverId);
       }

@@ -52,7 +52,7 @@ export async function startModelEnv(backend: 'sqlite' | 'postgres'): Promise<Mod
     // No throttling or loop detection: retries and repeats must reach the engine. Views are not
     // cached, so a quarantine applies to the device's next request; the other user is the admin.
     config: { protection: PROTECTION_OFF },
-    services: (store, _, mailboxes) => ({ devices: (manager = new DeviceManager(store, mailboxes, { adminEmail: OTHER, cacheTtlMs: 0 })) }),
+    services: (store, _, mailboxes) => ({ devices: (manager = new DeviceManager(store, mailboxes, { adminEmail: OTHER, cacheTtlMs: 0, requireProvisioning: false })) }),
   });
   const other = server.users.get(OTHER)!;
   const folders = await ensureDefaultFolders(server.store, other.id);
