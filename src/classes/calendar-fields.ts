@@ -23,12 +23,13 @@ export const BUSY = f('busyStatus', 'BusyStatus', uint({ min: 0, max: 5 }));
 export const ORGANIZER_NAME = f('organizerName', 'OrganizerName', STRING);
 export const ORGANIZER_EMAIL = f('organizerEmail', 'OrganizerEmail', STRING);
 export const DTSTAMP = f('dtStamp', 'DtStamp', COMPACT_KIND);
-export const END = f('endTime', 'EndTime', COMPACT_KIND);
+// StartTime and EndTime place the event: a malformed one refuses it (calendar-from-eas.ts).
+export const END: FieldDef = { ...f('endTime', 'EndTime', COMPACT_KIND), strict: true };
 export const LOCATION = f('location', 'Location', STRING);
 export const REMINDER = f('reminder', 'Reminder', uint());
 export const SENSITIVITY = f('sensitivity', 'Sensitivity', uint({ min: 0, max: 3 }));
 export const SUBJECT = f('subject', 'Subject', STRING);
-export const START = f('startTime', 'StartTime', COMPACT_KIND);
+export const START: FieldDef = { ...f('startTime', 'StartTime', COMPACT_KIND), strict: true };
 export const UID = f('uid', 'UID', STRING);
 export const CLIENT_UID = f('clientUid', 'ClientUid', STRING);
 export const MEETING_STATUS = f('meetingStatus', 'MeetingStatus', uint({ values: [0, 1, 3, 5, 7, 9, 11, 13, 15] }));

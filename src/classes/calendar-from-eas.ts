@@ -1,6 +1,18 @@
 /**
  * The Calendar class's ApplicationData (MS-ASCAL) -> stored calendar data: an Add, or a Change
  * of the whole item (a Change of one occurrence is calendar-occurrences.ts's).
+ *
+ * A user's event is never refused for an informational element. A Timezone that is not a
+ * TIME_ZONE_INFORMATION (MS-ASCAL 2.2.2.44, MS-ASDTYPE 2.7.6: base64 of exactly 172 bytes) is
+ * left out: iOS has been seen sending empty and truncated blobs (horde/kronolith pull request 68,
+ * "invalid timezone data from iOS clients"), and the event's UTC StartTime and EndTime say when
+ * it is on their own. An Add then has the user's default zone (easd has no per-user zone: UTC,
+ * the zone an item without one is laid out and sent in); a Change keeps the zone the event had.
+ * The same for AllDayEvent, BusyStatus, Reminder, Sensitivity, MeetingStatus, DtStamp, the 14.x
+ * response fields, an attendee's status, type or proposed times, and a UID longer than 300
+ * characters: left out, the event kept, `ctx.dropped` told (the caller logs it). StartTime and
+ * EndTime, the recurrence pattern and an exception's start decide where the event is: a malformed
+ * one is still Status 6, as is an EndTime before the StartTime.
  */
 import { randomBytes } from 'node:crypto';
 
@@ -47,34 +59,39 @@ export function calendarFromEas(appData: WbxmlElement, ctx: ConvertContext, exis
   if (tz) {
     const v = (text(tz) ?? '').trim();
     if (v === '') delete out['timezone'];
-    else {
-      if (!decodeTimezone(v)) throw new ConversionError('Calendar:Timezone is not a base64 TIME_ZONE_INFORMATION');
+    else if (!decodeTimezone(v)) {
+      // Left out (see the header): the event keeps the zone it had, or has the default one.
+      ctx.dropped?.('Calendar:Timezone', timezoneProblem(v));
+    } else {
       out['timezone'] = v;
       // The device's zone replaces one the server derived.
       delete out['timeZone'];
     }
   }
   for (const fd of [ALL_DAY, BUSY, ORGANIZER_NAME, ORGANIZER_EMAIL, DTSTAMP, END, REMINDER, SENSITIVITY, SUBJECT, START]) {
-    fieldFromEas(fd, appData, out);
+    fieldFromEas(fd, appData, out, ctx);
   }
   locationFromEas(appData, out);
-  for (const fd of [MEETING_STATUS, CAL_CATEGORIES, CLIENT_UID, ...TAIL]) fieldFromEas(fd, appData, out);
+  for (const fd of [MEETING_STATUS, CAL_CATEGORIES, CLIENT_UID, ...TAIL]) fieldFromEas(fd, appData, out, ctx);
   applyBodyFromEas(appData, out);
   const attendees = child(appData, 'Attendees', C);
-  if (attendees) setOrDelete(out, 'attendees', attendeesFromEas(attendees));
+  if (attendees) setOrDelete(out, 'attendees', attendeesFromEas(attendees, ctx));
   const recurrence = child(appData, 'Recurrence', C);
   if (recurrence) setOrDelete(out, 'recurrence', recurrenceFromEas(recurrence));
   const exceptions = child(appData, 'Exceptions', C);
-  if (exceptions) setOrDelete(out, 'exceptions', exceptionsFromEas(exceptions));
+  if (exceptions) setOrDelete(out, 'exceptions', exceptionsFromEas(exceptions, ctx));
 
   // UID (MS-ASCAL 2.2.2.46).
   if (!atLeast(ctx, '16.0')) {
     const uid = child(appData, 'UID', C);
     if (uid && (text(uid) ?? '').trim() !== '') {
       const v = text(uid)!.trim();
-      if (v.length > 300) throw new ConversionError('Calendar:UID is longer than 300 characters');
-      out['uid'] = v;
-      delete out['uidGenerated'];
+      // MS-ASCAL 2.2.2.46: at most 300 characters. A longer one is left out; the server makes one.
+      if (v.length > 300) ctx.dropped?.('Calendar:UID', `${v.length} characters, more than 300`);
+      else {
+        out['uid'] = v;
+        delete out['uidGenerated'];
+      }
     }
   }
   if (isNew && str(out, 'uid') === undefined) {
@@ -123,20 +140,24 @@ function locationFromEas(appData: WbxmlElement, out: JsonObject): void {
   fieldFromEas(LOCATION, appData, out);
 }
 
-function attendeesFromEas(e: WbxmlElement): JsonValue | undefined {
+function attendeesFromEas(e: WbxmlElement, ctx?: ConvertContext): JsonValue | undefined {
   const list: JsonObject[] = [];
   for (const a of children(e, 'Attendee', C)) {
     const email = (text(child(a, 'Email', C)) ?? '').trim();
     const name = (text(child(a, 'Name', C)) ?? '').trim();
     if (email === '' && name === '') continue;
     const att: JsonObject = { email, name };
-    const status = smallInt(a, 'AttendeeStatus', C, [0, 2, 3, 4, 5]);
+    // An attendee is kept whatever its optional parts hold (MS-ASCAL 2.2.2.4, 2.2.2.5).
+    const status = smallInt(a, 'AttendeeStatus', C, [0, 2, 3, 4, 5], ctx);
     if (status !== undefined) att['attendeeStatus'] = status;
-    const type = smallInt(a, 'AttendeeType', C, [1, 2, 3]);
+    const type = smallInt(a, 'AttendeeType', C, [1, 2, 3], ctx);
     if (type !== undefined) att['attendeeType'] = type;
     for (const [key, name] of [['proposedStartTime', 'ProposedStartTime'], ['proposedEndTime', 'ProposedEndTime']] as const) {
       const v = text(child(a, name, MR));
-      if (v) att[key] = dateValue(v, `MeetingResponse:${name}`);
+      if (!v) continue;
+      const d = parseEasDate(v);
+      if (d) att[key] = d.toISOString();
+      else ctx?.dropped?.(`MeetingResponse:${name}`, `"${v.slice(0, 40)}" is not a date`);
     }
     list.push(att);
   }
@@ -164,7 +185,7 @@ function recurrenceFromEas(e: WbxmlElement): JsonValue | undefined {
   return rec;
 }
 
-function exceptionsFromEas(e: WbxmlElement): JsonValue | undefined {
+function exceptionsFromEas(e: WbxmlElement, ctx: ConvertContext): JsonValue | undefined {
   const list: JsonObject[] = [];
   const seen = new Set<string>();
   for (const x of children(e, 'Exception', C)) {
@@ -177,7 +198,7 @@ function exceptionsFromEas(e: WbxmlElement): JsonValue | undefined {
     const deleted = text(child(x, 'Deleted', C));
     if (deleted !== undefined && deleted.trim() === '1') out['deleted'] = true;
     else if (deleted !== undefined && deleted.trim() !== '0' && deleted.trim() !== '') throw new ConversionError('Calendar:Deleted is not 0 or 1');
-    if (out['deleted'] !== true) exceptionFieldsFromEas(x, out);
+    if (out['deleted'] !== true) exceptionFieldsFromEas(x, out, ctx);
     const s = storedDate(out, 'startTime');
     const en = storedDate(out, 'endTime');
     if (s && en && en < s) throw new ConversionError('Calendar:Exception EndTime is before StartTime');
@@ -187,20 +208,29 @@ function exceptionsFromEas(e: WbxmlElement): JsonValue | undefined {
 }
 
 /** The fields an Exception (or a 16.0 occurrence Change) carries, into `out`. */
-export function exceptionFieldsFromEas(x: WbxmlElement, out: JsonObject): void {
-  for (const fd of [...EXCEPTION_FIELDS_BEFORE_BODY, ...EXCEPTION_FIELDS_AFTER_LOCATION, ...EXCEPTION_TAIL]) fieldFromEas(fd, x, out);
+export function exceptionFieldsFromEas(x: WbxmlElement, out: JsonObject, ctx?: ConvertContext): void {
+  for (const fd of [...EXCEPTION_FIELDS_BEFORE_BODY, ...EXCEPTION_FIELDS_AFTER_LOCATION, ...EXCEPTION_TAIL]) fieldFromEas(fd, x, out, ctx);
   locationFromEas(x, out);
   applyBodyFromEas(x, out);
   const attendees = child(x, 'Attendees', C);
-  if (attendees) setOrDelete(out, 'attendees', attendeesFromEas(attendees));
+  if (attendees) setOrDelete(out, 'attendees', attendeesFromEas(attendees, ctx));
 }
 
-function smallInt(e: WbxmlElement, name: string, ns: string, values: number[]): number | undefined {
+/** An optional enumeration: undefined when absent, or out of `values` (then `ctx.dropped` is told). */
+function smallInt(e: WbxmlElement, name: string, ns: string, values: number[], ctx?: ConvertContext): number | undefined {
   const v = text(child(e, name, ns));
   if (v === undefined || v.trim() === '') return undefined;
-  const n = Number(v.trim());
-  if (!values.includes(n)) throw new ConversionError(`${ns}:${name}: "${v.slice(0, 20)}" is out of range`);
-  return n;
+  const t = v.trim();
+  const n = /^\d{1,3}$/.test(t) ? Number(t) : NaN;
+  if (values.includes(n)) return n;
+  ctx?.dropped?.(`${ns}:${name}`, `"${t.slice(0, 20)}" is not one of ${values.join(', ')}`);
+  return undefined;
+}
+
+/** Why a Timezone value is not a TIME_ZONE_INFORMATION, for the log. */
+function timezoneProblem(v: string): string {
+  if (v.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) return `not base64 (${v.length} characters)`;
+  return `${Buffer.from(v, 'base64').length} bytes, not the 172 of a TIME_ZONE_INFORMATION (MS-ASDTYPE 2.7.6)`;
 }
 
 /** An EAS date value as ISO; ConversionError naming `what` when it is not a date. */

@@ -31,7 +31,7 @@ export function changeInstance(existing: JsonObject, instanceId: string, appData
   const base: JsonObject = i >= 0 ? { ...list[i]! } : { exceptionStartTime: key };
   delete base['deleted'];
   let changed: JsonObject = { ...base };
-  exceptionFieldsFromEas(appData, changed);
+  exceptionFieldsFromEas(appData, changed, ctx);
   if (isAttendeeCopy(existing, ctx.userEmail)) {
     const own: JsonObject = { ...base };
     for (const k of ATTENDEE_OWN) {

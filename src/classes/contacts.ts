@@ -8,7 +8,7 @@
  *     birthday?, anniversary?: string                // a calendar day, "YYYY-MM-DD" (see below)
  *     children?: string[]                            // Children/Child (MS-ASCNTC 2.2.2.16)
  *     categories?: string[]
- *     picture?: string                               // base64, at most PICTURE_MAX_BASE64 chars
+ *     picture?: string                               // base64, at most ctx.pictureMaxBytes of image
  *     weightedRank?: number                          // 14.0+, server-set (recipient cache)
  *     body?: { text?, html? }                        // the contact's notes; see body.ts
  *   }
@@ -32,8 +32,18 @@
  * clients that round to the nearest day as easd does read midnight as that day too. A device
  * therefore reads back the day another device stored, whatever the zones of the two.
  *
- * Picture (MS-ASCNTC 2.2.2.58): base64, limited to 48 KB of base64 text; a larger one "MUST"
- * get Status 6, and so does one that is not base64 at all. Nothing of the item is stored then.
+ * Picture (MS-ASCNTC 2.2.2.58): base64, which the spec limits to 48 KB of base64 text, with
+ * Status 6 for a larger one. Phones do not keep to it (an iPhone photo is hundreds of KB), and
+ * refusing the whole contact lost it on the server. easd does what Z-Push does (Z-Hub/Z-Push
+ * src/config.php, SYNC_CONTACTS_MAXPICTURESIZE, default 5 MB "as ActiveSync clients set much
+ * bigger contact photos"): a picture up to `ctx.pictureMaxBytes` of image (default 5 MB,
+ * `--max-contact-picture-size`) is kept; a larger one, or one that is not base64, is left out
+ * (the contact is stored, the drop is logged). Towards devices the spec's limit holds: a Sync or
+ * Fetch carries a Picture of at most 48 KB of base64; a larger stored one is not sent, and since
+ * the device never had it, a Change that leaves Picture out keeps it (an empty Picture clears it).
+ *
+ * Birthday and Anniversary that are not dates are left out the same way (logged); the contact is
+ * kept. Every other contact field is a plain string.
  *
  * Text that was not UTF-8 on the wire (the decoder's U+FFFD) is a ConversionError (Status 6)
  * rather than a contact stored with replacement characters.
@@ -60,8 +70,11 @@ import { ConversionError, type ConvertContext, type ItemConverter } from './type
 const C = 'Contacts';
 const C2 = 'Contacts2';
 
-/** Largest Picture accepted, in characters of base64 (MS-ASCNTC 2.2.2.58: 48 KB). */
+/** Largest Picture sent to a device, in characters of base64 (MS-ASCNTC 2.2.2.58: 48 KB). */
 export const PICTURE_MAX_BASE64 = 48 * 1024;
+
+/** Default largest Picture a device may store, in bytes of image (Z-Push's default, see the header). */
+export const DEFAULT_PICTURE_MAX_BYTES = 5 * 1024 * 1024;
 
 type Kind = 'string' | 'day' | 'children' | 'categories' | 'picture' | 'rank';
 
@@ -182,12 +195,26 @@ export function dayToEas(day: string): string {
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-/** The Picture a client sent, whitespace removed; ConversionError when too large or not base64. */
-export function checkPicture(raw: string): string {
+/** Bytes of image a base64 string holds. */
+function decodedSize(b64: string): number {
+  return (b64.length / 4) * 3 - (b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0);
+}
+
+/**
+ * The Picture a client sent, whitespace removed ('' clears the picture), or why it is left out:
+ * not base64, or more than `maxBytes` of image.
+ */
+export function checkPicture(raw: string, maxBytes = DEFAULT_PICTURE_MAX_BYTES): { value: string } | { dropped: string } {
   const v = raw.replace(/\s+/g, '');
-  if (v.length > PICTURE_MAX_BASE64) throw new ConversionError(`Contacts:Picture is ${v.length} characters of base64, more than ${PICTURE_MAX_BASE64} (MS-ASCNTC 2.2.2.58)`);
-  if (v.length % 4 !== 0 || !BASE64.test(v)) throw new ConversionError('Contacts:Picture is not base64');
-  return v;
+  if (v.length % 4 !== 0 || !BASE64.test(v)) return { dropped: 'not base64' };
+  const size = decodedSize(v);
+  if (size > maxBytes) return { dropped: `${size} bytes of image, more than the ${maxBytes} this server keeps (--max-contact-picture-size)` };
+  return { value: v };
+}
+
+/** Whether a stored picture fits what a device may be sent (MS-ASCNTC 2.2.2.58). */
+function sendable(picture: string): boolean {
+  return picture.length <= PICTURE_MAX_BASE64;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -202,8 +229,9 @@ function fieldElement(f: ContactField, data: JsonObject): WbxmlElement | undefin
   if (v === undefined || v === null) return undefined;
   switch (f.kind) {
     case 'string':
-    case 'picture':
       return typeof v === 'string' && v !== '' ? el(f.ns, f.name, v) : undefined;
+    case 'picture':
+      return typeof v === 'string' && v !== '' && sendable(v) ? el(f.ns, f.name, v) : undefined;
     case 'day': {
       const day = storedDay(v);
       return day ? el(f.ns, f.name, dayToEas(day)) : undefined;
@@ -230,14 +258,17 @@ function toEas(data: JsonObject, ctx: ConvertContext): WbxmlElement[] {
 }
 
 /** Whether an omitted element keeps its stored value on a Change (MS-ASCMD 2.2.3.179). */
-export function isGhosted(f: { ns: string; name: string; key: string }, supported: readonly string[] | undefined): boolean {
+export function isGhosted(f: { ns: string; name: string; key: string }, supported: readonly string[] | undefined, existing?: JsonObject): boolean {
+  // A picture too large to be sent never reached the device: its absence is not a removal.
+  const picture = f.key === 'picture' ? existing?.['picture'] : undefined;
+  if (typeof picture === 'string' && !sendable(picture)) return true;
   // Not in the ghostable set: kept when omitted, unless the client says it manages the element.
   if (NOT_GHOSTABLE.has(f.key)) return !(supported ?? []).includes(`${f.ns}:${f.name}`);
   if (supported === undefined) return false;
   return !supported.includes(`${f.ns}:${f.name}`);
 }
 
-function readField(f: ContactField, e: WbxmlElement, out: JsonObject): void {
+function readField(f: ContactField, e: WbxmlElement, out: JsonObject, ctx: ConvertContext): void {
   switch (f.kind) {
     case 'string': {
       const v = text(e) ?? '';
@@ -249,9 +280,11 @@ function readField(f: ContactField, e: WbxmlElement, out: JsonObject): void {
       return;
     }
     case 'picture': {
-      const v = checkPicture(text(e) ?? '');
-      if (v === '') delete out[f.key];
-      else out[f.key] = v;
+      const p = checkPicture(text(e) ?? '', ctx.pictureMaxBytes ?? DEFAULT_PICTURE_MAX_BYTES);
+      // Left out, the contact kept: the stored picture (a Change) stays as it was.
+      if ('dropped' in p) ctx.dropped?.(`${f.ns}:${f.name}`, p.dropped);
+      else if (p.value === '') delete out[f.key];
+      else out[f.key] = p.value;
       return;
     }
     case 'day': {
@@ -261,8 +294,8 @@ function readField(f: ContactField, e: WbxmlElement, out: JsonObject): void {
         return;
       }
       const day = dayFromEas(raw);
-      if (!day) throw new ConversionError(`${f.ns}:${f.name}: "${raw.slice(0, 40)}" is not a date`);
-      out[f.key] = day;
+      if (day) out[f.key] = day;
+      else ctx.dropped?.(`${f.ns}:${f.name}`, `"${raw.slice(0, 40)}" is not a date`);
       return;
     }
     case 'children': {
@@ -287,8 +320,8 @@ function fromEas(appData: WbxmlElement, ctx: ConvertContext, existing?: JsonObje
   for (const f of CONTACT_FIELDS) {
     if (f.serverOnly) continue;
     const e = child(appData, f.name, f.ns);
-    if (e) readField(f, e, out);
-    else if (existing && !isGhosted(f, ctx.supported)) delete out[f.key];
+    if (e) readField(f, e, out, ctx);
+    else if (existing && !isGhosted(f, ctx.supported, existing)) delete out[f.key];
   }
   applyBodyFromEas(appData, out);
   // Older stored values (an ISO instant) become days on the next write.

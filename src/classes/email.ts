@@ -109,7 +109,8 @@ const SIMPLE_FIELDS: readonly FieldDef[] = [
 
 /** Flag children in the order Email.xsd lists them (MS-ASEMAIL section 6, element Flag). */
 const FLAG_FIELDS: readonly FieldDef[] = [
-  { key: 'status', ns: E, name: 'Status', kind: uint({ values: [0, 1, 2] }) },
+  // Status says what the flag is (cleared, complete, active): a malformed one refuses the Change.
+  { key: 'status', ns: E, name: 'Status', kind: uint({ values: [0, 1, 2] }), strict: true },
   { key: 'flagType', ns: E, name: 'FlagType', kind: STRING },
   { key: 'dateCompleted', ns: T, name: 'DateCompleted', kind: DATE_TIME_KIND },
   { key: 'completeTime', ns: E, name: 'CompleteTime', kind: DATE_TIME_KIND },
@@ -177,10 +178,11 @@ function flagToEas(flag: JsonObject | undefined): WbxmlElement {
 
 function fromEas(appData: WbxmlElement, ctx: ConvertContext, existing?: JsonObject): JsonObject {
   const out: JsonObject = { ...(existing ?? {}) };
-  for (const fd of SIMPLE_FIELDS) fieldFromEas(fd, appData, out);
+  // A malformed optional value (Read, Importance, a date) is left out, the rest applied (fields.ts).
+  for (const fd of SIMPLE_FIELDS) fieldFromEas(fd, appData, out, ctx);
   const flag = child(appData, 'Flag', E);
   if (flag) {
-    const parsed = flagFromEas(flag);
+    const parsed = flagFromEas(flag, ctx);
     if (parsed) out['flag'] = parsed;
     else delete out['flag'];
   }
@@ -191,12 +193,17 @@ function fromEas(appData: WbxmlElement, ctx: ConvertContext, existing?: JsonObje
 }
 
 /** A client's Flag: the whole flag is replaced; an empty Flag or Status 0 clears it. */
-function flagFromEas(flag: WbxmlElement): JsonObject | undefined {
+function flagFromEas(flag: WbxmlElement, ctx: ConvertContext): JsonObject | undefined {
   if (children(flag).length === 0) return undefined;
   const out: JsonObject = {};
-  for (const fd of FLAG_FIELDS) fieldFromEas(fd, flag, out);
+  const dropped: string[] = [];
+  const flagCtx: ConvertContext = { ...ctx, dropped: (element, reason) => (dropped.push(element), ctx.dropped?.(element, reason)) };
+  for (const fd of FLAG_FIELDS) fieldFromEas(fd, flag, out, flagCtx);
   const status = out['status'];
   if (status === undefined || status === 0) return undefined;
+  // One of the four dates that go together malformed: the flag is kept without dates.
+  const DATES = ['startDate', 'dueDate', 'utcStartDate', 'utcDueDate'];
+  if (FLAG_FIELDS.some((fd) => DATES.includes(fd.key) && dropped.includes(`${fd.ns}:${fd.name}`))) for (const k of DATES) delete out[k];
   // MS-ASEMAIL 2.2.2.72, 2.2.2.31, 2.2.2.87, 2.2.2.86: the four dates all set or all absent,
   // the due date not before the start date; otherwise Status 6.
   const dates = ['startDate', 'dueDate', 'utcStartDate', 'utcDueDate'].filter((k) => out[k] !== undefined);

@@ -144,6 +144,12 @@ export interface FieldDef {
   since?: EasVersion;
   /** First protocol version that no longer has it. */
   until?: EasVersion;
+  /**
+   * A malformed value refuses the item (ConversionError, Sync Status 6) instead of being left
+   * out: for elements a class requires (Tasks:Complete, MS-ASTASK 2.2.2.7) or that decide the
+   * item's dates (StartTime, EndTime, a recurrence pattern), where a guess would misplace it.
+   */
+  strict?: true;
 }
 
 export const STRING: FieldKind = { type: 'string' };
@@ -188,13 +194,18 @@ export function fieldToEas(f: FieldDef, data: JsonObject): WbxmlElement | undefi
 
 /**
  * Reads one field from a client's ApplicationData into `out`. Absent element: `out` is left as it
- * is (the existing value is kept). Empty element: the field is cleared. Malformed value:
- * ConversionError.
+ * is (the existing value is kept). Empty element: the field is cleared. Malformed value of an
+ * optional element: left out, and `ctx.dropped` is told; a user's item is never refused for an
+ * informational field (a date, an enumeration, a number out of range). The field then keeps what
+ * `out` holds (a copy of the stored item, for classes that start from it), or, when `existing` is
+ * given (classes whose Change is the whole item and starts empty: tasks, notes), the stored
+ * item's value. Malformed value of a `strict` element: ConversionError (Status 6).
  */
-export function fieldFromEas(f: FieldDef, appData: WbxmlElement, out: JsonObject): void {
+export function fieldFromEas(f: FieldDef, appData: WbxmlElement, out: JsonObject, ctx?: ConvertContext, existing?: JsonObject): void {
   const e = child(appData, f.name, f.ns);
   if (!e) return;
   if (f.kind.type === 'categories') {
+    // An empty Categories container clears them, as an empty element clears any field.
     out[f.key] = children(e, 'Category', f.ns).map((c) => text(c) ?? '');
     return;
   }
@@ -203,7 +214,20 @@ export function fieldFromEas(f: FieldDef, appData: WbxmlElement, out: JsonObject
     delete out[f.key];
     return;
   }
-  out[f.key] = parseValue(f, raw);
+  try {
+    out[f.key] = parseValue(f, raw);
+  } catch (err) {
+    if (f.strict || !(err instanceof ConversionError)) throw err;
+    if (existing) keepExisting(out, f.key, existing);
+    ctx?.dropped?.(`${f.ns}:${f.name}`, err.message);
+  }
+}
+
+/** A dropped field: the stored item's value stays (a Change), else the field is absent (an Add). */
+export function keepExisting(out: JsonObject, key: string, existing: JsonObject | undefined): void {
+  const v = existing?.[key];
+  if (v !== undefined) out[key] = v;
+  else delete out[key];
 }
 
 function parseValue(f: FieldDef, raw: string): JsonValue {

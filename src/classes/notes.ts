@@ -71,7 +71,8 @@ function fromEas(appData: WbxmlElement, ctx: ConvertContext, existing?: JsonObje
   // The whole note: only the body survives from the stored one (see the header).
   const out: JsonObject = {};
   if (existing?.['body'] !== undefined) out['body'] = existing['body'];
-  for (const fd of [SUBJECT, MESSAGE_CLASS, LAST_MODIFIED, NOTE_CATEGORIES]) fieldFromEas(fd, appData, out);
+  // A malformed LastModifiedDate is left out (fields.ts), the note kept: the time of the write.
+  for (const fd of [SUBJECT, MESSAGE_CLASS, LAST_MODIFIED, NOTE_CATEGORIES]) fieldFromEas(fd, appData, out, ctx);
   applyBodyFromEas(appData, out);
   if (out['lastModifiedDate'] === undefined) out['lastModifiedDate'] = (ctx.now ?? (() => new Date()))().toISOString().replace(/\.\d{3}Z$/, '.000Z');
   return out;

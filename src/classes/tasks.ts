@@ -39,7 +39,10 @@
  * that was sent a truncated body does not send it back, so an omitted Body is kept.
  *
  * From a client: DueDate before StartDate, or UtcDueDate before UtcStartDate, is a
- * ConversionError (Status 6). A task marked complete without a DateCompleted gets the current
+ * ConversionError (Status 6), as is a malformed Complete (required, MS-ASTASK 2.2.2.7) or a
+ * malformed Recurrence child (the pattern decides the task's dates). A malformed optional element
+ * (Importance, Sensitivity, ReminderSet, a date) is left out and the task kept: on a Change the
+ * stored value stays; `ctx.dropped` is told (the caller logs it). A task marked complete without a DateCompleted gets the current
  * time (a response MUST carry DateCompleted when Complete is 1); un-completing drops it.
  *
  * Completing one occurrence of a recurring task (`completeOccurrence`, run on a client Change
@@ -97,7 +100,7 @@ const BEFORE_RECURRENCE: readonly FieldDef[] = [
   f('categories', 'Categories', CATEGORIES),
 ];
 const AFTER_RECURRENCE: readonly FieldDef[] = [
-  f('complete', 'Complete', BOOL),
+  { ...f('complete', 'Complete', BOOL), strict: true },
   f('dateCompleted', 'DateCompleted', DATE_TIME_KIND),
   f('sensitivity', 'Sensitivity', uint({ min: 0, max: 3 })),
   f('reminderTime', 'ReminderTime', DATE_TIME_KIND),
@@ -106,7 +109,7 @@ const AFTER_RECURRENCE: readonly FieldDef[] = [
   f('subOrdinalDate', 'SubOrdinalDate', STRING, '12.0'),
 ];
 /** Children of Recurrence, in schema order (MS-ASTASK 2.2.2.20). */
-const RECURRENCE: readonly FieldDef[] = [
+const RECURRENCE: readonly FieldDef[] = ([
   f('type', 'Type', uint({ values: [0, 1, 2, 3, 5, 6] })),
   f('start', 'Start', DATE_TIME_KIND),
   f('until', 'Until', DATE_TIME_KIND),
@@ -121,7 +124,7 @@ const RECURRENCE: readonly FieldDef[] = [
   f('calendarType', 'CalendarType', uint({ values: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 20] }), '14.0'),
   f('isLeapMonth', 'IsLeapMonth', BOOL, '14.0'),
   f('firstDayOfWeek', 'FirstDayOfWeek', uint({ min: 0, max: 6 }), '14.1'),
-];
+] satisfies FieldDef[]).map((fd): FieldDef => ({ ...fd, strict: true }));
 
 function push(out: WbxmlElement[], fd: FieldDef, data: JsonObject, ctx: ConvertContext): void {
   if (!fieldApplies(fd, ctx)) return;
@@ -169,7 +172,7 @@ function fromEas(appData: WbxmlElement, ctx: ConvertContext, existing?: JsonObje
   // The whole task: only the body survives from the stored one (see the header).
   const out: JsonObject = {};
   if (existing?.['body'] !== undefined) out['body'] = existing['body'];
-  for (const fd of [SUBJECT, ...BEFORE_RECURRENCE, ...AFTER_RECURRENCE]) fieldFromEas(fd, appData, out);
+  for (const fd of [SUBJECT, ...BEFORE_RECURRENCE, ...AFTER_RECURRENCE]) fieldFromEas(fd, appData, out, ctx, existing ?? {});
   const r = child(appData, 'Recurrence', T);
   if (r) {
     const rec = recurrenceFromEas(r);

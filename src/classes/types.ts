@@ -56,6 +56,17 @@ export interface ConvertContext {
   newBlobs?: BlobPart[];
   /** Largest attachment a device may add, in bytes (default attachments.ts MAX_ATTACHMENT_BYTES). */
   maxAttachmentBytes?: number;
+  /**
+   * Largest contact Picture a client may store, in bytes of image (decoded base64); a larger one
+   * is left out and the contact kept (src/classes/contacts.ts). Default DEFAULT_PICTURE_MAX_BYTES.
+   */
+  pictureMaxBytes?: number;
+  /**
+   * Told of every optional element a client sent malformed (a bad date, an unknown enum value, a
+   * truncated Timezone, a photo over the limit) that was left out while the item was kept: the
+   * caller logs it (warn). `element` is "CodePage:Name".
+   */
+  dropped?: (element: string, reason: string) => void;
 }
 
 /** A client sent an item the class cannot take (Sync Status 6, MS-ASCMD 2.2.3.177.17). */

@@ -30,6 +30,7 @@ import { autoReplyHook } from '../settings/auto-reply-hook.ts';
 import { StoreMailboxProvider } from '../store/store-mailbox.ts';
 import type { Store } from '../store/types.ts';
 import { ChangeHub } from '../sync/change-hub.ts';
+import { DEFAULT_PICTURE_MAX_BYTES } from '../classes/contacts.ts';
 import { KeyedLock } from '../sync/keyed-lock.ts';
 
 export interface RuntimeConfig {
@@ -49,6 +50,8 @@ export interface RuntimeConfig {
   requireProvisioning?: boolean;
   /** Headers that file a delivered message as junk (`--junk-header`); default DEFAULT_JUNK_RULES, [] for none. */
   junkRules?: readonly JunkRule[];
+  /** Largest contact picture a device may store, in bytes of image (`--max-contact-picture-size`). */
+  maxContactPictureBytes?: number;
 }
 
 /** What the caller already has: the open store and the logger, and what a test replaces. */
@@ -108,6 +111,7 @@ export async function buildRuntime(config: RuntimeConfig, parts: RuntimeParts): 
     syncLocks: new KeyedLock(),
     quietAnswers: new QuietAnswers(),
     freeBusy: new FreeBusyCache(),
+    contactPictureMaxBytes: config.maxContactPictureBytes ?? DEFAULT_PICTURE_MAX_BYTES,
     // The store's token covers its own mailboxes; another provider's is combined with it. Only
     // ctx.mailbox is asked lazily, so the store-backed path never opens a mailbox for it.
     writeToken: parts.mailboxes ? (ctx) => combinedToken(requestStore.writeToken(), ctx.mailbox.writeToken()) : () => requestStore.writeToken(),

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { hashPassword } from '../auth/password.ts';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../http/server.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../mail/lmtp-server.ts';
+import { DEFAULT_PICTURE_MAX_BYTES } from '../classes/contacts.ts';
 import { buildRuntime } from './runtime.ts';
 import type { Store } from '../store/types.ts';
 import { parseStartTls } from '../mail/relay.ts';
@@ -40,6 +41,7 @@ interface ServeOptions extends StoreCliOptions, ProtectionCliOptions, JunkCliOpt
   adminEmail?: string;
   metricsListen?: string;
   provisioning: boolean;
+  maxContactPictureSize: string;
 }
 
 /** Repeatable --accepted-domain; the environment variable may list several, comma-separated. */
@@ -114,6 +116,12 @@ export function registerServe(program: Command): void {
     );
   // The built-in policy requires provisioning (src/devices/policy.ts); turning it off is explicit.
   cmd.addOption(new Option('--no-provisioning', 'devices under the built-in policy sync without provisioning (they cannot be remote-wiped until they provision)').env('EASD_NO_PROVISIONING'));
+  // Contact photos phones store (src/classes/contacts.ts): up to this, a larger one is left out.
+  cmd.addOption(
+    new Option('--max-contact-picture-size <size>', 'largest contact photo a phone may store (e.g. 5M); a larger one is left out, the contact kept')
+      .env('EASD_MAX_CONTACT_PICTURE_SIZE')
+      .default(`${DEFAULT_PICTURE_MAX_BYTES / 1024 / 1024}M`),
+  );
   cmd.addOption(new Option('--admin-email <address>', 'administrator told of quarantined devices (delivered to the Inbox if a local user)').env('EASD_ADMIN_EMAIL'));
   // Prometheus metrics on a separate listener only (src/http/metrics.ts): off by default.
   cmd.addOption(new Option('--metrics-listen <host:port>', 'serve Prometheus metrics at /metrics on this separate address (e.g. 127.0.0.1:9464)').env('EASD_METRICS_LISTEN'));
@@ -144,6 +152,7 @@ export function registerServe(program: Command): void {
         server: { maxRequestBytes: parseSize(opts.maxRequestSize), publicUrl: opts.publicUrl, trustProxy, allowPlainHttp: opts.allowPlainHttp, tls, metrics: opts.metricsListen !== undefined, protection },
         acceptedDomains: opts.acceptedDomain,
         maxMessageBytes: parseSize(opts.maxMessageSize),
+        maxContactPictureBytes: parseSize(opts.maxContactPictureSize),
         ...(opts.smtpRelay
           ? {
               relay: {

@@ -32,6 +32,8 @@ export interface Services {
   quietAnswers: QuietAnswers;
   /** Recent free/busy answers (src/commands/resolve-recipients.ts). */
   freeBusy: FreeBusyCache;
+  /** Largest contact picture a device may store, in bytes of image (`--max-contact-picture-size`; src/classes/contacts.ts). */
+  contactPictureMaxBytes?: number;
   /**
    * A value that changes whenever the device's state or the user's mailbox may have been
    * written to, or undefined when a backend cannot tell (then no quiet answer is kept): the

@@ -112,6 +112,9 @@ async function handleSync(ctx: CommandContext, out: { waits: boolean }): Promise
     readOnly: ctx.restricted?.readOnly,
     now: () => Date.now(),
     locks: ctx.services.syncLocks,
+    // Malformed optional fields of a device's item: left out, the item kept, logged (src/classes/fields.ts).
+    pictureMaxBytes: ctx.services.contactPictureMaxBytes,
+    onDropped: (folder, element, reason) => ctx.log.warn({ folder: folder.serverId, element, reason }, 'kept a device\'s item without a malformed optional field'),
     onClientWrite: async (folder, item, appData) => {
       if (asksToSend(folder, appData, ctx.version)) await sendDraft({ mailbox: ctx.mailbox, user, version: ctx.version, outbound: ctx.services.outbound, log: ctx.log }, item, appData);
     },

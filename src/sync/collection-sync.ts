@@ -102,7 +102,13 @@ async function syncFolder(ctx: SyncContext, req: CollectionRequest & { syncKey: 
   const { state, plan, held } = view;
   const itemClass = classForFolderType(folder.type);
   const converter = converterFor(itemClass);
-  const cctx: ConvertContext = { ...convertContext(ctx.version, options), supported: state.supported, userEmail: ctx.user.email };
+  const cctx: ConvertContext = {
+    ...convertContext(ctx.version, options),
+    supported: state.supported,
+    userEmail: ctx.user.email,
+    ...(ctx.pictureMaxBytes !== undefined ? { pictureMaxBytes: ctx.pictureMaxBytes } : {}),
+    ...(ctx.onDropped ? { dropped: (element: string, reason: string) => ctx.onDropped!(folder, element, reason) } : {}),
+  };
 
   // Client commands (MS-ASCMD 2.2.3.32 Commands): answered in Responses.
   const responses: WbxmlElement[] = [];

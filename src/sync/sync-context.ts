@@ -69,5 +69,12 @@ export interface SyncContext {
    * it (a retry sent to the other node can still race).
    */
   locks: KeyedLock;
+  /** Largest contact picture a device may store, in bytes of image (ConvertContext.pictureMaxBytes). */
+  pictureMaxBytes?: number;
+  /**
+   * Told of each malformed optional element left out of a device's item that was kept
+   * (ConvertContext.dropped): the caller logs it (warn).
+   */
+  onDropped?: (folder: Folder, element: string, reason: string) => void;
 }
 

@@ -11,7 +11,7 @@ import { ConversionError, type ConvertContext } from '../../src/classes/types.ts
 import { decodeTimezone, tziForZone, encodeTimezone } from '../../src/calendar/timezone.ts';
 import type { JsonObject } from '../../src/store/types.ts';
 import { child, children, el, text } from '../../src/wbxml/tree.ts';
-import { appData, childNames, ctx, find, names, overTheWire } from './helpers.ts';
+import { appData, childNames, ctx, droppedInto, find, names, overTheWire } from './helpers.ts';
 
 const C = 'Calendar';
 const A = 'AirSyncBase';
@@ -244,9 +244,26 @@ test('malformed Recurrence, Exceptions and Attendees are ConversionErrors', () =
     el(C, 'Recurrence', el(C, 'Type', '0'), el(C, 'Occurrences', '-1')),
     el(C, 'Exceptions', el(C, 'Exception', el(C, 'Subject', 'no start'))),
     el(C, 'Exceptions', el(C, 'Exception', el(C, 'ExceptionStartTime', '20260309T080000Z'), el(C, 'Deleted', '2'))),
-    el(C, 'Attendees', el(C, 'Attendee', el(C, 'Email', 'x@example.com'), el(C, 'Name', 'X'), el(C, 'AttendeeStatus', '9'))),
+    el(C, 'Exceptions', el(C, 'Exception', el(C, 'ExceptionStartTime', '20260309T080000Z'), el(C, 'StartTime', 'soon'))),
   ];
   for (const e of bad) assert.throws(() => conv.fromEas(appData(e), c, MEETING), ConversionError, JSON.stringify(e));
+});
+
+test('an attendee or exception with a malformed optional part is kept without it (issue 14 item 9)', () => {
+  const dropped: string[] = [];
+  const c = ctx('14.1', { ...fixed(), ...droppedInto(dropped) });
+  const attendees = el(
+    C,
+    'Attendees',
+    el(C, 'Attendee', el(C, 'Email', 'x@example.com'), el(C, 'Name', 'X'), el(C, 'AttendeeStatus', '9'), el(C, 'AttendeeType', 'required')),
+    el(C, 'Attendee', el(C, 'Email', 'y@example.com'), el(C, 'Name', 'Y'), el(C, 'AttendeeType', '2')),
+  );
+  const out = conv.fromEas(appData(attendees), c, MEETING);
+  assert.deepEqual(out['attendees'], [{ email: 'x@example.com', name: 'X' }, { email: 'y@example.com', name: 'Y', attendeeType: 2 }]);
+  const exceptions = el(C, 'Exceptions', el(C, 'Exception', el(C, 'ExceptionStartTime', '20260309T080000Z'), el(C, 'Subject', 'moved'), el(C, 'BusyStatus', '7'), el(C, 'Reminder', 'x')));
+  const withException = conv.fromEas(appData(exceptions), c, MEETING);
+  assert.deepEqual(withException['exceptions'], [{ exceptionStartTime: '2026-03-09T08:00:00.000Z', subject: 'moved' }]);
+  assert.deepEqual(dropped, ['Calendar:AttendeeStatus', 'Calendar:AttendeeType', 'Calendar:BusyStatus', 'Calendar:Reminder']);
 });
 
 test('filterTime: the last occurrence of a bounded series; undefined for an endless one', () => {

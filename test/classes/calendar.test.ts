@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { calendarConverter as conv, UTC_TIMEZONE } from '../../src/classes/calendar.ts';
 import { ConversionError, type ConvertContext } from '../../src/classes/types.ts';
 import type { JsonObject } from '../../src/store/types.ts';
-import { child, el, text } from '../../src/wbxml/tree.ts';
-import { appData, ctx, find, names, overTheWire, roundTrip, textOf } from './helpers.ts';
+import { child, el, text, type WbxmlElement } from '../../src/wbxml/tree.ts';
+import { appData, ctx, droppedInto, find, names, overTheWire, roundTrip, textOf } from './helpers.ts';
+import { berlinBlob } from '../helpers/timezone-blobs.ts';
 
 const C = 'Calendar';
 const A = 'AirSyncBase';
@@ -115,22 +116,58 @@ test('a Change keeps the fields it does not carry', () => {
   assert.equal(moved['uid'], FULL['uid'], '16.0 Change keeps the UID');
 });
 
-test('malformed values are ConversionErrors', () => {
+test('a malformed StartTime or EndTime is a ConversionError: they place the event', () => {
   const c = ctx('14.1', fixed());
-  const bad = [
-    el(C, 'StartTime', '2009-11-12 08:00'),
-    el(C, 'EndTime', '20091312T080000Z'),
-    el(C, 'AllDayEvent', '2'),
-    el(C, 'AllDayEvent', 'true'),
-    el(C, 'BusyStatus', '9'),
-    el(C, 'Sensitivity', '4'),
-    el(C, 'MeetingStatus', '2'),
-    el(C, 'Reminder', 'soon'),
-    el(C, 'Timezone', 'not base64!'),
-    el(C, 'Timezone', Buffer.alloc(100).toString('base64')),
-    el(C, 'UID', 'x'.repeat(301)),
-  ];
-  for (const e of bad) assert.throws(() => conv.fromEas(appData(e), c, FULL), ConversionError, JSON.stringify(e));
+  for (const e of [el(C, 'StartTime', '2009-11-12 08:00'), el(C, 'EndTime', '20091312T080000Z')]) {
+    assert.throws(() => conv.fromEas(appData(e), c, FULL), ConversionError, JSON.stringify(e));
+    assert.throws(() => conv.fromEas(appData(el(C, 'Subject', 'x'), e), c), ConversionError, JSON.stringify(e));
+  }
+});
+
+// Informational elements (issue 14 item 9): left out, the event kept and the drop told.
+const TOLERATED: Array<[WbxmlElement, string]> = [
+  [el(C, 'AllDayEvent', '2'), 'Calendar:AllDayEvent'],
+  [el(C, 'AllDayEvent', 'true'), 'Calendar:AllDayEvent'],
+  [el(C, 'BusyStatus', '9'), 'Calendar:BusyStatus'],
+  [el(C, 'Sensitivity', '4'), 'Calendar:Sensitivity'],
+  [el(C, 'MeetingStatus', '2'), 'Calendar:MeetingStatus'],
+  [el(C, 'Reminder', 'soon'), 'Calendar:Reminder'],
+  [el(C, 'Reminder', '-15'), 'Calendar:Reminder'],
+  [el(C, 'DtStamp', 'yesterday'), 'Calendar:DtStamp'],
+  [el(C, 'ResponseType', '8'), 'Calendar:ResponseType'],
+  [el(C, 'AppointmentReplyTime', '2009-02-30T00:00:00Z'), 'Calendar:AppointmentReplyTime'],
+  [el(C, 'Timezone', 'not base64!'), 'Calendar:Timezone'],
+  [el(C, 'Timezone', Buffer.alloc(100).toString('base64')), 'Calendar:Timezone'],
+  // A Berlin blob cut short by 4 bytes (DaylightBias missing), as iOS has been seen to send
+  // (horde/kronolith pull request 68: invalid timezone data from iOS clients).
+  [el(C, 'Timezone', Buffer.from(berlinBlob(), 'base64').subarray(0, 168).toString('base64')), 'Calendar:Timezone'],
+  [el(C, 'UID', 'x'.repeat(301)), 'Calendar:UID'],
+];
+
+test('a Change with a malformed optional element keeps the stored value of that element', () => {
+  for (const [e, element] of TOLERATED) {
+    const dropped: string[] = [];
+    assert.deepEqual(conv.fromEas(appData(e), ctx('14.1', { ...fixed(), ...droppedInto(dropped) }), FULL), FULL, JSON.stringify(e));
+    assert.deepEqual(dropped, [element]);
+  }
+});
+
+test('an Add with a malformed optional element is stored without it', () => {
+  for (const [e, element] of TOLERATED) {
+    const dropped: string[] = [];
+    const out = conv.fromEas(appData(el(C, 'Subject', 'Kept'), el(C, 'StartTime', '20091112T080000Z'), el(C, 'EndTime', '20091112T090000Z'), e), ctx('14.1', { ...fixed(), ...droppedInto(dropped) }));
+    assert.equal(out['subject'], 'Kept', JSON.stringify(e));
+    assert.deepEqual(dropped, [element]);
+  }
+});
+
+test('a truncated Timezone on an Add: the UTC times are kept and the event is in the default zone (UTC)', () => {
+  const truncated = Buffer.from(berlinBlob(), 'base64').subarray(0, 100).toString('base64');
+  const out = conv.fromEas(appData(el(C, 'Timezone', truncated), el(C, 'Subject', 'Standup'), el(C, 'StartTime', '20091112T080000Z'), el(C, 'EndTime', '20091112T083000Z')), ctx('14.1', fixed()));
+  assert.equal(out['startTime'], '2009-11-12T08:00:00.000Z');
+  assert.equal(out['endTime'], '2009-11-12T08:30:00.000Z');
+  assert.equal(out['timezone'], undefined);
+  assert.equal(textOf(conv.toEas(out, ctx('14.1')), 'Timezone', C), UTC_TIMEZONE);
 });
 
 test('EndTime before StartTime is a ConversionError, also against the stored times', () => {

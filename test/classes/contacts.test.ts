@@ -5,7 +5,7 @@ import { CONTACT_FIELDS, PICTURE_MAX_BASE64, contactsConverter as conv, dayFromE
 import { ConversionError } from '../../src/classes/types.ts';
 import { el } from '../../src/wbxml/tree.ts';
 import { FULL_CONTACT, PICTURE } from './contacts-fixture.ts';
-import { appData, ctx, find, names, roundTrip, textOf } from './helpers.ts';
+import { appData, ctx, droppedInto, find, names, roundTrip, textOf } from './helpers.ts';
 
 const N = 'Contacts';
 const N2 = 'Contacts2';
@@ -66,21 +66,48 @@ test('Birthday: the day a device meant, whatever its time zone (no drift)', () =
   assert.equal(textOf(conv.toEas({ birthday: '1980-05-11T14:00:00.000Z' }, ctx('14.1')), 'Birthday', N), '1980-05-12T00:00:00.000Z');
 });
 
-test('invalid dates are ConversionErrors (Sync Status 6)', () => {
+test('an invalid Birthday or Anniversary is left out and the contact kept (issue 14 item 9)', () => {
   for (const e of [el(N, 'Birthday', '11/05/1980'), el(N, 'Birthday', '1980-13-01T00:00:00.000Z'), el(N, 'Anniversary', '2001-02-30T00:00:00.000Z')]) {
-    assert.throws(() => conv.fromEas(appData(e), ctx('14.1'), FULL_CONTACT), ConversionError);
+    const dropped: string[] = [];
+    const supported = CONTACT_FIELDS.filter((f) => !f.serverOnly).map((f) => `${f.ns}:${f.name}`);
+    // A Change that names every field (Supported) and sends only this one: the stored day stays.
+    const changed = conv.fromEas(appData(e), ctx('14.1', { ...droppedInto(dropped), supported: [] }), FULL_CONTACT);
+    assert.deepEqual(changed, FULL_CONTACT, JSON.stringify(e));
+    const added = conv.fromEas(appData(el(N, 'FirstName', 'Ann'), e), ctx('14.1', { ...droppedInto(dropped), supported }));
+    assert.deepEqual(added, { firstName: 'Ann' });
+    assert.deepEqual(dropped, [`${N}:${e.name}`, `${N}:${e.name}`]);
   }
+  // The body's Type is the body's own format: still Status 6.
   assert.throws(() => conv.fromEas(appData(el('AirSyncBase', 'Body', el('AirSyncBase', 'Type', '9'))), ctx('14.1')), ConversionError);
 });
 
-test('Picture: up to 48 KB of base64; larger or not base64 is Status 6 (MS-ASCNTC 2.2.2.58)', () => {
-  const max = 'A'.repeat(PICTURE_MAX_BASE64);
-  assert.equal(conv.fromEas(appData(el(N, 'Picture', max)), ctx('14.1'))['picture'], max);
-  assert.throws(() => conv.fromEas(appData(el(N, 'Picture', max + 'AAAA')), ctx('14.1')), /48|49152/);
-  assert.throws(() => conv.fromEas(appData(el(N, 'Picture', 'not*base64!')), ctx('14.1')), /base64/);
-  assert.throws(() => conv.fromEas(appData(el(N, 'Picture', 'AAA')), ctx('14.1')), /base64/);
+test('Picture: kept up to the configured size; larger or not base64 is left out, the contact kept', () => {
+  const big = Buffer.alloc(300 * 1024, 7).toString('base64'); // a 300 KB photo, as phones send
+  assert.equal(conv.fromEas(appData(el(N, 'Picture', big)), ctx('14.1'))['picture'], big, 'default limit 5 MB');
+  const dropped: string[] = [];
+  const c = ctx('14.1', { pictureMaxBytes: 200 * 1024, ...droppedInto(dropped) });
+  assert.deepEqual(conv.fromEas(appData(el(N, 'FirstName', 'Ann'), el(N, 'Picture', big)), c), { firstName: 'Ann' });
+  assert.deepEqual(conv.fromEas(appData(el(N, 'FirstName', 'Ann'), el(N, 'Picture', 'not*base64!')), c), { firstName: 'Ann' });
+  assert.deepEqual(conv.fromEas(appData(el(N, 'FirstName', 'Ann'), el(N, 'Picture', 'AAA')), c), { firstName: 'Ann' });
+  assert.deepEqual(dropped, ['Contacts:Picture', 'Contacts:Picture', 'Contacts:Picture']);
+  // Exactly at the limit is kept; on a Change a dropped picture leaves the stored one.
+  const atLimit = Buffer.alloc(200 * 1024, 1).toString('base64');
+  assert.equal(conv.fromEas(appData(el(N, 'Picture', atLimit)), c)['picture'], atLimit);
+  assert.equal(conv.fromEas(appData(el(N, 'Picture', big)), { ...c, supported: [] }, FULL_CONTACT)['picture'], PICTURE);
   // Line-wrapped base64 is accepted and stored unwrapped.
   assert.equal(conv.fromEas(appData(el(N, 'Picture', 'QUJD\r\nREVG')), ctx('14.1'))['picture'], 'QUJDREVG');
+});
+
+test('Picture to devices: at most 48 KB of base64 (MS-ASCNTC 2.2.2.58); a larger one is not sent and not lost', () => {
+  const max = 'A'.repeat(PICTURE_MAX_BASE64);
+  assert.equal(textOf(conv.toEas({ picture: max }, ctx('16.1')), 'Picture', N), max);
+  const big = Buffer.alloc(300 * 1024, 7).toString('base64');
+  const stored = { firstName: 'Ann', picture: big };
+  assert.equal(find(conv.toEas(stored, ctx('16.1')), 'Picture', N), undefined);
+  // The device never had it: a Change without Picture keeps it, even without Supported...
+  assert.equal(conv.fromEas(appData(el(N, 'FirstName', 'Anne')), ctx('14.1'), stored)['picture'], big);
+  // ...and an empty Picture still removes it.
+  assert.equal('picture' in conv.fromEas(appData(el(N, 'FirstName', 'Anne'), el(N, 'Picture')), ctx('14.1'), stored), false);
 });
 
 test('ghosting without Supported: a Change is the whole contact (omitted elements are cleared)', () => {

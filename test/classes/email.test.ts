@@ -5,7 +5,7 @@ import { emailConverter as conv } from '../../src/classes/email.ts';
 import { ConversionError } from '../../src/classes/types.ts';
 import type { JsonObject } from '../../src/store/types.ts';
 import { child, el, text } from '../../src/wbxml/tree.ts';
-import { appData, childNames, ctx, find, names, overTheWire, roundTrip, textOf } from './helpers.ts';
+import { appData, childNames, ctx, droppedInto, find, names, overTheWire, roundTrip, textOf } from './helpers.ts';
 
 const E = 'Email';
 const T = 'Tasks';
@@ -134,15 +134,27 @@ test('marking a flag complete needs DateCompleted and CompleteTime (MS-ASEMAIL 2
   );
 });
 
-test('malformed values are ConversionErrors', () => {
+test('a malformed Read, Importance or date is left out, the rest of the Change applied (issue 14 item 9)', () => {
+  for (const bad of [el(E, 'DateReceived', 'yesterday'), el(E, 'DateReceived', '2009-02-30T00:00:00.000Z'), el(E, 'Read', '2'), el(E, 'Read', 'yes'), el(E, 'Importance', '3'), el(E, 'Importance', '-1')]) {
+    const dropped: string[] = [];
+    const out = conv.fromEas(appData(bad, el(E, 'Categories', el(E, 'Category', 'Later'))), ctx('14.1', droppedInto(dropped)), FULL);
+    assert.deepEqual(out, { ...FULL, categories: ['Later'] }, JSON.stringify(bad));
+    assert.deepEqual(dropped, [`${E}:${bad.name}`]);
+  }
+  // A malformed flag date: the flag is kept without its dates (they go together, MS-ASEMAIL 2.2.2.72).
+  const dropped: string[] = [];
+  const flagged = conv.fromEas(
+    appData(el(E, 'Flag', el(E, 'Status', '2'), el(E, 'FlagType', 'Follow up'), el(T, 'StartDate', '2009-11-12T00:00:00.000Z'), el(T, 'DueDate', 'friday'), el(T, 'UtcStartDate', '2009-11-12T00:00:00.000Z'), el(T, 'UtcDueDate', '2009-11-13T00:00:00.000Z'))),
+    ctx('14.1', droppedInto(dropped)),
+    FULL,
+  );
+  assert.deepEqual(flagged['flag'], { status: 2, flagType: 'Follow up' });
+  assert.deepEqual(dropped, ['Tasks:DueDate']);
+});
+
+test('malformed flags are ConversionErrors', () => {
   const c = ctx('14.1');
   const bad = [
-    el(E, 'DateReceived', 'yesterday'),
-    el(E, 'DateReceived', '2009-02-30T00:00:00.000Z'),
-    el(E, 'Read', '2'),
-    el(E, 'Read', 'yes'),
-    el(E, 'Importance', '3'),
-    el(E, 'Importance', '-1'),
     // The four flag dates all set or none (MS-ASEMAIL 2.2.2.72).
     el(E, 'Flag', el(E, 'Status', '2'), el(T, 'StartDate', '2009-11-12T00:00:00.000Z')),
     // DueDate before StartDate (MS-ASEMAIL 2.2.2.31).

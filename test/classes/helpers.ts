@@ -47,3 +47,8 @@ export function childNames(e: WbxmlElement | undefined): string[] {
 export function appData(...kids: WbxmlElement[]): WbxmlElement {
   return overTheWire(kids);
 }
+
+/** A ConvertContext `dropped` that records "CodePage:Name" of each element left out. */
+export function droppedInto(list: string[]): Pick<ConvertContext, 'dropped'> {
+  return { dropped: (element) => void list.push(element) };
+}

@@ -5,7 +5,7 @@ import { notesConverter as conv } from '../../src/classes/notes.ts';
 import { ConversionError } from '../../src/classes/types.ts';
 import type { JsonObject } from '../../src/store/types.ts';
 import { el } from '../../src/wbxml/tree.ts';
-import { appData, ctx, names, roundTrip, textOf } from './helpers.ts';
+import { appData, ctx, droppedInto, names, roundTrip, textOf } from './helpers.ts';
 
 const N = 'Notes';
 
@@ -56,8 +56,14 @@ test('a Change is the whole note: omitted elements are cleared, an omitted body 
   assert.deepEqual(conv.fromEas(appData(el(N, 'Subject', 'x'), el(N, 'LastModifiedDate', '20090702T195142Z')), c, FULL)['lastModifiedDate'], '2009-07-02T19:51:42.000Z');
 });
 
-test('malformed values are ConversionErrors', () => {
-  assert.throws(() => conv.fromEas(appData(el(N, 'LastModifiedDate', '2009/07/02')), ctx('14.1'), FULL), ConversionError);
+test('a malformed LastModifiedDate is left out: the note is kept with the time of the write (issue 14 item 9)', () => {
+  const dropped: string[] = [];
+  const c = ctx('14.1', { now: () => new Date('2009-07-03T10:11:12.345Z'), ...droppedInto(dropped) });
+  const out = conv.fromEas(appData(el(N, 'Subject', 'Shopping'), el(N, 'LastModifiedDate', '2009/07/02')), c, FULL);
+  assert.deepEqual(out, { subject: 'Shopping', body: FULL['body'], lastModifiedDate: '2009-07-03T10:11:12.000Z' });
+  assert.deepEqual(dropped, ['Notes:LastModifiedDate']);
+  // A 12.x client still cannot write notes (MS-ASNOTE 2.2.2).
+  assert.throws(() => conv.fromEas(appData(el(N, 'Subject', 'x')), ctx('12.1')), ConversionError);
 });
 
 test('matchKey: subject and body, whitespace and case insensitive', () => {

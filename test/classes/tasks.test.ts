@@ -5,7 +5,7 @@ import { completeOccurrence, nextOccurrence, tasksConverter as conv } from '../.
 import { ConversionError } from '../../src/classes/types.ts';
 import type { JsonObject } from '../../src/store/types.ts';
 import { el } from '../../src/wbxml/tree.ts';
-import { appData, childNames, ctx, find, names, roundTrip, textOf } from './helpers.ts';
+import { appData, childNames, ctx, droppedInto, find, names, roundTrip, textOf } from './helpers.ts';
 
 const T = 'Tasks';
 const now = () => new Date('2009-11-20T12:00:00.000Z');
@@ -108,15 +108,27 @@ test('completing a task without DateCompleted stamps the current time; reopening
   assert.equal('dateCompleted' in reopened, false);
 });
 
-test('malformed values are ConversionErrors (Status 6)', () => {
+test('a malformed optional element is left out and the task kept; on a Change the stored value stays (issue 14 item 9)', () => {
+  const c = ctx('14.1', { now });
+  // A Change is the whole task: the device sends every element, one of them malformed.
+  const whole = conv.toEas(FULL_TASK, c);
+  const tolerated = [el(T, 'Importance', '5'), el(T, 'Sensitivity', '4'), el(T, 'ReminderSet', 'on'), el(T, 'UtcDueDate', 'tomorrow'), el(T, 'ReminderTime', '2009-02-30T00:00:00.000Z'), el(T, 'OrdinalDate', 'x')];
+  for (const bad of tolerated) {
+    const dropped: string[] = [];
+    const kids = whole.map((k) => (k.ns === T && k.name === bad.name ? bad : k));
+    assert.deepEqual(conv.fromEas(appData(...kids), { ...c, ...droppedInto(dropped) }, FULL_TASK), FULL_TASK, JSON.stringify(bad));
+    assert.deepEqual(dropped, [`${T}:${bad.name}`]);
+    const added = conv.fromEas(appData(el(T, 'Subject', 'x'), el(T, 'Complete', '0'), bad), c);
+    assert.deepEqual(added, { subject: 'x', complete: false }, JSON.stringify(bad));
+  }
+});
+
+test('a malformed Complete (required) or Recurrence child (decides the dates) is a ConversionError (Status 6)', () => {
   const c = ctx('14.1', { now });
   const bad = [
     [el(T, 'Complete', '2')],
-    [el(T, 'Importance', '5')],
-    [el(T, 'Sensitivity', '4')],
-    [el(T, 'ReminderSet', 'on')],
-    [el(T, 'UtcDueDate', 'tomorrow')],
-    [el(T, 'UtcDueDate', '2009-02-30T00:00:00.000Z')],
+    [el(T, 'Recurrence', el(T, 'Type', '1'), el(T, 'Start', '2009-11-12T00:00:00.000Z'), el(T, 'Interval', '0'))],
+    [el(T, 'Recurrence', el(T, 'Type', '1'), el(T, 'Start', 'next week'))],
     [el(T, 'StartDate', '2009-11-14T00:00:00.000Z'), el(T, 'DueDate', '2009-11-13T00:00:00.000Z')],
     [el(T, 'UtcStartDate', '2009-11-14T00:00:00.000Z'), el(T, 'UtcDueDate', '2009-11-13T00:00:00.000Z')],
     [el(T, 'Recurrence', el(T, 'Start', '2009-11-12T00:00:00.000Z'))],
