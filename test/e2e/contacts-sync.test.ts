@@ -204,11 +204,13 @@ for (const backend of ['sqlite', 'postgres', 'memory'] as const) {
       assert.deepEqual(item.data.categories, ['Work', 'Friends'], 'Categories is not a ghostable element: kept');
     });
 
-    it('bad input: a 10 MB picture, invalid dates and broken encodings get Status 6 and change nothing else', async () => {
+    it('bad input (issue 14 items 2 and 9): a 10 MB picture, an invalid date or a picture that is not base64 is left out, the contact stored (Status 1) and the drop logged', async () => {
       const a = await device('16.1');
       const id = a.folderByType(9).serverId;
       await a.initialSync(id);
       const before = (await liveContacts()).length;
+      const logsBefore = server.logs.length;
+      // Over the default --max-contact-picture-size of 5 MB (Z-Hub/Z-Push src/config.php, SYNC_CONTACTS_MAXPICTURESIZE).
       const huge = 'A'.repeat(10 * 1024 * 1024);
       const r = await a.sync(id, {
         commands: [
@@ -218,17 +220,21 @@ for (const backend of ['sqlite', 'postgres', 'memory'] as const) {
           add('good', el('AirSync', 'ApplicationData', el(C, 'FirstName', 'Fine'), el(C, 'LastName', 'Contact'))),
         ],
       });
-      assert.deepEqual(statuses(r.responses), [['Add', '6'], ['Add', '6'], ['Add', '6'], ['Add', '1']]);
-      assert.equal((await liveContacts()).length, before + 1, 'only the good contact is stored');
+      assert.deepEqual(statuses(r.responses), [['Add', '1'], ['Add', '1'], ['Add', '1'], ['Add', '1']]);
+      assert.equal((await liveContacts()).length, before + 4, 'every contact is stored');
+      for (const [clientId, firstName] of [['bad-picture', 'Huge'], ['bad-date', 'Late'], ['bad-base64', 'Noise']]) {
+        const item = (await server.store.getItemByServerId(alice.id, serverIdOf(r.responses, clientId)))!;
+        assert.deepEqual(item.data, { firstName }, clientId);
+      }
+      const warned = server.logs.slice(logsBefore).filter((l) => l.level === 40 && l['element'] !== undefined).map((l) => l['element']);
+      assert.deepEqual(warned, ['Contacts:Picture', 'Contacts:Birthday', 'Contacts:Picture']);
 
-      // A Change with a 10 MB picture: Status 6, the stored contact as it was.
+      // A Change with a 10 MB picture: the rest of the Change applies, the stored picture (none) stays.
       const serverId = serverIdOf(r.responses, 'good');
-      const stored = (await server.store.getItemByServerId(alice.id, serverId))!;
       const c = await a.sync(id, { commands: [change(serverId, el(C, 'FirstName', 'Changed'), el(C, 'Picture', huge))] });
-      assert.deepEqual(statuses(c.responses), [['Change', '6']]);
+      assert.deepEqual(statuses(c.responses), [], 'a successful Change is not answered (MS-ASCMD 2.2.3.24)');
       const after = (await server.store.getItemByServerId(alice.id, serverId))!;
-      assert.deepEqual(after.data, stored.data);
-      assert.equal(after.modseq, stored.modseq);
+      assert.deepEqual(after.data, { firstName: 'Changed' });
 
       // Bytes that are not UTF-8 inside a name (0xC3 0x28): Status 6, not replacement characters.
       const marker = 'MARKERMARKER';
@@ -244,7 +250,33 @@ for (const backend of ['sqlite', 'postgres', 'memory'] as const) {
       const collection = child(child(raw.wbxml!, 'Collections', 'AirSync')!, 'Collection', 'AirSync')!;
       const res = a.apply(id, collection);
       assert.deepEqual(statuses(res.responses), [['Add', '6']]);
-      assert.equal((await liveContacts()).length, before + 1);
+      assert.equal((await liveContacts()).length, before + 4);
+    });
+
+    it('a phone photo over 48 KB (issue 14 item 2) is kept; other devices are sent the contact without it (MS-ASCNTC 2.2.2.58) and their Changes do not erase it', async () => {
+      // Phones set photos far over the spec's 48 KB (Z-Hub/Z-Push src/config.php on
+      // SYNC_CONTACTS_MAXPICTURESIZE; owncloud-archive/apps issue 454): 300 KB here.
+      const photo = Buffer.alloc(300 * 1024, 0x5a).toString('base64');
+      const a = await device('16.1');
+      const id = a.folderByType(9).serverId;
+      await a.initialSync(id);
+      const r = await a.sync(id, { commands: [add('photo', el('AirSync', 'ApplicationData', el(C, 'FirstName', 'Pic'), el(C, 'LastName', 'Tured'), el(C, 'Picture', photo)))] });
+      assert.deepEqual(statuses(r.responses), [['Add', '1']]);
+      const serverId = serverIdOf(r.responses, 'photo');
+      assert.equal((await server.store.getItemByServerId(alice.id, serverId))!.data['picture'], photo);
+
+      const b = await device('14.1');
+      await b.initialSync(id);
+      const got = b.view(id).items.get(serverId)!;
+      assert.ok(got, 'device B has the contact');
+      assert.equal(child(got.appData, 'Picture', C), undefined, 'no Picture over 48 KB of base64 to a device');
+      assert.equal(childText(got.appData, 'FirstName', C), 'Pic');
+      // B (no Supported: a Change is the whole contact) renames it: the photo it never had stays.
+      const c = await b.sync(id, { commands: [change(serverId, el(C, 'FirstName', 'Pia'), el(C, 'LastName', 'Tured'))] });
+      assert.deepEqual(statuses(c.responses), [], 'a successful Change is not answered (MS-ASCMD 2.2.3.24)');
+      const after = (await server.store.getItemByServerId(alice.id, serverId))!;
+      assert.equal(after.data['firstName'], 'Pia');
+      assert.equal(after.data['picture'], photo);
     });
 
     it('kb-2.7: a replayed Add (same ClientId) gets the same ServerId and no second copy', async () => {
