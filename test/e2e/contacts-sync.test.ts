@@ -222,7 +222,7 @@ for (const backend of ['sqlite', 'postgres', 'memory'] as const) {
       });
       assert.deepEqual(statuses(r.responses), [['Add', '1'], ['Add', '1'], ['Add', '1'], ['Add', '1']]);
       assert.equal((await liveContacts()).length, before + 4, 'every contact is stored');
-      for (const [clientId, firstName] of [['bad-picture', 'Huge'], ['bad-date', 'Late'], ['bad-base64', 'Noise']]) {
+      for (const [clientId, firstName] of [['bad-picture', 'Huge'], ['bad-date', 'Late'], ['bad-base64', 'Noise']] as const) {
         const item = (await server.store.getItemByServerId(alice.id, serverIdOf(r.responses, clientId)))!;
         assert.deepEqual(item.data, { firstName }, clientId);
       }
