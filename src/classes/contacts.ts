@@ -35,8 +35,8 @@
  * Picture (MS-ASCNTC 2.2.2.58): base64, which the spec limits to 48 KB of base64 text, with
  * Status 6 for a larger one. Phones do not keep to it (an iPhone photo is hundreds of KB), and
  * refusing the whole contact lost it on the server. easd does what Z-Push does (Z-Hub/Z-Push
- * src/config.php, SYNC_CONTACTS_MAXPICTURESIZE, default 5 MB "as ActiveSync clients set much
- * bigger contact photos"): a picture up to `ctx.pictureMaxBytes` of image (default 5 MB,
+ * src/config.php, SYNC_CONTACTS_MAXPICTURESIZE, whose default of 5 MB is there because clients
+ * exceed the spec's limit): a picture up to `ctx.pictureMaxBytes` of image (default 5 MB,
  * `--max-contact-picture-size`) is kept; a larger one, or one that is not base64, is left out
  * (the contact is stored, the drop is logged). Towards devices the spec's limit holds: a Sync or
  * Fetch carries a Picture of at most 48 KB of base64; a larger stored one is not sent, and since
