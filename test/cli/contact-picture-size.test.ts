@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { child, childText, el } from '../../src/wbxml/index.ts';
 import { Device } from '../e2e/device.ts';
+import { provision } from '../e2e/provision-client.ts';
 import { refusesToStart, serve, tempDir } from './serve-process.ts';
 
 const C = 'Contacts';
@@ -20,7 +21,11 @@ describe('easd serve --max-contact-picture-size', () => {
       const { password } = await s.proc.waitFor({ password: /^Created demo@localhost with password (\S+) \(shown only this once\)\.$/m });
       const phone = (id: string) => new Device({ url: s.url, user: 'demo@localhost', password, deviceId: id, deviceType: 'iPhone', version: '16.1' });
       const [a, b] = [phone('PICA1'), phone('PICB1')];
-      for (const d of [a, b]) assert.equal((await d.folderSync()).status, 1);
+      // The built-in policy requires provisioning: each phone provisions first, as a real one does.
+      for (const d of [a, b]) {
+        assert.equal((await provision(d.client)).status, 1);
+        assert.equal((await d.folderSync()).status, 1);
+      }
       const contacts = a.folderByType(9).serverId;
       await a.initialSync(contacts);
       await b.initialSync(contacts);
