@@ -1,0 +1,93 @@
+/**
+ * The XML of Autodiscover v1 (MS-ASCMD 2.2.1.1 for mobile clients, MS-OXDISCO for Outlook): reading
+ * a request and writing the MobileSync answer or an error. No I/O; the routes are
+ * src/http/autodiscover.ts.
+ */
+import { SaxesParser } from 'saxes';
+import type { User } from '../ports/types.ts';
+
+export const MOBILESYNC_REQUEST = 'http://schemas.microsoft.com/exchange/autodiscover/mobilesync/requestschema/2006';
+export const MOBILESYNC_RESPONSE = 'http://schemas.microsoft.com/exchange/autodiscover/mobilesync/responseschema/2006';
+/** Outlook desktop's request and response schemas (MS-OXDISCO 2.2.3, 2.2.4). */
+export const OUTLOOK_REQUEST = 'http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006';
+export const OUTLOOK_RESPONSE = 'http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a';
+const RESPONSE_ROOT = 'http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006';
+
+export interface AutodiscoverRequest {
+  email?: string;
+  acceptableSchema?: string;
+  /** The namespace of the root Autodiscover element (which client family asks). */
+  requestSchema?: string;
+}
+
+/** Reads the EMailAddress and AcceptableResponseSchema of an Autodiscover request; null if malformed. */
+export function parseAutodiscoverRequest(xml: string): AutodiscoverRequest | null {
+  // Without namespace processing, so a client's odd prefixes do not fail the request; the root's
+  // namespace is read from its xmlns attribute.
+  const parser = new SaxesParser({ xmlns: false });
+  const out: AutodiscoverRequest = {};
+  const path: string[] = [];
+  let text = '';
+  let failed = false;
+  parser.on('opentag', (t) => {
+    const prefix = /^(.*):/.exec(t.name)?.[1];
+    if (path.length === 0) out.requestSchema = (t.attributes as Record<string, string>)[prefix ? `xmlns:${prefix}` : 'xmlns'];
+    path.push(t.name.replace(/^.*:/, ''));
+    text = '';
+  });
+  parser.on('text', (t) => (text += t));
+  parser.on('closetag', () => {
+    const name = path.pop();
+    if (name === 'EMailAddress') out.email = text.trim();
+    if (name === 'AcceptableResponseSchema') out.acceptableSchema = text.trim();
+    text = '';
+  });
+  parser.on('error', () => (failed = true));
+  try {
+    parser.write(xml).close();
+  } catch {
+    return null;
+  }
+  return failed ? null : out;
+}
+
+const escapeXml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+
+/** The MobileSync answer (MS-ASCMD 2.2.1.1 response): the user and the ActiveSync URL. */
+export function autodiscoverResponse(user: User, url: string): string {
+  return `<?xml version="1.0" encoding="utf-8"?>
+<Autodiscover xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns="${RESPONSE_ROOT}">
+  <Response xmlns="${MOBILESYNC_RESPONSE}">
+    <Culture>en:en</Culture>
+    <User>
+      <DisplayName>${escapeXml(user.displayName ?? user.email)}</DisplayName>
+      <EMailAddress>${escapeXml(user.email)}</EMailAddress>
+    </User>
+    <Action>
+      <Settings>
+        <Server>
+          <Type>MobileSync</Type>
+          <Url>${escapeXml(url)}</Url>
+          <Name>${escapeXml(url)}</Name>
+        </Server>
+      </Settings>
+    </Action>
+  </Response>
+</Autodiscover>
+`;
+}
+
+/** Autodiscover error response (MS-ASCMD 2.2.3.61 ErrorCode: 600 invalid request, 601 no provider). */
+export function autodiscoverError(code: 600 | 601, message: string): string {
+  return `<?xml version="1.0" encoding="utf-8"?>
+<Autodiscover xmlns="${RESPONSE_ROOT}">
+  <Response xmlns="${MOBILESYNC_RESPONSE}">
+    <Error Time="${new Date().toISOString().slice(11, 19)}" Id="1">
+      <ErrorCode>${code}</ErrorCode>
+      <Message>${escapeXml(message)}</Message>
+      <DebugData />
+    </Error>
+  </Response>
+</Autodiscover>
+`;
+}
