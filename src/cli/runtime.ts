@@ -32,6 +32,8 @@ import type { Store } from '../store/types.ts';
 import { ChangeHub } from '../sync/change-hub.ts';
 import { DEFAULT_PICTURE_MAX_BYTES } from '../classes/contacts.ts';
 import { KeyedLock } from '../sync/keyed-lock.ts';
+import type { TrustStore } from '../directory/validate-chain.ts';
+import { loadTrustStore } from './trust-store.ts';
 
 export interface RuntimeConfig {
   server: ServerConfig;
@@ -52,6 +54,8 @@ export interface RuntimeConfig {
   junkRules?: readonly JunkRule[];
   /** Largest contact picture a device may store, in bytes of image (`--max-contact-picture-size`). */
   maxContactPictureBytes?: number;
+  /** Roots and CRLs for ValidateCert (`--trust-store`); default node's roots. */
+  trustStore?: TrustStore;
 }
 
 /** What the caller already has: the open store and the logger, and what a test replaces. */
@@ -112,6 +116,7 @@ export async function buildRuntime(config: RuntimeConfig, parts: RuntimeParts): 
     quietAnswers: new QuietAnswers(),
     freeBusy: new FreeBusyCache(),
     contactPictureMaxBytes: config.maxContactPictureBytes ?? DEFAULT_PICTURE_MAX_BYTES,
+    trustStore: config.trustStore ?? loadTrustStore(undefined),
     // The store's token covers its own mailboxes; another provider's is combined with it. Only
     // ctx.mailbox is asked lazily, so the store-backed path never opens a mailbox for it.
     writeToken: parts.mailboxes ? (ctx) => combinedToken(requestStore.writeToken(), ctx.mailbox.writeToken()) : () => requestStore.writeToken(),

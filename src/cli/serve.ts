@@ -8,6 +8,7 @@ import { DEFAULT_MAX_REQUEST_BYTES } from '../http/server.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../mail/lmtp-server.ts';
 import { DEFAULT_PICTURE_MAX_BYTES } from '../classes/contacts.ts';
 import { buildRuntime } from './runtime.ts';
+import { loadTrustStore } from './trust-store.ts';
 import type { Store } from '../store/types.ts';
 import { parseStartTls } from '../mail/relay.ts';
 import { addProtectionOptions, protectionConfigFrom, type ProtectionCliOptions } from '../devices/protection.ts';
@@ -42,6 +43,7 @@ interface ServeOptions extends StoreCliOptions, ProtectionCliOptions, JunkCliOpt
   metricsListen?: string;
   provisioning: boolean;
   maxContactPictureSize: string;
+  trustStore?: string;
 }
 
 /** Repeatable --accepted-domain; the environment variable may list several, comma-separated. */
@@ -125,6 +127,8 @@ export function registerServe(program: Command): void {
   cmd.addOption(new Option('--admin-email <address>', 'administrator told of quarantined devices (delivered to the Inbox if a local user)').env('EASD_ADMIN_EMAIL'));
   // Prometheus metrics on a separate listener only (src/http/metrics.ts): off by default.
   cmd.addOption(new Option('--metrics-listen <host:port>', 'serve Prometheus metrics at /metrics on this separate address (e.g. 127.0.0.1:9464)').env('EASD_METRICS_LISTEN'));
+  // ValidateCert's roots and CRLs besides node's own roots (src/cli/trust-store.ts).
+  cmd.addOption(new Option('--trust-store <path>', 'PEM file or directory of roots and CRLs that ValidateCert trusts besides the system roots').env('EASD_TRUST_STORE'));
   // Throttling, loop detection, lockout, held-request limit (src/devices/protection.ts).
   addProtectionOptions(cmd);
   // Junk mail: the MTA's spam headers file a message into Junk E-mail (src/cli/junk-options.ts).
@@ -165,6 +169,7 @@ export function registerServe(program: Command): void {
         ...(opts.adminEmail ? { adminEmail: opts.adminEmail } : {}),
         junkRules: junkRulesFrom(opts),
         requireProvisioning: opts.provisioning !== false,
+        trustStore: loadTrustStore(opts.trustStore),
       },
       { store, log },
     );

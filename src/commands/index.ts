@@ -17,6 +17,7 @@ import { sync } from './sync.ts';
 import { getAttachment } from './get-attachment.ts';
 import { itemOperations } from './item-operations.ts';
 import { meetingResponse } from './meeting-response.ts';
+import { validateCert } from './validate-cert.ts';
 import type { CommandHandler } from './types.ts';
 
 /**
@@ -45,5 +46,6 @@ export function commandHandlers(): Map<string, CommandHandler> {
     ['ItemOperations', itemOperations],
     ['GetAttachment', getAttachment],
     ['MeetingResponse', meetingResponse],
+    ['ValidateCert', validateCert],
   ]);
 }

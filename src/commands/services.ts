@@ -3,6 +3,7 @@ import type { SearchIndex } from '../mail/search.ts';
 import type { DeviceManager } from '../devices/manager.ts';
 import type { Mailbox, MailboxProvider } from '../ports/mailbox.ts';
 import type { ChangeHub } from '../sync/change-hub.ts';
+import type { TrustStore } from '../directory/validate-chain.ts';
 import type { KeyedLock } from '../sync/keyed-lock.ts';
 import type { FreeBusyCache, QuietAnswers } from './answer-caches.ts';
 /**
@@ -34,6 +35,8 @@ export interface Services {
   freeBusy: FreeBusyCache;
   /** Largest contact picture a device may store, in bytes of image (`--max-contact-picture-size`; src/classes/contacts.ts). */
   contactPictureMaxBytes?: number;
+  /** Roots and CRLs ValidateCert checks certificates against (src/directory/validate-chain.ts; `--trust-store`). */
+  trustStore: TrustStore;
   /**
    * A value that changes whenever the device's state or the user's mailbox may have been
    * written to, or undefined when a backend cannot tell (then no quiet answer is kept): the
