@@ -76,10 +76,12 @@ export function makePki(): Pki {
     if (dates) args.push('-startdate', dates.start, '-enddate', dates.end);
     run(args, caDir(ca));
   };
+  // A serial with an even number of hex digits (openssl refuses odd ones), random per CA so
+  // certificates of different CAs do not share serials.
   const initCa = (n: string) => {
     mkdirSync(caDir(n));
     writeFileSync(join(caDir(n), 'index.txt'), '');
-    writeFileSync(join(caDir(n), 'serial'), `${(10 + Math.floor(Math.random() * 80)).toString(16)}01\n`);
+    writeFileSync(join(caDir(n), 'serial'), `${(16 + Math.floor(Math.random() * 200)).toString(16)}01\n`);
     writeFileSync(join(caDir(n), 'crlnumber'), '01\n');
   };
   const pki: Pki = {
