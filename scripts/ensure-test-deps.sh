@@ -54,6 +54,10 @@ if ! have_postfix; then
   install_postfix || exit 1
 fi
 
+# The real-client test (test/e2e/thunderbird.test.ts) needs Thunderbird with TbSync and
+# EAS-4-TbSync. Not fatal: without them that test skips and says why.
+bash "$(dirname "$0")/ensure-thunderbird.sh" || echo "ensure-test-deps: Thunderbird not available; test/e2e/thunderbird.test.ts will skip" >&2
+
 if have_libwbxml; then
   exit 0
 fi
