@@ -1,0 +1,70 @@
+/**
+ * Thunderbird's own stores, read and written from chrome-context Marionette scripts the way its
+ * address book and calendar UI do (nsIAbDirectory.addCard, calICalendar.addItem): what TbSync
+ * synced in is what the user sees, and an item made here is a user's edit that TbSync must send.
+ */
+import type { Marionette } from './marionette.ts';
+
+export interface TbCard {
+  firstName: string;
+  lastName: string;
+  displayName: string;
+  email: string;
+}
+
+const AB = 'const { MailServices } = ChromeUtils.importESModule("resource:///modules/MailServices.sys.mjs");';
+const CAL = 'const { cal } = ChromeUtils.importESModule("resource:///modules/calendar/calUtils.sys.mjs");';
+
+/** The cards of the address book with UID `bookId` (TbSync's folder targetID). */
+export function tbCards(m: Marionette, bookId: string): Promise<TbCard[]> {
+  return m.execute<TbCard[]>(
+    `${AB}
+    const book = MailServices.ab.directories.find((d) => d.UID === arguments[0]);
+    if (!book) throw new Error("no address book " + arguments[0]);
+    return book.childCards.filter((c) => !c.isMailList).map((c) => ({ firstName: c.firstName, lastName: c.lastName, displayName: c.displayName, email: c.primaryEmail ?? "" }));`,
+    [bookId],
+  );
+}
+
+/** Adds a card to the address book, as the contact editor's Save does. */
+export async function tbAddCard(m: Marionette, bookId: string, c: TbCard): Promise<void> {
+  await m.execute(
+    `${AB}
+    const [id, c] = arguments;
+    const book = MailServices.ab.directories.find((d) => d.UID === id);
+    const card = Cc["@mozilla.org/addressbook/cardproperty;1"].createInstance(Ci.nsIAbCard);
+    card.firstName = c.firstName;
+    card.lastName = c.lastName;
+    card.displayName = c.displayName;
+    card.primaryEmail = c.email;
+    book.addCard(card);`,
+    [bookId, c],
+  );
+}
+
+/** Every item (events or tasks) of the calendar `calendarId`, as iCalendar text (RFC 5545). */
+export function tbCalendarItems(m: Marionette, calendarId: string): Promise<string[]> {
+  return m.execute<string[]>(
+    `${CAL}
+    const calendar = cal.manager.getCalendarById(arguments[0]);
+    if (!calendar) throw new Error("no calendar " + arguments[0]);
+    return (async () => (await calendar.getItemsAsArray(Ci.calICalendar.ITEM_FILTER_ALL_ITEMS, 0, null, null)).map((i) => i.icalString))();`,
+    [calendarId],
+  );
+}
+
+/** Adds a VEVENT or VTODO (iCalendar text) to the calendar, as the event dialog's Save does. */
+export async function tbAddCalendarItem(m: Marionette, calendarId: string, ics: string): Promise<void> {
+  await m.execute(
+    `${CAL}
+    const [id, ics] = arguments;
+    const calendar = cal.manager.getCalendarById(id);
+    const isTodo = ics.includes("BEGIN:VTODO");
+    const { CalEvent } = ChromeUtils.importESModule("resource:///modules/CalEvent.sys.mjs");
+    const { CalTodo } = ChromeUtils.importESModule("resource:///modules/CalTodo.sys.mjs");
+    const item = isTodo ? new CalTodo() : new CalEvent();
+    item.icalString = ics;
+    return (async () => { await calendar.addItem(item); return true; })();`,
+    [calendarId, ics],
+  );
+}
