@@ -42,13 +42,45 @@ export async function tbAddCard(m: Marionette, bookId: string, c: TbCard): Promi
   );
 }
 
-/** Every item (events or tasks) of the calendar `calendarId`, as iCalendar text (RFC 5545). */
-export function tbCalendarItems(m: Marionette, calendarId: string): Promise<string[]> {
-  return m.execute<string[]>(
+/** An item of a Thunderbird calendar as the calendar views show it. */
+export interface TbCalendarItem {
+  /** The item as iCalendar text (RFC 5545), for failure messages and the RRULE. */
+  ical: string;
+  title: string;
+  /** DTSTART / DTEND (events) or DUE (tasks): `YYYYMMDD` for a date (all-day), else UTC `YYYYMMDDTHHMMSSZ`. */
+  start: string | null;
+  end: string | null;
+  due: string | null;
+  /** For a series, the start of every occurrence Thunderbird shows (same forms as `start`). */
+  occurrences: string[];
+}
+
+/**
+ * Every item (events or tasks) of the calendar `calendarId`. A provider calendar's items live in
+ * its offline storage (getItems reads it); the filter asks for both types and completed tasks
+ * too (calICalendar ITEM_FILTER_*), and occurrences are expanded by the item's recurrenceInfo, the
+ * way the calendar views expand a series (RFC 5545 3.8.5).
+ */
+export function tbCalendarItems(m: Marionette, calendarId: string): Promise<TbCalendarItem[]> {
+  return m.execute<TbCalendarItem[]>(
     `${CAL}
     const calendar = cal.manager.getCalendarById(arguments[0]);
     if (!calendar) throw new Error("no calendar " + arguments[0]);
-    return (async () => (await calendar.getItemsAsArray(Ci.calICalendar.ITEM_FILTER_ALL_ITEMS, 0, null, null)).map((i) => i.icalString))();`,
+    const show = (d) => (d ? (d.isDate ? d.icalString : d.getInTimezone(cal.dtz.UTC).icalString) : null);
+    const filter = Ci.calICalendar.ITEM_FILTER_TYPE_ALL | Ci.calICalendar.ITEM_FILTER_COMPLETED_ALL;
+    return (async () => (await calendar.getItemsAsArray(filter, 0, null, null)).map((i) => {
+      const isEvent = i.isEvent();
+      const start = isEvent ? i.startDate : i.entryDate;
+      let occurrences = [];
+      if (i.recurrenceInfo && start) {
+        const from = start.clone();
+        from.year -= 1;
+        const to = start.clone();
+        to.year += 2;
+        occurrences = i.recurrenceInfo.getOccurrenceDates(from, to, 0).map(show);
+      }
+      return { ical: i.icalString, title: i.title, start: show(start), end: show(isEvent ? i.endDate : null), due: show(isEvent ? null : i.dueDate), occurrences };
+    }))();`,
     [calendarId],
   );
 }

@@ -52,6 +52,8 @@ async function freePort(): Promise<number> {
  * add-ons are unchanged). Sideloaded add-ons from /usr/lib/thunderbird/extensions (where Debian's
  * webext-* packages put them) are enabled without a prompt. Updates, telemetry, first-run pages
  * and the default-client check are off: the test must not reach the network or wait on a dialog.
+ * The calendar's own time zone is Europe/Berlin whatever the machine's is, so the times and
+ * all-day midnights Thunderbird sends are the same on every machine.
  */
 function userJs(port: number): string {
   const prefs: Record<string, string | number | boolean> = {
@@ -78,6 +80,8 @@ function userJs(port: number): string {
     'services.settings.server': 'http://127.0.0.1:1/',
     'network.captive-portal-service.enabled': false,
     'network.connectivity-service.enabled': false,
+    'calendar.timezone.useSystemTimezone': false,
+    'calendar.timezone.local': 'Europe/Berlin',
     'devtools.console.stdout.chrome': true,
     'devtools.console.stdout.content': true,
   };
