@@ -14,14 +14,15 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
 import { child, childText, children, el, type WbxmlElement } from '../../src/wbxml/index.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { startThunderbird, thunderbirdUnavailable } from '../helpers/thunderbird.ts';
 import { addEasAccount, connectAccount, openTbSyncManager, selectFolders, syncAccount, tbsyncFolders, tbsyncState } from '../helpers/thunderbird-tbsync.ts';
 import { addDays, berlinTime, compact, icalDate, mondayAfter } from '../helpers/thunderbird-dates.ts';
-import { tbAddCalendarItem, tbAddCard, tbCalendarItems, tbCards } from '../helpers/thunderbird-items.ts';
+import { tbAddCalendarItem, tbAddCard, tbCalendarItems, tbCancelOccurrence, tbCards, tbCompleteTask } from '../helpers/thunderbird-items.ts';
 import { berlinBlob } from '../helpers/timezone-blobs.ts';
-import { contactData, Device } from './device.ts';
+import { contactData, Device, type DeviceItem } from './device.ts';
 
 const ALICE = { email: 'alice@example.com', password: 'alice-password-1' };
 const C = 'Calendar';
@@ -105,6 +106,20 @@ const filmIcs = ['BEGIN:VTODO', 'UID:tb-todo-1@example.com', `DTSTAMP:${compact(
 
 const SECOND = 1000;
 
+/** The ExceptionStartTime of each Deleted exception of a series (MS-ASCAL 2.2.2.20, 2.2.2.21). */
+function deletedExceptions(appData: WbxmlElement): string[] {
+  const list = child(appData, 'Exceptions', C);
+  return (list ? children(list, 'Exception', C) : []).filter((e) => childText(e, 'Deleted', C) === '1').map((e) => childText(e, 'ExceptionStartTime', C) ?? '');
+}
+
+/** Runs `step` until it returns true; a slow machine gets until the deadline, then `what` fails. */
+async function until(what: string, deadline: number, step: () => Promise<boolean>): Promise<void> {
+  while (!(await step())) {
+    if (Date.now() > deadline) assert.fail(`${what}: not by the deadline`);
+    await new Promise((r) => setTimeout(r, SECOND));
+  }
+}
+
 test('Thunderbird with TbSync / EAS-4-TbSync: contacts, a series with a deleted occurrence, an all-day event and tasks, both ways', { timeout: 15 * 60 * SECOND }, async (t) => {
   const why = thunderbirdUnavailable();
   if (why) {
@@ -182,12 +197,12 @@ test('Thunderbird with TbSync / EAS-4-TbSync: contacts, a series with a deleted 
       e.contacts.some((x) => childText(x.appData, 'FirstName', 'Contacts') === 'Fox') &&
       ['Stand-up', 'Holiday'].every((s) => e.items.some((x) => childText(x.appData, 'Subject', C) === s)) &&
       e.todos.some((x) => childText(x.appData, 'Subject', T) === 'Buy film');
-    const until = deadline();
+    const pushDeadline = deadline();
     let seen: Awaited<ReturnType<typeof onEasd>>;
     for (;;) {
-      await syncAccount(m, accountId, until);
+      await syncAccount(m, accountId, pushDeadline);
       seen = await onEasd();
-      if (arrived(seen) || Date.now() > until) break;
+      if (arrived(seen) || Date.now() > pushDeadline) break;
       await new Promise((r) => setTimeout(r, 1000));
     }
     const { contacts, items, todos } = seen;
@@ -224,6 +239,58 @@ test('Thunderbird with TbSync / EAS-4-TbSync: contacts, a series with a deleted 
     const film = todos.find((x) => childText(x.appData, 'Subject', T) === 'Buy film');
     assert.ok(film, 'the task made in Thunderbird is on easd');
     assert.equal(childText(film.appData, 'UtcDueDate', T)?.slice(0, 19), FILM_DUE.toISOString().slice(0, 19), 'its due time');
+
+    // Edits of items the other side made. In Thunderbird: the third Monday of the phone's series
+    // is deleted ("Delete only this occurrence") and the phone's task ticked done. The phone gets
+    // each as a Change of the same item, never a Delete (kb-1.1's shape: a series with one more
+    // deleted exception), once TbSync has sent them.
+    await tbCancelOccurrence(m, calendar, 'Weekly review', compact(berlinTime(addDays(BASE, 21), 9)));
+    await tbCompleteTask(m, todo, 'File the report');
+    const onPhone = { calendar: [] as DeviceItem[], tasks: [] as DeviceItem[], deletes: [] as string[] };
+    const phoneSees = () =>
+      onPhone.calendar.some((x) => childText(x.appData, 'Subject', C) === 'Weekly review' && deletedExceptions(x.appData).length === 2) &&
+      onPhone.tasks.some((x) => childText(x.appData, 'Complete', T) === '1');
+    await until('the edits made in Thunderbird reach the phone', deadline(), async () => {
+      await syncAccount(m, accountId, deadline());
+      for (const [id, into] of [[ids.calendar, onPhone.calendar], [ids.tasks, onPhone.tasks]] as const) {
+        const r = await phone.sync(id);
+        assert.equal(r.status, 1);
+        into.push(...r.adds, ...r.changes);
+        onPhone.deletes.push(...r.deletes);
+      }
+      return phoneSees();
+    });
+    const weeklyId = phone.view(ids.calendar).items.get(onPhone.calendar.find((x) => childText(x.appData, 'Subject', C) === 'Weekly review')!.serverId);
+    assert.ok(weeklyId, 'the series is the one the phone made');
+    assert.deepEqual(
+      deletedExceptions(weeklyId.appData).sort(),
+      [compact(WEEKLY.cancelled), compact(berlinTime(addDays(BASE, 21), 9))],
+      'the phone has both cancelled Mondays',
+    );
+    assert.deepEqual(onPhone.deletes, [], 'no item was deleted');
+
+    // On the phone: the fourth day of Thunderbird's stand-up series is deleted (a Change carrying
+    // the series with one more Deleted exception, MS-ASCAL 2.2.2.20); Thunderbird shows it gone.
+    const standupOnPhone = [...phone.view(ids.calendar).items.values()].find((x) => childText(x.appData, 'Subject', C) === 'Stand-up');
+    assert.ok(standupOnPhone, 'the phone has the stand-up series');
+    const fourth = compact(new Date(STANDUP.start.getTime() + 3 * 86_400_000));
+    const changed = el(
+      'AirSync',
+      'ApplicationData',
+      ...children(standupOnPhone.appData).filter((c) => c.name !== 'Exceptions' && c.name !== 'Body'),
+      cal('Exceptions', ...[compact(STANDUP.cancelled), fourth].map((at) => cal('Exception', cal('Deleted', '1'), cal('ExceptionStartTime', at)))),
+    );
+    const r = await phone.sync(ids.calendar, { commands: [el('AirSync', 'Change', el('AirSync', 'ServerId', standupOnPhone.serverId), changed)] });
+    assert.equal(r.status, 1);
+    assert.deepEqual(r.responses.map((x) => childText(x, 'Status', 'AirSync')).filter((x) => x && x !== '1'), [], 'the Change is taken');
+    const stillThere = [0, 1, 4].map((d) => compact(new Date(STANDUP.start.getTime() + d * 86_400_000)));
+    let shown: string[] = [];
+    await until('the occurrence deleted on the phone is gone in Thunderbird', deadline(), async () => {
+      await syncAccount(m, accountId, deadline());
+      shown = (await tbCalendarItems(m, calendar)).find((e) => e.title === 'Stand-up')?.occurrences ?? [];
+      return isDeepStrictEqual(shown, stillThere);
+    });
+    assert.deepEqual(shown, stillThere);
     assert.ok(!server.logs.some((l) => l.level >= 50), `no error logged by easd: ${JSON.stringify(server.logs.filter((l) => l.level >= 50).slice(0, 3))}`);
   } catch (err) {
     t.diagnostic(`thunderbird output (tail): ${tb.output().split('\n').filter((l) => !/Gtk-CRITICAL|glib warning|^\s*$/.test(l)).slice(-30).join('\n')}`);

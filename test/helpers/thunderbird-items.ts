@@ -100,3 +100,54 @@ export async function tbAddCalendarItem(m: Marionette, calendarId: string, ics: 
     [calendarId, ics],
   );
 }
+
+/** The script part that finds the item titled `title` in the calendar `id` (both from `arguments`). */
+const FIND_ITEM = `${CAL}
+    const calendar = cal.manager.getCalendarById(arguments[0]);
+    const filter = Ci.calICalendar.ITEM_FILTER_TYPE_ALL | Ci.calICalendar.ITEM_FILTER_COMPLETED_ALL;
+    const findItem = async () => {
+      const found = (await calendar.getItemsAsArray(filter, 0, null, null)).find((i) => i.title === arguments[1]);
+      if (!found) throw new Error("no item " + arguments[1]);
+      return found;
+    };`;
+
+/**
+ * Deletes one occurrence of a series, as "Delete only this occurrence" does: the occurrence the
+ * views show at `startUtc` (`YYYYMMDDTHHMMSSZ`) is removed by its RECURRENCE-ID, which adds an
+ * EXDATE (RFC 5545 3.8.5.1), and the series is saved with modifyItem.
+ */
+export async function tbCancelOccurrence(m: Marionette, calendarId: string, title: string, startUtc: string): Promise<void> {
+  await m.execute(
+    `${FIND_ITEM}
+    return (async () => {
+      const old = await findItem();
+      const at = cal.createDateTime(arguments[2]);
+      const from = at.clone();
+      from.day -= 1;
+      const to = at.clone();
+      to.day += 1;
+      const occurrence = old.recurrenceInfo.getOccurrences(from, to, 0).find((o) => o.recurrenceId.compare(at) === 0);
+      if (!occurrence) throw new Error("no occurrence at " + arguments[2]);
+      const item = old.clone();
+      item.recurrenceInfo.removeOccurrenceAt(occurrence.recurrenceId);
+      await calendar.modifyItem(item, old);
+      return true;
+    })();`,
+    [calendarId, title, startUtc],
+  );
+}
+
+/** Ticks a task done, as the task list's check box does (calITodo.isCompleted: 100 %, COMPLETED). */
+export async function tbCompleteTask(m: Marionette, calendarId: string, title: string): Promise<void> {
+  await m.execute(
+    `${FIND_ITEM}
+    return (async () => {
+      const old = await findItem();
+      const item = old.clone();
+      item.isCompleted = true;
+      await calendar.modifyItem(item, old);
+      return true;
+    })();`,
+    [calendarId, title],
+  );
+}
