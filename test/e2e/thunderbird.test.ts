@@ -20,7 +20,7 @@ import { startTestServer } from '../helpers/server.ts';
 import { startThunderbird, thunderbirdUnavailable } from '../helpers/thunderbird.ts';
 import { addEasAccount, connectAccount, openTbSyncManager, selectFolders, syncAccount, tbsyncFolders, tbsyncState } from '../helpers/thunderbird-tbsync.ts';
 import { addDays, berlinTime, compact, icalDate, mondayAfter } from '../helpers/thunderbird-dates.ts';
-import { tbAddCalendarItem, tbAddCard, tbCalendarItems, tbCancelOccurrence, tbCards, tbCompleteTask } from '../helpers/thunderbird-items.ts';
+import { tbAddCalendarItem, tbAddCard, tbCalendarItems, tbCancelOccurrence, tbCards, tbCompleteTask, tbMoveOccurrence } from '../helpers/thunderbird-items.ts';
 import { berlinBlob } from '../helpers/timezone-blobs.ts';
 import { contactData, Device, type DeviceItem } from './device.ts';
 
@@ -48,9 +48,11 @@ const weekly = el(
   'ApplicationData',
   cal('Timezone', berlinBlob()),
   cal('AllDayEvent', '0'),
+  el('AirSyncBase', 'Body', el('AirSyncBase', 'Type', '1'), el('AirSyncBase', 'Data', 'Agenda: the numbers')),
   cal('BusyStatus', '2'),
   cal('DtStamp', compact(new Date())),
   cal('EndTime', compact(WEEKLY.end)),
+  cal('Location', 'Room 4'),
   cal('Sensitivity', '0'),
   cal('Subject', 'Weekly review'),
   cal('StartTime', compact(WEEKLY.start)),
@@ -91,6 +93,8 @@ const standupIcs = [
   'UID:tb-standup-1@example.com',
   `DTSTAMP:${compact(new Date())}`,
   'SUMMARY:Stand-up',
+  'DESCRIPTION:Yesterday\\, today',
+  'LOCATION:Kitchen',
   `DTSTART:${compact(STANDUP.start)}`,
   `DTEND:${compact(new Date(STANDUP.start.getTime() + 15 * 60_000))}`,
   'RRULE:FREQ=DAILY;COUNT=5',
@@ -110,6 +114,14 @@ const SECOND = 1000;
 function deletedExceptions(appData: WbxmlElement): string[] {
   const list = child(appData, 'Exceptions', C);
   return (list ? children(list, 'Exception', C) : []).filter((e) => childText(e, 'Deleted', C) === '1').map((e) => childText(e, 'ExceptionStartTime', C) ?? '');
+}
+
+/** [ExceptionStartTime, StartTime, EndTime] of each exception that moves an occurrence. */
+function movedOccurrences(appData: WbxmlElement): string[][] {
+  const list = child(appData, 'Exceptions', C);
+  return (list ? children(list, 'Exception', C) : [])
+    .filter((e) => childText(e, 'Deleted', C) !== '1')
+    .map((e) => ['ExceptionStartTime', 'StartTime', 'EndTime'].map((n) => childText(e, n, C) ?? ''));
 }
 
 /** Runs `step` until it returns true; a slow machine gets until the deadline, then `what` fails. */
@@ -170,6 +182,8 @@ test('Thunderbird with TbSync / EAS-4-TbSync: contacts, a series with a deleted 
     assert.ok(series, `the series is in Thunderbird: ${dump()}`);
     assert.match(series.ical, /RRULE:FREQ=WEEKLY;COUNT=6/, series.ical);
     assert.equal(series.start, compact(WEEKLY.start), 'first occurrence: Monday 09:00 Berlin');
+    assert.match(series.ical, /^DESCRIPTION:Agenda: the numbers\r$/m, 'the body is the description');
+    assert.match(series.ical, /^LOCATION:Room 4\r$/m);
     assert.deepEqual(
       series.occurrences,
       [0, 2, 3, 4, 5].map((w) => compact(berlinTime(addDays(BASE, 7 * w), 9))),
@@ -192,7 +206,8 @@ test('Thunderbird with TbSync / EAS-4-TbSync: contacts, a series with a deleted 
     // started, the next sync sends it: sync and look from a second phone until all four are there.
     const check = new Device({ url: server.url, user: ALICE.email, password: ALICE.password, deviceId: 'TBCHECK1', deviceType: 'TestPhone', version: '14.1' });
     assert.equal((await check.folderSync()).status, 1);
-    const onEasd = async () => ({ contacts: await check.initialSync(ids.contacts), items: await check.initialSync(ids.calendar), todos: await check.initialSync(ids.tasks) });
+    const plainBody = { options: [el('AirSyncBase', 'BodyPreference', el('AirSyncBase', 'Type', '1'))] };
+    const onEasd = async () => ({ contacts: await check.initialSync(ids.contacts), items: await check.initialSync(ids.calendar, plainBody), todos: await check.initialSync(ids.tasks) });
     const arrived = (e: Awaited<ReturnType<typeof onEasd>>) =>
       e.contacts.some((x) => childText(x.appData, 'FirstName', 'Contacts') === 'Fox') &&
       ['Stand-up', 'Holiday'].every((s) => e.items.some((x) => childText(x.appData, 'Subject', C) === s)) &&
@@ -213,6 +228,9 @@ test('Thunderbird with TbSync / EAS-4-TbSync: contacts, a series with a deleted 
     const standup = items.find((x) => childText(x.appData, 'Subject', C) === 'Stand-up');
     assert.ok(standup, 'the series made in Thunderbird is on easd');
     assert.equal(childText(standup.appData, 'StartTime', C), compact(STANDUP.start));
+    assert.equal(childText(standup.appData, 'Location', C), 'Kitchen');
+    const body = child(standup.appData, 'Body', 'AirSyncBase');
+    assert.equal(body && childText(body, 'Data', 'AirSyncBase'), 'Yesterday, today', 'the description is the body');
     const rec = child(standup.appData, 'Recurrence', C);
     assert.ok(rec, 'it is a series');
     assert.equal(childText(rec, 'Type', C), '0', 'daily');
@@ -241,14 +259,17 @@ test('Thunderbird with TbSync / EAS-4-TbSync: contacts, a series with a deleted 
     assert.equal(childText(film.appData, 'UtcDueDate', T)?.slice(0, 19), FILM_DUE.toISOString().slice(0, 19), 'its due time');
 
     // Edits of items the other side made. In Thunderbird: the third Monday of the phone's series
-    // is deleted ("Delete only this occurrence") and the phone's task ticked done. The phone gets
+    // is deleted ("Delete only this occurrence"), the fifth moved to 11:00, and the phone's task
+    // ticked done. The phone gets
     // each as a Change of the same item, never a Delete (kb-1.1's shape: a series with one more
     // deleted exception), once TbSync has sent them.
     await tbCancelOccurrence(m, calendar, 'Weekly review', compact(berlinTime(addDays(BASE, 21), 9)));
+    const fifth = { was: berlinTime(addDays(BASE, 28), 9), start: berlinTime(addDays(BASE, 28), 11), end: berlinTime(addDays(BASE, 28), 12) };
+    await tbMoveOccurrence(m, calendar, 'Weekly review', compact(fifth.was), { start: compact(fifth.start), end: compact(fifth.end) });
     await tbCompleteTask(m, todo, 'File the report');
     const onPhone = { calendar: [] as DeviceItem[], tasks: [] as DeviceItem[], deletes: [] as string[] };
     const phoneSees = () =>
-      onPhone.calendar.some((x) => childText(x.appData, 'Subject', C) === 'Weekly review' && deletedExceptions(x.appData).length === 2) &&
+      onPhone.calendar.some((x) => childText(x.appData, 'Subject', C) === 'Weekly review' && deletedExceptions(x.appData).length === 2 && movedOccurrences(x.appData).length === 1) &&
       onPhone.tasks.some((x) => childText(x.appData, 'Complete', T) === '1');
     await until('the edits made in Thunderbird reach the phone', deadline(), async () => {
       await syncAccount(m, accountId, deadline());
@@ -267,6 +288,7 @@ test('Thunderbird with TbSync / EAS-4-TbSync: contacts, a series with a deleted 
       [compact(WEEKLY.cancelled), compact(berlinTime(addDays(BASE, 21), 9))],
       'the phone has both cancelled Mondays',
     );
+    assert.deepEqual(movedOccurrences(weeklyId.appData), [[compact(fifth.was), compact(fifth.start), compact(fifth.end)]], 'and the moved one, at its new time');
     assert.deepEqual(onPhone.deletes, [], 'no item was deleted');
 
     // On the phone: the fourth day of Thunderbird's stand-up series is deleted (a Change carrying

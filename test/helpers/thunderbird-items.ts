@@ -151,3 +151,27 @@ export async function tbCompleteTask(m: Marionette, calendarId: string, title: s
     [calendarId, title],
   );
 }
+
+/**
+ * Moves one occurrence of a series, as editing "only this occurrence" in the event dialog does:
+ * the occurrence at `startUtc` becomes an exception (RFC 5545 3.8.4.4 RECURRENCE-ID) with the new
+ * start and end, and the series is saved with modifyItem.
+ */
+export async function tbMoveOccurrence(m: Marionette, calendarId: string, title: string, startUtc: string, to: { start: string; end: string }): Promise<void> {
+  await m.execute(
+    `${FIND_ITEM}
+    return (async () => {
+      const old = await findItem();
+      const parent = old.clone();
+      const occurrence = parent.recurrenceInfo.getOccurrenceFor(cal.createDateTime(arguments[2]));
+      if (!occurrence) throw new Error("no occurrence at " + arguments[2]);
+      const moved = occurrence.clone();
+      moved.startDate = cal.createDateTime(arguments[3].start);
+      moved.endDate = cal.createDateTime(arguments[3].end);
+      parent.recurrenceInfo.modifyException(moved, true);
+      await calendar.modifyItem(parent, old);
+      return true;
+    })();`,
+    [calendarId, title, startUtc, to],
+  );
+}
