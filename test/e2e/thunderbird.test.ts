@@ -9,7 +9,12 @@
  * occurrence, the all-day dates and the due day as Thunderbird's calendar shows them.
  * Made in Thunderbird (its address book and calendar APIs, as its dialogs save) -> stored by easd
  * and seen by a second phone: a contact, a daily series with one day removed, a 2-day all-day
- * event and a task with a due time.
+ * event and a task with a due time; descriptions and locations go both ways too.
+ * Edits of the other side's items: an occurrence deleted and one moved in Thunderbird and a task
+ * ticked done reach the phone as Changes of the same items; an occurrence deleted on the phone is
+ * gone from Thunderbird's calendar.
+ * Everything is polled with deadlines (a loaded machine is slow, and TbSync may pick up an edit
+ * only at its next sync); about 30 s on an idle machine.
  * Skipped, with the reason, where scripts/ensure-thunderbird.sh cannot install Thunderbird.
  */
 import assert from 'node:assert/strict';
