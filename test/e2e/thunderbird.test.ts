@@ -91,8 +91,9 @@ const task = el(
   el(T, 'Complete', '0'),
 );
 
-/** What Thunderbird's dialogs save (RFC 5545): a daily series of 5 with its third day removed (EXDATE), */
-const STANDUP = { start: new Date(addDays(BASE, 28) + 7 * 3_600_000), cancelled: new Date(addDays(BASE, 30) + 7 * 3_600_000) };
+/** What Thunderbird's dialogs save (RFC 5545), in the user's zone: a daily series of 5 at 08:00 Berlin time with its third day removed (EXDATE), */
+const STANDUP_DAY = (n: number) => addDays(BASE, 28 + n);
+const STANDUP = { start: berlinTime(STANDUP_DAY(0), 8), cancelled: berlinTime(STANDUP_DAY(2), 8) };
 const standupIcs = [
   'BEGIN:VEVENT',
   'UID:tb-standup-1@example.com',
@@ -100,10 +101,10 @@ const standupIcs = [
   'SUMMARY:Stand-up',
   'DESCRIPTION:Yesterday\\, today',
   'LOCATION:Kitchen',
-  `DTSTART:${compact(STANDUP.start)}`,
-  `DTEND:${compact(new Date(STANDUP.start.getTime() + 15 * 60_000))}`,
+  `DTSTART;TZID=Europe/Berlin:${icalDate(STANDUP_DAY(0))}T080000`,
+  `DTEND;TZID=Europe/Berlin:${icalDate(STANDUP_DAY(0))}T081500`,
   'RRULE:FREQ=DAILY;COUNT=5',
-  `EXDATE:${compact(STANDUP.cancelled)}`,
+  `EXDATE;TZID=Europe/Berlin:${icalDate(STANDUP_DAY(2))}T080000`,
   'END:VEVENT',
 ].join('\r\n');
 /** a two-day all-day event (DATE values, RFC 5545 3.6.1: DTEND is the day after), */
@@ -232,7 +233,12 @@ test('Thunderbird with TbSync / EAS-4-TbSync: contacts, a series with a deleted 
     );
     const standup = items.find((x) => childText(x.appData, 'Subject', C) === 'Stand-up');
     assert.ok(standup, 'the series made in Thunderbird is on easd');
-    assert.equal(childText(standup.appData, 'StartTime', C), compact(STANDUP.start));
+    assert.equal(childText(standup.appData, 'StartTime', C), compact(STANDUP.start), 'the series starts at 08:00 Berlin time');
+    // Made in Berlin time, as Thunderbird's dialog makes it: the blob EAS-4-TbSync builds is
+    // Berlin's (MS-ASDTYPE 2.7.1: Bias -60, DaylightBias -60, standard time from October
+    // (StandardDate.wMonth, byte 70), daylight time from March (DaylightDate.wMonth, byte 154)).
+    const standupTz = Buffer.from(childText(standup.appData, 'Timezone', C) ?? '', 'base64');
+    assert.deepEqual([standupTz.readInt32LE(0), standupTz.readInt32LE(168), standupTz.readUInt16LE(70), standupTz.readUInt16LE(154)], [-60, -60, 10, 3], 'a Berlin Timezone blob');
     assert.equal(childText(standup.appData, 'Location', C), 'Kitchen');
     const body = child(standup.appData, 'Body', 'AirSyncBase');
     assert.equal(body && childText(body, 'Data', 'AirSyncBase'), 'Yesterday, today', 'the description is the body');
@@ -300,7 +306,7 @@ test('Thunderbird with TbSync / EAS-4-TbSync: contacts, a series with a deleted 
     // the series with one more Deleted exception, MS-ASCAL 2.2.2.20); Thunderbird shows it gone.
     const standupOnPhone = [...phone.view(ids.calendar).items.values()].find((x) => childText(x.appData, 'Subject', C) === 'Stand-up');
     assert.ok(standupOnPhone, 'the phone has the stand-up series');
-    const fourth = compact(new Date(STANDUP.start.getTime() + 3 * 86_400_000));
+    const fourth = compact(berlinTime(STANDUP_DAY(3), 8));
     const changed = el(
       'AirSync',
       'ApplicationData',
@@ -310,7 +316,7 @@ test('Thunderbird with TbSync / EAS-4-TbSync: contacts, a series with a deleted 
     const r = await phone.sync(ids.calendar, { commands: [el('AirSync', 'Change', el('AirSync', 'ServerId', standupOnPhone.serverId), changed)] });
     assert.equal(r.status, 1);
     assert.deepEqual(r.responses.map((x) => childText(x, 'Status', 'AirSync')).filter((x) => x && x !== '1'), [], 'the Change is taken');
-    const stillThere = [0, 1, 4].map((d) => compact(new Date(STANDUP.start.getTime() + d * 86_400_000)));
+    const stillThere = [0, 1, 4].map((d) => compact(berlinTime(STANDUP_DAY(d), 8)));
     let shown: string[] = [];
     await until('the occurrence deleted on the phone is gone in Thunderbird', deadline(), async () => {
       await syncAccount(m, accountId, deadline());
