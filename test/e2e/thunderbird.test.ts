@@ -28,6 +28,7 @@ import { addDays, berlinTime, compact, icalDate, mondayAfter } from '../helpers/
 import { tbAddCalendarItem, tbAddCard, tbCalendarItems, tbCancelOccurrence, tbCards, tbCompleteTask, tbMoveOccurrence } from '../helpers/thunderbird-items.ts';
 import { berlinBlob } from '../helpers/timezone-blobs.ts';
 import { contactData, Device, type DeviceItem } from './device.ts';
+import { provision } from './provision-client.ts';
 
 const ALICE = { email: 'alice@example.com', password: 'alice-password-1' };
 const C = 'Calendar';
@@ -144,7 +145,9 @@ test('Thunderbird with TbSync / EAS-4-TbSync: contacts, a series with a deleted 
     t.skip(why);
     return;
   }
-  const server = await startTestServer({ users: [ALICE], logLevel: 'warn', services: () => ({ outbound: undefined }) });
+  // The production default: the built-in policy requires provisioning, so TbSync provisions as it
+  // would against Exchange (and the simulated phones do too).
+  const server = await startTestServer({ users: [ALICE], logLevel: 'warn', runtimeConfig: { requireProvisioning: true }, services: () => ({ outbound: undefined }) });
   const tb = await startThunderbird().catch(async (err: unknown) => {
     await server.close();
     throw err;
@@ -154,6 +157,7 @@ test('Thunderbird with TbSync / EAS-4-TbSync: contacts, a series with a deleted 
   try {
     // The phone's side, made before Thunderbird's first sync.
     const phone = new Device({ url: server.url, user: ALICE.email, password: ALICE.password, deviceId: 'TBPHONE1', deviceType: 'TestPhone', version: '14.1' });
+    assert.equal((await provision(phone.client)).status, 1);
     assert.equal((await phone.folderSync()).status, 1);
     const ids = { contacts: phone.folderByType(9).serverId, calendar: phone.folderByType(8).serverId, tasks: phone.folderByType(7).serverId };
     for (const id of Object.values(ids)) await phone.initialSync(id);
@@ -211,6 +215,7 @@ test('Thunderbird with TbSync / EAS-4-TbSync: contacts, a series with a deleted 
     // TbSync records a user's edit from Thunderbird's listeners; should one land after the sync
     // started, the next sync sends it: sync and look from a second phone until all four are there.
     const check = new Device({ url: server.url, user: ALICE.email, password: ALICE.password, deviceId: 'TBCHECK1', deviceType: 'TestPhone', version: '14.1' });
+    assert.equal((await provision(check.client)).status, 1);
     assert.equal((await check.folderSync()).status, 1);
     const plainBody = { options: [el('AirSyncBase', 'BodyPreference', el('AirSyncBase', 'Type', '1'))] };
     const onEasd = async () => ({ contacts: await check.initialSync(ids.contacts), items: await check.initialSync(ids.calendar, plainBody), todos: await check.initialSync(ids.tasks) });
