@@ -2,7 +2,8 @@
  * The EAS Recurrence pattern (MS-ASCAL 2.2.2.39) and the local dates it names, in order, with
  * Outlook's semantics (MS-OXOCAL 2.2.1.44.1 RecurrencePattern; recurrence.ts says where they
  * differ from RFC 5545): day 29, 30 or 31 of the month falls on the month's last day in shorter
- * months (kb-1.10); CalendarType other than Gregorian is expanded as Gregorian. Pure.
+ * months (kb-1.10), unless the series came from an RFC 5545 organizer (`skipShortMonths`);
+ * CalendarType other than Gregorian is expanded as Gregorian. Pure.
  */
 
 /** MS-ASCAL 2.2.2.39 Type: 0 daily, 1 weekly, 2 monthly, 3 monthly on the nth day, 5 yearly, 6 yearly on the nth day. */
@@ -24,6 +25,14 @@ export interface EasRecurrence {
   isLeapMonth?: boolean;
   /** 0 Sunday .. 6 Saturday (14.1+). */
   firstDayOfWeek?: number;
+  /**
+   * Server-side only, never an EAS element: DayOfMonth has RFC 5545's meaning (3.3.10: "invalid"
+   * dates such as February 30th are ignored, the month has no occurrence) instead of Outlook's
+   * (the month's last day). Set for Type 2/5 series on day 29-31 read from an RFC 5545
+   * organizer's RRULE, so the organizer's dates are kept (kb-1.10); devices get the Outlook
+   * pattern with the skipped months as deleted occurrences (recurrence-device.ts).
+   */
+  skipShortMonths?: boolean;
 }
 
 export const DAY = 86_400_000;
@@ -68,9 +77,13 @@ function nthDay(y: number, m: number, mask: number, week: number): number | unde
   return week >= 5 ? days.at(-1) : days[week - 1];
 }
 
-/** Day-of-month under Outlook's rule: past the month's end means the last day (kb-1.10). */
-function clampDay(y: number, m: number, d: number): number {
-  return Math.min(d, daysInMonth(y, m));
+/**
+ * Day-of-month under Outlook's rule: past the month's end means the last day (kb-1.10); under
+ * RFC 5545's (`skip`) that month has no such day (RFC 5545 3.3.10).
+ */
+function monthDay(y: number, m: number, d: number, skip: boolean | undefined): number | undefined {
+  const n = daysInMonth(y, m);
+  return d <= n ? d : skip ? undefined : n;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -119,7 +132,7 @@ export function* patternDates(rec: EasRecurrence, first: LocalDate): Generator<L
     case 3: {
       for (let k = 0; guard() && k < MAX_INSTANCES; k++) {
         const { y, m } = addMonths(first.y, first.m, k * interval);
-        const d = rec.type === 2 ? clampDay(y, m, rec.dayOfMonth ?? first.d) : nthDay(y, m, rec.dayOfWeek ?? startMask, rec.weekOfMonth ?? 1);
+        const d = rec.type === 2 ? monthDay(y, m, rec.dayOfMonth ?? first.d, rec.skipShortMonths) : nthDay(y, m, rec.dayOfWeek ?? startMask, rec.weekOfMonth ?? 1);
         if (d !== undefined) yield* emit({ y, m, d });
       }
       return;
@@ -129,7 +142,7 @@ export function* patternDates(rec: EasRecurrence, first: LocalDate): Generator<L
       const month = rec.monthOfYear ?? first.m;
       for (let k = 0; guard() && k < MAX_INSTANCES; k++) {
         const y = first.y + k * interval;
-        const d = rec.type === 5 ? clampDay(y, month, rec.dayOfMonth ?? first.d) : nthDay(y, month, rec.dayOfWeek ?? startMask, rec.weekOfMonth ?? 1);
+        const d = rec.type === 5 ? monthDay(y, month, rec.dayOfMonth ?? first.d, rec.skipShortMonths) : nthDay(y, month, rec.dayOfWeek ?? startMask, rec.weekOfMonth ?? 1);
         if (d !== undefined) yield* emit({ y, m: month, d });
       }
       return;

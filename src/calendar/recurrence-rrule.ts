@@ -1,8 +1,12 @@
 /**
  * EAS Recurrence (MS-ASCAL 2.2.2.39) <-> iCalendar RRULE (RFC 5545 3.3.10), for iTIP and export.
  * Outlook's day 29, 30 or 31 of the month (the month's last day in shorter months, kb-1.10) is
- * written in forms RFC 5545 readers (and ical.js) agree on: BYMONTHDAY=-1 for day 31 and
- * "BYMONTHDAY=28,29,30;BYSETPOS=-1" style sets for 29 and 30. Pure.
+ * written in forms RFC 5545 readers agree on: BYMONTHDAY=-1 for day 31 and
+ * "BYMONTHDAY=28,29,30;BYSETPOS=-1" style sets for 29 and 30 (RFC 5545 3.3.10 BYSETPOS; ical.js
+ * 2.2 does not apply BYSETPOS to BYMONTHDAY, kewisch/ical.js#960). The other way round an RRULE's
+ * BYMONTHDAY=29/30/31 (or a DTSTART on such a day with no BYMONTHDAY) keeps RFC 5545's meaning,
+ * months without that day have no occurrence, as `skipShortMonths`, and is written back as it
+ * came. Pure.
  */
 import ICAL from 'ical.js';
 
@@ -63,9 +67,11 @@ export function recurrenceToRrule(rec: EasRecurrence, startLocal: WallTime): str
       parts.push(`FREQ=WEEKLY${interval};BYDAY=${maskToDays(rec.dayOfWeek || 1 << weekday(first)).join(',')}`);
       if (rec.firstDayOfWeek !== undefined) parts.push(`WKST=${RRULE_DAYS[rec.firstDayOfWeek]}`);
       break;
-    case 2:
-      parts.push(`FREQ=MONTHLY${interval};${monthDayRule(rec.dayOfMonth ?? first.d)}`);
+    case 2: {
+      const day = rec.dayOfMonth ?? first.d;
+      parts.push(`FREQ=MONTHLY${interval};${rec.skipShortMonths ? `BYMONTHDAY=${day}` : monthDayRule(day)}`);
       break;
+    }
     case 3:
       parts.push(`FREQ=MONTHLY${interval};${nthRule(rec.dayOfWeek ?? 1 << weekday(first), rec.weekOfMonth ?? 1)}`);
       break;
@@ -73,7 +79,8 @@ export function recurrenceToRrule(rec: EasRecurrence, startLocal: WallTime): str
       const month = rec.monthOfYear ?? first.m;
       const day = rec.dayOfMonth ?? first.d;
       // February 29th: the last day of February in other years; other months have fixed lengths.
-      const rule = month === 2 && day >= 29 ? monthDayRule(day === 29 ? 29 : 31) : `BYMONTHDAY=${Math.min(day, daysInMonth(2001, month))}`;
+      // With skipShortMonths (an RFC 5545 organizer's Feb 29th) only leap years have one.
+      const rule = rec.skipShortMonths ? `BYMONTHDAY=${day}` : month === 2 && day >= 29 ? monthDayRule(day === 29 ? 29 : 31) : `BYMONTHDAY=${Math.min(day, daysInMonth(2001, month))}`;
       parts.push(`FREQ=YEARLY${interval};BYMONTH=${month};${rule}`);
       break;
     }
@@ -117,14 +124,17 @@ export function rruleToRecurrence(rrule: string, startLocal: WallTime): EasRecur
   if (bymonth.length > 1 || bysetpos.length > 1) return undefined;
   const plainDays = byday.every((d) => /^[A-Z]{2}$/.test(d));
 
-  /** Day n from Outlook's "last day" forms, or a single positive day. */
-  const monthDay = (): number | undefined => {
+  /**
+   * Day n from Outlook's "last day" forms (`last`), or a single positive day, or DTSTART's day
+   * (RFC 5545 3.3.10: a missing BYMONTHDAY comes from DTSTART), which keep RFC 5545's meaning.
+   */
+  const monthDay = (): { day: number; last: boolean } | undefined => {
     if (bymonthday.length === 1 && bysetpos.length === 0) {
       const d = bymonthday[0]!;
-      return d === -1 ? 31 : d > 0 ? d : undefined;
+      return d === -1 ? { day: 31, last: true } : d > 0 ? { day: d, last: false } : undefined;
     }
-    if (bysetpos[0] === -1 && bymonthday.length > 1 && bymonthday[0] === 28 && bymonthday.every((d, i) => d === 28 + i)) return bymonthday.at(-1);
-    if (bymonthday.length === 0 && bysetpos.length === 0 && byday.length === 0) return startLocal.day;
+    if (bysetpos[0] === -1 && bymonthday.length > 1 && bymonthday[0] === 28 && bymonthday.every((d, i) => d === 28 + i)) return { day: bymonthday.at(-1)!, last: true };
+    if (bymonthday.length === 0 && bysetpos.length === 0 && byday.length === 0) return { day: startLocal.day, last: false };
     return undefined;
   };
   /** WeekOfMonth and DayOfWeek from "2TU" or "MO,TU;BYSETPOS=n" (nth of a set), or undefined. */
@@ -159,14 +169,19 @@ export function rruleToRecurrence(rrule: string, startLocal: WallTime): EasRecur
     case 'MONTHLY': {
       if (bymonth.length) return undefined;
       const d = monthDay();
-      if (d !== undefined && byday.length === 0) return { ...out, type: 2, dayOfMonth: d };
+      if (d !== undefined && byday.length === 0) return { ...out, type: 2, dayOfMonth: d.day, ...(!d.last && d.day > 28 ? { skipShortMonths: true } : {}) };
       const n = nth();
       return n ? { ...out, type: 3, ...n } : undefined;
     }
     case 'YEARLY': {
       const month = bymonth[0] ?? startLocal.month;
       const d = monthDay();
-      if (d !== undefined && byday.length === 0) return { ...out, type: 5, monthOfYear: month, dayOfMonth: month === 2 && d === 31 ? 29 : d };
+      if (d !== undefined && byday.length === 0) {
+        if (d.last) return { ...out, type: 5, monthOfYear: month, dayOfMonth: month === 2 && d.day === 31 ? 29 : d.day };
+        // RFC 5545: a day the month never has (April 31st, February 30th) makes no occurrence.
+        if (d.day > (month === 2 ? 29 : daysInMonth(2001, month))) return undefined;
+        return { ...out, type: 5, monthOfYear: month, dayOfMonth: d.day, ...(month === 2 && d.day === 29 ? { skipShortMonths: true } : {}) };
+      }
       const n = nth();
       return n ? { ...out, type: 6, monthOfYear: month, ...n } : undefined;
     }

@@ -2,6 +2,7 @@
  * Stored calendar data -> the Calendar class's ApplicationData (MS-ASCAL), in the element order
  * calendar.ts describes.
  */
+import { itemForDevices } from '../calendar/recurrence-device.ts';
 import type { EasRecurrence } from '../calendar/recurrence-pattern.ts';
 import { canonicalZone } from '../calendar/zone-offsets.ts';
 import { timezoneBlobForZone } from '../calendar/zone-to-tzi.ts';
@@ -40,7 +41,10 @@ import { attachmentOwner, attachmentsToEas } from './attachments.ts';
 import type { ConvertContext } from './types.ts';
 
 /** The item's ApplicationData children. */
-export function calendarToEas(data: JsonObject, ctx: ConvertContext): WbxmlElement[] {
+export function calendarToEas(stored: JsonObject, ctx: ConvertContext): WbxmlElement[] {
+  // kb-1.10: an RFC 5545 organizer's day 29-31 series goes out as Outlook's pattern with the
+  // months it skips as deleted occurrences (recurrence-device.ts).
+  const data = itemForDevices(stored, (ctx.now ?? (() => new Date()))());
   const out: WbxmlElement[] = [];
   const push = (e: WbxmlElement | undefined) => {
     if (e) out.push(e);
