@@ -58,15 +58,18 @@ export function deviceRecurrence(series: Series, now: Date): DeviceRecurrence {
 /**
  * A stored calendar item with its recurrence and exceptions in the form devices get: the item
  * itself unless its series keeps RFC 5545 month days. The skipped dates join the item's own
- * exceptions as Deleted ones (an exception the item has for the same start wins).
+ * exceptions as Deleted ones. They are no occurrences of the organizer's series, so an exception
+ * stored at one of them (a device that sent the whole series back, its deleted occurrences
+ * included, leaves an attendee's annotation there, calendar-attendee-copy.ts) goes out deleted
+ * too, never as an occurrence.
  */
 export function itemForDevices(data: JsonObject, now: Date): JsonObject {
   const series = seriesOf(data);
   if (!series?.recurrence.skipShortMonths) return data;
   const view = deviceRecurrence(series, now);
-  const own = Array.isArray(data['exceptions']) ? (data['exceptions'] as JsonObject[]) : [];
-  const known = new Set(own.map((e) => Date.parse(String(e?.['exceptionStartTime']))));
-  const added = view.deleted.filter((iso) => !known.has(Date.parse(iso))).map((iso): JsonObject => ({ exceptionStartTime: iso, deleted: true }));
+  const skipped = new Set(view.deleted.map((iso) => Date.parse(iso)));
+  const own = (Array.isArray(data['exceptions']) ? (data['exceptions'] as JsonObject[]) : []).filter((e) => !skipped.has(Date.parse(String(e?.['exceptionStartTime']))));
+  const added = view.deleted.map((iso): JsonObject => ({ exceptionStartTime: iso, deleted: true }));
   const exceptions = [...own, ...added].sort((a, b) => Date.parse(String(a['exceptionStartTime'])) - Date.parse(String(b['exceptionStartTime'])));
   return { ...data, recurrence: view.recurrence as unknown as JsonObject, exceptions };
 }

@@ -211,3 +211,20 @@ test('kb-1.10: a series made on a device keeps Outlook\'s meaning in the iCalend
     { numRuns: runs, includeErrorInReport: true },
   );
 });
+
+test('kb-1.10: an attendee\'s device that sends the series back (a new reminder, every exception included) keeps the organizer\'s dates', () => {
+  const r: OrganizerRule = { rrule: 'FREQ=MONTHLY;COUNT=6;BYMONTHDAY=31', dtstart: { year: 2026, month: 1, day: 31, hour: 10, minute: 0 }, zone: 'Europe/Berlin' };
+  const limit = limitOf(r.dtstart, r.zone);
+  const organizer = iso(expandAsOrganizer(r.rrule, r.dtstart, r.zone, limit));
+  assert.equal(organizer.length, 6);
+  const stored = parseICalendar(invitation(r)).events[0]!.data;
+  for (const version of ['14.1', '16.1'] as const) {
+    const c = ctx(version, { now: () => NOW, userEmail: 'user@example.com' });
+    // The device's Change: what it was given, with a reminder of its own (MS-ASCAL 2.2.2.38).
+    const echoed = conv.toEas(stored, c).map((e) => (e.name === 'Reminder' ? null : e)).filter((e) => e !== null);
+    const changed = conv.fromEas(overTheWire([...echoed, el('Calendar', 'Reminder', '30')]), c, stored);
+    assert.equal(changed['reminder'], 30, 'the attendee keeps a reminder of their own');
+    assert.deepEqual(iso(expandAsDevice(overTheWire(conv.toEas(changed, c)), r.zone, limit)), organizer, `${version}: the device still shows the organizer's dates`);
+    assert.deepEqual(iso(occurrencesOf(changed, new Date(0), new Date(limit + 1)).map((o) => o.start.getTime())), organizer, `${version}: and so does the server`);
+  }
+});
