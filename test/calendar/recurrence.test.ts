@@ -19,6 +19,7 @@ import {
   type EasRecurrence,
   type Series,
 } from '../../src/calendar/recurrence.ts';
+import { deviceRecurrence } from '../../src/calendar/recurrence-device.ts';
 import { ianaOffsets, UTC_OFFSETS, utcToWall } from '../../src/calendar/timezone.ts';
 
 const utcSeries = (start: string, minutes: number, recurrence: EasRecurrence, extra: Partial<Series> = {}): Series => ({
@@ -231,4 +232,54 @@ test('RRULEs as real calendars write them; ones EAS cannot say are refused', () 
   for (const bad of ['FREQ=HOURLY', 'FREQ=MONTHLY;BYMONTHDAY=1,15', 'FREQ=YEARLY;BYWEEKNO=20', 'FREQ=MONTHLY;BYDAY=3MO,3TU', 'not a rule', 'FREQ=YEARLY;BYMONTH=1,7']) {
     assert.equal(rruleToRecurrence(bad, start), undefined, bad);
   }
+});
+
+test('kb-1.10: an RFC 5545 BYMONTHDAY=29-31 (or a DTSTART on such a day) keeps its meaning as skipShortMonths and is written back as it came', () => {
+  const jan31 = { year: 2026, month: 1, day: 31, hour: 10, minute: 0 };
+  const cases: Array<[string, EasRecurrence]> = [
+    ['FREQ=MONTHLY;BYMONTHDAY=31;COUNT=6', { type: 2, dayOfMonth: 31, occurrences: 6, skipShortMonths: true }],
+    ['FREQ=MONTHLY;INTERVAL=2;BYMONTHDAY=30', { type: 2, interval: 2, dayOfMonth: 30, skipShortMonths: true }],
+    ['FREQ=MONTHLY;BYMONTHDAY=29', { type: 2, dayOfMonth: 29, skipShortMonths: true }],
+    ['FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29', { type: 5, monthOfYear: 2, dayOfMonth: 29, skipShortMonths: true }],
+  ];
+  for (const [rrule, rec] of cases) {
+    assert.deepEqual(rruleToRecurrence(rrule, jan31), rec, rrule);
+    assert.equal(recurrenceToRrule(rec, jan31), rrule, JSON.stringify(rec));
+  }
+  // Days every month has need no flag; the month-end forms are Outlook's day 31 (no flag either).
+  assert.deepEqual(rruleToRecurrence('FREQ=MONTHLY;BYMONTHDAY=28', jan31), { type: 2, dayOfMonth: 28 });
+  assert.deepEqual(rruleToRecurrence('FREQ=MONTHLY;BYMONTHDAY=-1', jan31), { type: 2, dayOfMonth: 31 });
+  // No BYMONTHDAY: DTSTART's day (RFC 5545 3.3.10), with the same meaning.
+  assert.deepEqual(rruleToRecurrence('FREQ=MONTHLY', jan31), { type: 2, dayOfMonth: 31, skipShortMonths: true });
+  assert.deepEqual(rruleToRecurrence('FREQ=YEARLY', { year: 2028, month: 2, day: 29, hour: 9, minute: 0 }), { type: 5, monthOfYear: 2, dayOfMonth: 29, skipShortMonths: true });
+  // A day the month never has: no occurrence at all, nothing EAS can say.
+  assert.equal(rruleToRecurrence('FREQ=YEARLY;BYMONTH=4;BYMONTHDAY=31', jan31), undefined);
+  assert.equal(rruleToRecurrence('FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30', jan31), undefined);
+});
+
+test('kb-1.10: skipShortMonths expands to the months that have the day only, COUNT counting real occurrences', () => {
+  const d31 = utcSeries('2026-01-31T09:00:00Z', 60, { type: 2, dayOfMonth: 31, occurrences: 6, skipShortMonths: true });
+  assert.deepEqual(days(d31, 10), ['2026-01-31', '2026-03-31', '2026-05-31', '2026-07-31', '2026-08-31', '2026-10-31']);
+  const d30 = utcSeries('2027-12-30T09:00:00Z', 60, { type: 2, dayOfMonth: 30, skipShortMonths: true });
+  assert.deepEqual(days(d30, 4), ['2027-12-30', '2028-01-30', '2028-03-30', '2028-04-30']);
+  const leap = utcSeries('2024-02-29T09:00:00Z', 60, { type: 5, monthOfYear: 2, dayOfMonth: 29, occurrences: 3, skipShortMonths: true });
+  assert.deepEqual(days(leap, 5), ['2024-02-29', '2028-02-29', '2032-02-29']);
+  assert.equal(lastOccurrenceEnd(leap)?.toISOString(), '2032-02-29T10:00:00.000Z');
+});
+
+test('kb-1.10: devices get Outlook\'s pattern, the skipped dates deleted and COUNT as Until; an endless series lists them ten years ahead', () => {
+  const bounded = deviceRecurrence(utcSeries('2026-01-31T09:00:00Z', 60, { type: 2, dayOfMonth: 31, occurrences: 6, skipShortMonths: true }), new Date('2026-06-01T00:00:00Z'));
+  assert.deepEqual(bounded.recurrence, { type: 2, dayOfMonth: 31, until: '2026-10-31T09:00:00.000Z' });
+  assert.deepEqual(bounded.deleted, ['2026-02-28T09:00:00.000Z', '2026-04-30T09:00:00.000Z', '2026-06-30T09:00:00.000Z', '2026-09-30T09:00:00.000Z']);
+  const leap = deviceRecurrence(utcSeries('2024-02-29T09:00:00Z', 60, { type: 5, monthOfYear: 2, dayOfMonth: 29, occurrences: 2, skipShortMonths: true }), new Date('2026-06-01T00:00:00Z'));
+  assert.deepEqual(leap.recurrence, { type: 5, monthOfYear: 2, dayOfMonth: 29, until: '2028-02-29T09:00:00.000Z' });
+  assert.deepEqual(leap.deleted, ['2025-02-28T09:00:00.000Z', '2026-02-28T09:00:00.000Z', '2027-02-28T09:00:00.000Z']);
+  // Endless: through 2036 (ten years after now), five short months a year (Feb, Apr, Jun, Sep, Nov).
+  const endless = deviceRecurrence(utcSeries('2026-01-31T09:00:00Z', 60, { type: 2, dayOfMonth: 31, skipShortMonths: true }), new Date('2026-06-01T00:00:00Z'));
+  assert.deepEqual(endless.recurrence, { type: 2, dayOfMonth: 31 });
+  assert.equal(endless.deleted.length, 11 * 5);
+  assert.equal(endless.deleted.at(-1), '2036-11-30T09:00:00.000Z');
+  // Nothing to do for Outlook's own meaning.
+  const outlook = { type: 2, dayOfMonth: 31 } as const;
+  assert.deepEqual(deviceRecurrence(utcSeries('2026-01-31T09:00:00Z', 60, outlook), new Date()), { recurrence: outlook, deleted: [] });
 });
