@@ -148,11 +148,10 @@ export function expandAsOrganizer(rrule: string, dtstart: Wall, zone: string, li
   const count = parts.get('COUNT') ? Number(parts.get('COUNT')) : undefined;
   const setpos = parts.get('BYSETPOS') !== undefined && parts.get('BYMONTHDAY') !== undefined ? Number(parts.get('BYSETPOS')) : undefined;
   parts.delete('UNTIL');
-  // BYSETPOS applies before COUNT (RFC 5545 3.3.10), so with our own BYSETPOS we count ourselves.
-  if (setpos !== undefined) {
-    parts.delete('BYSETPOS');
-    parts.delete('COUNT');
-  }
+  // COUNT counts the set's instances after BYSETPOS and without invalid dates (RFC 5545 3.3.10),
+  // which ical.js counts when it rolls them over (below): counted here.
+  parts.delete('COUNT');
+  if (setpos !== undefined) parts.delete('BYSETPOS');
   const rule = [...parts].map(([k, v]) => `${k}=${v}`).join(';');
   // ical.js 2.2.1 rolls February 29th of a common year over to March 1st for a BYMONTHDAY set
   // (FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=28,29 gives 03-01); RFC 5545 3.3.10 ignores invalid dates,
@@ -178,8 +177,8 @@ export function expandAsOrganizer(rrule: string, dtstart: Wall, zone: string, li
     const groups = new Map<string, Wall[]>();
     for (const w of walls) groups.set(period(w), [...(groups.get(period(w)) ?? []), w]);
     walls = [...groups.values()].map((g) => (setpos < 0 ? g.at(setpos) : g[setpos - 1])).filter((w): w is Wall => !!w);
-    if (count !== undefined) walls = walls.slice(0, count);
   }
+  if (count !== undefined) walls = walls.slice(0, count);
   const ex = new Set(exdates);
   return walls
     .map((w) => wallToUtcMs(zone, w))
