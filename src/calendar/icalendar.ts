@@ -492,7 +492,13 @@ export function eventToICalendar(data: JsonObject, opts: { method?: string; prod
     }
     if (master) {
       const rec = data['recurrence'] as unknown as EasRecurrence | undefined;
-      if (rec && typeof rec.type === 'number') out.push(`RRULE:${recurrenceToRrule(untilForExport(rec, startMs, endMs, zone.offsets, allDay), utcToWall(startMs, zone.offsets))}`);
+      if (rec && typeof rec.type === 'number') {
+        const exported = untilForExport(rec, startMs, endMs, zone.offsets, allDay);
+        let rule = recurrenceToRrule(exported, utcToWall(startMs, zone.offsets));
+        // RFC 5545 3.3.10: with a DATE DTSTART, UNTIL is a DATE too (the last occurrence's date).
+        if (allDay && exported.until && !(exported.occurrences && exported.occurrences > 0)) rule = rule.replace(/UNTIL=[0-9TZ]+/, `UNTIL=${dateStamp(utcToWall(Date.parse(exported.until), zone.offsets))}`);
+        out.push(`RRULE:${rule}`);
+      }
       else if (str(data, 'rrule')) out.push(`RRULE:${str(data, 'rrule')}`);
       const exceptions = Array.isArray(data['exceptions']) ? (data['exceptions'] as JsonObject[]) : [];
       for (const x of exceptions) if (x['deleted'] === true) out.push(dt('EXDATE', Date.parse(String(x['exceptionStartTime']))));

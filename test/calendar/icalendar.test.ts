@@ -313,3 +313,27 @@ test('EAS -> iCalendar -> EAS for every recurrence type, day 31 and yearly-nth i
     assert.equal(back['startTime'], data['startTime']);
   }
 });
+
+test('an all-day series with an end date is exported with UNTIL as a DATE (RFC 5545 3.3.10) and reads back to the same last day', () => {
+  // Monthly on the 31st (month end, kb-1.10), all day in Berlin, until the end of April 2026.
+  const data: JsonObject = {
+    uid: 'allday-until',
+    subject: 'Books closed',
+    timeZone: 'Europe/Berlin',
+    allDayEvent: true,
+    startTime: '2026-01-30T23:00:00.000Z',
+    endTime: '2026-01-31T23:00:00.000Z',
+    recurrence: { type: 2, interval: 1, dayOfMonth: 31, until: '2026-04-30T22:00:00.000Z' },
+  };
+  const text = eventToICalendar(data);
+  assert.match(text, /\r\nDTSTART;VALUE=DATE:20260131\r\n/);
+  assert.match(text, /\r\nRRULE:FREQ=MONTHLY;BYMONTHDAY=-1;UNTIL=20260430\r\n/);
+  // ical.js reads the month ends through April 30th.
+  const it = ICAL.Recur.fromString('FREQ=MONTHLY;BYMONTHDAY=-1;UNTIL=20260430').iterator(ICAL.Time.fromDateString('2026-01-31'));
+  const days: string[] = [];
+  for (let t = it.next(); t; t = it.next()) days.push(t.toString());
+  assert.deepEqual(days, ['2026-01-31', '2026-02-28', '2026-03-31', '2026-04-30']);
+  const back = parseICalendar(text).events[0]!.data;
+  assert.equal(back['allDayEvent'], true);
+  assert.deepEqual(back['recurrence'], { type: 2, dayOfMonth: 31, until: '2026-04-29T22:00:00.000Z' });
+});
