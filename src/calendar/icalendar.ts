@@ -23,8 +23,8 @@ import ICAL from 'ical.js';
 
 import type { JsonObject, JsonValue } from '../ports/types.ts';
 import type { EasRecurrence } from './recurrence-pattern.ts';
-import { recurrenceToRrule, rruleToRecurrence } from './recurrence-rrule.ts';
-import { patternInstances, type Series } from './recurrence.ts';
+import { rruleToRecurrence } from './recurrence-rrule.ts';
+import { rruleForExport, untilFromRrule } from './recurrence-until.ts';
 import { decodeTimezone, encodeTimezone, tziOffsets, type SystemTime } from './time-zone-information.ts';
 import { zoneForTzi } from './tzi-to-zone.ts';
 import { tziFromVTimezone, zoneForTzid } from './vtimezone.ts';
@@ -260,26 +260,13 @@ function readVEvent(v: ICAL.Component, zoneOf: ZoneOf, fallback: string | undefi
     if (hadWkst && recur.wkst) ruleText += `;WKST=${ICAL_DAYS[recur.wkst - 1]}`;
     const wall = utcToWall(startMs, zone.offsets);
     const rec = rruleToRecurrence(ruleText, wall);
-    if (rec && recur.until) untilAsLastStart(rec, recur.until, { start: new Date(startMs), end: new Date(Math.max(endMs, startMs)), recurrence: rec, offsets: zone.offsets, allDay });
-    if (rec) data['recurrence'] = rec as unknown as JsonObject;
+    const u = recur.until;
+    const series = { start: new Date(startMs), end: new Date(Math.max(endMs, startMs)), offsets: zone.offsets, allDay };
+    const stored = rec && u ? untilFromRrule(rec, { isDate: u.isDate, utc: u.zone?.tzid === 'UTC', year: u.year, month: u.month, day: u.day, hour: u.hour, minute: u.minute, second: u.second }, series) : rec;
+    if (stored) data['recurrence'] = stored as unknown as JsonObject;
     else data['rrule'] = ruleText;
   }
   return { data, zone };
-}
-
-/**
- * RFC 5545 3.3.10: UNTIL bounds the series inclusively as an instant (a DATE: the whole day, in
- * the event's zone), where EAS's Until is read as a date (recurrence.ts). The stored Until becomes
- * the start of the last occurrence UNTIL admits, which means the same under both readings.
- */
-function untilAsLastStart(rec: EasRecurrence, until: ICAL.Time, series: Series): void {
-  let limit: number;
-  if (until.isDate) limit = wallToUtc({ year: until.year, month: until.month, day: until.day + 1, hour: 0, minute: 0 }, series.offsets) - 1;
-  else if (until.zone?.tzid === 'UTC') limit = Date.UTC(until.year, until.month - 1, until.day, until.hour, until.minute, until.second);
-  else limit = wallToUtc({ year: until.year, month: until.month, day: until.day, hour: until.hour, minute: until.minute, second: until.second }, series.offsets);
-  let last: Date | undefined;
-  for (const inst of patternInstances({ ...series, recurrence: { ...rec, until: undefined } }, limit)) last = inst.start;
-  if (last) rec.until = last.toISOString();
 }
 
 function overrideException(o: ICAL.Component, zoneOf: ZoneOf, fallback: string | undefined, zone: ZoneInfo): JsonObject {
@@ -394,18 +381,6 @@ function vtimezoneLines(tzid: string, tzi: { bias: number; standardBias: number;
   return lines;
 }
 
-/**
- * EAS Until is a date (recurrence.ts: every occurrence on Until's local date is in, whatever its
- * time); RFC 5545's UNTIL is an inclusive instant (3.3.10). Written as the start of the last
- * occurrence, it admits the same occurrences for an RFC 5545 reader.
- */
-function untilForExport(rec: EasRecurrence, startMs: number, endMs: number, offsets: OffsetFn, allDay: boolean): EasRecurrence {
-  if (!rec.until || (rec.occurrences !== undefined && rec.occurrences > 0)) return rec;
-  let last: Date | undefined;
-  for (const inst of patternInstances({ start: new Date(startMs), end: new Date(Math.max(startMs, endMs)), recurrence: rec, offsets, allDay })) last = inst.start;
-  return last ? { ...rec, until: last.toISOString() } : rec;
-}
-
 const SENSITIVITY_CLASS = ['PUBLIC', 'PRIVATE', 'PRIVATE', 'CONFIDENTIAL'];
 const BUSY_CDO = ['FREE', 'TENTATIVE', 'BUSY', 'OOF', 'WORKINGELSEWHERE'];
 const PARTSTAT: Record<number, string> = { 2: 'TENTATIVE', 3: 'ACCEPTED', 4: 'DECLINED', 5: 'NEEDS-ACTION', 0: 'NEEDS-ACTION' };
@@ -492,13 +467,7 @@ export function eventToICalendar(data: JsonObject, opts: { method?: string; prod
     }
     if (master) {
       const rec = data['recurrence'] as unknown as EasRecurrence | undefined;
-      if (rec && typeof rec.type === 'number') {
-        const exported = untilForExport(rec, startMs, endMs, zone.offsets, allDay);
-        let rule = recurrenceToRrule(exported, utcToWall(startMs, zone.offsets));
-        // RFC 5545 3.3.10: with a DATE DTSTART, UNTIL is a DATE too (the last occurrence's date).
-        if (allDay && exported.until && !(exported.occurrences && exported.occurrences > 0)) rule = rule.replace(/UNTIL=[0-9TZ]+/, `UNTIL=${dateStamp(utcToWall(Date.parse(exported.until), zone.offsets))}`);
-        out.push(`RRULE:${rule}`);
-      }
+      if (rec && typeof rec.type === 'number') out.push(`RRULE:${rruleForExport(rec, { start: new Date(startMs), end: new Date(Math.max(startMs, endMs)), offsets: zone.offsets, allDay })}`);
       else if (str(data, 'rrule')) out.push(`RRULE:${str(data, 'rrule')}`);
       const exceptions = Array.isArray(data['exceptions']) ? (data['exceptions'] as JsonObject[]) : [];
       for (const x of exceptions) if (x['deleted'] === true) out.push(dt('EXDATE', Date.parse(String(x['exceptionStartTime']))));
