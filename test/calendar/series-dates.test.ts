@@ -45,6 +45,8 @@ interface OrganizerRule {
   rrule: string;
   dtstart: Wall;
   zone: string;
+  /** DTSTART;VALUE=DATE (and UNTIL a DATE, RFC 5545 3.3.10), in the receiving user's zone. */
+  allDay?: boolean;
 }
 
 /** Random RFC 5545 monthly/yearly rules whose DTSTART is their first instance (RFC 5545 3.8.5.3 wants it so). */
@@ -59,6 +61,7 @@ const organizerRuleArb: fc.Arbitrary<OrganizerRule> = fc
     month: fc.integer({ min: 1, max: 12 }),
     hour: fc.integer({ min: 8, max: 18 }),
     zone: fc.constantFrom(...ZONES),
+    allDay: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
     end: fc.oneof(fc.record({ count: fc.integer({ min: 1, max: 15 }) }), fc.record({ untilDays: fc.integer({ min: 0, max: 2000 }), untilHour: fc.integer({ min: 0, max: 23 }) }), fc.constant({})),
   })
   .filter((c) => c.freq === 'MONTHLY' || c.day <= (c.month === 2 ? 29 : daysIn(2001, c.month)))
@@ -70,7 +73,7 @@ const organizerRuleArb: fc.Arbitrary<OrganizerRule> = fc
     const step = c.freq === 'MONTHLY' ? 1 : 12;
     const ym = c.day === -1 ? { year: c.year, month: c.month } : firstWith(c.year, c.month, wanted, step);
     const day = c.day === -1 ? daysIn(ym.year, ym.month) : wanted;
-    const dtstart: Wall = { ...ym, day, hour: c.hour, minute: 30 };
+    const dtstart: Wall = { ...ym, day, hour: c.allDay ? 0 : c.hour, minute: c.allDay ? 0 : 30 };
     const parts = [`FREQ=${c.freq}`];
     if (c.interval > 1) parts.push(`INTERVAL=${c.interval}`);
     // A yearly BYMONTHDAY comes with its BYMONTH, as calendars write it (RFC 5545 3.3.10 example
@@ -78,18 +81,22 @@ const organizerRuleArb: fc.Arbitrary<OrganizerRule> = fc
     if (c.freq === 'YEARLY' && (c.byMonth || c.day !== 0)) parts.push(`BYMONTH=${ym.month}`);
     if (c.day !== 0) parts.push(`BYMONTHDAY=${c.day}`);
     if ('count' in c.end) parts.push(`COUNT=${c.end.count}`);
-    if ('untilDays' in c.end) {
+    if ('untilDays' in c.end && c.allDay) {
+      const u = new Date(Date.UTC(dtstart.year, dtstart.month - 1, dtstart.day + c.end.untilDays));
+      parts.push(`UNTIL=${u.toISOString().slice(0, 10).replace(/-/g, '')}`);
+    } else if ('untilDays' in c.end) {
       const u = new Date(wallToUtcMs(c.zone, dtstart) + c.end.untilDays * 86_400_000);
       u.setUTCHours(c.end.untilHour, 0, 0, 0);
       // Not before DTSTART: such a rule has no well-defined set (RFC 5545 3.8.5.3).
       if (u.getTime() < wallToUtcMs(c.zone, dtstart)) u.setTime(u.getTime() + 86_400_000);
       parts.push(`UNTIL=${u.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')}`);
     }
-    return { rrule: parts.join(';'), dtstart, zone: c.zone };
+    return { rrule: parts.join(';'), dtstart, zone: c.zone, allDay: c.allDay };
   });
 
 function invitation(r: OrganizerRule): string {
   const end = { ...r.dtstart, hour: r.dtstart.hour + 1 };
+  const next = new Date(Date.UTC(r.dtstart.year, r.dtstart.month - 1, r.dtstart.day + 1)).toISOString().slice(0, 10).replace(/-/g, '');
   return [
     'BEGIN:VCALENDAR',
     'VERSION:2.0',
@@ -98,8 +105,8 @@ function invitation(r: OrganizerRule): string {
     'BEGIN:VEVENT',
     'UID:series-dates@example.org',
     'DTSTAMP:20260101T000000Z',
-    `DTSTART;TZID=${r.zone}:${local(r.dtstart)}`,
-    `DTEND;TZID=${r.zone}:${local(end)}`,
+    r.allDay ? `DTSTART;VALUE=DATE:${local(r.dtstart).slice(0, 8)}` : `DTSTART;TZID=${r.zone}:${local(r.dtstart)}`,
+    r.allDay ? `DTEND;VALUE=DATE:${next}` : `DTEND;TZID=${r.zone}:${local(end)}`,
     `RRULE:${r.rrule}`,
     'SUMMARY:Series',
     'ORGANIZER:mailto:org@example.org',
@@ -123,7 +130,8 @@ test('kb-1.10: an RFC 5545 organizer\'s monthly/yearly series reaches devices (1
     fc.property(organizerRuleArb, fc.constantFrom<EasVersion>('14.1', '16.1'), (r, version) => {
       const limit = limitOf(r.dtstart, r.zone);
       const organizer = iso(expandAsOrganizer(r.rrule, r.dtstart, r.zone, limit));
-      const data = parseICalendar(invitation(r), {}).events[0]!.data;
+      const data = parseICalendar(invitation(r), { defaultZone: r.zone }).events[0]!.data;
+      assert.equal(data['allDayEvent'], r.allDay === true);
       assert.ok(data['recurrence'], `${r.rrule} is an EAS series`);
       const wire = overTheWire(conv.toEas(data, ctx(version, { now: () => NOW })));
       assert.deepEqual(iso(expandAsDevice(wire, r.zone, limit)), organizer, `device: ${r.rrule} from ${local(r.dtstart)} ${r.zone}`);
@@ -217,7 +225,7 @@ test('kb-1.10: an attendee\'s device that sends the series back (a new reminder,
   const limit = limitOf(r.dtstart, r.zone);
   const organizer = iso(expandAsOrganizer(r.rrule, r.dtstart, r.zone, limit));
   assert.equal(organizer.length, 6);
-  const stored = parseICalendar(invitation(r)).events[0]!.data;
+  const stored = parseICalendar(invitation(r), { defaultZone: r.zone }).events[0]!.data;
   for (const version of ['14.1', '16.1'] as const) {
     const c = ctx(version, { now: () => NOW, userEmail: 'user@example.com' });
     // The device's Change: what it was given, with a reminder of its own (MS-ASCAL 2.2.2.38).

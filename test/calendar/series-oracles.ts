@@ -144,7 +144,12 @@ export function expandAsDevice(appData: WbxmlElement, zone: string, limitMs: num
 export function expandAsOrganizer(rrule: string, dtstart: Wall, zone: string, limitMs: number, exdates: readonly number[] = []): number[] {
   const parts = new Map(rrule.split(';').map((p) => p.split('=') as [string, string]));
   const untilText = parts.get('UNTIL');
-  const until = untilText ? easDate(untilText.length === 8 ? `${untilText}T235959Z` : untilText) : undefined;
+  // A DATE UNTIL takes in its whole local day.
+  const until = !untilText
+    ? undefined
+    : untilText.length === 8
+      ? wallToUtcMs(zone, { year: +untilText.slice(0, 4), month: +untilText.slice(4, 6), day: +untilText.slice(6, 8) + 1, hour: 0, minute: 0 }) - 1
+      : easDate(untilText);
   const count = parts.get('COUNT') ? Number(parts.get('COUNT')) : undefined;
   const setpos = parts.get('BYSETPOS') !== undefined && parts.get('BYMONTHDAY') !== undefined ? Number(parts.get('BYSETPOS')) : undefined;
   parts.delete('UNTIL');
