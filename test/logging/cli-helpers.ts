@@ -66,7 +66,8 @@ export async function serverWithSharedStore(backend: 'sqlite' | 'postgres', user
   // accountCacheMs 0: a change made with the CLI shows on the next request.
   const app = (
     await buildRuntime(
-      { server: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false, accountCacheMs: 0 } },
+      // The devices of these tests do not provision (test/helpers/server.ts does the same).
+      { server: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false, accountCacheMs: 0 }, requireProvisioning: false },
       { store: temp.store, log: collectingLogger(logs, 'info'), handlers: commandHandlers() },
     )
   ).app;
