@@ -124,7 +124,7 @@ function runFolderSuite(backend: string, open: OpenStore): void {
     before(async () => {
       temp = await open();
       const logs: LogLine[] = [];
-      app = (await buildRuntime({ server: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false } }, {
+      app = (await buildRuntime({ server: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false }, requireProvisioning: false }, {
         store: temp.store,
         log: collectingLogger(logs, 'info'),
         handlers: commandHandlers()

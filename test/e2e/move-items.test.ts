@@ -121,7 +121,7 @@ describe('MoveItems while the database is locked', () => {
     // busy timeout: the move fails with SQLITE_BUSY, a passing condition (MS-ASCMD: "locked").
     const db = await openTempSqliteStore();
     const logs: LogLine[] = [];
-    const app = (await buildRuntime({ server: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false } }, { store: db.store, log: collectingLogger(logs), handlers: commandHandlers() })).app;
+    const app = (await buildRuntime({ server: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false }, requireProvisioning: false }, { store: db.store, log: collectingLogger(logs), handlers: commandHandlers() })).app;
     const locker = new SqliteDatabase(join(db.dir, SQLITE_FILE_NAME));
     try {
       await db.store.createUser({ email: ALICE.email, passwordHash: await hashPassword(ALICE.password) });

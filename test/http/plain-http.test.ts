@@ -60,7 +60,7 @@ describe('Basic credentials over plain HTTP', () => {
   });
 
   const start = async (config: Partial<ServerConfig>): Promise<number> => {
-    const app = (await buildRuntime({ server: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false, ...config } }, {
+    const app = (await buildRuntime({ server: { maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, trustProxy: false, ...config }, requireProvisioning: false }, {
       store,
       log: pino({ level: 'silent' }),
       handlers: commandHandlers()
