@@ -45,6 +45,7 @@
  */
 import type { JsonObject } from '../ports/types.ts';
 import { child, el, text, type WbxmlElement } from '../wbxml/tree.ts';
+import { hasXmlForbiddenChars } from '../wbxml/xml-chars.ts';
 import { atLeast } from './fields.ts';
 import { ConversionError, type BodyPreference, type ConvertContext } from './types.ts';
 
@@ -170,12 +171,24 @@ function render(content: string, pref: BodyPreference, limit: number | undefined
   return { ...base, truncated: true, data: bytes ? content.slice(0, Math.max(0, Math.floor(limit))) : truncateUtf8(content, limit) };
 }
 
+/**
+ * Data (MS-ASAIRS 2.2.2.20) as the encoder should write it. Strings lose what XML forbids
+ * (src/wbxml/xml-chars.ts), but MIME (MS-ASAIRS Type 4) is the message itself and must reach the
+ * device byte-exact (an S/MIME signature covers those bytes): if it holds such characters it goes
+ * as opaque UTF-8 bytes, as MIME that is not UTF-8 already does.
+ */
+function dataContent(r: Rendered, data: string): string | Uint8Array {
+  if (r.bytes) return new Uint8Array(Buffer.from(data, 'latin1'));
+  if (r.type === 4 && hasXmlForbiddenChars(data)) return new Uint8Array(Buffer.from(data, 'utf8'));
+  return data;
+}
+
 function bodyElement(r: Rendered, b: StoredBody, ctx: ConvertContext): WbxmlElement {
   const kids: WbxmlElement[] = [el(NS, 'Type', r.type), el(NS, 'EstimatedDataSize', r.size)];
   if (r.truncated) kids.push(el(NS, 'Truncated', '1'));
   if (r.data !== undefined) {
     if (r.data === '') kids.push(el(NS, 'Data'));
-    else kids.push(el(NS, 'Data', r.bytes ? new Uint8Array(Buffer.from(r.data, 'latin1')) : r.data));
+    else kids.push(el(NS, 'Data', dataContent(r, r.data)));
   }
   const wanted = r.pref.preview;
   const plainWithData = r.type === 1 && r.data !== undefined && r.data !== '';

@@ -2,6 +2,7 @@ import { pageByName, tokenOf } from './codepages.ts';
 import { WbxmlError } from './errors.ts';
 import * as T from './tokens.ts';
 import { isElement, type WbxmlElement, type WbxmlNode } from './tree.ts';
+import { xmlSafeText } from './xml-chars.ts';
 
 /** A growable output buffer; encoding a large Sync response must not copy quadratically. */
 class ByteWriter {
@@ -55,7 +56,8 @@ class ByteWriter {
 
 /**
  * Encodes an element tree as ActiveSync WBXML: header 03 01 6A 00 (WBXML 1.3, public id unknown,
- * UTF-8, no string table; MS-ASWBXML 2.1.2), inline strings, OPAQUE for byte children.
+ * UTF-8, no string table; MS-ASWBXML 2.1.2), inline strings, OPAQUE for byte children. Strings lose
+ * the characters XML 1.0 forbids (see xml-chars.ts); opaque bytes are written as they are.
  */
 export function encodeWbxml(root: WbxmlElement): Buffer {
   const w = new ByteWriter();
@@ -68,8 +70,9 @@ export function encodeWbxml(root: WbxmlElement): Buffer {
   const writeNode = (node: WbxmlNode): void => {
     if (typeof node === 'string') {
       w.byte(T.STR_I);
-      // STR_I is NUL-terminated, so a NUL cannot be carried; it is not a valid XML character either.
-      w.stringZ(node.includes('\0') ? node.replaceAll('\0', '') : node);
+      // STR_I is NUL-terminated, so a NUL cannot be carried, and clients turn WBXML back into XML,
+      // which forbids other control characters too (XML 1.0 section 2.2): every string leaves clean.
+      w.stringZ(xmlSafeText(node));
       return;
     }
     if (!isElement(node)) {
