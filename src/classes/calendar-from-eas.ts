@@ -99,7 +99,7 @@ export function calendarFromEas(appData: WbxmlElement, ctx: ConvertContext, exis
     out['uidGenerated'] = true;
   }
 
-  if (existing && isAttendeeCopy(existing, ctx.userEmail)) out = keepOrganizerFields(existing, out, ctx.userEmail);
+  if (existing && !ctx.asSent && isAttendeeCopy(existing, ctx.userEmail)) out = keepOrganizerFields(existing, out, ctx.userEmail);
   else if (existing && atLeast(ctx, '16.0') && existing['recurrence'] !== undefined && !exceptions && seriesMoved(existing, out)) {
     // MS-ASCAL 2.2.2.22: in 16.0 and 16.1 a change of the pattern or of the series' times
     // deletes its exceptions.

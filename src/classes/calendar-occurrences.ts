@@ -32,7 +32,7 @@ export function changeInstance(existing: JsonObject, instanceId: string, appData
   delete base['deleted'];
   let changed: JsonObject = { ...base };
   exceptionFieldsFromEas(appData, changed, ctx);
-  if (isAttendeeCopy(existing, ctx.userEmail)) {
+  if (!ctx.asSent && isAttendeeCopy(existing, ctx.userEmail)) {
     const own: JsonObject = { ...base };
     for (const k of ATTENDEE_OWN) {
       if (changed[k] === undefined) delete own[k];

@@ -187,8 +187,25 @@ function fromEas(appData: WbxmlElement, ctx: ConvertContext, existing?: JsonObje
     else delete out['flag'];
   }
   applyBodyFromEas(appData, out);
+  // A Change of a message the device did not write (MS-ASCMD 2.2.3.24): the user's own marks
+  // are the device's to change; From, Subject, the body, attachments and the rest stay as
+  // received (the device is then sent them back, src/sync/echoes.ts). A draft is the device's
+  // to change whole.
+  if (existing && !ctx.asSent && !ctx.draftsFolder) return keepReceivedFields(existing, out);
   // 16.0+: attachments a device adds to or removes from a draft (MS-ASAIRS 2.2.2.2, 2.2.2.21).
   applyAttachmentsFromEas(appData, out, ctx, 'mail');
+  return out;
+}
+
+/** What a device may change on a received message: Read, Flag (MS-ASEMAIL 2.2.2.34) and Categories. */
+const MESSAGE_MARKS = ['read', 'flag', 'categories'] as const;
+
+function keepReceivedFields(existing: JsonObject, changed: JsonObject): JsonObject {
+  const out: JsonObject = { ...existing };
+  for (const key of MESSAGE_MARKS) {
+    if (changed[key] === undefined) delete out[key];
+    else out[key] = changed[key]!;
+  }
   return out;
 }
 

@@ -67,6 +67,17 @@ export interface ConvertContext {
    * caller logs it (warn). `element` is "CodePage:Name".
    */
   dropped?: (element: string, reason: string) => void;
+   * The item of a Change is in a Drafts folder (type 3): a draft's every field is the device's
+   * to change, where a received message takes only Read, Flag and Categories (email.ts).
+   */
+  draftsFolder?: boolean;
+  /**
+   * For a Change: convert what the device sent as it sent it, fields the server keeps for itself
+   * (an attendee's copy of someone else's meeting, a received message's From or Subject)
+   * included. That is the item as the device now shows it; when it differs from what the server
+   * stores, the device is sent the server's version (src/sync/client-commands.ts, echoes).
+   */
+  asSent?: boolean;
 }
 
 /** A client sent an item the class cannot take (Sync Status 6, MS-ASCMD 2.2.3.177.17). */

@@ -10,6 +10,7 @@ import type { BlobPart } from '../ports/mail.ts';
 import type { Folder, Item, JsonObject } from '../ports/types.ts';
 import type { Mailbox } from '../ports/mailbox.ts';
 import { el, type WbxmlElement } from '../wbxml/tree.ts';
+import { changeDigest, type EchoBook } from './echoes.ts';
 import { OWN_DELETE } from './feed.ts';
 import type { HeldView } from './held-view.ts';
 import { RecentAddMatcher } from './recent-adds.ts';
@@ -65,7 +66,8 @@ const instanceElement = (instanceId: string | undefined) => (instanceId ? [el('A
 
 /**
  * Applies one client command. `seen`: the highest sequence whose versions the device has (a
- * Change of an item the server changed after it is a conflict).
+ * Change of an item the server changed after it is a conflict). `echoes`: where a Change the
+ * server takes only in part is noted, so the device is sent the server's version (echoes.ts).
  */
 export async function applyClientCommand(
   ctx: SyncContext,
@@ -80,6 +82,7 @@ export async function applyClientCommand(
   deletesAsMoves: boolean,
   matcher: AddMatcher | undefined,
   recent?: RecentAddMatcher,
+  echoes?: EchoBook,
 ): Promise<WbxmlElement[]> {
   const { mailbox, deviceState, user, device } = ctx;
   switch (cmd.kind) {
@@ -119,17 +122,25 @@ export async function applyClientCommand(
       }
       let data: JsonObject;
       const newBlobs: BlobPart[] = [];
+      let shown: JsonObject;
       try {
-        data = converter.fromEas(cmd.appData, { ...cctx, newBlobs, ...(cmd.instanceId ? { instanceId: cmd.instanceId } : {}) }, item.data);
+        const changeCtx: ConvertContext = { ...cctx, newBlobs, ...(cmd.instanceId ? { instanceId: cmd.instanceId } : {}) };
+        data = converter.fromEas(cmd.appData, changeCtx, item.data);
+        // The device's own view: attachments it adds there go to a list of their own, never stored.
+        shown = converter.fromEas(cmd.appData, { ...changeCtx, newBlobs: [], asSent: true }, item.data);
       } catch (err) {
         if (!(err instanceof ConversionError)) throw err;
         return [responseElement('Change', idElement('ServerId', cmd.serverId), ...instanceElement(cmd.instanceId), statusElement(SyncStatus.ConversionError))];
       }
+      // The device now shows its own edit of fields the server keeps (kb-1.2): it is owed the
+      // server's version (echoes.ts), once per edit.
+      const refused = !isDeepStrictEqual(shown, data) ? changeDigest(cmd.instanceId, cmd.appData) : undefined;
       // A Change that changes nothing is done already: the same Change sent again (a retried
       // request whose answer was lost) gets the answer the first one got, not a conflict with
       // its own write, and nothing is written or sent again.
       if (isDeepStrictEqual(data, item.data)) {
         touched.set(item.id, item.modseq);
+        if (refused) echoes?.refused(item, refused);
         // What the Change asks beyond its data still happens: a saved draft sent as it is
         // (email2:Send with unchanged fields, MS-ASEMAIL 2.2.2.69).
         await ctx.onClientWrite?.(folder, item, cmd.appData);
@@ -151,6 +162,7 @@ export async function applyClientCommand(
       if (newBlobs.length > 0) await mailbox.putBlobs(newBlobs);
       const updated = await mailbox.updateItem(item.id, { data, uid: uidOf(data) ?? item.uid });
       if (!after) touched.set(updated.id, updated.modseq);
+      if (refused && !after) echoes?.refused(updated, refused);
       await ctx.onClientWrite?.(folder, updated, cmd.appData);
       await ctx.onClientItemChange?.(folder, item, updated);
       // A successful Change is not answered (MS-ASCMD 2.2.3.24.3), unless it added attachments

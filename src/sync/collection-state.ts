@@ -40,6 +40,10 @@ export interface CollectionState {
   windowAt?: number;
   /** Items the device added outside its window: SoftDelete owed by the next Sync (feed.ts ChangePage.deferred). */
   leaving?: string[];
+  /** Items owed the server's version after a Change the server took only in part (echoes.ts). */
+  echo?: string[];
+  /** The device's refused edits already answered with an echo: item id -> digest@sequence (echoes.ts). */
+  refused?: Record<string, string>;
   /**
    * False for a state saved before what devices hold was recorded (held_items): its record is
    * made once from its sequence (adoptLegacyState) and the folder read again against it, which
@@ -58,6 +62,8 @@ export function readState(data: JsonObject): CollectionState {
     supported: Array.isArray(data.supported) ? data.supported.filter((x): x is string => typeof x === 'string') : undefined,
     windowAt: typeof data.windowAt === 'number' ? data.windowAt : undefined,
     leaving: Array.isArray(data.leaving) ? data.leaving.filter((x): x is string => typeof x === 'string') : undefined,
+    echo: Array.isArray(data.echo) ? data.echo.filter((x): x is string => typeof x === 'string') : undefined,
+    refused: data.refused && typeof data.refused === 'object' && !Array.isArray(data.refused) ? (data.refused as Record<string, string>) : undefined,
     heldKept: data.held === true,
   };
 }
@@ -72,6 +78,8 @@ export function stateToJson(s: CollectionState): JsonObject {
     ...(s.supported ? { supported: s.supported } : {}),
     ...(s.windowAt !== undefined ? { windowAt: s.windowAt } : {}),
     ...(s.leaving?.length ? { leaving: s.leaving } : {}),
+    ...(s.echo?.length ? { echo: s.echo } : {}),
+    ...(s.refused && Object.keys(s.refused).length ? { refused: s.refused } : {}),
     held: true,
   };
 }

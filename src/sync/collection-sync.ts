@@ -5,7 +5,8 @@ import type { Folder } from '../ports/types.ts';
 import type { WbxmlElement } from '../wbxml/tree.ts';
 import { AddMatcher, applyClientCommand, refuseRestricted } from './client-commands.ts';
 import { deviceView, initialState, readState, stateToJson, type DeviceView } from './collection-state.ts';
-import { collectChanges, leavingCommands, type OwnWrites, type Unconvertible } from './feed.ts';
+import { EchoBook, echoCommands } from './echoes.ts';
+import { collectChanges, leavingCommands, type Unconvertible } from './feed.ts';
 import { RecentAddMatcher } from './recent-adds.ts';
 import { firstSyncKey, INITIAL_SYNC_KEY, keyGeneration } from './sync-key.ts';
 import type { CollectionOptions, CollectionRequest } from './sync-request.ts';
@@ -106,6 +107,7 @@ async function syncFolder(ctx: SyncContext, req: CollectionRequest & { syncKey: 
     ...convertContext(ctx.version, options),
     supported: state.supported,
     userEmail: ctx.user.email,
+    draftsFolder: folder.type === 3,
     ...(ctx.pictureMaxBytes !== undefined ? { pictureMaxBytes: ctx.pictureMaxBytes } : {}),
     ...(ctx.onDropped ? { dropped: (element: string, reason: string) => ctx.onDropped!(folder, element, reason) } : {}),
   };
@@ -118,24 +120,27 @@ async function syncFolder(ctx: SyncContext, req: CollectionRequest & { syncKey: 
   const recent = itemClass === 'Contacts' ? new RecentAddMatcher(mailbox, folder, converter, state.modseq, new Date(nowMs)) : undefined;
   // The device has every version up to here: a Change of an item changed later conflicts.
   const seen = Math.max(state.modseq, state.rescanTo ?? 0);
+  // Changes the server takes only in part owe the device the server's version (kb-1.2).
+  const echoes = new EchoBook(plan.echo, state.refused);
   for (const cmd of req.commands) {
     const refused = await refuseRestricted(ctx, folder, cmd);
     if (refused) {
       responses.push(refused);
       continue;
     }
-    responses.push(...(await applyClientCommand(ctx, folder, converter, cctx, options, seen, cmd, touched, held, req.deletesAsMoves ?? true, matcher, recent)));
+    responses.push(...(await applyClientCommand(ctx, folder, converter, cctx, options, seen, cmd, touched, held, req.deletesAsMoves ?? true, matcher, recent, echoes)));
   }
+  const owedEchoes = echoes.owed();
 
   // Server changes after the plan's sequence, up to the window.
   let commands: WbxmlElement[] = [];
   let feed: FeedRead | undefined;
   if (req.getChanges ?? true) {
     const window = passWindow(req.windowSize, options, budget.remaining);
-    ({ commands, feed } = await readFeed(ctx, folder, cctx, converter, view, touched, window, req.commands.length > 0));
+    ({ commands, feed } = await readFeed(ctx, folder, cctx, converter, view, touched, window, req.commands.length > 0, owedEchoes));
     budget.remaining -= commands.length;
   }
-  const pass = decidePass({ stored, request: { syncKey: req.syncKey, options: req.options, commandsSent: req.commands.length > 0 }, plan, feed, touched });
+  const pass = decidePass({ stored, request: { syncKey: req.syncKey, options: req.options, commandsSent: req.commands.length > 0 }, plan, feed, touched, echoes: { owed: owedEchoes, refused: echoes.remembered() } });
   if (pass.next) {
     await deviceState.saveSyncState({ userId: user.id, deviceId: device.deviceId, collectionId: folder.id, syncKey: pass.syncKey, data: stateToJson(pass.next) }, [req.syncKey], held.change(keyGeneration(pass.syncKey)));
   }
@@ -144,8 +149,9 @@ async function syncFolder(ctx: SyncContext, req: CollectionRequest & { syncKey: 
 }
 
 /**
- * The server's side of a pass: the SoftDeletes owed from the last Sync first, then, with room
- * left, the feed after the plan's sequence: the commands to send and what was read (sync-pass.ts).
+ * The server's side of a pass: the SoftDeletes owed from the last Sync first, then the echoes
+ * owed (echoes.ts), then, with room left, the feed after the plan's sequence: the commands to
+ * send and what was read (sync-pass.ts).
  */
 async function readFeed(
   ctx: SyncContext,
@@ -153,9 +159,10 @@ async function readFeed(
   cctx: ConvertContext,
   converter: ItemConverter,
   view: DeviceView,
-  touched: OwnWrites,
+  touched: Map<string, number>,
   window: number,
   commandsSent: boolean,
+  owedEchoes: string[],
 ): Promise<{ commands: WbxmlElement[]; feed: FeedRead }> {
   const { plan, filter, held } = view;
   const commands: WbxmlElement[] = [];
@@ -169,11 +176,18 @@ async function readFeed(
     commands.push(...owed.commands);
     leaving = owed.rest;
   }
-  // Owed SoftDeletes that did not fit come before anything newer (MoreAvailable, sync-pass.ts).
-  if (leaving.length > 0 || !feedToRead(folder.modseq, plan, commandsSent)) return { commands, feed: { sent: commands.length, reached: plan.since, leaving, more: false } };
   const report = ctx.onUnconvertible;
   const skipped: Unconvertible | undefined = report ? (item, err) => report(folder, item, err) : undefined;
+  let echo = owedEchoes;
+  if (leaving.length === 0 && echo.length > 0) {
+    // Each echo's version counts as the device's own from here, so the feed does not repeat it.
+    const owed = await echoCommands(ctx.mailbox, folder, echo, filter, held, window - commands.length, converter, cctx, touched, skipped);
+    commands.push(...owed.commands);
+    echo = owed.rest;
+  }
+  // Owed SoftDeletes and echoes that did not fit come before anything newer (MoreAvailable, sync-pass.ts).
+  if (leaving.length > 0 || echo.length > 0 || !feedToRead(folder.modseq, plan, commandsSent)) return { commands, feed: { sent: commands.length, reached: plan.since, leaving, more: false, echo } };
   const page = await collectChanges(ctx.mailbox, folder, converter, cctx, plan, window - commands.length, filter, held, touched, skipped, addedNow);
   commands.push(...page.commands);
-  return { commands, feed: { sent: commands.length, reached: page.modseq, leaving: page.deferred, more: page.moreAvailable } };
+  return { commands, feed: { sent: commands.length, reached: page.modseq, leaving: page.deferred, more: page.moreAvailable, echo: [] } };
 }

@@ -53,6 +53,8 @@ export interface FeedPlan {
   windowAt?: number;
   /** SoftDeletes owed before the feed (ChangePage.deferred of the previous Sync). */
   leaving?: string[];
+  /** Items owed the server's version after a Change the server took only in part (echoes.ts). */
+  echo?: string[];
 }
 
 /**
@@ -61,12 +63,12 @@ export interface FeedPlan {
  * window is sent as Add, what left it as SoftDelete, everything else stays quiet.
  */
 export function planFeed(
-  state: { modseq: number; rescanTo?: number; windowAt?: number; filterType?: number; leaving?: string[] },
+  state: { modseq: number; rescanTo?: number; windowAt?: number; filterType?: number; leaving?: string[]; echo?: string[] },
   filterType: number | undefined,
   nowMs: number,
 ): FeedPlan {
   const plan = feedStart(state, filterType, nowMs);
-  return state.leaving?.length ? { ...plan, leaving: state.leaving } : plan;
+  return { ...plan, ...(state.leaving?.length ? { leaving: state.leaving } : {}), ...(state.echo?.length ? { echo: state.echo } : {}) };
 }
 
 function feedStart(state: { modseq: number; rescanTo?: number; windowAt?: number; filterType?: number }, filterType: number | undefined, nowMs: number): FeedPlan {
@@ -195,6 +197,20 @@ export async function leavingCommands(
   return { commands, rest: ids.slice(i) };
 }
 
+/**
+ * The owed echoes (echoes.ts) still due, each id's item or undefined: due while live in the
+ * folder, held by the device and inside its window; otherwise the feed tells the device instead.
+ */
+export async function dueEchoes(mailbox: Pick<Mailbox, 'getItem'>, folder: Folder, ids: readonly string[], filter: ItemFilter | undefined, held: HeldView): Promise<Array<Item | undefined>> {
+  await held.load(ids);
+  const out: Array<Item | undefined> = [];
+  for (const id of ids) {
+    const item = await mailbox.getItem(id);
+    out.push(item && !item.deleted && item.folderId === folder.id && held.has(item.id) && (!filter || filter(item.data)) ? item : undefined);
+  }
+  return out;
+}
+
 async function commandFor(mailbox: Mailbox, item: Item, kind: ChangeKind, converter: ItemConverter, cctx: ConvertContext, skipped?: Unconvertible): Promise<WbxmlElement | undefined> {
   if (kind === 'Delete' || kind === 'SoftDelete') return el('AirSync', kind, el('AirSync', 'ServerId', item.serverId));
   let appData: WbxmlElement[];
@@ -233,6 +249,7 @@ export async function countChanges(
   limit = Infinity,
 ): Promise<number> {
   let count = plan.leaving?.length ? (await leavingCommands(mailbox, folder, plan.leaving, filter, held, Infinity)).commands.length : 0;
+  if (plan.echo?.length) count += (await dueEchoes(mailbox, folder, plan.echo, filter, held)).filter((x) => x !== undefined).length;
   if (count >= limit) return count;
   let cursor = plan.since;
   const batch = 1000;

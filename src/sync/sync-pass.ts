@@ -54,6 +54,8 @@ export interface FeedRead {
   leaving: string[];
   /** The feed page stopped at the window with news left after it. */
   more: boolean;
+  /** Echoes still owed (echoes.ts): those that did not fit the window. */
+  echo?: string[];
 }
 
 export interface PassInput {
@@ -65,6 +67,11 @@ export interface PassInput {
   feed: FeedRead | undefined;
   /** The device's own writes: the stored ones and this request's (item id -> sequence, OWN_DELETE). */
   touched: OwnWrites;
+  /**
+   * Echoes (echoes.ts): those owed before the feed was read (the stored ones and this request's
+   * refused Changes') and the refused edits answered. Absent: the stored ones stay.
+   */
+  echoes?: { owed: string[]; refused: Record<string, string> };
 }
 
 export interface PassDecision {
@@ -80,14 +87,17 @@ export interface PassDecision {
 }
 
 /** The decisions of a pass over what its I/O found (module comment). */
-export function decidePass({ stored, request, plan, feed, touched }: PassInput): PassDecision {
+export function decidePass({ stored, request, plan, feed, touched, echoes }: PassInput): PassDecision {
   const options = request.options ?? stored.options;
   const sent = feed?.sent ?? 0;
   const position = feed?.reached ?? plan.since;
   const leaving = feed ? feed.leaving : (plan.leaving ?? []);
-  // SoftDeletes still owed bring the device back at once, as does a page cut short by the
-  // window (MS-ASCMD 2.2.3.110 MoreAvailable). A request that asked for no changes hears of none.
-  const moreAvailable = feed !== undefined && (feed.more || leaving.length > 0);
+  const owedBefore = echoes?.owed ?? plan.echo ?? [];
+  const echo = feed ? (feed.echo ?? owedBefore) : owedBefore;
+  const refused = echoes?.refused ?? stored.refused ?? {};
+  // SoftDeletes and echoes still owed bring the device back at once, as does a page cut short
+  // by the window (MS-ASCMD 2.2.3.110 MoreAvailable). A request that asked for no changes hears of none.
+  const moreAvailable = feed !== undefined && (feed.more || leaving.length > 0 || echo.length > 0);
   // A reread is over once the feed has passed where the device had been.
   const rescanTo = plan.rescanTo !== undefined && position < plan.rescanTo ? plan.rescanTo : undefined;
   const optionsChanged = request.options !== undefined && JSON.stringify(optionsToJson(request.options)) !== JSON.stringify(optionsToJson(stored.options));
@@ -103,6 +113,8 @@ export function decidePass({ stored, request, plan, feed, touched }: PassInput):
     optionsChanged ||
     plan.windowAt !== stored.windowAt ||
     leaving.length !== (stored.leaving?.length ?? 0) ||
+    echo.join() !== (stored.echo ?? []).join() ||
+    JSON.stringify(refused) !== JSON.stringify(stored.refused ?? {}) ||
     !stored.heldKept;
   if (!changed) return { changed, syncKey: request.syncKey, moreAvailable, position };
   const own: Record<string, number> = {};
@@ -121,6 +133,8 @@ export function decidePass({ stored, request, plan, feed, touched }: PassInput):
     supported: stored.supported,
     windowAt: plan.windowAt,
     leaving,
+    echo,
+    refused,
     heldKept: true,
   };
   return { changed, syncKey: nextSyncKey(request.syncKey), next, moreAvailable, position };
