@@ -174,6 +174,30 @@ const CASES: Array<{ name: string; ops: Op[] }> = [
     name: 'a completed task the device adds with FilterType 8: no SoftDelete before the device knows its ServerId',
     ops: [{ t: 'sync', dev: 0, folder: 'tasks', window: 1, cmds: [{ k: 'add', age: 1 }], filter: 1 }],
   },
+  // Before src/sync/echoes.ts (kb-1.2): a device renaming a received message (with Read toggled)
+  // was answered as done, the server kept its Subject and never told the device, which showed
+  // its own Subject forever (invariant 3); the retried request (answer lost) must echo too.
+  {
+    name: 'a Change of a received message\'s Subject: the device is sent the server\'s Subject back (answer lost and retried)',
+    ops: [
+      { t: 'put', folder: 'inbox', age: 0, flag: false, n: 1 },
+      { t: 'sync', dev: 0, folder: 'inbox', window: 1, cmds: [{ k: 'add', age: 0 }] },
+      { t: 'sync', dev: 0, folder: 'inbox', window: 100, cmds: [{ k: 'edit', pick: 0 }], lost: true },
+      { t: 'sync', dev: 0, folder: 'inbox', window: 1 },
+    ],
+  },
+  // An echo in a one-item window: it comes before the feed (echoes.ts), the new messages wait
+  // behind it (MoreAvailable) and GetItemEstimate counts exactly what the next Sync sends.
+  {
+    name: 'an echo and a new message with WindowSize 1: the echo first, then the message; the estimate counts what is owed',
+    ops: [
+      { t: 'put', folder: 'inbox', age: 0, flag: false, n: 1 },
+      { t: 'sync', dev: 0, folder: 'inbox', window: 100 },
+      { t: 'put', folder: 'inbox', age: 1, flag: false, n: 2 },
+      { t: 'sync', dev: 0, folder: 'inbox', window: 1, cmds: [{ k: 'edit', pick: 0 }] },
+      { t: 'estimate', dev: 0, folder: 'inbox' },
+    ],
+  },
 ];
 
 for (const backend of ['sqlite', 'postgres'] as const) {

@@ -2,7 +2,8 @@
  * Model-based, property-based test of the collection sync engine (src/sync/), driving a real
  * server over HTTP on SQLite and PostgreSQL with fast-check: random sequences of server-side
  * deliveries, changes, deletes and moves, device Syncs (WindowSize 1-512, client Adds, Changes
- * and Deletes, DeletesAsMoves on and off, FilterType changes), lost answers retried with the same
+ * and Deletes, Changes of a received message's Subject that the server keeps (the device must
+ * converge to the server's version, kb-1.2), DeletesAsMoves on and off, FilterType changes), lost answers retried with the same
  * SyncKey, SyncKey 0 resets, MoveItems, GetItemEstimate, two devices syncing at once, days passing
  * (Date mocked in-process) and quarantine, for one user with three devices and a second user whose
  * mail must never show. After every step the devices are checked against a reference model (see

@@ -19,6 +19,8 @@ export interface Exchange {
   adds: Map<string, ModelItem>;
   addFields: Map<string, Fields>;
   changes: Map<string, Fields>;
+  /** Changes of mail fields the server keeps (ClientCmd 'edit'): ServerId -> the fields the server takes (Read). */
+  kept: Map<string, Fields>;
   deletes: string[];
   /** Commands of a read-only (quarantined) device: each must be refused with Status 7. */
   refused: number;
@@ -31,7 +33,7 @@ export function prepare(model: Model, dev: SimDevice, op: SyncOp, foreignIds: re
   const c = dev.col(op.folder);
   const initial = c.key === '0';
   if (op.filter !== undefined) c.filter = FILTERS[op.folder][op.filter % FILTERS[op.folder].length]!;
-  const ex: Exchange = { dev, folder: op.folder, body: el('AirSync', 'Sync'), initial, deletesAsMoves: op.dam !== false, adds: new Map(), addFields: new Map(), changes: new Map(), deletes: [], refused: 0, foreign: [] };
+  const ex: Exchange = { dev, folder: op.folder, body: el('AirSync', 'Sync'), initial, deletesAsMoves: op.dam !== false, adds: new Map(), addFields: new Map(), changes: new Map(), kept: new Map(), deletes: [], refused: 0, foreign: [] };
   const commands: WbxmlElement[] = [];
   if (!initial) for (const cmd of op.cmds ?? []) commands.push(...clientCommand(model, ex, cmd, foreignIds));
   ex.body = dev.syncRequest(op.folder, { window: op.window, commands, ...(op.dam === false ? { dam: false } : {}) });
@@ -43,7 +45,7 @@ function clientCommand(model: Model, ex: Exchange, cmd: ClientCmd, foreignIds: r
   const c = dev.col(folder);
   const cls = FOLDER_CLASS[folder];
   const readOnly = dev.quarantined;
-  const touched = new Set([...ex.changes.keys(), ...ex.deletes]);
+  const touched = new Set([...ex.changes.keys(), ...ex.kept.keys(), ...ex.deletes]);
   const held = [...c.items.keys()].filter((s) => !touched.has(s));
   if (cmd.k === 'foreign') {
     // Another user's item, by its ServerId: unknown to this user (MS-ASCMD Status 8), untouched.
@@ -90,6 +92,19 @@ function clientCommand(model: Model, ex: Exchange, cmd: ClientCmd, foreignIds: r
   }
   const old = c.items.get(serverId)!;
   let fields: Fields;
+  if (cls === 'Email' && cmd.k === 'edit') {
+    // The device shows its own Subject until the server sends its version back (invariant 3 then holds).
+    const read = old.Read === '1' ? '0' : '1';
+    fields = { Subject: `Device edit #${tagOf(old.Subject) ?? 'x'} ${model.newVersion()}`, Read: read };
+    const command = el('AirSync', 'Change', el('AirSync', 'ServerId', serverId), el('AirSync', 'ApplicationData', el('Email', 'Subject', fields.Subject!), el('Email', 'Read', read)));
+    if (readOnly) {
+      ex.refused++;
+      return [command];
+    }
+    c.items.set(serverId, fields);
+    ex.kept.set(serverId, { Read: read });
+    return [command];
+  }
   if (cls === 'Email') fields = { ...old, Read: old.Read === '1' ? '0' : '1' };
   else {
     const tag = tagOf(old.Subject ?? old.FileAs);
@@ -161,6 +176,17 @@ export function updateModel(model: Model, ex: Exchange, collection: WbxmlElement
       if (item.cls !== FOLDER_CLASS[ex.folder]) continue;
       item.fields = { ...fields };
       if (item.cls === 'Tasks') item.complete = fields.Complete === '1';
+    } else if (r.status === 8) {
+      if (item) fail(`${where}: a Change of ${serverId} (${item.tag}), which is in the folder, answered Status 8`);
+    } else if (r.status !== 7) fail(`${where}: a Change of ${serverId} answered Status ${r.status}`);
+  }
+  for (const [serverId, fields] of ex.kept) {
+    const item = inFolder(serverId);
+    const r = answered('Change', serverId);
+    if (!r) {
+      if (!item) fail(`${where}: a Change of ${serverId}, which is not in the folder, was taken (no Status 8)`);
+      // The server takes Read and keeps its Subject (a mail item; Deleted Items shows others as mail).
+      if (item.cls === FOLDER_CLASS[ex.folder]) item.fields = { ...item.fields, ...fields };
     } else if (r.status === 8) {
       if (item) fail(`${where}: a Change of ${serverId} (${item.tag}), which is in the folder, answered Status 8`);
     } else if (r.status !== 7) fail(`${where}: a Change of ${serverId} answered Status ${r.status}`);

@@ -11,6 +11,12 @@ import { AGES, FOLDERS, type FolderKind } from './model.ts';
 export type ClientCmd =
   | { k: 'add'; age: number }
   | { k: 'change'; pick: number }
+  /**
+   * A Change of a field the server keeps (a received mail's Subject, with Read toggled): the
+   * server takes Read, keeps its Subject and sends the device its version (src/sync/echoes.ts).
+   * Other classes: as 'change'.
+   */
+  | { k: 'edit'; pick: number }
   | { k: 'delete'; pick: number }
   /** A Delete naming one of the other user's ServerIds. */
   | { k: 'foreign'; pick: number };
@@ -76,6 +82,7 @@ const windowArb = fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 1, max: 3 }
 const clientCmdArb: fc.Arbitrary<ClientCmd> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ k: fc.constant('add' as const), age: fc.nat({ max: AGES.length - 1 }) }) },
   { weight: 3, arbitrary: fc.record({ k: fc.constant('change' as const), pick }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('edit' as const), pick }) },
   { weight: 3, arbitrary: fc.record({ k: fc.constant('delete' as const), pick }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('foreign' as const), pick }) },
 );

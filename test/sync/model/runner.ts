@@ -4,7 +4,8 @@
  *   1, 2, 6 in the device (sim-device.ts) on every response;
  *   3 after every response that ends a folder's feed (no MoreAvailable), and for every folder of
  *     every device at the end of the run, after paging to the end: the device holds exactly the
- *     model's live items of the folder inside its FilterType window, with the same fields;
+ *     model's live items of the folder inside its FilterType window, with the same fields (so a
+ *     device whose Change the server took only in part has been sent the server's version);
  *   4 a request whose answer was lost and that is sent again gets the same answer;
  *   5 GetItemEstimate says how many commands the next Sync sends.
  * One server per backend serves every run; each run has a user, devices and a clock of its own:
