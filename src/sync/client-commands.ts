@@ -124,7 +124,11 @@ export async function applyClientCommand(
       const newBlobs: BlobPart[] = [];
       let shown: JsonObject;
       try {
-        const changeCtx: ConvertContext = { ...cctx, newBlobs, ...(cmd.instanceId ? { instanceId: cmd.instanceId } : {}) };
+        // One clock for both conversions: a value the class fills in from it (a completed task's
+        // DateCompleted, a note's LastModifiedDate) must not tell them apart.
+        const at = (cctx.now ?? (() => new Date()))();
+        // A draft is the device's to change whole (the Drafts folder, type 3, MS-ASCMD 2.2.3.186.3).
+        const changeCtx: ConvertContext = { ...cctx, newBlobs, now: () => at, draftsFolder: folder.type === 3, ...(cmd.instanceId ? { instanceId: cmd.instanceId } : {}) };
         data = converter.fromEas(cmd.appData, changeCtx, item.data);
         // The device's own view: attachments it adds there go to a list of their own, never stored.
         shown = converter.fromEas(cmd.appData, { ...changeCtx, newBlobs: [], asSent: true }, item.data);

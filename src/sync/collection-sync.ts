@@ -107,7 +107,6 @@ async function syncFolder(ctx: SyncContext, req: CollectionRequest & { syncKey: 
     ...convertContext(ctx.version, options),
     supported: state.supported,
     userEmail: ctx.user.email,
-    draftsFolder: folder.type === 3,
     ...(ctx.pictureMaxBytes !== undefined ? { pictureMaxBytes: ctx.pictureMaxBytes } : {}),
     ...(ctx.onDropped ? { dropped: (element: string, reason: string) => ctx.onDropped!(folder, element, reason) } : {}),
   };
