@@ -27,8 +27,31 @@ function pass(s: CollectionState, over: Partial<PassInput> & { feedOver?: Partia
   const request = over.request ?? { syncKey: KEY, commandsSent: false };
   const plan = over.plan ?? planFor(s, request.options ?? s.options);
   const feed = 'feed' in over ? over.feed : quiet(plan, over.feedOver);
-  return decidePass({ stored: s, request, plan, feed, touched: over.touched ?? new Map(Object.entries(s.own ?? {})) });
+  return decidePass({ stored: s, request, plan, feed, touched: over.touched ?? new Map(Object.entries(s.own ?? {})), ...(over.echoes ? { echoes: over.echoes } : {}) });
 }
+
+describe('sync pass: echoes (src/sync/echoes.ts)', () => {
+  it('echoes that did not fit the window stay owed: MoreAvailable, the key moves, the state keeps them and the edits answered', () => {
+    const d = pass(stored(), { request: { syncKey: KEY, commandsSent: true }, echoes: { owed: ['i1', 'i2'], refused: { i1: 'd1@11', i2: 'd2@12' } }, feedOver: { sent: 1, echo: ['i2'] } });
+    assert.deepEqual([d.changed, d.moreAvailable, d.syncKey], [true, true, nextSyncKey(KEY)]);
+    assert.deepEqual(d.next?.echo, ['i2']);
+    assert.deepEqual(d.next?.refused, { i1: 'd1@11', i2: 'd2@12' });
+  });
+
+  it('an echo owed by a pass that asked for no changes is kept for the next one, without MoreAvailable (MS-ASCMD 2.2.3.79)', () => {
+    const d = pass(stored(), { request: { syncKey: KEY, commandsSent: true }, feed: undefined, echoes: { owed: ['i1'], refused: { i1: 'd1@11' } } });
+    assert.deepEqual([d.changed, d.moreAvailable], [true, false]);
+    assert.deepEqual(d.next?.echo, ['i1']);
+  });
+
+  it('a quiet pass keeps the key with the refused edits remembered; once sent, an owed echo is dropped', () => {
+    const s = stored({ refused: { i1: 'd1@11' } });
+    assert.equal(pass(s).changed, false);
+    const owed = stored({ echo: ['i1'], refused: { i1: 'd1@11' } });
+    const d = pass(owed, { feedOver: { sent: 1, echo: [] } });
+    assert.deepEqual([d.changed, d.moreAvailable, d.next?.echo, d.next?.refused], [true, false, [], { i1: 'd1@11' }]);
+  });
+});
 
 describe('sync pass: when the key moves', () => {
   it('a quiet pass keeps the key and saves nothing', () => {
