@@ -144,7 +144,10 @@ async function syncFolder(ctx: SyncContext, req: CollectionRequest & { syncKey: 
     await deviceState.saveSyncState({ userId: user.id, deviceId: device.deviceId, collectionId: folder.id, syncKey: pass.syncKey, data: stateToJson(pass.next) }, [req.syncKey], held.change(keyGeneration(pass.syncKey)));
   }
   const element = syncedCollection(pass.syncKey, collectionId, SyncStatus.Success, pass.moreAvailable, commands, responses);
-  return { element, syncKey: pass.syncKey, changed: pass.changed, folder, status: SyncStatus.Success, sent: commands.length, moreAvailable: pass.moreAvailable, position: pass.position };
+  // Echoes still owed are news the folder's sequence does not show: a Ping must look (hasNews
+  // counts them), so the device is placed before the folder's start (positions.ts).
+  const position = pass.next?.echo?.length ? 0 : pass.position;
+  return { element, syncKey: pass.syncKey, changed: pass.changed, folder, status: SyncStatus.Success, sent: commands.length, moreAvailable: pass.moreAvailable, position };
 }
 
 /**

@@ -227,7 +227,7 @@ for (const backend of ['sqlite', 'memory'] as const) {
       assert.deepEqual([data['to'], data['subject']], ['dan@example.com', 'Draft, edited']);
     });
 
-    it('an echo owed by a Sync that asked for no changes is counted by GetItemEstimate and sent by the next Sync', async () => {
+    it('an echo owed by a Sync that asked for no changes is counted by GetItemEstimate and Ping and sent by the next Sync', async () => {
       const phone = await device('16.1');
       const item = await put(2, 'Email', received('Owed'));
       const inbox = phone.folderByType(2).serverId;
@@ -240,6 +240,10 @@ for (const backend of ['sqlite', 'memory'] as const) {
       );
       const response = child(estimate.wbxml!, 'Response', 'GetItemEstimate')!;
       assert.equal(childText(child(response, 'Collection', 'GetItemEstimate')!, 'Estimate', 'GetItemEstimate'), '1');
+      // Ping counts it too: answered at once, Status 2 (changes) naming the Inbox (MS-ASCMD 2.2.3.162.8).
+      const pinged = await phone.ping([inbox], 120);
+      assert.equal(childText(pinged.wbxml!, 'Status', 'Ping'), '2');
+      assert.deepEqual(children(child(pinged.wbxml!, 'Folders', 'Ping')!, 'Folder', 'Ping').map((f) => f.children.join('')), [inbox]);
       const next = await phone.sync(inbox);
       assert.deepEqual(next.changes.map((x) => childText(x.appData, 'Subject', E)), ['Owed']);
       assert.equal((await phone.sync(inbox)).changes.length, 0);
