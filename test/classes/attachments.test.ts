@@ -39,11 +39,12 @@ describe('attachments from 16.x devices', () => {
   it('the same ClientId again adds nothing; a new one gets the next index, never a reused one', () => {
     const first = emailConverter.fromEas(draft(add('c1', 'a', Buffer.from('a')), add('c2', 'b', Buffer.from('b'))), ctx('16.1', { newBlobs: [] }));
     const ref0 = fileReference({ kind: 'mail', mailId: String(first['mailId']) }, 0);
-    const afterDelete = emailConverter.fromEas(draft(el(ASB, 'Delete', el(ASB, 'FileReference', ref0)), add('c1', 'a', Buffer.from('a')), add('c3', 'c', Buffer.from('c'))), ctx('16.1', { newBlobs: [] }), first);
+    // Changes of a draft in Drafts (every field is the device's there, src/sync/client-commands.ts).
+    const afterDelete = emailConverter.fromEas(draft(el(ASB, 'Delete', el(ASB, 'FileReference', ref0)), add('c1', 'a', Buffer.from('a')), add('c3', 'c', Buffer.from('c'))), ctx('16.1', { newBlobs: [], draftsFolder: true }), first);
     const list = afterDelete['attachments'] as Array<Record<string, unknown>>;
     // c1 was deleted in this Change and sent again in it: added again, as a new attachment.
     assert.deepEqual(list.map((a) => [a['clientId'], a['index']]), [['c2', 1], ['c1', 2], ['c3', 3]]);
-    const replay = emailConverter.fromEas(draft(add('c3', 'c', Buffer.from('c'))), ctx('16.1', { newBlobs: [] }), afterDelete);
+    const replay = emailConverter.fromEas(draft(add('c3', 'c', Buffer.from('c'))), ctx('16.1', { newBlobs: [], draftsFolder: true }), afterDelete);
     assert.equal((replay['attachments'] as unknown[]).length, 3);
   });
 
