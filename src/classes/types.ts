@@ -67,6 +67,7 @@ export interface ConvertContext {
    * caller logs it (warn). `element` is "CodePage:Name".
    */
   dropped?: (element: string, reason: string) => void;
+  /**
    * The item of a Change is in a Drafts folder (type 3): a draft's every field is the device's
    * to change, where a received message takes only Read, Flag and Categories (email.ts).
    */
