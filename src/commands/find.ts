@@ -17,17 +17,23 @@
  * A server failure is answered with Find Status 2 and logged: the Find table has no server
  * error code, and 2 is what stops the client from retrying in a loop.
  */
-import { galProperties, searchGal } from '../directory/gal-search.ts';
-import { MAX_SEARCH_RESULTS, parseRange, searchMailbox } from '../mail/search.ts';
+import { GalStatus, galProperties, searchGal } from '../directory/gal-search.ts';
+import { MAX_FREE_TEXT_LENGTH, MAX_SEARCH_RESULTS, parseRange, searchMailbox } from '../mail/search.ts';
 import type { Item, JsonObject } from '../ports/types.ts';
 import { child, childText, el, text, type WbxmlElement } from '../wbxml/tree.ts';
-import type { CommandHandler, CommandResult } from './types.ts';
+import type { CommandContext, CommandHandler, CommandResult } from './types.ts';
 
 const F = 'Find';
 const AS = 'AirSync';
 const E = 'Email';
 
 export const FindStatus = { Success: 1, InvalidRequest: 2, FolderSyncRequired: 3, StartWithRangeZero: 4 } as const;
+
+/** An overlong query (src/mail/search.ts MAX_FREE_TEXT_LENGTH): Status 2, a warn line, not an error. */
+function refuseLong(ctx: CommandContext, reason: string): CommandResult {
+  ctx.log.warn({ reason }, 'Find query refused');
+  return fail(FindStatus.InvalidRequest, reason);
+}
 
 function fail(status: number, reason: string): CommandResult {
   return { body: el(F, 'Find', el(F, 'Status', status)), easStatus: status, logFields: { reason } };
@@ -124,6 +130,7 @@ export const find: CommandHandler = async (ctx) => {
       const collectionId = childText(query, 'CollectionId', AS)?.trim();
       const freeText = childText(query, 'FreeText', F);
       if (!freeText?.trim()) return fail(FindStatus.InvalidRequest, 'FreeText is missing');
+      if (freeText.length > MAX_FREE_TEXT_LENGTH) return refuseLong(ctx, `FreeText longer than ${MAX_FREE_TEXT_LENGTH}`);
       const outcome = await searchMailbox(ctx.mailbox, ctx.services.searchIndex, {
         freeText,
         ...(collectionId ? { collectionIds: [collectionId] } : {}),
@@ -148,6 +155,7 @@ export const find: CommandHandler = async (ctx) => {
     const q = text(query)?.trim() ?? '';
     if (q === '') return fail(FindStatus.InvalidRequest, 'Query is empty');
     const outcome = await searchGal(ctx.accounts, { query: q, range: `${range[0]}-${range[1]}`, version: ctx.version });
+    if (outcome.status === GalStatus.TooComplex) return refuseLong(ctx, 'GAL query too long');
     if (outcome.status !== 1 && outcome.status !== 12) return fail(FindStatus.InvalidRequest, `GAL search status ${outcome.status}`);
     const results = outcome.results.map((r) => el(F, 'Result', el(F, 'Properties', galProperties(r))));
     return ok('GAL', results, outcome.total, results.length);

@@ -21,8 +21,8 @@
  *   11 FolderSync required: a CollectionId that is not one of the user's folders.
  */
 import { converterFor, type BodyPreference } from '../classes/index.ts';
-import { galStoreElement, readPictureOptions, searchGal } from '../directory/gal-search.ts';
-import { conversationIdHex, longIdOf, MAX_SEARCH_RESULTS, parseRange, searchMailbox, type MailboxQuery } from '../mail/search.ts';
+import { GAL_MAX_QUERY_LENGTH, galStoreElement, readPictureOptions, searchGal } from '../directory/gal-search.ts';
+import { conversationIdHex, longIdOf, MAX_FREE_TEXT_LENGTH, MAX_SEARCH_RESULTS, parseRange, searchMailbox, type MailboxQuery } from '../mail/search.ts';
 import { parseKql, type KqlNode } from '../mail/kql.ts';
 import { isTransientStoreError } from '../ports/types.ts';
 import { child, childText, children, el, isElement, text, type WbxmlElement } from '../wbxml/tree.ts';
@@ -98,6 +98,7 @@ function wordQuery(kind: 'and' | 'or', elements: readonly WbxmlElement[], depth 
   const parts: KqlNode[] = [];
   for (const e of elements) {
     let n: KqlNode | null;
+    if (e.ns === S && e.name === 'FreeText' && (text(e) ?? '').length > MAX_FREE_TEXT_LENGTH) throw new InvalidSearch(SearchStoreStatus.TooComplex, `FreeText longer than ${MAX_FREE_TEXT_LENGTH}`);
     if (e.ns === S && e.name === 'FreeText') n = parseKql(text(e) ?? '');
     else if (e.ns === S && (e.name === 'Or' || e.name === 'And')) n = wordQuery(e.name === 'Or' ? 'or' : 'and', e.children.filter(isElement), depth + 1);
     else throw new InvalidSearch(SearchStoreStatus.TooComplex, `${e.name} is not evaluated inside Or`);
@@ -215,6 +216,7 @@ async function galStore(ctx: CommandContext, query: WbxmlElement, options: Wbxml
     version: ctx.version,
     ...(pictureOptions ? { picture: pictureOptions } : {}),
   });
+  if (outcome.status === SearchStoreStatus.TooComplex) throw new InvalidSearch(outcome.status, `GAL query longer than ${GAL_MAX_QUERY_LENGTH}`);
   return { ...respond(galStoreElement(outcome), outcome.status), logFields: { results: outcome.results.length, total: outcome.total } };
 }
 
@@ -231,7 +233,11 @@ export const search: CommandHandler = async (ctx) => {
     if (name?.toUpperCase() === 'GAL') return await galStore(ctx, query, options);
     return storeStatus(SearchStoreStatus.InvalidRequest, `Store ${name ?? '(none)'} is not searched`);
   } catch (err) {
-    if (err instanceof InvalidSearch) return storeStatus(err.status, err.message);
+    if (err instanceof InvalidSearch) {
+      // An overlong query is a client's (or a fuzzer's) doing, not ours: warn, not error.
+      if (err.status === SearchStoreStatus.TooComplex) ctx.log.warn({ reason: err.message }, 'Search query refused');
+      return storeStatus(err.status, err.message);
+    }
     if (!isTransientStoreError(err)) ctx.log.error({ err }, 'Search failed');
     return { body: el(S, 'Search', el(S, 'Status', 3)), easStatus: 3, logFields: { reason: 'server error' } };
   }

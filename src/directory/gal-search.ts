@@ -21,6 +21,12 @@
  * (gal:Data, base64), 173 when the user has no picture, 174 when it is larger than MaxSize, 175
  * when MaxPictures pictures were already returned in this response.
  *
+ * Query length: MS-ASCMD 2.2.3.139.2 (Query) sets no bound, but a name or address is short
+ * (ResolveRecipients bounds To at 256, as Exchange 2010/2013 do) and the query becomes a SQL LIKE
+ * pattern, which SQLite refuses past 50,000 bytes ("LIKE or GLOB pattern too complex"). A query
+ * longer than GAL_MAX_QUERY_LENGTH is Store Status 8, "the search query is too complex"
+ * (MS-ASCMD 2.2.3.177.16), decided before the store is read.
+ *
  * The store narrows the read to entries containing the first query word (a scan inside the
  * database, about 10 ms for 5,000 users on SQLite); a much larger directory wants an indexed
  * name table.
@@ -31,7 +37,10 @@ import type { AccountsStore } from '../ports/store.ts';
 import { el, type WbxmlElement } from '../wbxml/tree.ts';
 
 /** Search Store Status values (MS-ASCMD 2.2.3.177.16) this module answers with. */
-export const GalStatus = { Success: 1, InvalidRequest: 2, ServerError: 3, EndOfRange: 12 } as const;
+export const GalStatus = { Success: 1, InvalidRequest: 2, ServerError: 3, TooComplex: 8, EndOfRange: 12 } as const;
+
+/** Longest GAL query searched (characters); see the module comment. */
+export const GAL_MAX_QUERY_LENGTH = 256;
 
 /** Picture Status values (shared by Search GAL and ResolveRecipients). */
 export const PictureStatus = { Success: 1, NoPicture: 173, TooLarge: 174, TooMany: 175 } as const;
@@ -198,6 +207,7 @@ export function toGalResult(e: DirectoryEntry): GalResult {
 export async function searchGal(accounts: Pick<AccountsStore, 'directory'>, req: GalSearchRequest): Promise<GalSearchOutcome> {
   const range = parseRange(req.range);
   if (!range || req.query.trim() === '') return { status: GalStatus.InvalidRequest, results: [], total: 0 };
+  if (req.query.length > GAL_MAX_QUERY_LENGTH) return { status: GalStatus.TooComplex, results: [], total: 0 };
   const [lo, hiRequested] = range;
   const hi = Math.min(hiRequested, GAL_MAX_RESULTS - 1);
   const matches = await findGalEntries(accounts, req.query);
@@ -252,7 +262,7 @@ export function galProperties(r: GalResult): WbxmlElement[] {
  * Status, Result (with Properties) per entry or one empty Result, Range, Total.
  */
 export function galStoreElement(outcome: GalSearchOutcome): WbxmlElement {
-  if (outcome.status === GalStatus.InvalidRequest || outcome.status === GalStatus.ServerError) {
+  if (outcome.status === GalStatus.InvalidRequest || outcome.status === GalStatus.ServerError || outcome.status === GalStatus.TooComplex) {
     return el(S, 'Store', el(S, 'Status', outcome.status));
   }
   const results =

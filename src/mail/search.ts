@@ -29,6 +29,13 @@ export type SearchIndex = Pick<SearchStore, 'getPosition' | 'applyBatch' | 'sear
 
 /** The most results one Search or Find response carries (Range 0-99, MS-ASCMD 2.2.3.143.3). */
 export const MAX_SEARCH_RESULTS = 100;
+/**
+ * Longest FreeText searched (characters). MS-ASCMD 2.2.3.73 (FreeText) sets no bound; every word
+ * becomes a term of the FTS5 / tsquery expression, and a query of thousands of words is no
+ * person's search but a cost. Search answers a longer one Store Status 8 (too complex,
+ * MS-ASCMD 2.2.3.177.16), Find Status 2 (MS-ASCMD 2.2.3.177.2).
+ */
+export const MAX_FREE_TEXT_LENGTH = 1024;
 
 /**
  * The most items the exact matcher reads for one query the index can only narrow (a field, a
