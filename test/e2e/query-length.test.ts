@@ -66,7 +66,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       }
     });
 
-    it('Find with an overlong FreeText is answered without a server error', async () => {
+    it('Find with an overlong FreeText is Status 2 and a warn line', async () => {
       for (const q of [LONG_WORD, MANY_WORDS]) {
         const { out, levels } = await levelsDuring(() =>
           phone.post('Find', el(F, 'Find', el(F, 'SearchId', 'len-1'), el(F, 'ExecuteSearch', el(F, 'MailBoxSearchCriterion',
@@ -77,6 +77,17 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         assert.ok(!levels.some((l) => l >= 50), 'no error line');
         assert.ok(levels.includes(40), 'a warn line');
       }
+    });
+
+    it('Find in the GAL with an overlong query is Status 2 and a warn line', async () => {
+      const { out, levels } = await levelsDuring(() =>
+        phone.post('Find', el(F, 'Find', el(F, 'SearchId', 'len-2'), el(F, 'ExecuteSearch', el(F, 'GalSearchCriterion',
+          el(F, 'Query', LONG_WORD), el(F, 'Options', el(F, 'Range', '0-9')))))),
+      );
+      assert.equal(out.status, 200);
+      assert.equal(childText(out.wbxml!, 'Status', F), '2');
+      assert.ok(!levels.some((l) => l >= 50), 'no error line');
+      assert.ok(levels.includes(40), 'a warn line');
     });
 
     it('ResolveRecipients with an overlong To is Status 5 (protocol error) and no error line', async () => {
