@@ -1,7 +1,7 @@
 /**
  * Shared pieces of the sync and ping benchmarks (bench/sync/*.ts, bench/ping/*.ts):
  *
- * - the machine description and the RESULTS.md appender (re-reads the file and only appends);
+ * - (from bench-kit.ts) arguments, the machine description, the RESULTS.md appender, statistics;
  * - deterministic mailbox data (~2 KB plain-text mail bodies) and seeding through the Store
  *   (SQLite data directories are kept and reused per size; PostgreSQL gets a fresh schema that
  *   the caller drops);
@@ -11,13 +11,12 @@
  *
  * Measurements, not tests: nothing here fails on a slow result.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { hashPassword } from '../../src/auth/password.ts';
 import { ENDPOINT, WBXML_CONTENT_TYPE } from '../../src/http/activesync.ts';
@@ -29,140 +28,14 @@ import { child, childText, children, el, type WbxmlElement } from '../../src/wbx
 import { Device } from '../../test/e2e/device.ts';
 import { basicAuth, encodePlainQuery } from '../../test/helpers/eas-client.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
-export const ROOT = resolve(here, '../..');
-export const RESULTS_FILE = join(ROOT, 'bench/RESULTS.md');
-export const PG_URL = process.env.EASD_BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
 /** Where seeded SQLite mailboxes are kept between runs (one directory per size). */
 export const DATA_ROOT = process.env.EASD_BENCH_DATA || join(tmpdir(), 'easd-bench-data');
 /** Bump when the generated data changes, so old seeded directories are not reused. */
 const DATASET_VERSION = 1;
 
-// ---------------------------------------------------------------------------------------------
-// Arguments
+export * from './bench-kit.ts';
+import { f0, f1, log, msSince, nowNs, PG_URL, ROOT } from './bench-kit.ts';
 
-export type ArgSpec = Record<string, 'number' | 'string' | 'boolean' | 'list'>;
-export type Args = Record<string, number | string | boolean | string[] | undefined>;
-
-/** --name value / --flag; unknown flags exit 2. */
-export function parseArgs(argv: string[], spec: ArgSpec, defaults: Args, usage: string): Args {
-  const out: Args = { ...defaults };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--help' || a === '-h') {
-      process.stdout.write(usage + '\n');
-      process.exit(0);
-    }
-    const name = a.replace(/^--/, '');
-    const kind = spec[name];
-    if (!a.startsWith('--') || !kind) {
-      process.stderr.write(`unknown argument ${a}\n${usage}\n`);
-      process.exit(2);
-    }
-    if (kind === 'boolean') {
-      out[name] = true;
-      continue;
-    }
-    const v = argv[++i];
-    if (v === undefined) {
-      process.stderr.write(`${a} needs a value\n`);
-      process.exit(2);
-    }
-    if (kind === 'number') {
-      const n = Number(v);
-      if (!Number.isFinite(n)) {
-        process.stderr.write(`${a} needs a number\n`);
-        process.exit(2);
-      }
-      out[name] = n;
-    } else if (kind === 'list') out[name] = v.split(',').filter((s) => s !== '');
-    else out[name] = v;
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Machine and results
-
-export function sh(cmd: string): string {
-  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
-  return (r.stdout ?? '').trim();
-}
-
-export interface Machine {
-  date: string;
-  nproc: string;
-  cpu: string;
-  memTotal: string;
-  node: string;
-  kernel: string;
-  revision: string;
-  ulimitN: string;
-}
-
-export function machine(): Machine {
-  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
-  const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown';
-  const meminfo = existsSync('/proc/meminfo') ? readFileSync('/proc/meminfo', 'utf8') : '';
-  const memKb = Number(/^MemTotal:\s*(\d+)\s*kB/m.exec(meminfo)?.[1] ?? totalmem() / 1024);
-  const rev = sh(`git -C '${ROOT}' rev-parse --short HEAD 2>/dev/null`);
-  const dirty = sh(`git -C '${ROOT}' status --porcelain -- src 2>/dev/null`) ? ' (src has uncommitted changes)' : '';
-  return {
-    date: sh('date -u'),
-    nproc: sh('nproc'),
-    cpu: model,
-    memTotal: `${(memKb / 1024 / 1024).toFixed(1)} GiB (MemTotal ${memKb} kB)`,
-    node: process.version,
-    kernel: sh('uname -sr'),
-    revision: (rev || 'unknown') + dirty,
-    ulimitN: sh('ulimit -n'),
-  };
-}
-
-export function machineLines(m: Machine): string {
-  return (
-    `- Date: ${m.date}\n` +
-    `- Machine: nproc ${m.nproc}, CPU "${m.cpu}", memory ${m.memTotal}, node ${m.node}, ${m.kernel}, ulimit -n ${m.ulimitN}\n` +
-    `- Revision: ${m.revision}\n`
-  );
-}
-
-export const fmtLoad = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
-export const load = () => loadavg();
-
-/** Appends a section to bench/RESULTS.md: re-reads the file right before, only appends. */
-export function appendResults(section: string): void {
-  if (!existsSync(RESULTS_FILE)) {
-    writeFileSync(RESULTS_FILE, '# Benchmark results\n\nMeasured results of the benchmarks in bench/ (see bench/README.md). Newest sections are at the end.\n');
-  }
-  const current = readFileSync(RESULTS_FILE, 'utf8');
-  appendFileSync(RESULTS_FILE, (current.endsWith('\n') ? '' : '\n') + section.replace(/^\n*/, '\n'));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Statistics
-
-export function percentile(sorted: ArrayLike<number>, p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
-}
-
-export function sortedCopy(xs: ArrayLike<number>, n = xs.length): Float64Array {
-  const a = Float64Array.from({ length: n }, (_, i) => xs[i]!);
-  return a.sort();
-}
-
-export const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '-');
-export const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
-export const f0 = (x: number) => (Number.isFinite(x) ? Math.round(x).toString() : '-');
-
-export const nowNs = () => process.hrtime.bigint();
-export const msSince = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
-
-export function log(msg: string): void {
-  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Mailbox data
