@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import { Option, type Command } from 'commander';
 import { pino } from 'pino';
 import { hashPassword } from '../auth/password.ts';
@@ -11,6 +12,7 @@ import { buildRuntime } from './runtime.ts';
 import { loadTrustStore } from './trust-store.ts';
 import type { Store } from '../store/types.ts';
 import { parseStartTls } from '../mail/relay.ts';
+import { probeRelaySize, relaySizeNotice } from '../mail/relay-probe.ts';
 import { addProtectionOptions, protectionConfigFrom, type ProtectionCliOptions } from '../devices/protection.ts';
 import { startMetricsListener } from '../http/metrics.ts';
 import { sqliteAccessWarnings } from '../store/sqlite.ts';
@@ -196,6 +198,15 @@ export function registerServe(program: Command): void {
       const at = parseListen(opts.metricsListen);
       metricsListener = await startMetricsListener(at.host, at.port);
       process.stdout.write(`easd serves metrics on http://${at.host.includes(':') ? `[${at.host}]` : at.host}:${metricsListener.port}/metrics\n`);
+    }
+    if (opts.smtpRelay) {
+      // Once, in the background: a slow or absent relay must not hold up the start.
+      const relay = { url: opts.smtpRelay };
+      const limit = parseSize(opts.maxRequestSize);
+      void probeRelaySize(relay, hostname()).then((size) => {
+        const notice = relaySizeNotice(size, limit);
+        log[notice.level]({ relay: new URL(relay.url).host, ...notice.fields }, notice.msg);
+      });
     }
     for (const [protocol, where] of [['lmtp', opts.lmtp], ['smtp', opts.smtp]] as const) {
       if (!where) continue;

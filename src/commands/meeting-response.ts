@@ -188,7 +188,7 @@ async function respond(ctx: CommandContext, r: WbxmlElement, addresses: string[]
       countSent();
     } catch (err) {
       ctx.log.warn({ err, uid }, 'MeetingResponse: the reply to the organizer could not be sent');
-      return { status: err instanceof OutboundError && (err.code === 'relay_failed' || err.code === 'no_relay') ? MeetingResponseStatus.ExternalError : MeetingResponseStatus.MailboxError };
+      return { status: err instanceof OutboundError && (err.code === 'relay_failed' || err.code === 'no_relay' || err.code === 'too_large') ? MeetingResponseStatus.ExternalError : MeetingResponseStatus.MailboxError };
     }
   }
 

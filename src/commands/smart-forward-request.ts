@@ -29,6 +29,8 @@ export const ForwardStatus = {
   PreviouslySent: 118,
   NoRecipient: 119,
   SubmissionFailed: 120,
+  /** 2.2.2 AttachmentIsTooLarge: larger than the SMTP relay takes. */
+  TooLarge: 122,
   /** 2.2.2: forwarding an occurrence of a meeting that has no recurrence. */
   NoRecurrence: 146,
   ItemNotFound: 150,

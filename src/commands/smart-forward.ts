@@ -161,6 +161,7 @@ const OUTBOUND_STATUS: Record<OutboundError['code'], number> = {
   unknown_recipient: ForwardStatus.RecipientUnresolved,
   no_relay: ForwardStatus.SubmissionFailed,
   relay_failed: ForwardStatus.SubmissionFailed,
+  too_large: ForwardStatus.TooLarge,
   local_failed: ForwardStatus.SubmissionFailed,
 };
 
@@ -177,7 +178,8 @@ function answer(ctx: CommandContext, err: unknown): CommandResult {
   }
   ctx.log.warn({ status, reason }, 'SmartForward refused');
   if (ctx.request === undefined) {
-    const http = status === ForwardStatus.InvalidXml || status === ForwardStatus.InvalidMime || status === ForwardStatus.NoRecipient || status === ForwardStatus.InvalidDateTime ? 400 : 500;
+    // Too large for the relay: 413, the HTTP answer for a body too large to take (RFC 9110 15.5.14).
+    const http = status === ForwardStatus.TooLarge ? 413 : status === ForwardStatus.InvalidXml || status === ForwardStatus.InvalidMime || status === ForwardStatus.NoRecipient || status === ForwardStatus.InvalidDateTime ? 400 : 500;
     return { httpStatus: http, easStatus: status, logFields: { reason } };
   }
   return { body: el(NS, 'SmartForward', el(NS, 'Status', status)), easStatus: status, logFields: { reason } };

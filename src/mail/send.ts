@@ -17,13 +17,17 @@
  *   107 InvalidMIME: the Mime is not a message;
  *   111 ServerErrorRetryLater: a passing store failure;
  *   110 ServerError: anything else unexpected;
- *   116 MessageRecipientUnresolved: a recipient in this server's domains that no user has;
+ *   116 MessageRecipientUnresolved: no recipient can get it: each is in this server's domains
+ *       and no user has it (with some recipients that can, they get it and the sender gets a
+ *       bounce for the others, src/mail/relay.ts);
  *   118 MessagePreviouslySent: the device already sent a message with this ClientId; nothing
  *       is sent again;
  *   119 MessageHasNoRecipient;
  *   120 MailSubmissionFailed: no relay configured for an outside recipient, the relay refused
  *       or was unreachable, or local delivery failed (nothing was sent; the ClientId is given
  *       back so the device may retry);
+ *   122 AttachmentIsTooLarge: the message is larger than the SMTP relay takes (its EHLO SIZE, or
+ *       552 after DATA); 12.x: HTTP 413;
  *   150 ItemNotFound: the Source item is not one of the user's (another user's id included).
  */
 import { el, child, childText, type WbxmlElement } from '../wbxml/tree.ts';
@@ -49,6 +53,7 @@ export const SendStatus = {
   PreviouslySent: 118,
   NoRecipient: 119,
   SubmissionFailed: 120,
+  TooLarge: 122,
   ItemNotFound: 150,
 } as const;
 
@@ -198,7 +203,8 @@ function failure(ctx: SendContext, kind: SendKind, status: number, reason: strin
   const name = COMMAND_NAME[kind];
   if (ctx.request === undefined) {
     // 12.x: no ComposeMail response; the HTTP status says it.
-    const http = status === SendStatus.InvalidXml || status === SendStatus.InvalidMime || status === SendStatus.NoRecipient ? 400 : 500;
+    // Too large for the relay: 413, the HTTP answer for a body too large to take (RFC 9110 15.5.14).
+    const http = status === SendStatus.TooLarge ? 413 : status === SendStatus.InvalidXml || status === SendStatus.InvalidMime || status === SendStatus.NoRecipient ? 400 : 500;
     return { httpStatus: http, easStatus: status, logFields: { reason } };
   }
   return { body: el(NS, name, el(NS, 'Status', status)), easStatus: status, logFields: { reason } };
@@ -209,6 +215,7 @@ const OUTBOUND_STATUS: Record<OutboundError['code'], number> = {
   unknown_recipient: SendStatus.RecipientUnresolved,
   no_relay: SendStatus.SubmissionFailed,
   relay_failed: SendStatus.SubmissionFailed,
+  too_large: SendStatus.TooLarge,
   local_failed: SendStatus.SubmissionFailed,
 };
 

@@ -33,6 +33,8 @@ export interface PostfixOptions {
   domains: readonly string[];
   /** Where other mail goes (127.0.0.1:relayPort); default: nowhere (deferred). */
   relayPort?: number;
+  /** Postfix's message_size_limit in bytes (its EHLO SIZE); default Postfix's own (10 MB). */
+  messageSizeLimit?: number;
 }
 
 export interface PostfixInstance {
@@ -118,6 +120,7 @@ function mainCf(dir: string, o: PostfixOptions): string {
     `virtual_mailbox_domains = ${o.domains.join(' ')}`,
     `virtual_transport = lmtp:inet:127.0.0.1:${o.lmtpPort}`,
     o.relayPort ? `relayhost = [127.0.0.1]:${o.relayPort}` : 'relayhost =',
+    ...(o.messageSizeLimit !== undefined ? [`message_size_limit = ${o.messageSizeLimit}`] : []),
     'smtp_tls_security_level = none',
     'smtpd_tls_security_level = none',
     'smtp_dns_support_level = disabled',
