@@ -1,7 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
+import { createSecureContext } from 'node:tls';
 import { Option, type Command } from 'commander';
 import { pino } from 'pino';
 import { hashPassword } from '../auth/password.ts';
@@ -17,6 +18,7 @@ import { addProtectionOptions, protectionConfigFrom, type ProtectionCliOptions }
 import { startMetricsListener } from '../http/metrics.ts';
 import { sqliteAccessWarnings } from '../store/sqlite.ts';
 import { booleanWord, BOOLEAN_VALUES, withSwitchesFromEnv } from './booleans.ts';
+import { waitForStore } from './wait-for-store.ts';
 import { addJunkOptions, junkRulesFrom, type JunkCliOptions } from './junk-options.ts';
 import { addStoreOptions, openStoreFrom, parseListen, parseSize, type StoreCliOptions } from './options.ts';
 
@@ -142,10 +144,11 @@ export function registerServe(program: Command): void {
     const trustProxy = trustedProxies(opts.trustProxy, self.getOptionValueSource('trustProxy') === 'env' ? 'EASD_TRUST_PROXY' : '--trust-proxy');
     const protection = protectionConfigFrom(opts);
     if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new Error('--tls-cert and --tls-key go together');
-    const tls = opts.tlsCert && opts.tlsKey ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) } : undefined;
+    const tls = opts.tlsCert && opts.tlsKey ? readTls(opts.tlsCert, opts.tlsKey) : undefined;
     const log = pino({ level: opts.logLevel, base: { svc: 'easd' } });
     const postgres = Boolean(opts.database);
-    const store = await openStoreFrom(opts);
+    // A PostgreSQL that is not up yet is waited for (src/cli/wait-for-store.ts); SQLite is a file here.
+    const store = postgres ? await waitForStore(() => openStoreFrom(opts), { log, url: opts.database! }) : await openStoreFrom(opts);
     // The store holds password hashes and mail: owner-only (src/store/sqlite.ts); wider is told at every start.
     if (!postgres) {
       for (const { path, mode } of sqliteAccessWarnings(opts.data)) {
@@ -275,4 +278,37 @@ function isProxyAddress(a: string): boolean {
   const family = isIP(m[1]!);
   if (family === 0) return false;
   return m[2] === undefined || Number(m[2]) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * The certificate and key, checked before the listener is built: an unreadable file, a file that
+ * is not PEM, or a key that does not belong to the certificate is told with the file and the
+ * reason, where OpenSSL alone says only "no start line".
+ */
+export function readTls(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {
+  const read = (option: string, file: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new Error(`${option} ${file}: ${(err as Error).message}`);
+    }
+  };
+  const cert = read('--tls-cert', certFile);
+  const key = read('--tls-key', keyFile);
+  try {
+    new X509Certificate(cert);
+  } catch (err) {
+    throw new Error(`--tls-cert ${certFile}: not a PEM certificate (${(err as Error).message})`);
+  }
+  try {
+    createPrivateKey(key);
+  } catch (err) {
+    throw new Error(`--tls-key ${keyFile}: not a PEM private key, or one with a passphrase (${(err as Error).message})`);
+  }
+  try {
+    createSecureContext({ cert, key });
+  } catch (err) {
+    throw new Error(`--tls-cert ${certFile} and --tls-key ${keyFile} do not go together: ${(err as Error).message}`);
+  }
+  return { cert, key };
 }

@@ -5,7 +5,7 @@ import type { Protection, ProtectionConfig } from '../devices/protection.ts';
 import type { SeenDevices } from '../devices/seen-devices.ts';
 import type { Services } from '../commands/services.ts';
 import type { CommandHandler } from '../commands/types.ts';
-import type { User } from '../ports/types.ts';
+import { isTransientStoreError, type User } from '../ports/types.ts';
 import { MARK as MAILBOX_LOG_MARK, type MailboxLogCapture } from '../logging/mailbox-log.ts';
 import { registerMetrics } from './metrics.ts';
 import type { HomeDirectory } from './redirect.ts';
@@ -155,7 +155,17 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     logFields(req).reason = 'no such path';
     void reply.code(404).send();
   });
+  const storeDown = storeDownLog(deps.log);
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    // The database is down or busy: not the device's fault nor a bug to chase per request. 503
+    // with Retry-After (MS-ASHTTP 2.2.2.1.1; RFC 9110 15.6.4) tells the device to come back,
+    // where a 500 makes some phones show an error or drop the account.
+    if (isTransientStoreError(err)) {
+      logFields(req).reason = `store unavailable: ${err.code ?? err.message}`;
+      storeDown(err);
+      void reply.code(503).header('Retry-After', String(STORE_DOWN_RETRY_AFTER_S)).send();
+      return;
+    }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     // The request log line (written on send) carries the reason; a server error also gets its stack.
     logFields(req).reason = err.code ?? err.message;
@@ -163,4 +173,25 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     void reply.code(status).send();
   });
   return app;
+}
+
+/** Seconds a device is asked to wait when the store is unavailable. */
+export const STORE_DOWN_RETRY_AFTER_S = 30;
+
+/**
+ * One error line when the store becomes unavailable and then at most one a minute while it stays
+ * so (with how many requests were refused meanwhile): every device polling must not write its
+ * own error line.
+ */
+function storeDownLog(log: Logger): (err: Error & { code?: string }) => void {
+  let last = 0;
+  let refused = 0;
+  return (err) => {
+    refused++;
+    const now = Date.now();
+    if (now - last < 60_000) return;
+    last = now;
+    log.error({ code: err.code, reason: err.message, refused }, 'the store is unavailable: requests are answered 503 with Retry-After');
+    refused = 0;
+  };
 }

@@ -64,8 +64,9 @@ export function writeRequestLog(log: Logger, req: FastifyRequest, reply: Fastify
     ms: elapsedMs(req),
     remote: clientAddress(req),
   };
-  // 501 is the documented answer for a command easd does not have yet, not a server fault.
-  if (httpStatus >= 500 && httpStatus !== 501) log.error(line, 'request');
+  // 501 is the documented answer for a command easd does not have yet, not a server fault; 503
+  // asks the device to come back later (throttled, or the store down, which has its own error line).
+  if (httpStatus >= 500 && httpStatus !== 501 && httpStatus !== 503) log.error(line, 'request');
   else if (httpStatus >= 400) log.warn(line, 'request');
   else log.info(line, 'request');
 }

@@ -192,6 +192,8 @@ export function isStoreError(err: unknown, code?: StoreErrorCode): err is StoreE
 
 /** Options shared by both backends. */
 
+const PG_CONNECTION_LOST = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
+
 /**
  * Whether an error is a passing condition of the database rather than a bug or bad input: a lost
  * or refused connection, a serialization failure or deadlock (PostgreSQL SQLSTATE classes 08 and
@@ -200,7 +202,9 @@ export function isStoreError(err: unknown, code?: StoreErrorCode): err is StoreE
 export function isTransientStoreError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
-  if (typeof code !== 'string') return false;
+  // node-postgres reports a connection lost mid-query, or none to be had from the pool in time,
+  // by message only (no code).
+  if (typeof code !== 'string') return PG_CONNECTION_LOST.test(err.message);
   return (
     /^(08|40)/.test(code) ||
     code === '57P01' ||

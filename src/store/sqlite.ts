@@ -21,9 +21,20 @@ import { cachingDatabase } from './sqlite-connection.ts';
 export const SQLITE_FILE_NAME = 'easd.sqlite';
 
 export async function openSqliteStore(dataDir: string, opts: StoreOptions & ChangeOptions = {}): Promise<Store> {
+  const file = join(dataDir, SQLITE_FILE_NAME);
+  try {
+    return await openSqliteFile(dataDir, file, opts);
+  } catch (err) {
+    // "file is not a database" or "permission denied" alone does not say which file: the
+    // administrator is told the path and the reason (the code stays for callers that read it).
+    const code = (err as { code?: unknown }).code;
+    throw Object.assign(new Error(`SQLite store ${file}: ${(err as Error).message}`, { cause: err }), code !== undefined ? { code } : {});
+  }
+}
+
+async function openSqliteFile(dataDir: string, file: string, opts: StoreOptions & ChangeOptions): Promise<Store> {
   // mkdir's mode only narrows with the umask, so 0700 stays 0700; an existing directory is kept as it is.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const file = join(dataDir, SQLITE_FILE_NAME);
   // Made 0600 before SQLite opens it (SQLite would make it 0644); an existing file keeps its mode.
   if (!existsSync(file)) closeSync(openSync(file, constants.O_CREAT | constants.O_WRONLY, 0o600));
   const sqlite = new SqliteDatabase(file);
