@@ -13,10 +13,11 @@ import { FreeBusyCache, QuietAnswers } from '../commands/answer-caches.ts';
 import { commandHandlers } from '../commands/index.ts';
 import type { Services } from '../commands/services.ts';
 import type { CommandHandler } from '../commands/types.ts';
+import { devicesByAccess } from '../devices/device-state.ts';
 import { DeviceManager } from '../devices/manager.ts';
 import { Protection } from '../devices/protection.ts';
 import { SeenDevices } from '../devices/seen-devices.ts';
-import { timedStore } from '../http/metrics.ts';
+import { countDevicesWith, relayMessages, timedStore } from '../http/metrics.ts';
 import { HomeDirectory } from '../http/redirect.ts';
 import { buildServer, type ServerConfig } from '../http/server.ts';
 import { MailboxLogCapture } from '../logging/mailbox-log.ts';
@@ -104,7 +105,14 @@ export async function buildRuntime(config: RuntimeConfig, parts: RuntimeParts): 
   const services: Services = {
     // Mail out (src/mail/relay.ts): local recipients through the same delivery as LMTP, the rest
     // through the relay. Without a relay, mail for outside recipients is refused (SendMail 120).
-    outbound: createOutboundMail({ accounts: store, log, deliverLocal: (m) => deliverMessage(deliveryTargets, m, delivery), acceptedDomains, ...(config.relay ? { relay: config.relay } : {}) }),
+    outbound: createOutboundMail({
+      accounts: store,
+      log,
+      deliverLocal: (m) => deliverMessage(deliveryTargets, m, delivery),
+      acceptedDomains,
+      ...(config.relay ? { relay: config.relay } : {}),
+      ...(config.server.metrics ? { onRelayResult: (result: 'sent' | 'failed' | 'too_large') => relayMessages.inc({ result }) } : {}),
+    }),
     // Device management (src/devices): policies, access rules, wipe; quarantine notices to the admin.
     devices: new DeviceManager(store, mailboxes, { ...(config.adminEmail ? { adminEmail: config.adminEmail } : {}), requireProvisioning: config.requireProvisioning !== false, log }),
     mailboxes,
@@ -121,6 +129,7 @@ export async function buildRuntime(config: RuntimeConfig, parts: RuntimeParts): 
     // ctx.mailbox is asked lazily, so the store-backed path never opens a mailbox for it.
     writeToken: parts.mailboxes ? (ctx) => combinedToken(requestStore.writeToken(), ctx.mailbox.writeToken()) : () => requestStore.writeToken(),
   };
+  if (config.server.metrics) countDevicesWith(() => devicesByAccess(store.devices));
   const built = services.outbound;
   Object.assign(services, await parts.override?.(store, delivery));
   if (services.outbound !== built) built?.close();

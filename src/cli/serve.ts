@@ -15,7 +15,7 @@ import type { Store } from '../store/types.ts';
 import { parseStartTls } from '../mail/relay.ts';
 import { probeRelaySize, relaySizeNotice } from '../mail/relay-probe.ts';
 import { addProtectionOptions, protectionConfigFrom, type ProtectionCliOptions } from '../devices/protection.ts';
-import { startMetricsListener } from '../http/metrics.ts';
+import { setBuildInfo, startMetricsListener } from '../http/metrics.ts';
 import { sqliteAccessWarnings } from '../store/sqlite.ts';
 import { booleanWord, BOOLEAN_VALUES, withSwitchesFromEnv } from './booleans.ts';
 import { waitForStore } from './wait-for-store.ts';
@@ -199,7 +199,8 @@ export function registerServe(program: Command): void {
     await app.listen({ host, port });
     if (opts.metricsListen !== undefined) {
       const at = parseListen(opts.metricsListen);
-      metricsListener = await startMetricsListener(at.host, at.port);
+      setBuildInfo(self.parent?.version() ?? 'unknown');
+      metricsListener = await startMetricsListener(at.host, at.port, { storeCheck: () => store.writeToken(), closing: () => closing });
       process.stdout.write(`easd serves metrics on http://${at.host.includes(':') ? `[${at.host}]` : at.host}:${metricsListener.port}/metrics\n`);
     }
     if (opts.smtpRelay) {

@@ -115,3 +115,16 @@ export function parseDeviceState(data: JsonObject | null | undefined): DeviceSta
 export function serializeDeviceState(s: DeviceState): JsonObject {
   return { ...s, wipe: s.wipe ? { ...s.wipe } : null };
 }
+
+/**
+ * How many device partnerships are in each access state (for the easd_devices metric): the state
+ * last decided, or "unknown" for a device never decided on yet.
+ */
+export async function devicesByAccess(store: { listDeviceStates(): Promise<Array<{ data: JsonObject }>> }): Promise<Record<string, number>> {
+  const counts: Record<string, number> = { allow: 0, block: 0, quarantine: 0, unknown: 0 };
+  for (const row of await store.listDeviceStates()) {
+    const access = parseDeviceState(row.data).accessState ?? 'unknown';
+    counts[access] = (counts[access] ?? 0) + 1;
+  }
+  return counts;
+}

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { parseBasicAuth, type Authenticator } from '../auth/authenticator.ts';
 import type { User } from '../ports/types.ts';
 import { logFields } from '../logging/request-log.ts';
+import { authFailures } from './metrics.ts';
 
 /** The Basic challenge of a 401 (MS-ASHTTP 2.2.1.1.2.1; RFC 7617). */
 export const BASIC_CHALLENGE = { 'WWW-Authenticate': 'Basic realm="easd"' };
@@ -20,6 +21,7 @@ export async function authenticateRequest(authenticator: Authenticator, req: Fas
   // sent in clear text is not confirmed to an eavesdropper.
   if (authenticator.plainHttp === 'loopback' && req.protocol !== 'https' && !isLoopback(req.ip)) {
     f.reason = 'credentials over plain HTTP from a non-loopback address (use HTTPS, or --trust-proxy for a TLS-terminating proxy)';
+    authFailures.inc({ reason: 'plain_http' });
     await reply.code(403).send();
     return null;
   }
@@ -31,6 +33,7 @@ export async function authenticateRequest(authenticator: Authenticator, req: Fas
   const user = r?.user ?? null;
   if (!user) {
     f.reason = r?.reason ?? 'no credentials';
+    authFailures.inc({ reason: creds ? 'refused' : 'no_credentials' });
     await reply.code(401).headers(BASIC_CHALLENGE).send();
     return null;
   }

@@ -15,6 +15,8 @@
  * - easd_throttled_requests_total{reason}: throttled answers (HTTP 503 with X-MS-ASThrottle are
  *   counted here by themselves; other protection code may call `countThrottle`);
  * - easd_store_call_duration_seconds{method}: time of each Store call made by the server;
+ * - easd_auth_failures_total{reason}, easd_relay_messages_total{result}, easd_devices{access},
+ *   easd_build_info{version,node}; mail taken in is counted by the LMTP/SMTP listener;
  * - the process metrics of prom-client (CPU, memory, event loop lag, handles).
  */
 import { createServer, type Server } from 'node:http';
@@ -22,6 +24,7 @@ import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { commandByName } from '../eas/commands.ts';
 import type { HeldConnections } from './held-connections.ts';
+import { checkHealth, type HealthSources } from './health.ts';
 import { elapsedMs, logFields } from '../logging/request-log.ts';
 
 export const registry = new Registry();
@@ -82,6 +85,60 @@ export const detachedRequests = sumGauge(
   heldConnections,
   (c) => c.detached,
 );
+
+export const authFailures = new Counter({
+  name: 'easd_auth_failures_total',
+  help: 'Requests refused for their credentials: none given, refused (wrong, unknown or locked out), or sent over plain HTTP',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});
+
+export const relayMessages = new Counter({
+  name: 'easd_relay_messages_total',
+  help: 'Messages handed to the SMTP relay, by result: sent, failed (refused or unreachable), too_large',
+  labelNames: ['result'] as const,
+  registers: [registry],
+});
+
+export const buildInfo = new Gauge({
+  name: 'easd_build_info',
+  help: 'Always 1; the labels say which easd and Node.js run',
+  labelNames: ['version', 'node'] as const,
+  registers: [registry],
+});
+
+/** Sets easd_build_info for this process. */
+export function setBuildInfo(version: string): void {
+  buildInfo.set({ version, node: process.version }, 1);
+}
+
+/** Device partnerships by access state, counted at most once a minute (a scan of the device states). */
+let deviceAccessCount: (() => Promise<Record<string, number>>) | undefined;
+let deviceAccessCache: { at: number; counts: Record<string, number> } | undefined;
+new Gauge({
+  name: 'easd_devices',
+  help: 'Device partnerships by access state (allow, block, quarantine; unknown before the first decision), counted at most once a minute',
+  labelNames: ['access'] as const,
+  registers: [registry],
+  async collect() {
+    if (!deviceAccessCount) return;
+    if (!deviceAccessCache || Date.now() - deviceAccessCache.at > 60_000) {
+      try {
+        deviceAccessCache = { at: Date.now(), counts: await deviceAccessCount() };
+      } catch {
+        return; // the store is down: the health checks and the request metrics say so
+      }
+    }
+    this.reset();
+    for (const [access, n] of Object.entries(deviceAccessCache.counts)) this.set({ access }, n);
+  },
+});
+
+/** Where easd_devices comes from (the composition root passes a count over the device states). */
+export function countDevicesWith(count: () => Promise<Record<string, number>>): void {
+  deviceAccessCount = count;
+  deviceAccessCache = undefined;
+}
 
 /**
  * For protection code that answers without a 503 (for example a repeated request answered
@@ -160,12 +217,17 @@ export async function metricsText(): Promise<{ contentType: string; body: string
 }
 
 /**
- * The separate metrics listener (`--metrics-listen`): GET /metrics and nothing else. Resolves
+ * The separate metrics listener (`--metrics-listen`): GET /metrics, and /healthz and /readyz
+ * when `health` is given (src/http/health.ts). Resolves
  * once listening, with the bound port (port 0 picks one).
  */
-export async function startMetricsListener(host: string, port: number): Promise<{ server: Server; port: number; close: () => Promise<void> }> {
+export async function startMetricsListener(host: string, port: number, health?: HealthSources): Promise<{ server: Server; port: number; close: () => Promise<void> }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
+    if (health && req.method === 'GET' && (path === '/healthz' || path === '/readyz')) {
+      void checkHealth(health, path === '/readyz').then((a) => res.writeHead(a.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }).end(a.body));
+      return;
+    }
     if (req.method !== 'GET' || path !== '/metrics') {
       res.writeHead(req.method !== 'GET' && path === '/metrics' ? 405 : 404).end();
       return;

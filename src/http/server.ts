@@ -13,6 +13,7 @@ import type { RequestStores } from './request-context.ts';
 import { ENDPOINT, registerActiveSync } from './activesync.ts';
 import { HeldConnections } from './held-connections.ts';
 import { registerAutodiscover } from './autodiscover.ts';
+import { registerHealth } from './health.ts';
 import { bodyLength, FIELDS as LOG_FIELDS, logFields, markStart, STARTED as LOG_STARTED, writeRequestLog } from '../logging/request-log.ts';
 
 export interface ServerConfig {
@@ -130,6 +131,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   };
   registerActiveSync(app, { ...deps, store, authenticator, held, afterAuthentication, protection, connections });
   registerAutodiscover(app, { ...deps, authenticator, homes });
+  registerHealth(app, { storeCheck: () => store.writeToken(), closing: () => closing });
 
   app.addHook('onRequest', (req, reply, done) => {
     markStart(req);

@@ -67,6 +67,8 @@ export function writeRequestLog(log: Logger, req: FastifyRequest, reply: Fastify
   // 501 is the documented answer for a command easd does not have yet, not a server fault; 503
   // asks the device to come back later (throttled, or the store down, which has its own error line).
   if (httpStatus >= 500 && httpStatus !== 501 && httpStatus !== 503) log.error(line, 'request');
+  // A balancer's health probe every few seconds would drown the log: a healthy answer is debug.
+  else if (httpStatus === 200 && (line.path === '/healthz' || line.path === '/readyz')) log.debug(line, 'request');
   else if (httpStatus >= 400) log.warn(line, 'request');
   else log.info(line, 'request');
 }

@@ -96,6 +96,8 @@ export interface OutboundOptions {
   log: Logger;
   /** The name bounces give as their Reporting-MTA; default the machine's host name. */
   hostname?: string;
+  /** Told of every message handed to the relay, for metrics. */
+  onRelayResult?: (result: 'sent' | 'failed' | 'too_large') => void;
 }
 
 export function parseStartTls(value: string): StartTlsMode {
@@ -191,6 +193,7 @@ export function createOutboundMail(opts: OutboundOptions): OutboundMail {
           // The size lets the relay's EHLO SIZE refuse the message before DATA (RFC 1870 6).
           info = await transport.sendMail({ envelope: { from: msg.from, to: remote, size: msg.raw.length } as { from: string; to: string[] }, raw: msg.raw });
         } catch (err) {
+          opts.onRelayResult?.(isTooLarge(err) ? 'too_large' : 'failed');
           if (isTooLarge(err)) {
             opts.log.warn({ relay: relayName, from: msg.from, bytes: msg.raw.length, response: (err as { response?: string }).response ?? (err as Error).message }, 'outbound mail refused: larger than the relay takes');
             throw new OutboundError('too_large', `the message (${msg.raw.length} bytes) is larger than the SMTP relay takes`, { cause: err });
@@ -198,6 +201,7 @@ export function createOutboundMail(opts: OutboundOptions): OutboundMail {
           opts.log.warn({ err, relay: relayName, from: msg.from }, 'outbound mail: the relay did not take the message');
           throw new OutboundError('relay_failed', `the SMTP relay did not take the message: ${(err as Error).message}`, { cause: err });
         }
+        opts.onRelayResult?.('sent');
         if (info.rejected.length > 0) {
           // Some recipients refused: the others already have it, so it is not retried; the
           // sender is told by a bounce.

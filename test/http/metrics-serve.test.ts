@@ -29,6 +29,8 @@ test('easd serve --metrics-listen: metrics on their own listener; easd report ov
       assert.equal((await phone.folderSync()).status, 1);
       await phone.sync(phone.folderByType(2).serverId);
       assert.equal((await phone.client.options()).status, 200);
+      const stranger = new Device({ url: where.url, user: 'ann@example.com', password: 'not-her-password', deviceId: 'ANN9', deviceType: 'iPhone', version: '16.1' });
+      assert.equal((await stranger.client.options()).status, 401);
 
       const res = await fetch(where.metrics);
       assert.equal(res.status, 200);
@@ -37,6 +39,10 @@ test('easd serve --metrics-listen: metrics on their own listener; easd report ov
       assert.match(text, /^easd_requests_total\{cmd="OPTIONS",http_status="200",eas_status=""\} 1$/m);
       assert.match(text, /^easd_request_duration_seconds_count\{cmd="Sync"\} 1$/m);
       assert.match(text, /^easd_held_requests 0$/m);
+      assert.match(text, /^easd_auth_failures_total\{reason="refused"\} 1$/m);
+      assert.match(text, /^easd_build_info\{version="\d+\.\d+\.\d+",node="v\d+[.\d]*"\} 1$/m);
+      assert.match(text, /^easd_devices\{access="allow"\} 1$/m, 'ANN1 is allowed');
+      assert.equal((await fetch(where.metrics.replace(/\/metrics$/, '/healthz'))).status, 200);
       assert.equal((await fetch(`${where.url}/metrics`)).status, 404);
     } finally {
       served.child.kill('SIGTERM');

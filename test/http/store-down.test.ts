@@ -60,7 +60,12 @@ describe('the database down under a running server (PostgreSQL)', { skip: pgSkip
     const folderSync = () => device.post('FolderSync', el('FolderHierarchy', 'FolderSync', el('FolderHierarchy', 'SyncKey', '0')));
     assert.equal((await folderSync()).status, 200, 'works before the outage');
 
+    assert.equal((await fetch(`${url}/healthz`)).status, 200, 'healthy before the outage');
     await relay.cut();
+    const health = await fetch(`${url}/healthz`);
+    assert.equal(health.status, 503, 'unhealthy while the database is down');
+    assert.match(await health.text(), /^store unavailable: /);
+    assert.equal((await fetch(`${url}/readyz`)).status, 503);
     const errorsBefore = logs.filter((l) => l.level >= 50).length;
     for (let i = 0; i < 4; i++) {
       const res = await folderSync();
@@ -73,12 +78,13 @@ describe('the database down under a running server (PostgreSQL)', { skip: pgSkip
     assert.equal(errors.length, 1, `one error line for the outage, not one per request: ${errors.map((l) => l.msg).join(' | ')}`);
     assert.match(String(errors[0]!.msg), /store is unavailable/);
     assert.equal(errors[0]!.stack, undefined);
-    const lines = logs.filter((l) => l.msg === 'request' && l.httpStatus === 503);
+    const lines = logs.filter((l) => l.msg === 'request' && l.httpStatus === 503 && l.path !== '/healthz' && l.path !== '/readyz');
     assert.ok(lines.length >= 8 && lines.every((l) => /store unavailable/.test(String(l.reason))), `each request line names the reason: ${JSON.stringify(lines.map((l) => [l.cmd, l.reason]))}`);
     assert.equal(logs.filter((l) => l.msg === 'request' && l.httpStatus === 500).length, 0, 'no 500');
 
     await relay.up();
     const back = await new EasClient({ url, user: 'late@example.com', password: PASSWORD, deviceId: 'OUTAGE2', deviceType: 'iPhone', version: '16.1' }).post('FolderSync', el('FolderHierarchy', 'FolderSync', el('FolderHierarchy', 'SyncKey', '0')));
     assert.equal(back.status, 200, 'the pool connects again once the database is back');
+    assert.equal((await fetch(`${url}/healthz`)).status, 200, 'healthy again');
   });
 });
