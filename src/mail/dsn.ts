@@ -104,3 +104,8 @@ function headerValue(block: string, name: string): string | undefined {
   }
   return undefined;
 }
+
+/** The unfolded value of a header field of a raw message (the first of that name), if any. */
+export function headerField(raw: Buffer, name: string): string | undefined {
+  return headerValue(headerBlock(raw), name.toLowerCase());
+}

@@ -25,7 +25,7 @@ import { hostname } from 'node:os';
 import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
 import { acceptedDomains, resolveRecipient, type RecipientAccounts, type RecipientResult } from './deliver.ts';
-import { buildDsn, type FailedRecipient } from './dsn.ts';
+import { buildDsn, headerField, type FailedRecipient } from './dsn.ts';
 
 export type StartTlsMode = 'require' | 'opportunistic' | 'off';
 
@@ -172,6 +172,9 @@ export function createOutboundMail(opts: OutboundOptions): OutboundMail {
       const local: string[] = [];
       const remote: string[] = [];
       const failed: FailedRecipient[] = [];
+      // For the log lines: which message, and the relay's id for it (to follow it in the relay's log).
+      const messageId = headerField(msg.raw, 'message-id');
+      let queueId: string | undefined;
       const domains = await acceptedDomains(opts.accounts, opts.acceptedDomains);
       for (const r of recipients) {
         const res = await resolveRecipient(opts.accounts, r, domains);
@@ -188,24 +191,26 @@ export function createOutboundMail(opts: OutboundOptions): OutboundMail {
           opts.log.warn({ from: msg.from, remote: remote.length }, 'outbound mail refused: no --smtp-relay configured for outside recipients');
           throw new OutboundError('no_relay', 'no SMTP relay is configured for outside recipients');
         }
-        let info: { accepted: Array<string | { address: string }>; rejected: Array<string | { address: string }>; rejectedErrors?: Array<{ recipient?: string; response?: string }> };
+        let info: { accepted: Array<string | { address: string }>; rejected: Array<string | { address: string }>; rejectedErrors?: Array<{ recipient?: string; response?: string }>; response?: string };
         try {
           // The size lets the relay's EHLO SIZE refuse the message before DATA (RFC 1870 6).
           info = await transport.sendMail({ envelope: { from: msg.from, to: remote, size: msg.raw.length } as { from: string; to: string[] }, raw: msg.raw });
         } catch (err) {
           opts.onRelayResult?.(isTooLarge(err) ? 'too_large' : 'failed');
           if (isTooLarge(err)) {
-            opts.log.warn({ relay: relayName, from: msg.from, bytes: msg.raw.length, response: (err as { response?: string }).response ?? (err as Error).message }, 'outbound mail refused: larger than the relay takes');
+            opts.log.warn({ relay: relayName, messageId, from: msg.from, to: remote, bytes: msg.raw.length, response: smtpResponse(err) }, 'outbound mail refused: larger than the relay takes');
             throw new OutboundError('too_large', `the message (${msg.raw.length} bytes) is larger than the SMTP relay takes`, { cause: err });
           }
-          opts.log.warn({ err, relay: relayName, from: msg.from }, 'outbound mail: the relay did not take the message');
+          // The relay's answer, not a stack: a refusal is the relay's decision, not an easd fault.
+          opts.log.warn({ relay: relayName, messageId, from: msg.from, to: remote, code: (err as { code?: string }).code, response: smtpResponse(err) }, 'outbound mail: the relay did not take the message');
           throw new OutboundError('relay_failed', `the SMTP relay did not take the message: ${(err as Error).message}`, { cause: err });
         }
         opts.onRelayResult?.('sent');
+        queueId = queueIdOf(info.response);
         if (info.rejected.length > 0) {
           // Some recipients refused: the others already have it, so it is not retried; the
           // sender is told by a bounce.
-          opts.log.warn({ relay: relayName, rejected: info.rejected.length }, 'outbound mail: the relay refused some recipients');
+          opts.log.warn({ relay: relayName, messageId, from: msg.from, rejected: info.rejected.map((r) => (typeof r === 'string' ? r : r.address)) }, 'outbound mail: the relay refused some recipients');
           for (const rejected of info.rejected) {
             const address = typeof rejected === 'string' ? rejected : rejected.address;
             const why = info.rejectedErrors?.find((e) => e.recipient === address)?.response ?? '550 5.1.1 refused by the relay';
@@ -228,7 +233,7 @@ export function createOutboundMail(opts: OutboundOptions): OutboundMail {
         }
       }
       if (failed.length > 0) await bounce(msg, failed);
-      opts.log.info({ from: msg.from, local: local.length, relayed: remote.length, bytes: msg.raw.length }, 'outbound mail sent');
+      opts.log.info({ messageId, from: msg.from, local: local.length, relayed: remote.length, bytes: msg.raw.length, ...(queueId ? { relay: relayName, queueId } : {}) }, 'outbound mail sent');
       return { local, relayed: remote, bounced: failed.map((f) => f.recipient) };
     },
     close() {
@@ -248,4 +253,15 @@ function isTooLarge(err: unknown): boolean {
 /** The enhanced status code in an SMTP reply ("550 5.1.1 ..."), or 5.0.0. */
 function enhancedStatus(response: string): string {
   return /\b([245]\.\d{1,3}\.\d{1,3})\b/.exec(response)?.[1] ?? '5.0.0';
+}
+
+/** The SMTP reply of a relay error (nodemailer's `response`), else its message. */
+function smtpResponse(err: unknown): string {
+  return (err as { response?: string }).response ?? (err as Error).message;
+}
+
+/** The relay's queue id in its 250 reply to DATA ("250 2.0.0 Ok: queued as 4Zx1", Postfix; "id=..." elsewhere). */
+export function queueIdOf(response: string | undefined): string | undefined {
+  if (!response) return undefined;
+  return /queued as ([A-Za-z0-9._-]+)/i.exec(response)?.[1] ?? /\bid=([A-Za-z0-9._-]+)/.exec(response)?.[1];
 }

@@ -46,6 +46,10 @@ test('SendMail to outside recipients leaves easd through Postfix as the relay an
     assert.equal(parsed.headers.get('bcc'), undefined);
     assert.match(parsed.text ?? '', /Relayed by a real MTA\./);
     assert.match(await pf.log(), /relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+.*status=sent/);
+    // easd's line names Postfix's queue id, so the message can be followed into Postfix's log.
+    const sentLine = env.outboundLogs.find((l) => l.msg === 'outbound mail sent' && l.queueId !== undefined);
+    assert.ok(sentLine, 'the sent line has the relay queue id');
+    assert.match(await pf.log(), new RegExp(`postfix/\\w+\\[\\d+\\]: ${String(sentLine.queueId)}: `));
   } catch (err) {
     process.stderr.write(`--- postfix log ---\n${await pf.log()}\n`);
     throw err;
