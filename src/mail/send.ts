@@ -243,7 +243,7 @@ export async function handleSend(ctx: SendContext, kind: SendKind, given?: SendR
       source = await findSource(ctx, req.source!);
       submission = await composeSmartMessage(kind, req.mime, await originalOf(ctx, source), sender, host);
     }
-    if (submission.fromRewritten) ctx.log.info({ user: ctx.user.email }, `${COMMAND_NAME[kind]}: a From the user may not send as was rewritten to the user's address`);
+    if (submission.fromRewritten) ctx.log.info(`${COMMAND_NAME[kind]}: a From the user may not send as was rewritten to the user's address`);
 
     if (req.clientId !== undefined) {
       if (!(await ctx.deviceState.sending.claimClientId(ctx.user.id, ctx.device.deviceId, req.clientId))) {

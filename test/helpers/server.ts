@@ -22,9 +22,13 @@ import type { Store, User } from '../../src/store/types.ts';
 import { openTempPostgresStore, openTempSqliteStore } from './db.ts';
 import { storeWithMailboxes } from './mailbox-store-view.ts';
 import { MemoryMailboxProvider } from './memory-mailbox.ts';
+import { duplicateKeys } from './log-keys.ts';
 
 /** One parsed pino line: `msg`, `level` (number) and whatever fields the caller logged. */
 export type LogLine = Record<string, unknown> & { level: number; msg?: string };
+
+/** The field collectingLogger adds to a line that wrote a key twice (the keys, comma-separated). */
+export const DUPLICATE_KEYS = '__duplicateKeys';
 
 export interface TestUser {
   email: string;
@@ -86,7 +90,13 @@ export function collectingLogger(into: LogLine[], level: Level = 'trace'): Logge
   const stream = {
     write(chunk: string) {
       for (const line of chunk.split('\n')) {
-        if (line.trim() !== '') into.push(JSON.parse(line) as LogLine);
+        if (line.trim() === '') continue;
+        const parsed = JSON.parse(line) as LogLine;
+        // A key written twice loses a value in every log collector: marked, and a test server
+        // refuses to close cleanly with such a line (startTestServer).
+        const dupes = duplicateKeys(line);
+        if (dupes.length > 0) parsed[DUPLICATE_KEYS] = dupes.join(',');
+        into.push(parsed);
       }
     },
   };
@@ -105,6 +115,10 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       if (runtime) await runtime.close();
     } finally {
       await temp.cleanup();
+    }
+    const doubled = logs.filter((l) => l[DUPLICATE_KEYS] !== undefined);
+    if (doubled.length > 0) {
+      throw new Error(`log lines with a key written twice (${String(doubled[0]![DUPLICATE_KEYS])}): ${doubled.map((l) => l.msg).join(' | ')}`);
     }
   };
   try {
