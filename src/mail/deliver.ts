@@ -7,7 +7,8 @@
  *   plus the configured ones (`--accepted-domain`). A recipient outside them is refused
  *   ("relaying denied"), as is an unknown address inside them ("no such user"); each refusal is
  *   per recipient, the others still get the message.
- * - The message is parsed once (parse.ts); each recipient's mailbox (the Mailbox port, opened
+ * - The message is parsed once (parse.ts; a large message the listener spooled to a file is
+ *   parsed from it, parse-stream.ts, and its bytes reach the store as file sources); each recipient's mailbox (the Mailbox port, opened
  *   from the MailboxProvider) is given its raw bytes and attachments as blobs by content (easd's
  *   own store keeps one copy for every mailbox) and the Email item.
  * - Putting the item notifies the Inbox through the mailbox, which wakes held Pings and Syncs.
@@ -26,6 +27,8 @@ import { isJunkFolder } from '../ports/default-folders.ts';
 import type { Item, JsonObject } from '../ports/types.ts';
 import { junkVerdict, type JunkRule } from './junk.ts';
 import { addressesOf, parseMessage, type ParsedMessage } from './parse.ts';
+import { parseSpooled } from './parse-stream.ts';
+import type { SpooledMessage } from './spool.ts';
 
 /** What delivery reads of the accounts: users by primary address or alias, and the domains of those addresses. */
 export type RecipientAccounts = Pick<AccountsStore, 'getUserByEmail'> & {
@@ -44,7 +47,8 @@ export interface DeliveryEnvelope {
   envelopeFrom: string;
   /** RCPT TO addresses. */
   recipients: readonly string[];
-  raw: Buffer;
+  /** The message: in memory, or spooled to a file (spool.ts) by a listener for a large one. */
+  raw: Buffer | SpooledMessage;
 }
 
 export type AfterDeliveryHook = (userId: string, itemId: string, parsed: ParsedMessage) => Promise<void>;
@@ -165,7 +169,9 @@ export async function deliverMessage(targets: DeliveryTargets, env: DeliveryEnve
   if (byUser.size === 0) return results;
 
   const received = (opts.now ?? (() => new Date()))();
-  const parsed = opts.parsed ?? (await parseMessage(env.raw, { received }));
+  // A spooled message is parsed from its file (parse-stream.ts), so it is never held whole.
+  const parsed = opts.parsed ?? (Buffer.isBuffer(env.raw) ? await parseMessage(env.raw, { received }) : await parseSpooled(env.raw, { received }));
+  const size = Buffer.isBuffer(env.raw) ? env.raw.length : env.raw.size;
   const fail = (list: RecipientResult[], err: unknown) => {
     for (const r of list) Object.assign(r, tempFail(r.recipient, err), { userId: r.userId });
   };
@@ -188,7 +194,7 @@ export async function deliverMessage(targets: DeliveryTargets, env: DeliveryEnve
       // MS-ASEMAIL 2.2.2.58 ReceivedAsBcc: none of this user's addresses is in To or Cc.
       const item = await fileItem(mailbox, parsed, received, !list.some((r) => visible.has(r.recipient)), junk ? { ...opts, junk: true } : opts);
       for (const r of list) r.itemId = item.id;
-      log?.info({ userId, itemId: item.id, recipients: list.map((r) => r.recipient), size: env.raw.length, ...(junk ? { junk } : {}) }, junk ? 'delivered to Junk E-mail' : 'delivered');
+      log?.info({ userId, itemId: item.id, recipients: list.map((r) => r.recipient), size, ...(junk ? { junk } : {}) }, junk ? 'delivered to Junk E-mail' : 'delivered');
       // No out-of-office reply to spam and no meeting processing of it (Exchange does neither for
       // the Junk Email folder): the user decides by moving the message out.
       if (!junk) await runHooks(opts.afterDelivery, userId, item.id, parsed, log);

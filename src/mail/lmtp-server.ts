@@ -6,7 +6,9 @@
  *   accepted domain gets 550 5.1.1, an address outside the accepted domains 550 5.7.1, a store
  *   that cannot answer 451 4.3.0 (the MTA keeps the message and retries).
  * - DATA: the message is read up to the size limit; over it, every recipient gets 552 5.3.4
- *   (the message is dropped, never half-stored). Otherwise it is delivered once and, in LMTP, each
+ *   (the message is dropped, never half-stored). A message over 1 MB (`spoolThresholdBytes`) is
+ *   spooled to a file as it arrives and parsed and stored from it (spool.ts, parse-stream.ts), so
+ *   the memory a delivery takes does not grow with the message's size. Otherwise it is delivered once and, in LMTP, each
  *   accepted recipient gets its own reply after the final dot (RFC 2033 4.2): 250 when its item is
  *   stored, 452 4.3.1 when the store is full, 451 4.3.0 for another store failure. In SMTP mode
  *   one reply covers the transaction: a temporary failure for any recipient is that 4xx (the MTA
@@ -15,9 +17,10 @@
  *   loopback or a private network only.
  */
 import type { Logger } from 'pino';
-import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import { acceptedDomains, deliverMessage, isStoreFull, resolveRecipient, type AfterDeliveryHook, type DeliveryTargets, type RecipientResult } from './deliver.ts';
 import type { JunkRule } from './junk.ts';
+import { DEFAULT_SPOOL_THRESHOLD_BYTES, readMessageStream, removeSpoolDir, type SpooledMessage } from './spool.ts';
 
 /** Default largest message accepted: 50 MB, above Exchange Online's default 35 MB receive limit. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 50 * 1024 * 1024;
@@ -36,6 +39,10 @@ export interface MailListenerOptions extends DeliveryTargets {
   junkRules?: readonly JunkRule[];
   /** Name in the greeting; default the OS host name. */
   hostname?: string;
+  /** Where large messages are spooled while delivered (spool.ts); default the OS temp directory. */
+  spoolDir?: string;
+  /** Messages over this many bytes are spooled to a file rather than held in memory. */
+  spoolThresholdBytes?: number;
 }
 
 export interface MailListener {
@@ -57,6 +64,7 @@ class SmtpReplyError extends Error {
 export function createMailListener(opts: MailListenerOptions): MailListener {
   const protocol = opts.protocol ?? 'lmtp';
   const maxBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const spoolBytes = opts.spoolThresholdBytes ?? DEFAULT_SPOOL_THRESHOLD_BYTES;
   const log = opts.log.child({ svc: protocol });
   let domains: { set: Set<string>; at: number } | undefined;
   const domainSet = async () => {
@@ -87,41 +95,48 @@ export function createMailListener(opts: MailListenerOptions): MailListener {
       })();
     },
     onData(stream, session, callback) {
-      void readMessage(stream, maxBytes).then(async (raw) => {
-        const recipients = session.envelope.rcptTo.map((r) => r.address);
-        if (raw === undefined) {
+      const recipients = session.envelope.rcptTo.map((r) => r.address);
+      void readMessageStream(stream, { maxBytes, memoryBytes: spoolBytes, ...(opts.spoolDir !== undefined ? { dir: opts.spoolDir } : {}) }).then(async (read) => {
+        if (read.kind === 'over') {
           log.info({ recipients, limit: maxBytes }, 'message over the size limit refused');
-          const e = new SmtpReplyError(552, `5.3.4 message exceeds the maximum size of ${maxBytes} bytes`);
-          return callback(e);
+          return callback(new SmtpReplyError(552, `5.3.4 message exceeds the maximum size of ${maxBytes} bytes`));
         }
-        const envelopeFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-        let results: RecipientResult[];
         try {
-          results = await deliverMessage(
-            { accounts: opts.accounts, mailboxes: opts.mailboxes },
-            { envelopeFrom, recipients, raw },
-            { domainSet: await domainSet(), ...(opts.afterDelivery ? { afterDelivery: opts.afterDelivery } : {}), ...(opts.junkRules ? { junkRules: opts.junkRules } : {}), log },
-          );
-        } catch (err) {
-          log.error({ err }, 'delivery failed');
-          return callback(isStoreFull(err) ? new SmtpReplyError(452, '4.3.1 insufficient system storage') : new SmtpReplyError(451, '4.3.0 temporary failure, try again later'));
+          await deliverRead(read.kind === 'memory' ? read.raw : read, session, recipients, callback);
+        } finally {
+          if (read.kind === 'spooled') await removeSpoolDir(read.dir);
         }
-        const replies = results.map((r) => (r.code === 250 ? `${r.message} delivered to ${r.recipient}` : new SmtpReplyError(r.code, r.message)));
-        if (protocol === 'lmtp') return callback(null, replies);
-        // SMTP has one reply for all recipients: a temporary failure for any of them asks the MTA
-        // to retry the whole message (a recipient already served may get it twice; none loses it).
-        const temp = results.find((r) => r.code >= 400 && r.code < 500);
-        if (temp) return callback(new SmtpReplyError(temp.code, temp.message));
-        const ok = results.find((r) => r.code === 250);
-        if (ok) return callback(null, `2.0.0 OK: delivered to ${results.filter((r) => r.code === 250).length} recipient(s)`);
-        const first = results[0];
-        return callback(new SmtpReplyError(first?.code ?? 451, first?.message ?? '4.3.0 temporary failure'));
       }, (err: unknown) => {
         log.error({ err }, 'reading the message failed');
         callback(new SmtpReplyError(451, '4.3.0 temporary failure reading the message'));
-      });
+      }).catch((err: unknown) => log.error({ err }, 'delivery failed'));
     },
   });
+
+  async function deliverRead(raw: Buffer | SpooledMessage, session: SMTPServerSession, recipients: string[], callback: (err?: Error | null, message?: string | Array<string | Error>) => void): Promise<void> {
+    const envelopeFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+    let results: RecipientResult[];
+    try {
+      results = await deliverMessage(
+        { accounts: opts.accounts, mailboxes: opts.mailboxes },
+        { envelopeFrom, recipients, raw },
+        { domainSet: await domainSet(), ...(opts.afterDelivery ? { afterDelivery: opts.afterDelivery } : {}), ...(opts.junkRules ? { junkRules: opts.junkRules } : {}), log },
+      );
+    } catch (err) {
+      log.error({ err }, 'delivery failed');
+      return callback(isStoreFull(err) ? new SmtpReplyError(452, '4.3.1 insufficient system storage') : new SmtpReplyError(451, '4.3.0 temporary failure, try again later'));
+    }
+    const replies = results.map((r) => (r.code === 250 ? `${r.message} delivered to ${r.recipient}` : new SmtpReplyError(r.code, r.message)));
+    if (protocol === 'lmtp') return callback(null, replies);
+    // SMTP has one reply for all recipients: a temporary failure for any of them asks the MTA
+    // to retry the whole message (a recipient already served may get it twice; none loses it).
+    const temp = results.find((r) => r.code >= 400 && r.code < 500);
+    if (temp) return callback(new SmtpReplyError(temp.code, temp.message));
+    const ok = results.find((r) => r.code === 250);
+    if (ok) return callback(null, `2.0.0 OK: delivered to ${results.filter((r) => r.code === 250).length} recipient(s)`);
+    const first = results[0];
+    return callback(new SmtpReplyError(first?.code ?? 451, first?.message ?? '4.3.0 temporary failure'));
+  }
   server.on('error', (err) => log.error({ err }, `${protocol} listener error`));
 
   return {
@@ -143,25 +158,6 @@ export function createMailListener(opts: MailListenerOptions): MailListener {
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-/** The whole message, or undefined when it went over `maxBytes` (the rest is drained). */
-function readMessage(stream: SMTPServerDataStream, maxBytes: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    stream.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > maxBytes) over = true;
-      if (!over) chunks.push(c);
-    });
-    stream.once('error', reject);
-    stream.once('end', () => {
-      if (over || stream.sizeExceeded) return resolve(undefined);
-      resolve(Buffer.concat(chunks, size));
-    });
-  });
 }
 
 export type { SMTPServerSession };

@@ -32,12 +32,17 @@
  */
 import { createHash } from 'node:crypto';
 import { simpleParser, type AddressObject, type Attachment, type EmailAddress, type ParsedMail } from 'mailparser';
+import type { BlobInput, BlobPart } from '../ports/mail.ts';
 import type { JsonObject } from '../ports/types.ts';
 
-/** A part the store keeps once by content (sha256). */
-export interface MessagePart {
+/** A part the store keeps once by content (sha256): bytes, or a spooled file read as it is stored. */
+export type MessagePart = BlobInput;
+
+/** An attachment's bytes as the store gets them: its hash, size, and the part to store. */
+export interface AttachmentBytes {
   sha256: string;
-  data: Buffer;
+  size: number;
+  part: MessagePart;
 }
 
 /** One attachment as the item keeps it (the bytes are in the blob store under `sha256`). */
@@ -65,13 +70,22 @@ export interface ParsedMessage {
   rawSha256: string;
   /** Message-ID without brackets, if any. */
   messageId?: string;
-  /** The raw message, for hooks that need more than the item data (meeting processing). */
-  raw: Buffer;
-  /** mailparser's result, for hooks (undefined when the parser failed). */
+  /**
+   * The raw message, for hooks that need more than the item data; absent for a message parsed
+   * from a spool file (parse-stream.ts), which is never held whole.
+   */
+  raw?: Buffer;
+  /**
+   * mailparser's result, for hooks (undefined when the parser failed). For a spooled message,
+   * an attachment over the in-memory limit has empty `content` (its bytes are in `parts`).
+   */
   mail?: ParsedMail;
   /** Calendar parts (text/calendar) as text, for meeting processing. */
   calendarParts: string[];
 }
+
+/** A message parsed from memory: the raw bytes and every part are in memory. */
+export type BufferedParse = Omit<ParsedMessage, 'parts' | 'raw'> & { raw: Buffer; parts: BlobPart[] };
 
 export interface ParseOptions {
   /** Delivery time, for DateReceived. Default now. */
@@ -83,7 +97,7 @@ export function sha256(data: Buffer): string {
 }
 
 /** Parses a raw message. Never throws for bad input. */
-export async function parseMessage(raw: Buffer | string, opts: ParseOptions = {}): Promise<ParsedMessage> {
+export async function parseMessage(raw: Buffer | string, opts: ParseOptions = {}): Promise<BufferedParse> {
   const buf = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
   const received = opts.received ?? new Date();
   const rawSha256 = sha256(buf);
@@ -93,15 +107,29 @@ export async function parseMessage(raw: Buffer | string, opts: ParseOptions = {}
   } catch {
     mail = undefined;
   }
-  const parts: MessagePart[] = [{ sha256: rawSha256, data: buf }];
-  const data = mail ? fromParsed(mail, buf, received, parts) : fallback(buf, received);
-  data['mime'] = { sha256: rawSha256, size: buf.length };
-  const messageId = mail?.messageId ? stripBrackets(mail.messageId) : undefined;
-  const calendarParts = mail ? calendarTexts(mail) : [];
-  return { data, parts, rawSha256, raw: buf, calendarParts, ...(mail ? { mail } : {}), ...(messageId ? { messageId } : {}) };
+  const parts: BlobPart[] = [{ sha256: rawSha256, data: buf }];
+  const data = mail ? fromParsed(mail, buf, received, parts, bufferedAttachment) : fallback(buf, received);
+  return { ...assemble(mail, data, parts, rawSha256, buf.length), parts, raw: buf };
 }
 
-function fromParsed(mail: ParsedMail, raw: Buffer, received: Date, parts: MessagePart[]): JsonObject {
+/** The ParsedMessage of a parse: the item's MIME reference, Message-ID and calendar parts. */
+export function assemble(mail: ParsedMail | undefined, data: JsonObject, parts: MessagePart[], rawSha256: string, size: number): ParsedMessage {
+  data['mime'] = { sha256: rawSha256, size };
+  const messageId = mail?.messageId ? stripBrackets(mail.messageId) : undefined;
+  const calendarParts = mail ? calendarTexts(mail) : [];
+  return { data, parts, rawSha256, calendarParts, ...(mail ? { mail } : {}), ...(messageId ? { messageId } : {}) };
+}
+
+function bufferedAttachment(a: Attachment): AttachmentBytes & { part: BlobPart } {
+  const sha = sha256(a.content);
+  return { sha256: sha, size: a.content.length, part: { sha256: sha, data: a.content } };
+}
+
+/**
+ * The item data of a parsed message. `head` is the start of the raw message (a charset scan
+ * looks at its first 64 KB); `bytesOf` gives each attachment's hash and part to store.
+ */
+export function fromParsed<P extends MessagePart>(mail: ParsedMail, head: Buffer, received: Date, parts: P[], bytesOf: (a: Attachment, index: number) => AttachmentBytes & { part: P }): JsonObject {
   const d: JsonObject = {};
   const to = addressList(mail.to);
   const cc = addressList(mail.cc);
@@ -129,7 +157,7 @@ function fromParsed(mail: ParsedMail, raw: Buffer, received: Date, parts: Messag
   const calendarMethod = calendarMethodOf(mail);
   d['messageClass'] = messageClassOf(contentType, calendarMethod);
   d['contentClass'] = calendarMethod ? 'urn:content-classes:calendarmessage' : 'urn:content-classes:message';
-  d['internetCPID'] = codePageOf(bodyCharset(raw));
+  d['internetCPID'] = codePageOf(bodyCharset(head));
 
   const messageId = mail.messageId ? stripBrackets(mail.messageId) : undefined;
   if (messageId) d['messageId'] = messageId;
@@ -148,8 +176,9 @@ function fromParsed(mail: ParsedMail, raw: Buffer, received: Date, parts: Messag
 
   const atts: JsonObject[] = [];
   mail.attachments.forEach((a, index) => {
-    const stored = attachmentOf(a, index);
-    if (!parts.some((p) => p.sha256 === stored.sha256)) parts.push({ sha256: stored.sha256, data: a.content });
+    const bytes = bytesOf(a, index);
+    const stored = attachmentOf(a, index, bytes);
+    if (!parts.some((p) => p.sha256 === stored.sha256)) parts.push(bytes.part);
     atts.push(stored as unknown as JsonObject);
   });
   if (atts.length) d['attachments'] = atts;
@@ -157,7 +186,7 @@ function fromParsed(mail: ParsedMail, raw: Buffer, received: Date, parts: Messag
 }
 
 /** When mailparser gives up: the raw header values and the raw text, so nothing is lost. */
-function fallback(raw: Buffer, received: Date): JsonObject {
+export function fallback(raw: Buffer, received: Date): JsonObject {
   const s = raw.toString('latin1');
   const end = s.search(/\r?\n\r?\n/);
   const head = (end < 0 ? s : s.slice(0, end)).replace(/\r?\n[ \t]+/g, ' ');
@@ -174,7 +203,7 @@ function fallback(raw: Buffer, received: Date): JsonObject {
   return d;
 }
 
-function attachmentOf(a: Attachment, index: number): StoredAttachment {
+function attachmentOf(a: Attachment, index: number, bytes: AttachmentBytes): StoredAttachment {
   const isMessage = a.contentType.toLowerCase() === 'message/rfc822';
   const contentId = a.contentId ? stripBrackets(a.contentId) : undefined;
   const inline = a.contentDisposition === 'inline' ? Boolean(contentId) || a.related === true : a.related === true;
@@ -183,8 +212,8 @@ function attachmentOf(a: Attachment, index: number): StoredAttachment {
     index,
     name: safeString(a.filename) || `attachment${index + 1}${ext}`,
     contentType: a.contentType || 'application/octet-stream',
-    size: a.content.length,
-    sha256: sha256(a.content),
+    size: bytes.size,
+    sha256: bytes.sha256,
     ...(contentId ? { contentId } : {}),
     isInline: inline,
     method: isMessage ? 5 : 1,

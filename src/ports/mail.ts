@@ -12,13 +12,33 @@ export interface BlobPart {
   data: Buffer;
 }
 
+/**
+ * Bytes to keep that are read when stored, never held whole: a large message or attachment
+ * spooled to a file. `read` may be called once per store attempt; it yields the bytes in order.
+ */
+export interface BlobSource {
+  sha256: string;
+  size: number;
+  read(): AsyncIterable<Uint8Array>;
+}
+
+/** What putBlobs takes: bytes in memory, or a source read as it is stored. */
+export type BlobInput = BlobPart | BlobSource;
+
+/** Whether a blob to store is a source read as it is stored (else its bytes are in `data`). */
+export function isBlobSource(p: BlobInput): p is BlobSource {
+  return typeof (p as Partial<BlobSource>).read === 'function';
+}
+
 export interface MailStore {
   /**
-   * Keeps each part once: a part whose sha256 is already stored is not written again. Throws
-   * StoreError 'invalid' when a part's sha256 does not match its bytes (a caller bug that would
-   * otherwise serve one message's bytes for another's).
+   * Keeps each part once: a part whose sha256 is already stored is not written again (a source
+   * is then not read). A source is written as it is read, a chunk at a time, so memory does not
+   * grow with its size. Throws StoreError 'invalid' when a part's sha256 (or a source's size)
+   * does not match its bytes (a caller bug that would otherwise serve one message's bytes for
+   * another's); nothing of that part is kept.
    */
-  putBlobs(parts: readonly BlobPart[]): Promise<void>;
+  putBlobs(parts: readonly BlobInput[]): Promise<void>;
   /** The bytes, or null when no blob has that hash. */
   getBlob(sha256: string): Promise<Buffer | null>;
   /** Size in bytes, or null. */

@@ -19,7 +19,7 @@
  * Errors are StoreError ('not_found', 'conflict', 'invalid'); anything else is a fault of the
  * backend (down, full) and callers answer with their "retry later" status.
  */
-import type { BlobPart } from './mail.ts';
+import type { BlobInput } from './mail.ts';
 import type { Folder, FolderPatch, Item, ItemPatch, NewFolder, NewItem } from './types.ts';
 
 /** A folder to create in this mailbox (NewFolder without its owner). */
@@ -86,7 +86,7 @@ export interface Mailbox {
   moveItem(itemId: string, toFolderId: string, newServerId?: string): Promise<Item>;
 
   // Blobs: message sources and attachments, by SHA-256 of their content
-  putBlobs(parts: readonly BlobPart[]): Promise<void>;
+  putBlobs(parts: readonly BlobInput[]): Promise<void>;
   getBlob(sha256: string): Promise<Buffer | null>;
 
   /**

@@ -8,7 +8,7 @@
  * - flags are integer 0/1 (SQLite has no boolean);
  * - JSON is text on both (parsed and serialized by the store, never by the driver).
  */
-import type { ColumnType } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /** bigint column: read as number (SQLite) or string (pg int8); written as number. */
 export type Int8 = ColumnType<number | string, number | undefined, number>;
@@ -201,8 +201,18 @@ export interface DeviceStatesTable {
 export interface MailBlobsTable {
   sha256: string;
   size: Int8;
+  /** The bytes when `chunks` is 0; empty otherwise. */
   data: Buffer;
   created_at: string;
+  /** How many rows of mail_blob_chunks hold the bytes (migration 0016_blob_chunks); 0: in `data`. */
+  chunks: Generated<number>;
+}
+
+/** A piece of a large blob (migration 0016_blob_chunks): chunk `seq` (from 0) of blob `sha256`. */
+export interface MailBlobChunksTable {
+  sha256: string;
+  seq: number;
+  data: Buffer;
 }
 
 /** Users that are resource mailboxes, rooms or equipment (migration 0012_resources; directory-store.ts). */
@@ -297,6 +307,7 @@ export interface Database {
   device_states: DeviceStatesTable;
   device_protection: DeviceProtectionTable;
   mail_blobs: MailBlobsTable;
+  mail_blob_chunks: MailBlobChunksTable;
   user_homes: UserHomesTable;
   user_resources: UserResourcesTable;
   user_certificates: UserCertificatesTable;

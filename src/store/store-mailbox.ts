@@ -7,7 +7,7 @@
 import type { Mailbox, MailboxChange, MailboxNewFolder, MailboxNewItem, MailboxProvider, ScanOptions } from '../ports/mailbox.ts';
 import { provisionDefaultFolders } from '../ports/default-folders.ts';
 import { scanFeed } from '../ports/scan-feed.ts';
-import type { BlobPart } from '../ports/mail.ts';
+import type { BlobInput } from '../ports/mail.ts';
 import type { ChangeEvent, Folder, FolderPatch, Item, ItemPatch } from '../ports/types.ts';
 import type { ContentStore } from '../ports/store.ts';
 
@@ -74,7 +74,7 @@ export class StoreMailbox implements Mailbox {
     return this.store.moveItem(this.userId, itemId, toFolderId, newServerId);
   }
 
-  putBlobs(parts: readonly BlobPart[]): Promise<void> {
+  putBlobs(parts: readonly BlobInput[]): Promise<void> {
     return this.store.mail.putBlobs(parts);
   }
   getBlob(sha256: string): Promise<Buffer | null> {

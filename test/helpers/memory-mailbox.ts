@@ -22,7 +22,7 @@
  * suite still waits for it, since PostgreSQL delivers later.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { BlobPart } from '../../src/ports/mail.ts';
+import { isBlobSource, type BlobInput } from '../../src/ports/mail.ts';
 import type { Mailbox, MailboxChange, MailboxCredentials, MailboxProvider, ScanOptions } from '../../src/ports/mailbox.ts';
 import { scanFeed } from '../../src/ports/scan-feed.ts';
 import type { MailboxNewFolder, MailboxNewItem } from '../../src/ports/mailbox.ts';
@@ -400,7 +400,17 @@ export class MemoryMailbox implements Mailbox {
 
   // ---------------------------------------------------------------- blobs
 
-  async putBlobs(parts: readonly BlobPart[]): Promise<void> {
+  async putBlobs(input: readonly BlobInput[]): Promise<void> {
+    // A source is read whole here: in memory is where these blobs live anyway.
+    const parts: Array<{ sha256: string; data: Buffer }> = [];
+    for (const p of input) {
+      if (!isBlobSource(p)) parts.push(p);
+      else if (!this.#core.blobs.has(p.sha256)) {
+        const chunks: Buffer[] = [];
+        for await (const c of p.read()) chunks.push(Buffer.from(c));
+        parts.push({ sha256: p.sha256, data: Buffer.concat(chunks) });
+      }
+    }
     // Every part is checked before any is kept, as the store refuses the call as a whole.
     for (const p of parts) {
       if (!SHA256_HEX.test(p.sha256) || createHash('sha256').update(p.data).digest('hex') !== p.sha256) {

@@ -16,6 +16,7 @@ import { resources } from './0012_resources.ts';
 import { syncNotices } from './0013_sync_notices.ts';
 import { certificates } from './0014_certificates.ts';
 import { heldItems } from './0015_held_items.ts';
+import { blobChunks } from './0016_blob_chunks.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
@@ -30,6 +31,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0013_sync_notices': syncNotices,
   '0014_certificates': certificates,
   '0015_held_items': heldItems,
+  '0016_blob_chunks': blobChunks,
 };
 
 const provider: MigrationProvider = {
