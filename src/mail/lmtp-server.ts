@@ -52,6 +52,9 @@ export interface MailListener {
   close(): Promise<void>;
 }
 
+/** What smtp-server's DATA callback takes: an error, or null and the reply text(s). */
+type Reply = [err: Error | null, message?: string | Array<string | Error>];
+
 class SmtpReplyError extends Error {
   constructor(
     readonly responseCode: number,
@@ -101,19 +104,27 @@ export function createMailListener(opts: MailListenerOptions): MailListener {
           log.info({ recipients, limit: maxBytes }, 'message over the size limit refused');
           return callback(new SmtpReplyError(552, `5.3.4 message exceeds the maximum size of ${maxBytes} bytes`));
         }
+        let reply: Reply;
         try {
-          await deliverRead(read.kind === 'memory' ? read.raw : read, session, recipients, callback);
+          reply = await deliverRead(read.kind === 'memory' ? read.raw : read, session, recipients);
+        } catch (err) {
+          log.error({ err }, 'delivery failed');
+          reply = [new SmtpReplyError(451, '4.3.0 temporary failure, try again later')];
         } finally {
+          // Removed before the reply: once the MTA has its answer, nothing of the message is left over.
           if (read.kind === 'spooled') await removeSpoolDir(read.dir);
         }
+        callback(...reply);
       }, (err: unknown) => {
         log.error({ err }, 'reading the message failed');
         callback(new SmtpReplyError(451, '4.3.0 temporary failure reading the message'));
-      }).catch((err: unknown) => log.error({ err }, 'delivery failed'));
+      });
     },
   });
 
-  async function deliverRead(raw: Buffer | SpooledMessage, session: SMTPServerSession, recipients: string[], callback: (err?: Error | null, message?: string | Array<string | Error>) => void): Promise<void> {
+  /** Delivers the message; the arguments of the DATA callback. */
+  async function deliverRead(raw: Buffer | SpooledMessage, session: SMTPServerSession, recipients: string[]): Promise<Reply> {
+    const answer = (...args: Reply): Reply => args;
     const envelopeFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
     let results: RecipientResult[];
     try {
@@ -124,18 +135,18 @@ export function createMailListener(opts: MailListenerOptions): MailListener {
       );
     } catch (err) {
       log.error({ err }, 'delivery failed');
-      return callback(isStoreFull(err) ? new SmtpReplyError(452, '4.3.1 insufficient system storage') : new SmtpReplyError(451, '4.3.0 temporary failure, try again later'));
+      return answer(isStoreFull(err) ? new SmtpReplyError(452, '4.3.1 insufficient system storage') : new SmtpReplyError(451, '4.3.0 temporary failure, try again later'));
     }
     const replies = results.map((r) => (r.code === 250 ? `${r.message} delivered to ${r.recipient}` : new SmtpReplyError(r.code, r.message)));
-    if (protocol === 'lmtp') return callback(null, replies);
+    if (protocol === 'lmtp') return answer(null, replies);
     // SMTP has one reply for all recipients: a temporary failure for any of them asks the MTA
     // to retry the whole message (a recipient already served may get it twice; none loses it).
     const temp = results.find((r) => r.code >= 400 && r.code < 500);
-    if (temp) return callback(new SmtpReplyError(temp.code, temp.message));
+    if (temp) return answer(new SmtpReplyError(temp.code, temp.message));
     const ok = results.find((r) => r.code === 250);
-    if (ok) return callback(null, `2.0.0 OK: delivered to ${results.filter((r) => r.code === 250).length} recipient(s)`);
+    if (ok) return answer(null, `2.0.0 OK: delivered to ${results.filter((r) => r.code === 250).length} recipient(s)`);
     const first = results[0];
-    return callback(new SmtpReplyError(first?.code ?? 451, first?.message ?? '4.3.0 temporary failure'));
+    return answer(new SmtpReplyError(first?.code ?? 451, first?.message ?? '4.3.0 temporary failure'));
   }
   server.on('error', (err) => log.error({ err }, `${protocol} listener error`));
 
