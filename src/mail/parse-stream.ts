@@ -32,6 +32,13 @@ export const CALENDAR_PART_BYTES = 4 * 1024 * 1024;
 /** How much of an unparseable message becomes the item's text (the raw message is kept whole). */
 export const FALLBACK_BYTES = 1024 * 1024;
 
+/** A failure reading or writing the spool files, as opposed to the message's own form. */
+class SpoolIoError extends Error {
+  constructor(override readonly cause: unknown) {
+    super('spool I/O failed');
+  }
+}
+
 /** Counts what the parse holds in memory, for tests: the largest attachment buffer kept. */
 export interface ParseStats {
   maxHeldAttachmentBytes: number;
@@ -45,7 +52,10 @@ export async function parseSpooled(msg: SpooledMessage, opts: ParseOptions & { s
   let mail: ParsedMail | undefined;
   try {
     mail = await streamParse(msg, bytes, opts.stats);
-  } catch {
+  } catch (err) {
+    // The disk failing (full, gone) is a temporary failure of the delivery (451/452), never a
+    // reason to file the message with its attachments missing; bad MIME falls back.
+    if (err instanceof SpoolIoError) throw err.cause;
     mail = undefined;
   }
   const parts: ParsedMessage['parts'] = [fileSource(msg.path, msg.size, msg.sha256)];
@@ -121,7 +131,7 @@ function streamParse(msg: SpooledMessage, bytes: Map<Attachment, AttachmentBytes
       settled = true;
       resolve(mail as unknown as ParsedMail);
     });
-    input.once('error', fail);
+    input.once('error', (err) => fail(new SpoolIoError(err)));
     input.pipe(parser);
   });
 }
@@ -157,11 +167,13 @@ async function spoolAttachment(att: AttachmentStream, path: string, stats: Parse
         if (!out.write(first)) await once(out, 'drain');
       }
     }
+  } catch (err) {
+    throw writeErr ? new SpoolIoError(writeErr) : err;
   } finally {
     const o = out;
     if (o && !o.closed) await new Promise<void>((res) => o.end(() => res()).once('error', () => res()));
   }
-  if (writeErr) throw writeErr;
+  if (writeErr) throw new SpoolIoError(writeErr);
   const sha256 = hash.digest('hex');
   if (out) {
     if (stats) stats.spooledAttachments++;

@@ -78,6 +78,7 @@ export function readMessageStream(stream: Readable & { sizeExceeded?: boolean },
     };
     const write = (c: Buffer) => {
       file!.hash.update(c);
+      if (file!.head.length < SPOOL_HEAD_BYTES) file!.head = Buffer.concat([file!.head, c.subarray(0, SPOOL_HEAD_BYTES - file!.head.length)]);
       if (!file!.out.write(c)) {
         stream.pause();
         file!.out.once('drain', () => stream.resume());
@@ -90,7 +91,7 @@ export function readMessageStream(stream: Readable & { sizeExceeded?: boolean },
       out.on('error', fail);
       const pending = Buffer.concat(chunks);
       chunks = [];
-      file = { dir, path, out, hash: createHash('sha256'), head: Buffer.from(pending.subarray(0, SPOOL_HEAD_BYTES)) };
+      file = { dir, path, out, hash: createHash('sha256'), head: Buffer.alloc(0) };
       write(pending);
     };
 

@@ -137,3 +137,19 @@ test('reading a message: small stays in memory, over the limit leaves no spool f
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a spool file that cannot be written or read fails the parse (a temporary failure), never an item with attachments missing', async () => {
+  const raw = withAttachment(500_000);
+  const sp = (await spool(raw)) as SpooledMessage;
+  try {
+    // The attachment's file cannot be made: the error comes out as it is (ENOENT here; ENOSPC -> 452).
+    await assert.rejects(parseSpooled({ ...sp, dir: join(sp.dir, 'gone') }, {}), (e: unknown) => (e as { code?: string }).code === 'ENOENT');
+    // The message's own file is gone.
+    await assert.rejects(parseSpooled({ ...sp, path: join(sp.dir, 'missing.eml') }, {}), (e: unknown) => (e as { code?: string }).code === 'ENOENT');
+    // The same message parses when the disk is there.
+    const ok = await parseSpooled(sp, {});
+    assert.equal((ok.data['attachments'] as unknown[]).length, 1);
+  } finally {
+    await removeSpoolDir(sp.dir);
+  }
+});
