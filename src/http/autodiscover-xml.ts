@@ -20,16 +20,44 @@ export interface AutodiscoverRequest {
   requestSchema?: string;
 }
 
-/** Reads the EMailAddress and AcceptableResponseSchema of an Autodiscover request; null if malformed. */
-export function parseAutodiscoverRequest(xml: string): AutodiscoverRequest | null {
+/**
+ * Largest Autodiscover request body accepted (HTTP 413 beyond, before anything reads it). A real
+ * request is a few hundred bytes: the MS-ASCMD 2.2.1.1 example is 330, Outlook's (MS-OXDISCO 2.2.3)
+ * about the same; 64 KiB leaves room for any client's whitespace and comments.
+ */
+export const MAX_AUTODISCOVER_BYTES = 64 * 1024;
+/** Deepest element nesting read; a request nests three levels (Autodiscover, Request, EMailAddress). */
+export const MAX_AUTODISCOVER_DEPTH = 16;
+/** Most elements read; a request has four to six. */
+export const MAX_AUTODISCOVER_ELEMENTS = 256;
+
+export type AutodiscoverRead =
+  | { ok: true; request: AutodiscoverRequest }
+  /** `limit`: refused for its size or shape (depth, element count), not merely malformed XML. */
+  | { ok: false; reason: string; limit: boolean };
+
+/** Thrown from inside the parser's callbacks to stop it at the first element over a limit. */
+class OverLimit extends Error {}
+
+/**
+ * Reads the EMailAddress and AcceptableResponseSchema of an Autodiscover request. Input past
+ * the limits above is refused as soon as the parser reaches it: the parser stops there, so a
+ * hostile body costs no more than a real one of the same size (deep nesting made saxes spend
+ * seconds per megabyte reporting unclosed tags).
+ */
+export function readAutodiscoverRequest(xml: string): AutodiscoverRead {
+  if (xml.length > MAX_AUTODISCOVER_BYTES) return { ok: false, reason: `Autodiscover request over ${MAX_AUTODISCOVER_BYTES} bytes`, limit: true };
   // Without namespace processing, so a client's odd prefixes do not fail the request; the root's
   // namespace is read from its xmlns attribute.
   const parser = new SaxesParser({ xmlns: false });
   const out: AutodiscoverRequest = {};
   const path: string[] = [];
+  let elements = 0;
   let text = '';
-  let failed = false;
+  let error: string | undefined;
   parser.on('opentag', (t) => {
+    if (path.length >= MAX_AUTODISCOVER_DEPTH) throw new OverLimit(`elements nested deeper than ${MAX_AUTODISCOVER_DEPTH}`);
+    if (++elements > MAX_AUTODISCOVER_ELEMENTS) throw new OverLimit(`more than ${MAX_AUTODISCOVER_ELEMENTS} elements`);
     const prefix = /^(.*):/.exec(t.name)?.[1];
     if (path.length === 0) out.requestSchema = (t.attributes as Record<string, string>)[prefix ? `xmlns:${prefix}` : 'xmlns'];
     path.push(t.name.replace(/^.*:/, ''));
@@ -42,13 +70,24 @@ export function parseAutodiscoverRequest(xml: string): AutodiscoverRequest | nul
     if (name === 'AcceptableResponseSchema') out.acceptableSchema = text.trim();
     text = '';
   });
-  parser.on('error', () => (failed = true));
+  // The first error is enough: stop there rather than let saxes report every one after it.
+  parser.on('error', (e) => {
+    throw new OverLimit((error = e.message));
+  });
   try {
     parser.write(xml).close();
-  } catch {
-    return null;
+  } catch (e) {
+    if (error !== undefined) return { ok: false, reason: `malformed XML: ${error.slice(0, 200)}`, limit: false };
+    if (e instanceof OverLimit) return { ok: false, reason: `Autodiscover request with ${e.message}`, limit: true };
+    return { ok: false, reason: 'malformed XML', limit: false };
   }
-  return failed ? null : out;
+  return { ok: true, request: out };
+}
+
+/** Reads the EMailAddress and AcceptableResponseSchema of an Autodiscover request; null if malformed or over the limits. */
+export function parseAutodiscoverRequest(xml: string): AutodiscoverRequest | null {
+  const r = readAutodiscoverRequest(xml);
+  return r.ok ? r.request : null;
 }
 
 const escapeXml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);

@@ -5,7 +5,7 @@ import type { User } from '../ports/types.ts';
 import { ENDPOINT } from './activesync.ts';
 import { authenticateRequest } from './authenticate.ts';
 import { hasCredentials, invalidProtocol, readV2Query, sendJson } from './autodiscover-json.ts';
-import { autodiscoverError, autodiscoverResponse, MOBILESYNC_RESPONSE, OUTLOOK_RESPONSE, parseAutodiscoverRequest } from './autodiscover-xml.ts';
+import { autodiscoverError, autodiscoverResponse, MAX_AUTODISCOVER_BYTES, MOBILESYNC_RESPONSE, OUTLOOK_RESPONSE, readAutodiscoverRequest } from './autodiscover-xml.ts';
 import type { HomeDirectory } from './redirect.ts';
 import { logFields } from '../logging/request-log.ts';
 
@@ -49,17 +49,22 @@ export function registerAutodiscover(app: FastifyInstance, deps: Deps): void {
   };
   const xmlReply = (reply: FastifyReply, body: string) => reply.code(200).type('text/xml; charset=utf-8').send(body);
 
-  app.post(AUTODISCOVER_PATH, async (req, reply) => {
+  // A body over MAX_AUTODISCOVER_BYTES is answered 413 by Fastify before it is read (the request
+  // log line is the warn line); the ActiveSync route keeps the server-wide limit.
+  app.post(AUTODISCOVER_PATH, { bodyLimit: MAX_AUTODISCOVER_BYTES }, async (req, reply) => {
     const f = logFields(req);
     f.cmd = 'Autodiscover';
     const user = await authenticateRequest(deps.authenticator, req, reply);
     if (!user) return reply;
     const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
-    const parsed = parseAutodiscoverRequest(body);
-    if (!parsed || !parsed.email) {
-      f.reason = 'malformed Autodiscover request';
+    const read = readAutodiscoverRequest(body);
+    if (!read.ok || !read.request.email) {
+      // Bad input, not a fault of easd: the documented error (MS-ASCMD 2.2.3.61, 600) and a warn line.
+      f.reason = read.ok ? 'Autodiscover request without EMailAddress' : read.reason;
+      deps.log.warn({ reason: f.reason, user: user.email }, 'Autodiscover request refused');
       return xmlReply(reply, autodiscoverError(600, 'Invalid Request'));
     }
+    const parsed = { ...read.request, email: read.request.email };
     const schema = parsed.acceptableSchema;
     // Outlook for Windows (2013 and later) asks with its own schema and takes a MobileSync
     // answer for an ActiveSync account, as mailcow's autodiscover.php answers it.
@@ -102,4 +107,4 @@ export function registerAutodiscover(app: FastifyInstance, deps: Deps): void {
   app.get(`${AUTODISCOVER_JSON_PATH}/v1.0/:address`, v2);
 }
 
-export { MOBILESYNC_REQUEST, MOBILESYNC_RESPONSE, OUTLOOK_REQUEST, OUTLOOK_RESPONSE, autodiscoverError, autodiscoverResponse, parseAutodiscoverRequest } from './autodiscover-xml.ts';
+export { MOBILESYNC_REQUEST, MOBILESYNC_RESPONSE, OUTLOOK_REQUEST, OUTLOOK_RESPONSE, autodiscoverError, autodiscoverResponse, MAX_AUTODISCOVER_BYTES, parseAutodiscoverRequest, readAutodiscoverRequest } from './autodiscover-xml.ts';

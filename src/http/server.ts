@@ -170,7 +170,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     // The request log line (written on send) carries the reason; a server error also gets its stack.
-    logFields(req).reason = err.code ?? err.message;
+    logFields(req).reason = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `request body over ${req.routeOptions.bodyLimit ?? deps.config.maxRequestBytes} bytes` : (err.code ?? err.message);
     if (status === 500) deps.log.error({ err, method: req.method, url: req.url }, 'request failed');
     void reply.code(status).send();
   });
