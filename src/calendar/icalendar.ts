@@ -20,6 +20,7 @@
  * - An RRULE EAS cannot express is kept as text (`rrule`) and the item is its first occurrence.
  */
 import ICAL from 'ical.js';
+import { contentLinesProblem } from './content-lines.ts';
 
 import type { JsonObject, JsonValue } from '../ports/types.ts';
 import type { EasRecurrence } from './recurrence-pattern.ts';
@@ -75,6 +76,8 @@ const UTC_ZONE: ZoneInfo = { offsets: UTC_OFFSETS, stored: {} };
  */
 export function parseICalendar(text: string, opts: { defaultZone?: string } = {}): ParsedCalendar {
   let root: ICAL.Component;
+  const problem = contentLinesProblem(text);
+  if (problem) throw new ICalendarError(`not readable iCalendar: ${problem}`);
   try {
     const jcal = ICAL.parse(text) as unknown;
     if (!Array.isArray(jcal) || typeof jcal[0] !== 'string') throw new Error('no component');

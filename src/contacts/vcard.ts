@@ -40,6 +40,7 @@
  * Anything else is ignored; values that find no slot are reported as warnings.
  */
 import ICAL from 'ical.js';
+import { contentLinesProblem } from '../calendar/content-lines.ts';
 
 import { cardToContact, type ParsedCard } from './vcard-to-contact.ts';
 import { checkBalanced, decodeVCardFile, readProps, VCardError, type JCalProperty } from './vcard-syntax.ts';
@@ -54,6 +55,8 @@ export function parseVCards(input: Buffer | string): ParsedCard[] {
   const textValue = decodeVCardFile(input);
   if (!/BEGIN:VCARD/i.test(textValue)) throw new VCardError('no vCard in the file (no BEGIN:VCARD line)');
   checkBalanced(textValue);
+  const problem = contentLinesProblem(textValue);
+  if (problem) throw new VCardError(`not a readable vCard file: ${problem}`);
   let parsed: unknown;
   try {
     parsed = ICAL.parse(textValue);
