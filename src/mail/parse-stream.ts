@@ -22,7 +22,7 @@ import { open } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { MailParser, type Attachment, type AttachmentStream, type MessageText, type ParsedMail } from 'mailparser';
-import { assemble, fallback, fromParsed, type AttachmentBytes, type ParsedMessage, type ParseOptions } from './parse.ts';
+import { assemble, fallback, fromParsed, MAX_HTML_TO_TEXT, type AttachmentBytes, type ParsedMessage, type ParseOptions } from './parse.ts';
 import { fileSource, type SpooledMessage } from './spool.ts';
 
 /** Attachments up to this size are kept in memory; larger ones are spooled to a file. */
@@ -77,7 +77,7 @@ async function readStart(path: string, n: number): Promise<Buffer> {
 /** MailParser over the file, gathered as simpleParser gathers it, attachments spooled. */
 function streamParse(msg: SpooledMessage, bytes: Map<Attachment, AttachmentBytes>, stats: ParseStats | undefined): Promise<ParsedMail> {
   return new Promise((resolve, reject) => {
-    const parser = new MailParser({ skipImageLinks: true, maxHtmlLengthToParse: 10 * 1024 * 1024, checksumAlgo: false });
+    const parser = new MailParser({ skipImageLinks: true, maxHtmlLengthToParse: MAX_HTML_TO_TEXT, checksumAlgo: false });
     const mail: Record<string, unknown> & { attachments: Attachment[] } = { attachments: [] };
     const input = createReadStream(msg.path);
     let settled = false;
