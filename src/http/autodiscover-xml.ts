@@ -30,6 +30,8 @@ export const MAX_AUTODISCOVER_BYTES = 64 * 1024;
 export const MAX_AUTODISCOVER_DEPTH = 16;
 /** Most elements read; a request has four to six. */
 export const MAX_AUTODISCOVER_ELEMENTS = 256;
+/** Most attributes on one element (saxes checks each new one against all before it); a request has one or two. */
+export const MAX_AUTODISCOVER_ATTRIBUTES = 64;
 
 export type AutodiscoverRead =
   | { ok: true; request: AutodiscoverRequest }
@@ -53,15 +55,21 @@ export function readAutodiscoverRequest(xml: string): AutodiscoverRead {
   const out: AutodiscoverRequest = {};
   const path: string[] = [];
   let elements = 0;
+  /** Attributes of the element being read (saxes reports them before its opentag). */
+  let attributes = 0;
   let text = '';
   let error: string | undefined;
   parser.on('opentag', (t) => {
     if (path.length >= MAX_AUTODISCOVER_DEPTH) throw new OverLimit(`elements nested deeper than ${MAX_AUTODISCOVER_DEPTH}`);
     if (++elements > MAX_AUTODISCOVER_ELEMENTS) throw new OverLimit(`more than ${MAX_AUTODISCOVER_ELEMENTS} elements`);
     const prefix = /^(.*):/.exec(t.name)?.[1];
+    attributes = 0;
     if (path.length === 0) out.requestSchema = (t.attributes as Record<string, string>)[prefix ? `xmlns:${prefix}` : 'xmlns'];
     path.push(t.name.replace(/^.*:/, ''));
     text = '';
+  });
+  parser.on('attribute', () => {
+    if (++attributes > MAX_AUTODISCOVER_ATTRIBUTES) throw new OverLimit(`more than ${MAX_AUTODISCOVER_ATTRIBUTES} attributes on an element`);
   });
   parser.on('text', (t) => (text += t));
   parser.on('closetag', () => {

@@ -90,10 +90,11 @@ describe('one request does not freeze the server', () => {
     assert.equal(env.srv.logs.slice(from).filter((l) => l.level >= 50).length, 0, 'no error line');
   });
 
-  it('an Autodiscover body within 64 KiB but nested too deep or too many elements: ErrorCode 600 and a warn line', async () => {
+  it('an Autodiscover body within 64 KiB but nested too deep, too many elements or attributes: ErrorCode 600 and a warn line', async () => {
     for (const [body, why] of [
       [deep(MAX_AUTODISCOVER_BYTES), /nested deeper than 16/],
       [Buffer.from('<r>' + fill('<a/>', MAX_AUTODISCOVER_BYTES - 8) + '</r>'), /more than 256 elements/],
+      [Buffer.from('<r ' + Array.from({ length: 5000 }, (_, i) => `a${i}="x"`).join(' ') + '/>'), /more than 64 attributes/],
     ] as const) {
       assert.equal(body.length <= MAX_AUTODISCOVER_BYTES, true);
       const from = env.srv.logs.length;
