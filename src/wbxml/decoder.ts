@@ -10,6 +10,13 @@ import type { WbxmlElement } from './tree.ts';
  */
 export const MAX_DEPTH = 256;
 
+/**
+ * Most elements in one document. Each costs an object and an array (about 0.3-1 us, so a 50 MB
+ * request of empty tags held the event loop 15-50 s); the largest real requests (a Sync adding a
+ * few thousand contacts of some sixty elements each) stay far below.
+ */
+export const MAX_ELEMENTS = 1_000_000;
+
 /** UTF-8 to string as Buffer#toString does it (keeps a BOM, U+FFFD for invalid bytes), faster. */
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
@@ -60,6 +67,7 @@ export function decodeWbxml(input: Uint8Array): WbxmlElement {
   let page: CodePage = pageByNumber(0)!;
   let root: WbxmlElement | undefined;
   let closed = false;
+  let elements = 0;
   const stack: WbxmlElement[] = [];
 
   const appendText = (s: string, at: number) => {
@@ -139,6 +147,7 @@ export function decodeWbxml(input: Uint8Array): WbxmlElement {
     if (tok & T.HAS_ATTRIBUTES) fail('attributes are not used by ActiveSync', at);
     const def = tagOf(page, tok & T.TAG_MASK);
     if (!def) fail(`unknown tag 0x${(tok & T.TAG_MASK).toString(16)} in code page ${page.page} (${page.name})`, at);
+    if (++elements > MAX_ELEMENTS) fail(`more than ${MAX_ELEMENTS} elements`, at);
     const element: WbxmlElement = { ns: page.name, name: def!.name, children: [] };
     const parent = stack[stack.length - 1];
     if (parent) parent.children.push(element);

@@ -1,4 +1,4 @@
-export { decodeWbxml, MAX_DEPTH } from './decoder.ts';
+export { decodeWbxml, MAX_DEPTH, MAX_ELEMENTS } from './decoder.ts';
 export { encodeWbxml } from './encoder.ts';
 export { WbxmlError } from './errors.ts';
 export { parseXml, toXml, toXmlBytes, treesEqual, type ToXmlOptions } from './xml.ts';
