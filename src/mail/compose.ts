@@ -247,7 +247,7 @@ export async function composeSmartMessage(
   const { from, rewritten } = resolveFrom(mail, sender);
   const list = (v: AddressObject | AddressObject[] | undefined) => addressesOf(v).map((a) => formatAddress(a.name, a.address));
 
-  const ownText = (typeof mail.text === 'string' && mail.text.trim() !== '' ? mail.text : typeof mail.html === 'string' ? htmlToText(mail.html) : '').replace(/\s+$/, '');
+  const ownText = (typeof mail.text === 'string' && mail.text.trim() !== '' ? mail.text : typeof mail.html === 'string' ? htmlToText(mail.html) : '').trimEnd();
   const ownHtml = typeof mail.html === 'string' ? htmlBodyOf(mail.html) : undefined;
   const withHtml = ownHtml !== undefined || original.html !== undefined;
   const text = ownText + quoteText(kind, original);
