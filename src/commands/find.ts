@@ -51,16 +51,48 @@ function previewOf(d: JsonObject): string | undefined {
   return p === '' ? undefined : Array.from(p).slice(0, 255).join('');
 }
 
-function displayNames(list: string | undefined): string | undefined {
+/**
+ * The display names of an address list ("Ann" <a@x>, b@y -> Ann; b@y), read by hand in one pass:
+ * the regular expressions this replaces (a split on commas followed by an even number of quotes,
+ * a lazy name before optional quotes and spaces) were quadratic on a long header: 16 KB of
+ * spaces in one address took 7 s.
+ */
+export function displayNames(list: string | undefined): string | undefined {
   if (!list) return undefined;
-  return list
-    .split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/)
-    .map((a) => {
-      const m = /^\s*"?([^"<]*?)"?\s*<[^>]*>\s*$/.exec(a);
-      return (m && m[1]!.trim()) || a.trim();
-    })
+  return splitAddressList(list)
+    .map(displayNameOf)
     .filter((s) => s !== '')
     .join('; ');
+}
+
+/** The list split at commas with an even number of double quotes after them (outside quotes). */
+function splitAddressList(list: string): string[] {
+  let quotesAfter = 0;
+  for (let i = 0; i < list.length; i++) if (list.charCodeAt(i) === 0x22) quotesAfter++;
+  const out: string[] = [];
+  let start = 0;
+  for (let i = 0; i < list.length; i++) {
+    const c = list.charCodeAt(i);
+    if (c === 0x22) quotesAfter--;
+    else if (c === 0x2c && quotesAfter % 2 === 0) {
+      out.push(list.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(list.slice(start));
+  return out;
+}
+
+/** `"Name" <addr>` or `Name <addr>` -> Name (no quote inside it); anything else trimmed as it is. */
+function displayNameOf(address: string): string {
+  const a = address.trim();
+  const lt = a.indexOf('<');
+  if (lt < 0 || a.indexOf('>', lt) !== a.length - 1) return a;
+  let name = a.slice(0, lt).trim();
+  if (name.startsWith('"')) name = name.slice(1);
+  if (name.endsWith('"')) name = name.slice(0, -1);
+  if (name.includes('"')) return a;
+  return name.trim() || a;
 }
 
 function mailProperties(item: Item): WbxmlElement[] {
