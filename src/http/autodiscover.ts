@@ -32,7 +32,12 @@ interface Deps {
 }
 
 function baseUrl(req: FastifyRequest, publicUrl: string | undefined): string {
-  return (publicUrl ?? `${req.protocol}://${req.host}`).replace(/\/+$/, '');
+  // Trailing slashes cut by hand: /\/+$/ retries from every slash of a run, quadratic on a Host
+  // header of slashes.
+  const url = publicUrl ?? `${req.protocol}://${req.host}`;
+  let end = url.length;
+  while (end > 0 && url.charCodeAt(end - 1) === 0x2f) end--;
+  return url.slice(0, end);
 }
 
 /**
