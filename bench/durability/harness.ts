@@ -23,6 +23,8 @@ export interface DurabilityOptions {
   /** Each generation lives a random time in [minUpMs, maxUpMs] after it listens (default 200..2500). */
   minUpMs?: number;
   maxUpMs?: number;
+  /** Steps each device takes after the last kill, with the server up (default 0). */
+  stepsAfter?: number;
   log?: (line: string) => void;
 }
 
@@ -114,6 +116,7 @@ export async function runDurability(opts: DurabilityOptions): Promise<Durability
     const driver = async (d: DurableDevice) => {
       await d.setup();
       while (!stopping) await d.step();
+      for (let i = 0; i < (opts.stepsAfter ?? 0); i++) await d.step();
     };
     const workers = [...Array.from({ length: opts.deliverers ?? 2 }, deliverer), ...devices.map(driver)];
     // A worker that throws ends the run (and is reported); the others are told to stop.
