@@ -48,7 +48,9 @@ export class DurableDevice {
     for (let attempt = 1; ; attempt++) {
       const up = await this.ctl.ready();
       try {
-        return { value: await fn(), attempts: attempt };
+        const value = await fn();
+        this.ctl.answered();
+        return { value, attempts: attempt };
       } catch (err) {
         if (err instanceof AssertionError) throw err;
         if (attempt >= 400) throw new Error(`device ${this.index} ${what}: no answer after ${attempt} attempts: ${String(err)}`);

@@ -20,9 +20,15 @@ export interface DurabilityOptions {
   devices?: number;
   /** Concurrent LMTP connections (default 2). */
   deliverers?: number;
-  /** Each generation lives a random time in [minUpMs, maxUpMs] after it listens (default 200..2500). */
-  minUpMs?: number;
-  maxUpMs?: number;
+  /**
+   * When each generation is killed: after the devices got a random number in [minAnswers,
+   * maxAnswers] of answers from it (default 2..20; deliveries go on meanwhile), then a random further 0..jitterMs (default 400), so the
+   * kill lands in the middle of requests and deliveries. Counted in work rather than time, so a
+   * loaded machine (slow starts, slow requests) still gets work done between kills.
+   */
+  minAnswers?: number;
+  maxAnswers?: number;
+  jitterMs?: number;
   /** Steps each device takes after the last kill, with the server up (default 0). */
   stepsAfter?: number;
   log?: (line: string) => void;
@@ -64,8 +70,9 @@ const PASSWORD = 'durability-password-1';
 export async function runDurability(opts: DurabilityOptions): Promise<DurabilityReport> {
   const log = opts.log ?? (() => {});
   const deviceCount = opts.devices ?? 3;
-  const minUp = opts.minUpMs ?? 200;
-  const maxUp = opts.maxUpMs ?? 2500;
+  const minAnswers = opts.minAnswers ?? 2;
+  const maxAnswers = opts.maxAnswers ?? 20;
+  const jitterMs = opts.jitterMs ?? 400;
   const rand = rng(opts.seed);
   const started = Date.now();
   const loc = await createStoreLocation(opts.backend);
@@ -121,15 +128,20 @@ export async function runDurability(opts: DurabilityOptions): Promise<Durability
     const workers = [...Array.from({ length: opts.deliverers ?? 2 }, deliverer), ...devices.map(driver)];
     // A worker that throws ends the run (and is reported); the others are told to stop.
     let workerError: unknown;
+    let stopped: () => void = () => {};
+    const stoppedEarly = new Promise<void>((res) => (stopped = res));
     const running = workers.map((w) =>
       w.catch((err: unknown) => {
         workerError ??= err;
         stopping = true;
+        stopped();
       }),
     );
 
     for (let k = 1; k <= opts.kills && !stopping; k++) {
-      await sleep(minUp + Math.floor(rand() * (maxUp - minUp)));
+      const target = ctl.answers + minAnswers + Math.floor(rand() * (maxAnswers - minAnswers + 1));
+      await Promise.race([ctl.untilAnswers(target), stoppedEarly]);
+      await sleep(Math.floor(rand() * jitterMs));
       await ctl.kill();
       await ctl.start();
       if (k % 10 === 0 || k === opts.kills) {
@@ -137,7 +149,7 @@ export async function runDurability(opts: DurabilityOptions): Promise<Durability
       }
     }
     // The last generation lives on: every device gets answers to what it had in flight.
-    await sleep(maxUp);
+    await Promise.race([ctl.untilAnswers(ctl.answers + maxAnswers), stoppedEarly]);
     stopping = true;
     await Promise.all(running);
     if (workerError) throw workerError;

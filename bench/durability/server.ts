@@ -121,6 +121,21 @@ export class ServerControl {
   /** error-level log lines (pino level 50+) of every generation: easd's own faults. */
   readonly errorLines: string[] = [];
   readonly startMs: number[] = [];
+  /** Answers the devices got, over all generations (the kill schedule counts them). */
+  answers = 0;
+  #answerWaiters: Array<{ target: number; res: () => void }> = [];
+
+  /** A device got an answer from the server. */
+  answered(): void {
+    this.answers++;
+    this.#answerWaiters = this.#answerWaiters.filter((w) => (this.answers >= w.target ? (w.res(), false) : true));
+  }
+
+  /** Resolves once the devices have got `target` answers in all. */
+  untilAnswers(target: number): Promise<void> {
+    if (this.answers >= target) return Promise.resolve();
+    return new Promise((res) => this.#answerWaiters.push({ target, res }));
+  }
 
   constructor(private readonly loc: StoreLocation) {}
 
