@@ -29,6 +29,8 @@ export interface DurabilityOptions {
   minAnswers?: number;
   maxAnswers?: number;
   jitterMs?: number;
+  /** Stop killing after this many minutes, with fewer kills if need be (the report says how many). */
+  maxMinutes?: number;
   /** Steps each device takes after the last kill, with the server up (default 0). */
   stepsAfter?: number;
   log?: (line: string) => void;
@@ -138,7 +140,8 @@ export async function runDurability(opts: DurabilityOptions): Promise<Durability
       }),
     );
 
-    for (let k = 1; k <= opts.kills && !stopping; k++) {
+    const deadline = opts.maxMinutes === undefined ? Infinity : started + opts.maxMinutes * 60_000;
+    for (let k = 1; k <= opts.kills && !stopping && Date.now() < deadline; k++) {
       const target = ctl.answers + minAnswers + Math.floor(rand() * (maxAnswers - minAnswers + 1));
       await Promise.race([ctl.untilAnswers(target), stoppedEarly]);
       await sleep(Math.floor(rand() * jitterMs));

@@ -4,7 +4,7 @@
  * verifies that nothing acknowledged was lost or duplicated.
  *
  *   node --import tsx bench/durability/run.ts [--kills 100] [--backend sqlite|postgres] [--seed 1]
- *        [--devices 3] [--deliverers 2] [--min-answers 2] [--max-answers 20] [--jitter-ms 400] [--write-results]
+ *        [--devices 3] [--deliverers 2] [--min-answers 2] [--max-answers 20] [--jitter-ms 400] [--max-minutes M] [--write-results]
  *
  * PostgreSQL: EASD_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/test); the run makes a
  * schema of its own and drops it. Exits 1 when anything acknowledged was lost or duplicated, the
@@ -14,10 +14,10 @@ import { loadavg } from 'node:os';
 import { appendResults, fmtLoad, machine, machineLines, parseArgs } from '../sync/common.ts';
 import { formatReport, runDurability } from './harness.ts';
 
-const usage = 'usage: node --import tsx bench/durability/run.ts [--kills N] [--backend sqlite|postgres] [--seed S] [--devices N] [--deliverers N] [--min-answers N] [--max-answers N] [--jitter-ms MS] [--write-results]';
+const usage = 'usage: node --import tsx bench/durability/run.ts [--kills N] [--backend sqlite|postgres] [--seed S] [--devices N] [--deliverers N] [--min-answers N] [--max-answers N] [--jitter-ms MS] [--max-minutes M] [--write-results]';
 const args = parseArgs(
   process.argv.slice(2),
-  { kills: 'number', backend: 'string', seed: 'number', devices: 'number', deliverers: 'number', 'min-answers': 'number', 'max-answers': 'number', 'jitter-ms': 'number', 'write-results': 'boolean' },
+  { kills: 'number', backend: 'string', seed: 'number', devices: 'number', deliverers: 'number', 'min-answers': 'number', 'max-answers': 'number', 'jitter-ms': 'number', 'max-minutes': 'number', 'write-results': 'boolean' },
   { kills: 10, backend: 'sqlite', seed: 1, devices: 3, deliverers: 2, 'min-answers': 2, 'max-answers': 20, 'jitter-ms': 400 },
   usage,
 );
@@ -37,6 +37,7 @@ const report = await runDurability({
   minAnswers: args['min-answers'] as number,
   maxAnswers: args['max-answers'] as number,
   jitterMs: args['jitter-ms'] as number,
+  maxMinutes: args['max-minutes'] as number | undefined,
   log: (line) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`),
 });
 const loadAfter = loadavg();
@@ -51,6 +52,7 @@ if (args['write-results']) {
       machineLines(m) +
       `- Load average (1/5/15 min) before: ${fmtLoad(loadBefore)}, after: ${fmtLoad(loadAfter)}\n` +
       `- Setup: one user, ${args['devices']} devices, ${args['deliverers']} LMTP connections; each server generation killed after the devices got ${args['min-answers']}-${args['max-answers']} answers from it plus 0-${args['jitter-ms']} ms (seed ${args['seed']}); protection off (--no-throttle --no-loop-detection --no-lockout)\n` +
+      (report.kills < (args['kills'] as number) ? `- Stopped by --max-minutes after ${report.kills} of ${args['kills']} kills\n` : '') +
       text +
       `\n- Result: ${ok ? 'PASS: nothing acknowledged lost or duplicated, store intact' : 'FAIL'}\n`,
   );
