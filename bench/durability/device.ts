@@ -96,7 +96,9 @@ export class DurableDevice {
     } catch (err) {
       // The simulator's own checks: an HTTP status other than 200, or an Add of an item the device holds (a duplicate).
       if (!(err instanceof AssertionError)) throw err;
-      this.ledger.finding(`device ${this.index} Sync of ${collectionId}: ${err.message.split('\n')[0]}`);
+      const text = `device ${this.index} Sync of ${collectionId}: ${err.message.split('\n')[0]}`;
+      if (/which the device has/.test(err.message)) this.ledger.deviceDuplicates.push(text);
+      else this.ledger.finding(text);
       return { attempts: 1 };
     }
   }

@@ -66,6 +66,8 @@ export class Ledger {
   readonly mail = new Map<number, MailRecord>();
   readonly contacts = new Map<string, ContactRecord>();
   readonly findings: string[] = [];
+  /** Adds the server sent a device for an item it had already sent it: a duplicate on the device. */
+  readonly deviceDuplicates: string[] = [];
   readonly counts: Counts = {
     deliveriesTried: 0,
     deliveriesAcked: 0,

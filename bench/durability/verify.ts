@@ -11,7 +11,8 @@
  *   or one sent after it; acknowledged Read is read; a deleted mail is in Deleted Items; a moved
  *   one in Archive under the DstMsgId the device was given.
  * - Each device, synced to the end from its last SyncKey, holds exactly the live items of each
- *   folder (no lost and no duplicated item in the device's model).
+ *   folder, and was never sent an Add of an item it held (no lost and no duplicated item in the
+ *   device's model).
  */
 import type { Item } from '../../src/ports/types.ts';
 import type { Store } from '../../src/store/types.ts';
@@ -91,6 +92,7 @@ export async function verify(store: Store, userId: string, ledger: Ledger, devic
     }
   }
 
+  for (const dup of ledger.deviceDuplicates) lose(`duplicate on a device: ${dup}`);
   for (const d of devices) {
     for (const type of SYNCED_TYPES) {
       const serverId = d.folder.get(type);
