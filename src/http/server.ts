@@ -162,7 +162,10 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     // The database is down or busy: not the device's fault nor a bug to chase per request. 503
     // with Retry-After (MS-ASHTTP 2.2.2.1.1; RFC 9110 15.6.4) tells the device to come back,
     // where a 500 makes some phones show an error or drop the account.
-    if (isTransientStoreError(err)) {
+    // A client that drops its request body mid-way also surfaces as ECONNRESET, with the 400
+    // Fastify gives body errors: that one is the client's, not the store's.
+    const clientError = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500;
+    if (!clientError && isTransientStoreError(err)) {
       logFields(req).reason = `store unavailable: ${err.code ?? err.message}`;
       storeDown(err);
       void reply.code(503).header('Retry-After', String(STORE_DOWN_RETRY_AFTER_S)).send();

@@ -88,3 +88,33 @@ describe('the database down under a running server (PostgreSQL)', { skip: pgSkip
     assert.equal((await fetch(`${url}/healthz`)).status, 200, 'healthy again');
   });
 });
+
+describe('a client that drops its request body is not a store outage', () => {
+  it('is answered (or dropped) as the client\'s fault: no 503, no error line', async () => {
+    const { startTestServer } = await import('../helpers/server.ts');
+    const { connect: tcp } = await import('node:net');
+    const srv = await startTestServer({ users: [{ email: 'drop@example.com', password: PASSWORD }] });
+    try {
+      const port = Number(new URL(srv.url).port);
+      const auth = Buffer.from(`drop@example.com:${PASSWORD}`).toString('base64');
+      await new Promise<void>((resolve) => {
+        const s = tcp({ host: '127.0.0.1', port }, () => {
+          s.write(`POST /Microsoft-Server-ActiveSync?Cmd=Sync&User=drop&DeviceId=DROP1&DeviceType=iPhone HTTP/1.1\r\nHost: x\r\nAuthorization: Basic ${auth}\r\nMS-ASProtocolVersion: 16.1\r\nContent-Type: application/vnd.ms-sync.wbxml\r\nContent-Length: 100000\r\n\r\n`);
+          s.write(Buffer.alloc(1000, 1));
+          setTimeout(() => {
+            s.destroy();
+            resolve();
+          }, 200);
+        });
+        s.on('error', () => {});
+      });
+      // The server notices the reset when it reads on; give it that moment, then ask something else.
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal((await fetch(`${srv.url}/healthz`)).status, 200);
+      assert.equal(srv.logs.filter((l) => l.level >= 50).length, 0, 'no error line');
+      assert.equal(srv.logs.filter((l) => /store is unavailable/.test(String(l.msg))).length, 0);
+    } finally {
+      await srv.close();
+    }
+  });
+});
