@@ -27,7 +27,8 @@
 import { simpleParser, type AddressObject } from 'mailparser';
 import { el } from '../wbxml/tree.ts';
 import { htmlToText } from '../classes/body.ts';
-import { handleSend, type SendRequest } from '../mail/send.ts';
+import { handleSend, isClientStatus, type SendRequest } from '../mail/send.ts';
+import { WbxmlError } from '../wbxml/errors.ts';
 import { resolveLongId } from '../mail/search.ts';
 import { OutboundError } from '../mail/relay.ts';
 import { isTransientStoreError, type Item, type JsonObject } from '../ports/types.ts';
@@ -173,6 +174,8 @@ function answer(ctx: CommandContext, err: unknown): CommandResult {
   else if (err instanceof MeetingSourceError) [status, reason] = [err.code === 'no_recurrence' ? ForwardStatus.NoRecurrence : ForwardStatus.ItemNotFound, err.message];
   else if (err instanceof OutboundError) [status, reason] = [OUTBOUND_STATUS[err.code], err.message];
   else if (isTransientStoreError(err)) [status, reason] = [ForwardStatus.ServerErrorRetryLater, 'store unavailable'];
+  // A body that is not WBXML is the client's: the route answers 400 and logs it at warn.
+  else if (err instanceof WbxmlError) throw err;
   else {
     ctx.log.error({ err }, 'SmartForward failed');
     [status, reason] = [ForwardStatus.ServerError, 'server error'];
@@ -181,7 +184,8 @@ function answer(ctx: CommandContext, err: unknown): CommandResult {
   if (ctx.request === undefined) {
     // Too large for the relay: 413, the HTTP answer for a body too large to take (RFC 9110 15.5.14).
     const http = status === ForwardStatus.TooLarge ? 413 : status === ForwardStatus.InvalidXml || status === ForwardStatus.InvalidMime || status === ForwardStatus.NoRecipient || status === ForwardStatus.InvalidDateTime ? 400 : 500;
-    return { httpStatus: http, easStatus: status, logFields: { reason } };
+    // A 500 for an unknown item or recipient is still the client's input: its request line is warn.
+    return { httpStatus: http, easStatus: status, logFields: { reason }, ...(isClientStatus(status) ? { clientFault: true } : {}) };
   }
   return { body: el(NS, 'SmartForward', el(NS, 'Status', status)), easStatus: status, logFields: { reason } };
 }

@@ -60,6 +60,7 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
     const f = logFields(req);
     if (result.easStatus !== undefined) f.easStatus = result.easStatus;
     if (result.logFields) Object.assign(f, result.logFields);
+    if (result.clientFault) f.clientFault = true;
     void reply.code(result.httpStatus ?? 200);
     if (result.headers) void reply.headers(result.headers);
     if (result.body) {

@@ -15,6 +15,8 @@ export interface RequestLogFields {
   easStatus?: number | string;
   /** Why a request was refused, in a few words. */
   reason?: string;
+  /** The refusal is of the client's input (CommandResult.clientFault): warn, even for a 5xx. */
+  clientFault?: boolean;
   [extra: string]: unknown;
 }
 
@@ -65,8 +67,9 @@ export function writeRequestLog(log: Logger, req: FastifyRequest, reply: Fastify
     remote: clientAddress(req),
   };
   // 501 is the documented answer for a command easd does not have yet, not a server fault; 503
-  // asks the device to come back later (throttled, or the store down, which has its own error line).
-  if (httpStatus >= 500 && httpStatus !== 501 && httpStatus !== 503) log.error(line, 'request');
+  // asks the device to come back later (throttled, or the store down, which has its own error
+  // line); a 5xx the protocol gives for bad input (a 12.x SmartReply to an unknown item) is the client's.
+  if (httpStatus >= 500 && httpStatus !== 501 && httpStatus !== 503 && f.clientFault !== true) log.error(line, 'request');
   // A balancer's health probe every few seconds would drown the log: a healthy answer is debug.
   else if (httpStatus === 200 && (line.path === '/healthz' || line.path === '/readyz')) log.debug(line, 'request');
   else if (httpStatus >= 400) log.warn(line, 'request');

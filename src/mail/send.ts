@@ -31,6 +31,7 @@
  *   150 ItemNotFound: the Source item is not one of the user's (another user's id included).
  */
 import { el, child, childText, type WbxmlElement } from '../wbxml/tree.ts';
+import { WbxmlError } from '../wbxml/errors.ts';
 import type { CommandContext as ProtocolContext, CommandResult } from '../protocol/command.ts';
 import { isTransientStoreError, type Item, type JsonObject, type JsonValue } from '../ports/types.ts';
 import { ComposeError, composeSmartMessage, submissionFromDeviceMime, type OriginalMessage, type Sender, type Submission } from './compose.ts';
@@ -199,13 +200,25 @@ async function markVerb(ctx: SendContext, item: Item, kind: SendKind, recipients
   }
 }
 
+/**
+ * Statuses that are easd's (or its relay's) fault, not the client's: every other refusal is of
+ * the client's input and logged at warn, even where 12.x answers it with HTTP 500.
+ */
+const SERVER_SIDE: ReadonlySet<number> = new Set([SendStatus.ServerError, SendStatus.ServerErrorRetryLater, SendStatus.SubmissionFailed]);
+
+/** Whether a ComposeMail status refuses the client's input (for the request line's level). */
+export function isClientStatus(status: number): boolean {
+  return !SERVER_SIDE.has(status);
+}
+
 function failure(ctx: SendContext, kind: SendKind, status: number, reason: string): CommandResult {
   const name = COMMAND_NAME[kind];
   if (ctx.request === undefined) {
-    // 12.x: no ComposeMail response; the HTTP status says it.
+    // 12.x: no ComposeMail response; the HTTP status says it. A 500 for an unknown item or
+    // recipient is still the client's input, so its request line is warn (clientFault).
     // Too large for the relay: 413, the HTTP answer for a body too large to take (RFC 9110 15.5.14).
     const http = status === SendStatus.TooLarge ? 413 : status === SendStatus.InvalidXml || status === SendStatus.InvalidMime || status === SendStatus.NoRecipient ? 400 : 500;
-    return { httpStatus: http, easStatus: status, logFields: { reason } };
+    return { httpStatus: http, easStatus: status, logFields: { reason }, ...(isClientStatus(status) ? { clientFault: true } : {}) };
   }
   return { body: el(NS, name, el(NS, 'Status', status)), easStatus: status, logFields: { reason } };
 }
@@ -272,6 +285,8 @@ export async function handleSend(ctx: SendContext, kind: SendKind, given?: SendR
     if (err instanceof ComposeError) return failure(ctx, kind, err.code === 'no_recipients' ? SendStatus.NoRecipient : SendStatus.InvalidMime, err.message);
     if (err instanceof OutboundError) return failure(ctx, kind, OUTBOUND_STATUS[err.code], err.message);
     if (isTransientStoreError(err)) return failure(ctx, kind, SendStatus.ServerErrorRetryLater, 'store unavailable');
+    // A body that is not WBXML is the client's: the route answers 400 and logs it at warn.
+    if (err instanceof WbxmlError) throw err;
     ctx.log.error({ err }, `${COMMAND_NAME[kind]} failed`);
     return failure(ctx, kind, SendStatus.ServerError, 'server error');
   }

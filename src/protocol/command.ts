@@ -72,6 +72,14 @@ export interface CommandResult {
   /** Item counts and similar, for the request log. */
   logFields?: Record<string, number | string>;
   /**
+   * The answer refuses what the client sent (a malformed request, an item that is not there),
+   * so the request line is logged at warn whatever the HTTP status. Before 14.0 some such
+   * refusals are HTTP 500 by the protocol (SendMail, SmartReply and SmartForward have no
+   * response body, MS-ASCMD 2.2.1.17-19, and an unknown item or recipient is a 500 there);
+   * without this flag a 5xx is easd's own fault and logged at error.
+   */
+  clientFault?: boolean;
+  /**
    * Nothing to answer yet: hold the request until the watch sees a change that `recheck` turns
    * into an answer, or until the deadline (src/http/parked-requests.ts). Held Pings use this.
    */
