@@ -26,6 +26,7 @@ import type { JsonObject, JsonValue } from '../ports/types.ts';
 import type { EasRecurrence } from './recurrence-pattern.ts';
 import { rruleToRecurrence } from './recurrence-rrule.ts';
 import { rruleForExport, untilFromRrule } from './recurrence-until.ts';
+import { anyOmitted, keepFirst, noneOmitted, omitEvent, type OmittedEvents } from './omitted-events.ts';
 import { decodeTimezone, encodeTimezone, tziOffsets, type SystemTime } from './time-zone-information.ts';
 import { zoneForTzi } from './tzi-to-zone.ts';
 import { tziFromVTimezone, zoneForTzid } from './vtimezone.ts';
@@ -45,6 +46,8 @@ export interface ParsedCalendar {
   method?: string;
   /** One entry per UID: the series (or single event) with its overrides as exceptions. */
   events: ParsedEvent[];
+  /** What `maxEvents` / `maxOverrides` left unread: set only when something was. */
+  omitted?: OmittedEvents;
 }
 
 export interface ParsedEvent {
@@ -72,9 +75,11 @@ const UTC_ZONE: ZoneInfo = { offsets: UTC_OFFSETS, stored: {} };
 /**
  * Reads an iCalendar object. Throws ICalendarError when it cannot be parsed or has no VEVENT.
  * `defaultZone` (IANA) is the zone for floating times and dates when the object names none
- * (the receiving user's zone).
+ * (the receiving user's zone). `maxEvents` reads at most that many events (UIDs, in the order
+ * they first appear) and `maxOverrides` at most that many RECURRENCE-ID overrides per event; the
+ * rest is counted in `omitted` and never converted, so a hostile object costs little past them.
  */
-export function parseICalendar(text: string, opts: { defaultZone?: string } = {}): ParsedCalendar {
+export function parseICalendar(text: string, opts: { defaultZone?: string; maxEvents?: number; maxOverrides?: number } = {}): ParsedCalendar {
   let root: ICAL.Component;
   const problem = contentLinesProblem(text);
   if (problem) throw new ICalendarError(`not readable iCalendar: ${problem}`);
@@ -116,9 +121,15 @@ export function parseICalendar(text: string, opts: { defaultZone?: string } = {}
     byUid.set(uid, list);
   }
   const events: ParsedEvent[] = [];
+  const maxEvents = opts.maxEvents ?? Infinity;
+  const omitted = noneOmitted();
   for (const [uid, list] of byUid) {
+    if (events.length >= maxEvents) {
+      omitEvent(omitted, list[0]!.getFirstPropertyValue('summary'));
+      continue;
+    }
     const master = list.find((v) => !v.hasProperty('recurrence-id'));
-    const overrides = list.filter((v) => v.hasProperty('recurrence-id'));
+    const overrides = keepFirst(list.filter((v) => v.hasProperty('recurrence-id')), opts.maxOverrides, omitted);
     if (master) {
       const { data, zone } = readVEvent(master, zoneOf, fallbackZone);
       if (uid) data['uid'] = uid;
@@ -139,7 +150,7 @@ export function parseICalendar(text: string, opts: { defaultZone?: string } = {}
       events.push({ data: first.data, recurrenceIds, status: statusOf(overrides[0]!) });
     }
   }
-  return { method: typeof method === 'string' ? method.toUpperCase() : undefined, events };
+  return { method: typeof method === 'string' ? method.toUpperCase() : undefined, events, ...(anyOmitted(omitted) ? { omitted } : {}) };
 }
 
 function statusOf(v: ICAL.Component): string | undefined {

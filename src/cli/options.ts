@@ -42,3 +42,11 @@ export function parseSize(value: string): number {
   const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
   return Number(m[1]) * unit;
 }
+
+/** A whole number of at least 1 (a count limit such as `--max-events-per-message`). */
+export function parseCount(value: string, option: string): number {
+  const v = value.trim();
+  const n = /^\d{1,9}$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${option} wants a whole number of at least 1, got "${value}"`);
+  return n;
+}

@@ -57,6 +57,8 @@ export interface RuntimeConfig {
   maxContactPictureBytes?: number;
   /** Roots and CRLs for ValidateCert (`--trust-store`); default node's roots. */
   trustStore?: TrustStore;
+  /** Most meetings one delivered message may add or change (`--max-events-per-message`; src/meetings/meeting-limit.ts). */
+  maxEventsPerMessage?: number;
 }
 
 /** What the caller already has: the open store and the logger, and what a test replaces. */
@@ -136,7 +138,9 @@ export async function buildRuntime(config: RuntimeConfig, parts: RuntimeParts): 
   // Out of office (src/settings/auto-reply-hook.ts) and meetings through mail (src/meetings/):
   // hooks on delivery, answering through whichever outbound the services hold.
   afterDelivery.push(autoReplyHook({ accounts: store, mailboxes, outbound: () => services.outbound, log }));
-  afterDelivery.push(meetingHook({ accounts: store, mailboxes, log, outbound: () => services.outbound }));
+  afterDelivery.push(
+    meetingHook({ accounts: store, mailboxes, log, outbound: () => services.outbound, ...(config.maxEventsPerMessage !== undefined ? { maxEventsPerMessage: config.maxEventsPerMessage } : {}) }),
+  );
 
   // Authentication through the accounts port: easd's own users and their password hashes.
   const authenticator = new Authenticator(new StoredAccounts(store));

@@ -20,7 +20,8 @@ import { sqliteAccessWarnings } from '../store/sqlite.ts';
 import { booleanWord, BOOLEAN_VALUES, withSwitchesFromEnv } from './booleans.ts';
 import { waitForStore } from './wait-for-store.ts';
 import { addJunkOptions, junkRulesFrom, type JunkCliOptions } from './junk-options.ts';
-import { addStoreOptions, openStoreFrom, parseListen, parseSize, type StoreCliOptions } from './options.ts';
+import { addStoreOptions, openStoreFrom, parseCount, parseListen, parseSize, type StoreCliOptions } from './options.ts';
+import { DEFAULT_MAX_EVENTS_PER_MESSAGE } from '../meetings/meeting-limit.ts';
 
 export const DEFAULT_LISTEN = '127.0.0.1:8080';
 export const DEMO_USER = 'demo@localhost';
@@ -47,6 +48,7 @@ interface ServeOptions extends StoreCliOptions, ProtectionCliOptions, JunkCliOpt
   metricsListen?: string;
   provisioning: boolean;
   maxContactPictureSize: string;
+  maxEventsPerMessage: string;
   trustStore?: string;
 }
 
@@ -128,6 +130,12 @@ export function registerServe(program: Command): void {
       .env('EASD_MAX_CONTACT_PICTURE_SIZE')
       .default(`${DEFAULT_PICTURE_MAX_BYTES / 1024 / 1024}M`),
   );
+  // Calendar items one delivered message may make (src/meetings/meeting-limit.ts); the rest is reported to the user.
+  cmd.addOption(
+    new Option('--max-events-per-message <n>', 'most meetings one delivered message may add or change in a calendar (and occurrence changes per meeting); the rest is left out and the user told')
+      .env('EASD_MAX_EVENTS_PER_MESSAGE')
+      .default(String(DEFAULT_MAX_EVENTS_PER_MESSAGE)),
+  );
   cmd.addOption(new Option('--admin-email <address>', 'administrator told of quarantined devices (delivered to the Inbox if a local user)').env('EASD_ADMIN_EMAIL'));
   // Prometheus metrics on a separate listener only (src/http/metrics.ts): off by default.
   cmd.addOption(new Option('--metrics-listen <host:port>', 'serve Prometheus metrics at /metrics on this separate address (e.g. 127.0.0.1:9464)').env('EASD_METRICS_LISTEN'));
@@ -162,6 +170,7 @@ export function registerServe(program: Command): void {
         acceptedDomains: opts.acceptedDomain,
         maxMessageBytes: parseSize(opts.maxMessageSize),
         maxContactPictureBytes: parseSize(opts.maxContactPictureSize),
+        maxEventsPerMessage: parseCount(opts.maxEventsPerMessage, '--max-events-per-message'),
         ...(opts.smtpRelay
           ? {
               relay: {

@@ -13,6 +13,9 @@
  * - Bad input: a text/calendar part that is not iCalendar is logged and changes no calendar item;
  *   the message stays in the Inbox as ordinary mail (MessageClass IPM.Note), so no device offers
  *   to answer it.
+ * - Bounded (meeting-limit.ts): at most `maxEventsPerMessage` meetings per message, and as many
+ *   occurrence changes per meeting; the rest is logged at warn and reported to the user once by a
+ *   notice in their Inbox.
  * - Runs once per recipient and message; a failure is logged by delivery and never loses the mail.
  */
 import { userAddresses } from '../directory/addresses.ts';
@@ -22,10 +25,12 @@ import type { JsonObject } from '../ports/types.ts';
 import type { AccountsStore } from '../ports/store.ts';
 import { applyItip, intendedBusyStatus, type ItipDecision } from '../calendar/itip.ts';
 import { ICalendarError, parseICalendar } from '../calendar/icalendar.ts';
+import { addOmitted, anyOmitted, noneOmitted } from '../calendar/omitted-events.ts';
 import { meetingMessageClass, meetingRequestData, type MeetingMessageType } from '../classes/meeting-request.ts';
 import { updateWithRetry } from './meeting-items.ts';
 import type { OutboundMail } from '../mail/relay.ts';
 import { resourceBooking } from './resource-hook.ts';
+import { DEFAULT_MAX_EVENTS_PER_MESSAGE, INBOX_TYPE, omittedNoticeData } from './meeting-limit.ts';
 
 interface HookLog {
   info(obj: object, msg: string): void;
@@ -40,12 +45,15 @@ export interface MeetingHookOptions {
   log?: HookLog;
   /** Where a resource mailbox's answers go out (resource-hook.ts); none: resources book without answering. */
   outbound?: () => OutboundMail | undefined;
+  /** Most meetings one message may create or change, and occurrence changes per meeting (`--max-events-per-message`). */
+  maxEventsPerMessage?: number;
 }
 
 const HANDLED = new Set(['REQUEST', 'CANCEL', 'REPLY', 'COUNTER']);
 
 export function meetingHook(opts: MeetingHookOptions) {
   const { accounts, log } = opts;
+  const limit = opts.maxEventsPerMessage ?? DEFAULT_MAX_EVENTS_PER_MESSAGE;
   return async (userId: string, itemId: string, parsed: ParsedMessage): Promise<void> => {
     if (parsed.calendarParts.length === 0) return;
     const user = await accounts.getUserById(userId);
@@ -56,10 +64,13 @@ export function meetingHook(opts: MeetingHookOptions) {
     // Rooms and equipment book themselves (resource-booking.ts).
     const booking = await resourceBooking({ accounts, mailbox, user, addresses, outbound: opts.outbound, ...(log ? { log } : {}) });
     const mailPatch: JsonObject = {};
+    // One budget for the whole message, whatever number of text/calendar parts carry it.
+    let budget = limit;
+    const omitted = noneOmitted();
     for (const text of parsed.calendarParts) {
       let cal;
       try {
-        cal = parseICalendar(text);
+        cal = parseICalendar(text, { maxEvents: budget, maxOverrides: limit });
       } catch (err) {
         if (!(err instanceof ICalendarError)) throw err;
         log?.warn({ userId, itemId, err: err.message }, 'meeting: unreadable text/calendar part, delivered as plain mail');
@@ -68,6 +79,8 @@ export function meetingHook(opts: MeetingHookOptions) {
       }
       const method = cal.method ?? '';
       if (!HANDLED.has(method)) continue;
+      budget -= cal.events.length;
+      if (cal.omitted) addOmitted(omitted, cal.omitted);
       for (const event of cal.events) {
         const uid = typeof event.data['uid'] === 'string' ? event.data['uid'] : '';
         if (!uid) {
@@ -97,10 +110,17 @@ export function meetingHook(opts: MeetingHookOptions) {
         }
       }
     }
-    if (Object.keys(mailPatch).length === 0) return;
-    const mail = await mailbox.getItem(itemId);
-    if (!mail) return;
-    await mailbox.updateItem(itemId, { data: { ...mail.data, ...mailPatch } });
+    if (Object.keys(mailPatch).length > 0) {
+      const mail = await mailbox.getItem(itemId);
+      if (mail) await mailbox.updateItem(itemId, { data: { ...mail.data, ...mailPatch } });
+    }
+    // Told last, once the message is what it should be; the hook runs once per delivery, so once.
+    if (anyOmitted(omitted)) {
+      log?.warn({ userId, itemId, limit, omittedEvents: omitted.events, omittedOverrides: omitted.overrides }, 'meeting: the message carries more events than --max-events-per-message allows; the rest is left out');
+      const inbox = (await mailbox.listFolders()).find((f) => f.type === INBOX_TYPE);
+      const message = { subject: parsed.mail?.subject, from: sender };
+      if (inbox) await mailbox.putItem({ folderId: inbox.id, class: 'Email', data: omittedNoticeData(user.email, message, omitted, limit, new Date()) });
+    }
   };
 }
 

@@ -337,3 +337,26 @@ test('an all-day series with an end date is exported with UNTIL as a DATE (RFC 5
   assert.equal(back['allDayEvent'], true);
   assert.deepEqual(back['recurrence'], { type: 2, dayOfMonth: 31, until: '2026-04-29T22:00:00.000Z' });
 });
+
+test('maxEvents and maxOverrides read only that much and count the rest (issue 15 item 8)', () => {
+  const vevent = (uid: string, summary: string, rid?: string) => [
+    'BEGIN:VEVENT',
+    `UID:${uid}`,
+    'DTSTAMP:20260225T090000Z',
+    rid ? `DTSTART:${rid}` : 'DTSTART:20260302T100000Z',
+    rid ? `DTEND:${rid.replace('T10', 'T11')}` : 'DTEND:20260302T110000Z',
+    ...(rid ? [`RECURRENCE-ID:${rid}`] : ['RRULE:FREQ=DAILY;COUNT=30']),
+    `SUMMARY:${summary}`,
+    'END:VEVENT',
+  ];
+  const overrides = ['20260303T100000Z', '20260304T100000Z', '20260305T100000Z'].map((rid, i) => vevent('series', `moved ${i}`, rid));
+  const text = crlf(['BEGIN:VCALENDAR', 'VERSION:2.0', 'METHOD:REQUEST', ...vevent('series', 'Series'), ...overrides.flat(), ...vevent('b', 'Second'), ...vevent('c', 'Third'), ...vevent('d', ''), 'END:VCALENDAR']);
+  const whole = parseICalendar(text);
+  assert.equal(whole.events.length, 4);
+  assert.equal(whole.omitted, undefined);
+  const bounded = parseICalendar(text, { maxEvents: 2, maxOverrides: 2 });
+  assert.deepEqual(bounded.events.map((e) => e.data['uid']), ['series', 'b']);
+  assert.equal((bounded.events[0]!.data['exceptions'] as unknown[]).length, 2);
+  assert.deepEqual(bounded.omitted, { events: 2, overrides: 1, subjects: ['Third', '(no subject)'] });
+  assert.deepEqual(parseICalendar(text, { maxEvents: 0 }).events, []);
+});
