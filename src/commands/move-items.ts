@@ -12,6 +12,8 @@
  *   5 failure: a malformed Move (an element missing), or the store failed;
  *   7 the source or destination item is locked: a passing store failure (busy database,
  *     serialization failure), which a retry can get past.
+ * The same Move sent again (its response lost) is answered as it was: 3 with the same DstMsgId
+ * while the moved item is still in the destination (moves-done.ts).
  * A request that is not MoveItems at all is answered with HTTP 400 (nothing to respond to).
  * The move is the store's moveItem: a tombstone in the source folder and a new item in the
  * destination, so devices syncing either folder see a Delete and an Add, the moving device too
@@ -22,6 +24,7 @@ import { classForFolderType } from '../classes/index.ts';
 import { isStoreError, isTransientStoreError, type Folder, type ItemClass } from '../ports/types.ts';
 import { isJunkFolder, RECIPIENT_INFO_CACHE_TYPE } from '../ports/default-folders.ts';
 import { childText, children, el, type WbxmlElement } from '../wbxml/tree.ts';
+import { findMoveDone, recordMovesDone, type MoveDone } from './moves-done.ts';
 import type { CommandHandler, CommandResult } from './types.ts';
 
 const NS = 'Move';
@@ -49,9 +52,17 @@ export const MoveStatus = {
 export const moveItems: CommandHandler = async (ctx): Promise<CommandResult> => {
   const req = ctx.request;
   if (!req || req.ns !== NS || req.name !== 'MoveItems') return { httpStatus: 400, logFields: { reason: 'no MoveItems in the request' } };
-  const { mailbox } = ctx;
+  const { mailbox, deviceState, user, device } = ctx;
   const responses: WbxmlElement[] = [];
   let moved = 0;
+  const done: MoveDone[] = [];
+  /** The DstMsgId of this device's same Move made before, while the moved item is still there. */
+  const movedBefore = async (src: string, from: string, to: string): Promise<string | undefined> => {
+    const dst = await findMoveDone(deviceState, user.id, device.deviceId, { src, from, to });
+    const there = dst !== undefined ? await mailbox.getItemByServerId(dst) : null;
+    const dstFolder = there ? await folderBySid(to) : undefined;
+    return there && dstFolder && there.folderId === dstFolder.id ? dst : undefined;
+  };
   let folders: Folder[] | undefined;
   const folderBySid = async (sid: string | undefined) => {
     if (sid === undefined) return undefined;
@@ -73,7 +84,8 @@ export const moveItems: CommandHandler = async (ctx): Promise<CommandResult> => 
       const src = await folderBySid(srcFldId);
       const item = src ? await mailbox.getItemByServerId(srcMsgId) : null;
       if (!src || !item || item.folderId !== src.id) {
-        respond(MoveStatus.InvalidSource);
+        const again = src ? await movedBefore(srcMsgId, srcFldId, dstFldId) : undefined;
+        respond(again !== undefined ? MoveStatus.Success : MoveStatus.InvalidSource, again);
         continue;
       }
       const dst = await folderBySid(dstFldId);
@@ -93,6 +105,7 @@ export const moveItems: CommandHandler = async (ctx): Promise<CommandResult> => 
         ctx.log.info({ itemId: item.id, from: src.serverId, to: dst.serverId }, isJunkFolder(src) ? 'message moved out of Junk E-mail' : 'message moved to Junk E-mail');
       }
       respond(MoveStatus.Success, newItem.serverId);
+      done.push({ src: srcMsgId, from: srcFldId, to: dstFldId, dst: newItem.serverId });
     } catch (err) {
       if (isStoreError(err, 'not_found')) {
         // Moved, deleted or its folder removed between the read and the move.
@@ -105,6 +118,13 @@ export const moveItems: CommandHandler = async (ctx): Promise<CommandResult> => 
       }
       folders = undefined;
     }
+  }
+  // After the moves: a failure to record costs only a retry's answer (Status 1), never a move.
+  try {
+    await recordMovesDone(deviceState, user.id, device.deviceId, done);
+  } catch (err) {
+    if (!isTransientStoreError(err)) throw err;
+    ctx.log.warn({ err }, 'MoveItems: the moves made could not be recorded for a retry');
   }
   return { body: el(NS, 'MoveItems', responses), logFields: { moves: responses.length, moved } };
 };

@@ -7,6 +7,7 @@ import { classForFolderType } from '../classes/index.ts';
 import type { Folder, JsonObject } from '../ports/types.ts';
 import type { Mailbox } from '../ports/mailbox.ts';
 import type { DeviceStateStore } from '../ports/store.ts';
+import { answeredFromJson, answeredToJson, type AnsweredCommands } from './answered.ts';
 import { countChanges, filterFor, planFeed, restrictFilter, type FeedPlan, type ItemFilter } from './feed.ts';
 import { HeldView } from './held-view.ts';
 import { keyGeneration } from './sync-key.ts';
@@ -50,9 +51,15 @@ export interface CollectionState {
    * also sends the commands such a state still owed (its `pending` list, left unread).
    */
   heldKept: boolean;
+  /**
+   * What the client commands of the request answered with this state's key did and answered
+   * (answered.ts): the same request sent again with the previous key is answered from it.
+   */
+  answered?: AnsweredCommands;
 }
 
 export function readState(data: JsonObject): CollectionState {
+  const answered = answeredFromJson(data.answered);
   return {
     modseq: Number(data.modseq ?? 0),
     options: (data.options ?? {}) as CollectionOptions,
@@ -65,6 +72,7 @@ export function readState(data: JsonObject): CollectionState {
     echo: Array.isArray(data.echo) ? data.echo.filter((x): x is string => typeof x === 'string') : undefined,
     refused: data.refused && typeof data.refused === 'object' && !Array.isArray(data.refused) ? (data.refused as Record<string, string>) : undefined,
     heldKept: data.held === true,
+    ...(answered ? { answered } : {}),
   };
 }
 
@@ -81,6 +89,7 @@ export function stateToJson(s: CollectionState): JsonObject {
     ...(s.echo?.length ? { echo: s.echo } : {}),
     ...(s.refused && Object.keys(s.refused).length ? { refused: s.refused } : {}),
     held: true,
+    ...(s.answered ? { answered: answeredToJson(s.answered) } : {}),
   };
 }
 

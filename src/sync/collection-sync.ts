@@ -3,9 +3,10 @@ import type { ConvertContext, ItemConverter } from '../classes/types.ts';
 import type { EasVersion } from '../eas/versions.ts';
 import type { Folder } from '../ports/types.ts';
 import type { WbxmlElement } from '../wbxml/tree.ts';
-import { AddMatcher, applyClientCommand, refuseRestricted } from './client-commands.ts';
+import { AddMatcher } from './client-commands.ts';
+import { clientPass } from './client-pass.ts';
 import { deviceView, initialState, readState, stateToJson, type DeviceView } from './collection-state.ts';
-import { EchoBook, echoCommands } from './echoes.ts';
+import { echoCommands } from './echoes.ts';
 import { collectChanges, leavingCommands, type Unconvertible } from './feed.ts';
 import { RecentAddMatcher } from './recent-adds.ts';
 import { firstSyncKey, INITIAL_SYNC_KEY, keyGeneration } from './sync-key.ts';
@@ -111,24 +112,25 @@ async function syncFolder(ctx: SyncContext, req: CollectionRequest & { syncKey: 
     ...(ctx.onDropped ? { dropped: (element: string, reason: string) => ctx.onDropped!(folder, element, reason) } : {}),
   };
 
-  // Client commands (MS-ASCMD 2.2.3.32 Commands): answered in Responses.
-  const responses: WbxmlElement[] = [];
+  // Client commands (MS-ASCMD 2.2.3.32 Commands): answered in Responses, a retry as it was first (answered.ts).
   // This request's own writes, and those of earlier requests the feed has not passed yet.
   const touched = new Map<string, number>(view.own);
-  const matcher = state.matchAdds ? new AddMatcher(mailbox, folder, converter) : undefined;
-  const recent = itemClass === 'Contacts' ? new RecentAddMatcher(mailbox, folder, converter, state.modseq, new Date(nowMs)) : undefined;
-  // The device has every version up to here: a Change of an item changed later conflicts.
-  const seen = Math.max(state.modseq, state.rescanTo ?? 0);
-  // Changes the server takes only in part owe the device the server's version (kb-1.2).
-  const echoes = new EchoBook(plan.echo, state.refused);
-  for (const cmd of req.commands) {
-    const refused = await refuseRestricted(ctx, folder, cmd);
-    if (refused) {
-      responses.push(refused);
-      continue;
-    }
-    responses.push(...(await applyClientCommand(ctx, folder, converter, cctx, options, seen, cmd, touched, held, req.deletesAsMoves ?? true, matcher, recent, echoes)));
-  }
+  const { responses, echoes, answered } = await clientPass({
+    ctx,
+    req,
+    folder,
+    converter,
+    cctx,
+    options,
+    // The device has every version up to here: a Change of an item changed later conflicts.
+    seen: Math.max(state.modseq, state.rescanTo ?? 0),
+    touched,
+    held,
+    // Changes the server takes only in part owe the device the server's version (kb-1.2).
+    echo: { owed: plan.echo, refused: state.refused },
+    ...(state.matchAdds ? { matcher: new AddMatcher(mailbox, folder, converter) } : {}),
+    ...(itemClass === 'Contacts' ? { recent: new RecentAddMatcher(mailbox, folder, converter, state.modseq, new Date(nowMs)) } : {}),
+  });
   const owedEchoes = echoes.owed();
 
   // Server changes after the plan's sequence, up to the window.
@@ -141,7 +143,9 @@ async function syncFolder(ctx: SyncContext, req: CollectionRequest & { syncKey: 
   }
   const pass = decidePass({ stored, request: { syncKey: req.syncKey, options: req.options, commandsSent: req.commands.length > 0 }, plan, feed, touched, echoes: { owed: owedEchoes, refused: echoes.remembered() } });
   if (pass.next) {
-    await deviceState.saveSyncState({ userId: user.id, deviceId: device.deviceId, collectionId: folder.id, syncKey: pass.syncKey, data: stateToJson(pass.next) }, [req.syncKey], held.change(keyGeneration(pass.syncKey)));
+    // The state of the new key keeps what the commands answered, for the same request sent again.
+    const next = answered ? { ...pass.next, answered } : pass.next;
+    await deviceState.saveSyncState({ userId: user.id, deviceId: device.deviceId, collectionId: folder.id, syncKey: pass.syncKey, data: stateToJson(next) }, [req.syncKey], held.change(keyGeneration(pass.syncKey)));
   }
   const element = syncedCollection(pass.syncKey, collectionId, SyncStatus.Success, pass.moreAvailable, commands, responses);
   // Echoes still owed are news the folder's sequence does not show: a Ping must look (hasNews

@@ -52,8 +52,8 @@ export type Op =
   | SyncOp
   /** Two Syncs at once (of two devices). */
   | { t: 'both'; a: SyncOp; b: SyncOp }
-  /** MoveItems from a device: an item it holds to Deleted Items, or out of it. */
-  | { t: 'moveItems'; dev: number; folder: FolderKind; pick: number }
+  /** MoveItems from a device: an item it holds to Deleted Items, or out of it; `lost`: the response is lost and the request sent again. */
+  | { t: 'moveItems'; dev: number; folder: FolderKind; pick: number; lost?: boolean }
   /** SyncKey 0 for one collection (the device starts it over; MS-ASCMD 2.2.3.166.4). */
   | { t: 'reset'; dev: number; folder: FolderKind; filter?: number; window?: number }
   /** GetItemEstimate, then a Sync with nothing in between: the estimate is what it sends (invariant 5). */
@@ -127,7 +127,7 @@ export function opArb(g: GenOptions = DEFAULT_GEN, folders: readonly FolderKind[
     { weight: 2, arbitrary: fc.record({ t: fc.constant('move' as const), pick }) },
     { weight: 14, arbitrary: sync },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('both' as const), a: sync, b: sync }) },
-    { weight: 2, arbitrary: fc.record({ t: fc.constant('moveItems' as const), dev, folder: folderArb, pick }) },
+    { weight: 2, arbitrary: fc.record({ t: fc.constant('moveItems' as const), dev, folder: folderArb, pick, lost: fc.boolean() }, { requiredKeys: ['t', 'dev', 'folder', 'pick'] }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('reset' as const), dev, folder: folderArb, filter: fc.nat({ max: 5 }), window: windowArb }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('estimate' as const), dev, folder: folderArb }) },
   ];

@@ -165,11 +165,21 @@ class Run {
     if (!lost) return first;
     this.requests++;
     this.checks.retry!++;
+    // A retry comes a little later: what the server fills in from its clock (a completed task's
+    // DateCompleted) must not make the same request a different one.
+    this.later();
     const again = await ex.dev.post(ex.folder, ex.body);
     if (answerShape(first) !== answerShape(again)) {
       fail(`invariant 4: ${ex.dev.id} ${ex.folder}: the retry with the same SyncKey got another answer.\n first: ${answerShape(first)}\n retry: ${answerShape(again)}`);
     }
     return again;
+  }
+
+  /** A second passes (mocked Date, when time is on): far from every window's edge (model.ts AGES). */
+  later(): void {
+    if (!this.time) return;
+    this.model.now += 1000;
+    mock.timers.setTime(this.model.now);
   }
 
   canSync(d: SimDevice, folder: FolderKind): boolean {
@@ -302,7 +312,7 @@ class Run {
       case 'both':
         return this.both(op.a, op.b);
       case 'moveItems':
-        return this.moveItems(op.dev, op.folder, op.pick);
+        return this.moveItems(op.dev, op.folder, op.pick, op.lost === true);
       case 'reset': {
         const d = this.dev(op.dev);
         if (!this.canSync(d, op.folder)) return;
@@ -349,7 +359,10 @@ class Run {
     if (exB && rb) this.applyAnswer(exB, rb, false);
   }
 
-  async moveItems(devIndex: number, folder: FolderKind, pick: number): Promise<void> {
+  /** Moves made by MoveItems: "device serverId from to" -> DstMsgId (src/commands/moves-done.ts). */
+  readonly movesDone = new Map<string, string>();
+
+  async moveItems(devIndex: number, folder: FolderKind, pick: number, lost = false): Promise<void> {
     const d = this.dev(devIndex);
     if (d.quarantined) return;
     const held = [...d.col(folder).items.keys()];
@@ -358,12 +371,30 @@ class Run {
     const to: FolderKind = folder === 'trash' ? 'inbox' : 'trash';
     this.requests++;
     this.checks.moveItems!++;
-    const r = await d.moveItem(serverId, folder, to);
+    let r = await d.moveItem(serverId, folder, to);
+    if (lost) {
+      // The response is lost and the same MoveItems sent again: the same answer, one move.
+      this.requests++;
+      this.checks.retry!++;
+      this.later();
+      const again = await d.moveItem(serverId, folder, to);
+      if (JSON.stringify(again) !== JSON.stringify(r)) fail(`invariant 4: ${d.id}: MoveItems of ${serverId} from ${folder} to ${to} sent again answered ${JSON.stringify(again)}, the first time ${JSON.stringify(r)}`);
+      r = again;
+    }
     const item = this.model.in(folder).find((i) => i.serverId === serverId);
-    const want = !item ? 1 : to === 'trash' || item.cls === 'Email' ? 3 : 2;
+    // The same Move this device made before (it still shows the item where it was) is answered
+    // as that one was while the moved copy is still there: a retry cannot be told from it.
+    const doneKey = `${d.id} ${serverId} ${folder} ${to}`;
+    const before = this.movesDone.get(doneKey);
+    const again = !item && before !== undefined && this.model.in(to).some((i) => i.serverId === before);
+    const want = again ? 3 : !item ? 1 : to === 'trash' || item.cls === 'Email' ? 3 : 2;
     if (r.status !== want) fail(`${d.id}: MoveItems of ${serverId} from ${folder} to ${to} answered ${r.status}, expected ${want}`);
+    if (again && r.dstMsgId !== before) fail(`${d.id}: MoveItems of ${serverId} made again answered DstMsgId ${r.dstMsgId}, the first time ${before}`);
     // The device keeps its copy where it is: the Syncs of both folders tell it (a Delete, an Add).
-    if (r.status === 3 && item) this.model.move(item, to, r.dstMsgId ?? fail('MoveItems Status 3 without DstMsgId'));
+    if (r.status === 3 && item) {
+      this.model.move(item, to, r.dstMsgId ?? fail('MoveItems Status 3 without DstMsgId'));
+      this.movesDone.set(doneKey, r.dstMsgId!);
+    }
   }
 
   /** Invariant 5: GetItemEstimate, then a Sync with room for everything; nothing in between. */
