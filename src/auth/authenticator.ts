@@ -48,13 +48,14 @@ export class Authenticator {
     const tag = user ? this.accounts.credentialTag(user) : undefined;
     const attempt = lockout?.attemptHash(password, tag);
     if (lockout && attempt) {
+      if (user) await lockout.refresh(origin);
       const c = lockout.check(origin, attempt);
       if (!c.allowed) return { user: null, reason: c.reason };
     }
     if (!user) {
       // As long as a wrong password takes: the answer must not tell which accounts exist.
       await this.accounts.checkUnknown(password);
-      if (lockout && attempt) lockout.failed(origin, attempt);
+      if (lockout && attempt) lockout.failed(origin, attempt, false);
       return { user: null, reason: 'wrong user name or password' };
     }
     const key = createHash('sha256').update(tag!).update('\0').update(password).digest('base64');

@@ -1,3 +1,4 @@
+import { accountLockout, lockoutText } from './lockout.ts';
 import type { Command } from 'commander';
 import { DEVICE_INFORMATION } from '../devices/device-information.ts';
 import { parseDeviceState, type AccessLevel } from '../devices/device-state.ts';
@@ -144,6 +145,7 @@ export function registerDevice(program: Command): void {
           ['resets', String(d.syncResets)],
           ['wipe', wipeText(s)],
           ...protectionRows(await store.protection.get(user.id, d.deviceId)),
+          ['account lockout', lockoutText(await accountLockout(store, user.email))],
         ];
         for (const [k, v] of rows) out(`${k.padEnd(20)}${v}`);
       }),

@@ -7,6 +7,7 @@ import { isStoreError, type Store, type User } from '../store/types.ts';
 import { addStoreOptions, openStoreFrom, type StoreCliOptions } from './options.ts';
 import { describeCertificate, parseCertificateFile } from '../directory/certificates.ts';
 import { readNewPassword } from './prompt.ts';
+import { accountLockout, lockoutText, registerUserUnlock } from './lockout.ts';
 
 interface PasswordOptions extends StoreCliOptions {
   passwordStdin?: boolean;
@@ -73,6 +74,7 @@ export function registerUser(program: Command): void {
   });
 
   registerUserDirectory(user);
+  registerUserUnlock(user);
 
   addStoreOptions(user.command('remove <email>').description('delete a user with all their mail, folders and devices')).action(
     async (email: string, opts: StoreCliOptions) => {
@@ -337,11 +339,12 @@ export function registerUserDirectory(user: Command): void {
       const oof = await store.directory.getOof(u.id);
       const resource = await store.directory.getResource(u.id);
       const ders = (await store.directory.listCertificates(u.id)).map((c) => c.der);
+      const lockout = await accountLockout(store, u.email);
       const { userId: _id, ...shown } = entry;
       process.stdout.write(
         opts.json
-          ? JSON.stringify({ ...shown, resource, outOfOffice: oof, certificates: ders.map(describeCertificate) }, null, 2) + '\n'
-          : formatUser(entry, oof) + (resource ? `resource: ${resource}\n` : '') + formatCertificates(ders),
+          ? JSON.stringify({ ...shown, resource, outOfOffice: oof, certificates: ders.map(describeCertificate), lockout }, null, 2) + '\n'
+          : formatUser(entry, oof) + (resource ? `resource: ${resource}\n` : '') + formatCertificates(ders) + `lockout: ${lockoutText(lockout)}\n`,
       );
     } finally {
       await store.close();

@@ -6,7 +6,7 @@
  */
 import { Option, type Command } from 'commander';
 import type { Logger } from 'pino';
-import { DEFAULT_LOCKOUT, Lockout, type LockoutConfig } from '../auth/lockout.ts';
+import { DEFAULT_LOCKOUT, Lockout, type LockoutConfig, type LockoutEvent } from '../auth/lockout.ts';
 import type { ServerStore } from '../ports/store.ts';
 import type { CommandContext } from '../protocol/command.ts';
 import { DEFAULT_LOOP, fingerprint, LoopDetector, type LoopConfig } from './loop-detector.ts';
@@ -39,7 +39,8 @@ export class Protection {
   ) {
     this.throttle = new Throttle(config.throttle, now);
     this.loops = new LoopDetector(config.loops, now);
-    this.lockout = new Lockout(config.lockout, now);
+    this.lockout = new Lockout(config.lockout, now, server.protection);
+    this.lockout.observe(logLockout(log));
     this.maxHeldPerUser = config.maxHeldPerUser ?? DEFAULT_MAX_HELD_PER_USER;
   }
 
@@ -110,6 +111,25 @@ export class Protection {
   heldGroup(userId: string): { key: string; max: number } | undefined {
     return this.maxHeldPerUser > 0 ? { key: userId, max: this.maxHeldPerUser } : undefined;
   }
+}
+
+/**
+ * The warn lines of lockout (issue 15: the attack is visible): one when a block starts, never one
+ * per refused request (an attack sends thousands; they are counted in the metrics and each has
+ * its reason in the request log).
+ */
+function logLockout(log: Logger): (e: LockoutEvent) => void {
+  return (e) => {
+    if (e.type === 'block') {
+      const { login, deviceId, address } = e.origin;
+      const what = e.scope === 'account' ? 'account locked out for unproven devices and addresses' : `lockout: ${e.scope} blocked`;
+      log.warn({ user: login, deviceId, address, scope: e.scope, failures: e.failures, until: new Date(e.until).toISOString() }, what);
+    } else if (e.type === 'unlocked') {
+      log.warn({ user: e.login, admitDevice: e.admitDevice }, 'lockout ended by the admin (easd user unlock)');
+    } else if (e.type === 'record failed') {
+      log.warn({ err: e.err, user: e.login }, 'could not read or write the account lockout record');
+    }
+  };
 }
 
 /** The `easd serve` options of protection (README "Protection: throttling, lockout, limits"). */

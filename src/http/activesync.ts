@@ -8,7 +8,7 @@ import type { User } from '../ports/types.ts';
 import { encodeWbxml, toXml, WbxmlError } from '../wbxml/index.ts';
 import { RequestContext, type RequestStores } from './request-context.ts';
 import type { Logger } from 'pino';
-import { parseRequestParams, QueryError } from './query.ts';
+import { optionsDeviceId, parseRequestParams, QueryError } from './query.ts';
 import type { SeenDevices } from '../devices/seen-devices.ts';
 import { withProvisionGate } from '../devices/provision-gate.ts';
 import { authenticateRequest } from './authenticate.ts';
@@ -98,7 +98,11 @@ export function registerActiveSync(app: FastifyInstance, deps: Deps): void {
 
   // OPTIONS tells the client the versions and commands (MS-ASHTTP 2.2.1.2, 2.2.2.1.2.3-4).
   app.options(ENDPOINT, async (req, reply) => {
-    logFields(req).cmd = 'OPTIONS';
+    const f = logFields(req);
+    f.cmd = 'OPTIONS';
+    // Its device id, when the query names one, makes it that device's origin for lockout.
+    const deviceId = optionsDeviceId(req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '');
+    if (deviceId) f.deviceId = deviceId;
     const user = await authenticate(req, reply);
     if (!user) return reply;
     return reply.code(200).headers({ ...PROTOCOL_HEADERS, Allow: 'OPTIONS,POST' }).send();

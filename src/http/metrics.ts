@@ -14,6 +14,9 @@
  *   pipelined behind them), at about twice the memory;
  * - easd_throttled_requests_total{reason}: throttled answers (HTTP 503 with X-MS-ASThrottle are
  *   counted here by themselves; other protection code may call `countThrottle`);
+ * - easd_lockouts_started_total{scope}: lockout blocks started (scope origin, device, address or
+ *   account; src/auth/lockout.ts), and easd_login_refused_total{reason}: logins refused by lockout
+ *   without a password check, by reason (an attack shows here, not as log lines per request);
  * - easd_store_call_duration_seconds{method}: time of each Store call made by the server;
  * - easd_auth_failures_total{reason}, easd_relay_messages_total{result}, easd_devices{access},
  *   easd_build_info{version,node}; mail taken in is counted by the LMTP/SMTP listener;
@@ -51,6 +54,26 @@ export const throttledTotal = new Counter({
   labelNames: ['reason'] as const,
   registers: [registry],
 });
+
+export const lockoutsStarted = new Counter({
+  name: 'easd_lockouts_started_total',
+  help: 'Lockout blocks started, by scope (origin, device, address, account)',
+  labelNames: ['scope'] as const,
+  registers: [registry],
+});
+
+export const loginRefused = new Counter({
+  name: 'easd_login_refused_total',
+  help: 'Logins refused by lockout without a password check, by reason',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});
+
+/** Counts lockout events (src/auth/lockout.ts); the reasons and scopes are a fixed set. */
+export function countLockout(e: { type: string; scope?: string; reason?: string }): void {
+  if (e.type === 'block' && e.scope) lockoutsStarted.inc({ scope: e.scope });
+  else if (e.type === 'refused' && e.reason) loginRefused.inc({ reason: e.reason });
+}
 
 export const storeCallDuration = new Histogram({
   name: 'easd_store_call_duration_seconds',

@@ -35,6 +35,18 @@ export function parseRequestParams(rawQuery: string, headers: Headers): EasReque
 }
 
 /**
+ * The device id an OPTIONS request names, if any. MS-ASHTTP 2.2.1.2 gives OPTIONS no parameters,
+ * but iOS and other clients send the same User/DeviceId/DeviceType query as their POSTs; with it
+ * the request is its device's origin for lockout (src/auth/lockout.ts), so another client's
+ * failures from the same address cannot block it. A malformed id is ignored (OPTIONS is answered
+ * without one).
+ */
+export function optionsDeviceId(rawQuery: string): string | undefined {
+  const id = formFields(rawQuery.startsWith('?') ? rawQuery.slice(1) : rawQuery).get('deviceid');
+  return id !== undefined && DEVICE_ID.test(id) ? own(id) : undefined;
+}
+
+/**
  * The fields of an application/x-www-form-urlencoded query, names lowercased (MS-ASHTTP names
  * them in one case, devices do not all follow it), the first of a repeated name kept. Decoded as
  * URLSearchParams decodes ('+' is a space, a malformed escape stays as written), but without an

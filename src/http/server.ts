@@ -7,7 +7,7 @@ import type { Services } from '../commands/services.ts';
 import type { CommandHandler } from '../commands/types.ts';
 import { isTransientStoreError, type User } from '../ports/types.ts';
 import { MARK as MAILBOX_LOG_MARK, type MailboxLogCapture } from '../logging/mailbox-log.ts';
-import { registerMetrics } from './metrics.ts';
+import { countLockout, registerMetrics } from './metrics.ts';
 import type { HomeDirectory } from './redirect.ts';
 import type { RequestStores } from './request-context.ts';
 import { ENDPOINT, registerActiveSync } from './activesync.ts';
@@ -122,7 +122,10 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.addHook('preClose', async () => {
     for (const c of held) c.abort();
   });
-  if (deps.config.metrics) registerMetrics(app, deps.services.changes, connections);
+  if (deps.config.metrics) {
+    registerMetrics(app, deps.services.changes, connections);
+    protection.lockout.observe(countLockout);
+  }
   // Mailbox logging marks the request first, so a 451 redirect is logged too (src/logging/).
   mailboxLog.register(app);
   const afterAuthentication = async (req: FastifyRequest, reply: FastifyReply, user: User) => {

@@ -1,7 +1,7 @@
 /** ProtectionStore over Kysely (SQLite and PostgreSQL); see protection-types.ts. */
 import type { Kysely, Selectable } from 'kysely';
-import type { DeviceProtection, ProtectionStore } from './protection-types.ts';
-import type { Database, DeviceProtectionTable } from './schema.ts';
+import type { AccountLockoutRecord, DeviceProtection, ProtectionStore } from './protection-types.ts';
+import type { AccountLockoutsTable, Database, DeviceProtectionTable } from './schema.ts';
 import { StoreError } from './types.ts';
 
 export class KyselyProtectionStore implements ProtectionStore {
@@ -69,6 +69,29 @@ export class KyselyProtectionStore implements ProtectionStore {
     );
   }
 
+  async getAccountLockout(login: string): Promise<AccountLockoutRecord | null> {
+    const row = await this.db.selectFrom('account_lockouts').selectAll().where('login', '=', login).executeTakeFirst();
+    return row ? toLockout(row) : null;
+  }
+
+  async recordAccountLockout(e: { login: string; startedAt: Date; blockedUntil: Date; failures: number; lastAddress: string }): Promise<void> {
+    const v = { started_at: e.startedAt.toISOString(), blocked_until: e.blockedUntil.toISOString(), failures: e.failures, last_address: e.lastAddress };
+    await this.db
+      .insertInto('account_lockouts')
+      .values({ login: e.login, ...v, blocks: 1, unlocked_at: null, admit_device: null, admit_until: null })
+      .onConflict((oc) => oc.column('login').doUpdateSet((eb) => ({ ...v, blocks: eb('account_lockouts.blocks', '+', 1) })))
+      .execute();
+  }
+
+  async unlockAccount(login: string, admitDevice: string | null, admitUntil: Date | null): Promise<void> {
+    const v = { unlocked_at: this.now().toISOString(), blocked_until: null, admit_device: admitDevice, admit_until: admitUntil?.toISOString() ?? null };
+    await this.db
+      .insertInto('account_lockouts')
+      .values({ login, started_at: null, failures: 0, last_address: null, blocks: 0, ...v })
+      .onConflict((oc) => oc.column('login').doUpdateSet(v))
+      .execute();
+  }
+
   async get(userId: string, deviceId: string): Promise<DeviceProtection | null> {
     const row = await this.db.selectFrom('device_protection').selectAll().where('user_id', '=', userId).where('device_id', '=', deviceId).executeTakeFirst();
     return row ? toProtection(row) : null;
@@ -113,5 +136,20 @@ function toProtection(r: Selectable<DeviceProtectionTable>): DeviceProtection {
     loops: Number(r.loops),
     lastLoopAt: d(r.last_loop_at),
     lastLoopCommand: r.last_loop_command,
+  };
+}
+
+function toLockout(r: Selectable<AccountLockoutsTable>): AccountLockoutRecord {
+  const d = (v: string | null) => (v === null ? null : new Date(v));
+  return {
+    login: r.login,
+    startedAt: d(r.started_at),
+    blockedUntil: d(r.blocked_until),
+    failures: Number(r.failures),
+    lastAddress: r.last_address,
+    blocks: Number(r.blocks),
+    unlockedAt: d(r.unlocked_at),
+    admitDevice: r.admit_device,
+    admitUntil: d(r.admit_until),
   };
 }

@@ -277,6 +277,19 @@ export interface DeviceProtectionTable {
   last_loop_command: string | null;
 }
 
+/** Account lockouts (migration 0017, src/ports/protection.ts AccountLockoutRecord). */
+export interface AccountLockoutsTable {
+  login: string;
+  started_at: string | null;
+  blocked_until: string | null;
+  failures: Int8;
+  last_address: string | null;
+  blocks: Int8;
+  unlocked_at: string | null;
+  admit_device: string | null;
+  admit_until: string | null;
+}
+
 /** Items the user was told could not be synchronized (kb-2.4), once each. */
 export interface SyncFailureNoticesTable {
   user_id: string;
@@ -306,6 +319,7 @@ export interface Database {
   device_access_rules: DeviceAccessRulesTable;
   device_states: DeviceStatesTable;
   device_protection: DeviceProtectionTable;
+  account_lockouts: AccountLockoutsTable;
   mail_blobs: MailBlobsTable;
   mail_blob_chunks: MailBlobChunksTable;
   user_homes: UserHomesTable;

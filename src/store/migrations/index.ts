@@ -17,6 +17,7 @@ import { syncNotices } from './0013_sync_notices.ts';
 import { certificates } from './0014_certificates.ts';
 import { heldItems } from './0015_held_items.ts';
 import { blobChunks } from './0016_blob_chunks.ts';
+import { accountLockouts } from './0017_account_lockouts.ts';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
@@ -32,6 +33,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0014_certificates': certificates,
   '0015_held_items': heldItems,
   '0016_blob_chunks': blobChunks,
+  '0017_account_lockouts': accountLockouts,
 };
 
 const provider: MigrationProvider = {
