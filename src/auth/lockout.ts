@@ -231,7 +231,8 @@ export class Lockout {
     const isNew = !b.wrong.has(attempt) || now - b.wrong.get(attempt)! >= this.config.windowMs;
     b.wrong.delete(attempt);
     b.wrong.set(attempt, now);
-    if (b.wrong.size > MAX_WRONG_PER_BUCKET) b.wrong.delete(b.wrong.keys().next().value!);
+    // Bounded memory; never below perOrigin, or a bucket could not fill.
+    if (b.wrong.size > Math.max(MAX_WRONG_PER_BUCKET, this.config.perOrigin)) b.wrong.delete(b.wrong.keys().next().value!);
     if (!isNew) return;
     const c = this.config;
     if (b.blockedUntil <= now && countRecent(b.wrong, now, c.windowMs) >= c.perOrigin) {

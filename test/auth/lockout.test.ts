@@ -51,7 +51,59 @@ describe('Lockout', () => {
     assert.equal(tryLogin(l, origin('X', '192.0.2.67'), 'right', 'right'), 'ok', 'another address of the device is another origin');
     assert.equal(tryLogin(l, origin('Y', '192.0.2.66'), 'right', 'right'), 'ok');
     c.t += 60_001;
-    assert.equal(tryLogin(l, attacker, 'right', 'right'), 'ok', 'the block ends by itself');
+    assert.equal(tryLogin(l, attacker, 'right', 'right'), 'ok', 'the device logged in from .67: a known device draws on its own bucket');
+  });
+
+  it('a block lasts blockMs, and as long as the wrong passwords are within the window', () => {
+    const c = clock();
+    const l = new Lockout({ perOrigin: 2, perAccount: 10, blockMs: 60_000, windowMs: 120_000 }, c.now);
+    const o = origin('X', '192.0.2.66');
+    for (const p of ['a', 'b']) assert.equal(tryLogin(l, o, p, 'right'), 'wrong');
+    c.t += 60_001;
+    assert.equal(tryLogin(l, o, 'right', 'right'), 'origin blocked', 'two wrong passwords are still within the window');
+    c.t += 60_000;
+    assert.equal(tryLogin(l, o, 'right', 'right'), 'ok', 'the block ends by itself');
+  });
+
+  it('a new device at an address the user logged in from gets in during an account block (the proof); elsewhere it waits', () => {
+    const c = clock();
+    const l = new Lockout({ perOrigin: 2, perAccount: 4 }, c.now);
+    assert.equal(tryLogin(l, origin('PHONE', '198.51.100.7'), 'right', 'right'), 'ok');
+    for (let i = 0; i < 10; i++) tryLogin(l, origin(`BOT${i}`, `192.0.2.${i}`), `g${i}`, 'right');
+    assert.equal(l.accountBlocked('alice@example.com'), true);
+    assert.equal(l.standing(origin('TABLET', '198.51.100.7')), 'known address');
+    assert.equal(tryLogin(l, origin('TABLET', '198.51.100.7'), 'right', 'right'), 'ok');
+    assert.equal(tryLogin(l, origin('LAPTOP', '203.0.113.1'), 'right', 'right'), 'account blocked');
+    // Guessers at the known address (a shared NAT) get perOrigin checks there, then new devices
+    // there wait; the phone and the tablet, now known, do not.
+    for (let i = 0; i < 5; i++) tryLogin(l, origin(`NAT${i}`, '198.51.100.7'), `n${i}`, 'right');
+    assert.equal(tryLogin(l, origin('NEW', '198.51.100.7'), 'right', 'right'), 'address blocked');
+    assert.equal(tryLogin(l, origin('PHONE', '198.51.100.7'), 'right', 'right'), 'ok');
+    assert.equal(tryLogin(l, origin('TABLET', '198.51.100.7'), 'right', 'right'), 'ok');
+  });
+
+  it('reports a block once when it starts, and each refusal', () => {
+    const c = clock();
+    const l = new Lockout({ perOrigin: 2, perAccount: 3 }, c.now);
+    const events: string[] = [];
+    l.observe((e) => events.push(e.type === 'block' ? `block ${e.scope}` : e.type === 'refused' ? `refused ${e.reason}` : e.type));
+    for (let i = 0; i < 6; i++) tryLogin(l, origin(`BOT${i}`, `192.0.2.${i}`), `g${i}`, 'right');
+    assert.deepEqual(events, ['block account', 'refused account blocked', 'refused account blocked', 'refused account blocked']);
+  });
+
+  it('an unlock read from the store ends the blocks once; an admitted device goes through new blocks', () => {
+    const c = clock();
+    const l = new Lockout({ perOrigin: 2, perAccount: 3 }, c.now);
+    for (let i = 0; i < 4; i++) tryLogin(l, origin(`BOT${i}`, `192.0.2.${i}`), `g${i}`, 'right');
+    const rec = { login: 'alice@example.com', startedAt: null, blockedUntil: null, failures: 0, lastAddress: null, blocks: 1, unlockedAt: new Date(c.t), admitDevice: 'NEWPHONE', admitUntil: new Date(c.t + 3600_000) };
+    l.adopt(rec);
+    assert.equal(l.accountBlocked('alice@example.com'), false);
+    for (let i = 0; i < 4; i++) tryLogin(l, origin(`BOTB${i}`, `192.0.2.${i}`), `h${i}`, 'right');
+    assert.equal(l.accountBlocked('alice@example.com'), true, 'the attack goes on: blocked again');
+    l.adopt(rec);
+    assert.equal(l.accountBlocked('alice@example.com'), true, 'the same unlock is applied once');
+    assert.equal(tryLogin(l, origin('OTHER', '203.0.113.1'), 'right', 'right'), 'account blocked');
+    assert.equal(tryLogin(l, origin('NEWPHONE', '203.0.113.1'), 'right', 'right'), 'ok', 'admitted by the admin');
   });
 
   it('many origins guessing block the account for new origins, not for devices already logged in', () => {
