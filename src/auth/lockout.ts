@@ -240,10 +240,12 @@ export class Lockout {
       this.#emit({ type: 'block', scope: BLOCK_SCOPE[standing], origin: o, failures: countRecent(b.wrong, now, c.windowMs), until: b.blockedUntil });
     }
     // Every distinct failure counts towards the account; only unproven origins are refused by it.
+    // (A known origin's failure while the account is full continues that block: no new start.)
     const ae = this.#account(o.login);
+    const wasFull = this.#full(ae.failures, ae.blockedUntil, c.perAccount, now);
     ae.failures.delete(`${bk}\0${attempt}`);
     ae.failures.set(`${bk}\0${attempt}`, now);
-    if (ae.blockedUntil <= now && countRecent(ae.failures, now, c.windowMs) >= c.perAccount) {
+    if (!wasFull && countRecent(ae.failures, now, c.windowMs) >= c.perAccount) {
       ae.blockedUntil = now + c.blockMs;
       ae.startedAt = now;
       const failures = countRecent(ae.failures, now, c.windowMs);

@@ -85,10 +85,16 @@ describe('Lockout', () => {
   it('reports a block once when it starts, and each refusal', () => {
     const c = clock();
     const l = new Lockout({ perOrigin: 2, perAccount: 3 }, c.now);
+    const phone = origin('PHONE', '198.51.100.7');
+    assert.equal(tryLogin(l, phone, 'right', 'right'), 'ok');
     const events: string[] = [];
     l.observe((e) => events.push(e.type === 'block' ? `block ${e.scope}` : e.type === 'refused' ? `refused ${e.reason}` : e.type));
     for (let i = 0; i < 6; i++) tryLogin(l, origin(`BOT${i}`, `192.0.2.${i}`), `g${i}`, 'right');
     assert.deepEqual(events, ['block account', 'refused account blocked', 'refused account blocked', 'refused account blocked']);
+    // The known phone with a stale password during the block: checked, no second block start.
+    c.t += 20 * 60_000;
+    assert.equal(tryLogin(l, phone, 'stale', 'right'), 'wrong');
+    assert.equal(events.filter((e) => e === 'block account').length, 1);
   });
 
   it('an unlock read from the store ends the blocks once; an admitted device goes through new blocks', () => {
