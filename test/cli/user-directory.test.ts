@@ -69,6 +69,7 @@ describe('easd user set / show (sqlite)', () => {
         'aliases: ann.smith@example.org, sales@example.com',
         `picture: ${JPEG.length} bytes`,
         'out of office: off',
+        'lockout: never locked out',
         '',
       ].join('\n'),
     );
