@@ -125,7 +125,7 @@ function logLockout(log: Logger): (e: LockoutEvent) => void {
       const what = e.scope === 'account' ? 'account locked out for unproven devices and addresses' : `lockout: ${e.scope} blocked`;
       log.warn({ user: login, deviceId, address, scope: e.scope, failures: e.failures, until: new Date(e.until).toISOString() }, what);
     } else if (e.type === 'unlocked') {
-      log.warn({ user: e.login, admitDevice: e.admitDevice }, 'lockout ended by the admin (easd user unlock)');
+      log.info({ user: e.login, admitDevice: e.admitDevice }, 'lockout ended by the admin (easd user unlock)');
     } else if (e.type === 'record failed') {
       log.warn({ err: e.err, user: e.login }, 'could not read or write the account lockout record');
     }
