@@ -1,5 +1,5 @@
 /**
- * Account lockout records (src/store/protection-store.ts, migration 0016) on both backends: a
+ * Account lockout records (src/store/protection-store.ts, migration 0017) on both backends: a
  * server records a block when it starts, `easd user unlock` ends it, and a server reading the
  * record takes both in (src/auth/lockout.ts `adopt`).
  */
