@@ -18,7 +18,7 @@ export function registerDomain(program: Command): void {
   ).action(async (name: string, opts: StoreCliOptions & { homeUrl: string }) => {
     if (!/^[^\s@/]+\.[^\s@/]+$|^localhost$/i.test(name)) throw new Error(`not a mail domain: "${name}"`);
     const url = opts.homeUrl === '' ? null : homeEndpoint(opts.homeUrl);
-    const store = await openStoreFrom(opts);
+    const store = await openStoreFrom(opts, { create: true });
     try {
       await store.homes.setDomainHome(name, url);
       process.stdout.write(url ? `${name.toLowerCase()} is served at ${url}\n` : `${name.toLowerCase()} is served here\n`);

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
-import { DEFAULT_DATA_DIR, openStore } from '../store/open.ts';
+import { openStore } from '../store/open.ts';
 import type { Store } from '../store/types.ts';
+import { assertStoreExists, DEFAULT_DATA_DIR } from './store-location.ts';
 
 /** Store options shared by every command that touches the store; each has an environment variable. */
 export interface StoreCliOptions {
@@ -14,13 +15,18 @@ export function addStoreOptions(cmd: Command): Command {
     .addOption(new Option('--database <url>', 'PostgreSQL URL (postgres://...) instead of SQLite').env('EASD_DATABASE_URL'));
 }
 
-export function openStoreFrom(opts: StoreCliOptions): Promise<Store> {
+/**
+ * Opens the store the options name. Unless `create` (commands that may start a new store), a
+ * SQLite store must already exist: a read never makes an empty one (src/cli/store-location.ts).
+ */
+export async function openStoreFrom(opts: StoreCliOptions, how: { create?: boolean } = {}): Promise<Store> {
+  if (!how.create) assertStoreExists(opts);
   return openStore({ dataDir: opts.data, databaseUrl: opts.database });
 }
 
 /** Opens the store, runs `fn` with it and closes it, whatever `fn` does. */
-export async function withStore(opts: StoreCliOptions, fn: (store: Store) => Promise<void>): Promise<void> {
-  const store = await openStoreFrom(opts);
+export async function withStore(opts: StoreCliOptions, fn: (store: Store) => Promise<void>, how: { create?: boolean } = {}): Promise<void> {
+  const store = await openStoreFrom(opts, how);
   try {
     await fn(store);
   } finally {

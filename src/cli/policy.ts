@@ -74,7 +74,7 @@ export function registerPolicy(program: Command): void {
       const before = (await store.devices.getPolicy(name))?.settings ?? {};
       const saved = await store.devices.putPolicy(name, { ...before, ...changes });
       out(`policy ${saved.name} saved (revision ${saved.revision}); devices provision again at their next request`);
-    });
+    }, { create: true });
   });
 
   policy

@@ -26,7 +26,7 @@ export function registerRule(program: Command): void {
     await withStore(opts, async (store) => {
       const r = await store.devices.addRule({ field, pattern, access });
       out(`added rule ${r.id}`);
-    });
+    }, { create: true });
   });
 
   addStoreOptions(rule.command('remove <id>').description('remove a rule')).action(async (id: string, opts: StoreCliOptions) =>
@@ -47,7 +47,7 @@ export function registerRule(program: Command): void {
       await withStore(opts, async (store) => {
         await store.devices.putSetting(DEFAULT_ACCESS_SETTING, access === 'allow' ? null : access);
         out(`default access: ${access}`);
-      });
+      }, { create: true });
     },
   );
 }

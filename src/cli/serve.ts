@@ -155,8 +155,9 @@ export function registerServe(program: Command): void {
     const tls = opts.tlsCert && opts.tlsKey ? readTls(opts.tlsCert, opts.tlsKey) : undefined;
     const log = pino({ level: opts.logLevel, base: { svc: 'easd' } });
     const postgres = Boolean(opts.database);
-    // A PostgreSQL that is not up yet is waited for (src/cli/wait-for-store.ts); SQLite is a file here.
-    const store = postgres ? await waitForStore(() => openStoreFrom(opts), { log, url: opts.database! }) : await openStoreFrom(opts);
+    // A PostgreSQL that is not up yet is waited for (src/cli/wait-for-store.ts); SQLite is a file here,
+    // made on the quick start's first run (src/cli/store-location.ts).
+    const store = postgres ? await waitForStore(() => openStoreFrom(opts), { log, url: opts.database! }) : await openStoreFrom(opts, { create: true });
     // The store holds password hashes and mail: owner-only (src/store/sqlite.ts); wider is told at every start.
     if (!postgres) {
       for (const { path, mode } of sqliteAccessWarnings(opts.data)) {

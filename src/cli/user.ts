@@ -28,7 +28,7 @@ export function registerUser(program: Command): void {
   ).action(async (email: string, opts: PasswordOptions) => {
     if (!EMAIL.test(email)) throw new Error(`not an e-mail address: "${email}"`);
     const password = await readNewPassword(Boolean(opts.passwordStdin));
-    const store = await openStoreFrom(opts);
+    const store = await openStoreFrom(opts, { create: true });
     try {
       await store.createUser({ email, passwordHash: await hashPassword(password), displayName: opts.displayName ?? null });
       process.stdout.write(`added ${email.toLowerCase()}\n`);
