@@ -3,10 +3,11 @@
  * `easd --version` and `easd user list` (SQLite, one user), and the RSS of an idle `easd serve`
  * (SQLite, after it says it listens and has settled). Several runs each; medians are reported.
  *
- *   node --import tsx bench/cli/startup.ts [--easd PATH] [--runs N] [--label TEXT]
+ *   node --import tsx bench/cli/startup.ts [--easd LABEL=PATH]... [--runs N]
  *
- * --easd picks the command to measure (default ./bin/easd of this checkout), so another checkout's
- * bin/easd (e.g. a worktree at an older revision) gives the "before" figures on the same machine.
+ * --easd picks a command to measure (default ./bin/easd of this checkout); given several times
+ * (e.g. a worktree at an older revision as "before"), the runs interleave them, so a machine
+ * whose load changes affects all alike. `node -e 0` is timed in every round as the baseline.
  * Peak RSS comes from GNU time (/usr/bin/time -f %M); without it that column is left empty.
  * A measurement, not a test: nothing asserts on the figures.
  */
@@ -24,9 +25,19 @@ function arg(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
 }
 
-const easd = resolve(arg('--easd', join(ROOT, 'bin/easd')));
+/** `--easd LABEL=PATH`, repeatable; default this checkout's bin/easd. */
+function targets(): Array<{ label: string; easd: string }> {
+  const out: Array<{ label: string; easd: string }> = [];
+  process.argv.forEach((a, i) => {
+    if (a !== '--easd' || process.argv[i + 1] === undefined) return;
+    const v = process.argv[i + 1]!;
+    const eq = v.indexOf('=');
+    out.push(eq > 0 ? { label: v.slice(0, eq), easd: resolve(v.slice(eq + 1)) } : { label: v, easd: resolve(v) });
+  });
+  return out.length ? out : [{ label: 'this checkout', easd: join(ROOT, 'bin/easd') }];
+}
+
 const runs = Number(arg('--runs', '7'));
-const label = arg('--label', easd);
 const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 // No developer setting may change what is measured.
 const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('EASD_')));
@@ -38,18 +49,18 @@ function median(xs: number[]): number {
 }
 
 /** One run of `easd args`: wall milliseconds and peak RSS in MB (GNU time), failing loudly on a non-zero exit. */
-function timeOnce(args: string[], input = ''): { ms: number; rssMb: number | undefined } {
+function timeOnce(easd: string, args: string[], input = ''): { ms: number; rssMb: number | undefined } {
   const [cmd, argv] = gnuTime ? [gnuTime, ['-f', '%M', easd, ...args]] : [easd, args];
   const t0 = performance.now();
   const r = spawnSync(cmd, argv, { env, input, encoding: 'utf8' });
   const ms = performance.now() - t0;
-  if (r.status !== 0) throw new Error(`easd ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`${easd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   const kb = gnuTime ? Number(/(\d+)\s*$/.exec(r.stderr)?.[1]) : NaN;
   return { ms, rssMb: Number.isFinite(kb) ? kb / 1024 : undefined };
 }
 
 /** RSS in MB of an idle `easd serve` on a fresh SQLite store, read from /proc once it has settled. */
-async function idleServeRss(dataDir: string): Promise<number> {
+async function idleServeRss(easd: string, dataDir: string): Promise<number> {
   const child = spawn(easd, ['serve', '--data', dataDir, '--listen', '127.0.0.1:0', '--no-demo-user', '--log-level', 'warn'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     await new Promise<void>((res, rej) => {
@@ -74,32 +85,58 @@ async function idleServeRss(dataDir: string): Promise<number> {
 
 const work = mkdtempSync(join(tmpdir(), 'easd-bench-cli-'));
 try {
+  const all = targets();
   const data = join(work, 'data');
-  timeOnce(['user', 'add', 'bench@example.com', '--password-stdin', '--data', data], 'a-long-bench-password\n');
-  const rows: Array<[string, number[], Array<number | undefined>]> = [];
-  for (const [name, args] of [['easd --version', ['--version']], ['easd user list (SQLite)', ['user', 'list', '--data', data]]] as const) {
-    timeOnce([...args]); // warm-up: file cache, tsx's compile cache where it is used
-    const ms: number[] = [];
-    const rss: Array<number | undefined> = [];
-    for (let i = 0; i < runs; i++) {
-      const r = timeOnce([...args]);
-      ms.push(r.ms);
-      rss.push(r.rssMb);
+  const first = all[0]!.easd;
+  timeOnce(first, ['user', 'add', 'bench@example.com', '--password-stdin', '--data', data], 'a-long-bench-password\n');
+  const loadBefore = loadavg();
+  // Node's own start (`node -e 0`) is measured beside them: on a loaded machine it says how much
+  // of a command's time is the machine's.
+  const commands: Array<[string, string[]]> = [
+    ['easd --version', ['--version']],
+    ['easd user list (SQLite)', ['user', 'list', '--data', data]],
+  ];
+  const rows = new Map<string, { ms: number[]; rss: number[] }>();
+  const row = (k: string) => rows.get(k) ?? rows.set(k, { ms: [], rss: [] }).get(k)!;
+  const nodeCmd = process.execPath;
+  // Warm-up (file cache, tsx's compile cache where it is used), then rounds interleaving every target.
+  for (const t of all) for (const [, args] of commands) timeOnce(t.easd, args);
+  for (let i = 0; i < runs; i++) {
+    const base = timeNode(nodeCmd);
+    row('node -e 0 (baseline)').ms.push(base.ms);
+    if (base.rssMb !== undefined) row('node -e 0 (baseline)').rss.push(base.rssMb);
+    for (const t of all) {
+      for (const [name, args] of commands) {
+        const r = timeOnce(t.easd, args);
+        const x = row(`${t.label}: ${name}`);
+        x.ms.push(r.ms);
+        if (r.rssMb !== undefined) x.rss.push(r.rssMb);
+      }
     }
-    rows.push([name, ms, rss]);
   }
-  const idle: number[] = [];
-  for (let i = 0; i < 3; i++) idle.push(await idleServeRss(join(work, `serve-${i}`)));
+  const idle = new Map<string, number[]>();
+  for (let i = 0; i < 3; i++) for (const t of all) (idle.get(t.label) ?? idle.set(t.label, []).get(t.label)!).push(await idleServeRss(t.easd, join(work, `serve-${t.label.replace(/\W/g, '_')}-${i}`)));
 
-  console.log(`easd start-up: ${label}`);
-  console.log(`date: ${new Date().toUTCString()}, node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}, runs ${runs}`);
+  console.log(`date: ${new Date().toUTCString()}, node ${process.version}, runs ${runs}, load before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  for (const t of all) console.log(`${t.label}: ${t.easd}`);
   console.log('| command | median ms | min ms | max ms | median peak RSS MB |');
   console.log('|---|---|---|---|---|');
-  for (const [name, ms, rss] of rows) {
-    const r = rss.filter((x): x is number => x !== undefined);
-    console.log(`| ${name} | ${median(ms).toFixed(0)} | ${Math.min(...ms).toFixed(0)} | ${Math.max(...ms).toFixed(0)} | ${r.length ? median(r).toFixed(1) : ''} |`);
+  for (const [name, { ms, rss }] of rows) {
+    console.log(`| ${name} | ${median(ms).toFixed(0)} | ${Math.min(...ms).toFixed(0)} | ${Math.max(...ms).toFixed(0)} | ${rss.length ? median(rss).toFixed(1) : ''} |`);
   }
-  console.log(`| idle easd serve (SQLite, 3 s after start) | | | | ${median(idle).toFixed(1)} (runs: ${idle.map((x) => x.toFixed(1)).join(', ')}) |`);
+  for (const [label, xs] of idle) {
+    console.log(`| ${label}: idle easd serve (SQLite, RSS 3 s after start) | | | | ${median(xs).toFixed(1)} (runs: ${xs.map((x) => x.toFixed(1)).join(', ')}) |`);
+  }
 } finally {
   rmSync(work, { recursive: true, force: true });
+}
+
+/** `node -e 0` timed as the commands are. */
+function timeNode(node: string): { ms: number; rssMb: number | undefined } {
+  const [cmd, argv] = gnuTime ? [gnuTime, ['-f', '%M', node, '-e', '0']] : [node, ['-e', '0']];
+  const t0 = performance.now();
+  const r = spawnSync(cmd, argv, { env, encoding: 'utf8' });
+  const ms = performance.now() - t0;
+  const kb = gnuTime ? Number(/(\d+)\s*$/.exec(r.stderr)?.[1]) : NaN;
+  return { ms, rssMb: Number.isFinite(kb) ? kb / 1024 : undefined };
 }
