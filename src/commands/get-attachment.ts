@@ -14,6 +14,7 @@ export const getAttachment: CommandHandler = async (ctx): Promise<CommandResult>
   const name = ctx.params.attachmentName;
   if (name === undefined || name === '') return { httpStatus: 400, logFields: { reason: 'no AttachmentName' } };
   const att = await resolveFileReference(ctx.mailbox, name);
-  if (!att) return { httpStatus: 500, logFields: { reason: 'attachment not found' } };
+  // The client's mistake, answered as the protocol says: logged at warn (src/logging/request-log.ts).
+  if (!att) return { httpStatus: 500, clientFault: true, logFields: { reason: 'attachment not found' } };
   return { raw: { contentType: att.contentType, data: att.data }, logFields: { bytes: att.data.length } };
 };
