@@ -210,15 +210,23 @@ export function fallback(raw: Buffer, received: Date): JsonObject {
   return d;
 }
 
+/**
+ * A part's media type, lowercased. mailparser gives `false`, not a string, for a Content-Type
+ * header without a usable value (a lone backslash, say); such a part is opaque bytes.
+ */
+function partType(a: Attachment): string {
+  return typeof a.contentType === 'string' && a.contentType !== '' ? a.contentType.toLowerCase() : 'application/octet-stream';
+}
+
 function attachmentOf(a: Attachment, index: number, bytes: AttachmentBytes): StoredAttachment {
-  const isMessage = a.contentType.toLowerCase() === 'message/rfc822';
+  const isMessage = partType(a) === 'message/rfc822';
   const contentId = a.contentId ? stripBrackets(a.contentId) : undefined;
   const inline = a.contentDisposition === 'inline' ? Boolean(contentId) || a.related === true : a.related === true;
   const ext = isMessage ? '.eml' : '';
   return {
     index,
     name: safeString(a.filename) || `attachment${index + 1}${ext}`,
-    contentType: a.contentType || 'application/octet-stream',
+    contentType: typeof a.contentType === 'string' && a.contentType !== '' ? a.contentType : 'application/octet-stream',
     size: bytes.size,
     sha256: bytes.sha256,
     ...(contentId ? { contentId } : {}),
@@ -335,13 +343,13 @@ function topContentType(mail: ParsedMail): string {
 
 function calendarTexts(mail: ParsedMail): string[] {
   const out: string[] = [];
-  for (const a of mail.attachments) if (a.contentType.toLowerCase() === 'text/calendar') out.push(a.content.toString('utf8'));
+  for (const a of mail.attachments) if (partType(a) === 'text/calendar') out.push(a.content.toString('utf8'));
   return out;
 }
 
 function calendarMethodOf(mail: ParsedMail): string | undefined {
   for (const a of mail.attachments) {
-    if (a.contentType.toLowerCase() !== 'text/calendar') continue;
+    if (partType(a) !== 'text/calendar') continue;
     const fromParam = a.headers.get('content-type');
     const param =
       fromParam && typeof fromParam === 'object' && 'params' in fromParam ? (fromParam as { params: Record<string, string> }).params['method'] : undefined;

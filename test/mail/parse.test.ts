@@ -143,3 +143,14 @@ test('meeting request: a text/calendar METHOD:REQUEST part makes IPM.Schedule.Me
   const enc = await parseMessage('Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n\r\nAAAA\r\n', { received });
   assert.equal(enc.data.messageClass, 'IPM.Note.SMIME');
 });
+
+test('a part whose Content-Type header has no usable value is kept as opaque bytes (found by the fuzzer: it made delivery fail)', async () => {
+  const raw =
+    'From: a@example.net\r\nTo: b@example.com\r\nSubject: x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n' +
+    '--b\r\nContent-Type: text/plain\r\n\r\ntext\r\n--b\r\nContent-Type:\\\r\n\r\nBEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n--b--\r\n';
+  const m = await parseMessage(raw);
+  const atts = m.data['attachments'] as Array<{ contentType: string }>;
+  assert.equal(atts.length, 1);
+  assert.equal(atts[0]!.contentType, 'application/octet-stream');
+  assert.deepEqual(m.calendarParts, []);
+});
