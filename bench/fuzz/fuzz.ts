@@ -80,6 +80,8 @@ export interface FuzzReport {
   maxStallMs: number;
   worstStallLabels: string[];
   lmtpCodes: Record<string, number>;
+  /** Operations the fuzzer failed to generate (its own bugs). */
+  fuzzerErrors: number;
   loadBefore: number[];
   loadAfter: number[];
 }
@@ -168,7 +170,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   const report: FuzzReport = {
     seed: o.seed, backend: o.backend, http: 0, lmtp: 0, vcard: 0, durationMs: 0, stoppedBy: 'count', statuses: {}, labels: {}, unexpected5xx: 0, known: {},
     hangs: 0, held: 0, closedWithoutAnswer: 0, crashed: false, crossUser: 0, failures: [], errorLines: [], errorCount: 0, warnCount: 0,
-    rssStart: 0, rssEnd: 0, heapStart: 0, heapEnd: 0, maxStallMs: 0, worstStallLabels: [], lmtpCodes: {}, loadBefore: loadavg(), loadAfter: [],
+    rssStart: 0, rssEnd: 0, heapStart: 0, heapEnd: 0, maxStallMs: 0, worstStallLabels: [], lmtpCodes: {}, fuzzerErrors: 0, loadBefore: loadavg(), loadAfter: [],
   };
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency * 2 });
   const probeAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -231,7 +233,14 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
         }
         if (server.exitCode !== undefined) break;
         const index = next++;
-        const op = generate(Rng.for(o.seed, index), s, { hugeMax, recipient: A.email });
+        let op: Operation;
+        try {
+          op = generate(Rng.for(o.seed, index), s, { hugeMax, recipient: A.email });
+        } catch (err) {
+          // The fuzzer's own fault: counted and shown, the run goes on.
+          if (report.fuzzerErrors++ === 0) process.stderr.write(`[fuzz] generating operation ${index} failed: ${(err as Error).stack}\n`);
+          continue;
+        }
         if (op.type === 'http') report.http++;
         inFlight.set(index, op);
         windowLabels.set(op.label, (windowLabels.get(op.label) ?? 0) + 1);

@@ -26,6 +26,9 @@ export interface GenerateContext {
 
 const HELD = new Set(['Wait', 'HeartbeatInterval']);
 
+/** encodeURIComponent that takes lone surrogates (an odd string) as U+FFFD instead of throwing. */
+const enc = (v: string) => encodeURIComponent(v.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD'));
+
 export function generate(r: Rng, s: DeviceState, ctx: GenerateContext): Operation {
   const kind = r.weighted([[82, 'eas'], [6, 'autodiscover'], [3, 'other'], [7, 'lmtp'], [2, 'vcard']] as const);
   if (kind === 'lmtp') return lmtp(r, s, ctx);
@@ -151,7 +154,7 @@ function autodiscover(r: Rng, s: DeviceState, ctx: GenerateContext): Operation {
     return { type: 'http', label: `Autodiscover/xml${valid ? '' : '/mutated'}`, valid, holdable: false, req: { method, path: r.pick(['/autodiscover/autodiscover.xml', '/Autodiscover/Autodiscover.xml', '/AUTODISCOVER/AUTODISCOVER.XML']), headers: { ...auth, 'Content-Type': r.pick(['text/xml', 'application/xml', 'text/plain']) }, ...(method === 'POST' ? { body } : {}) } };
   }
   const q = new URLSearchParams({ Email: r.pick([s.email, s.other, ...ODD_STRINGS]), Protocol: r.pick(['ActiveSync', 'AutodiscoverV1', 'activesync', 'Ews', '', ...ODD_STRINGS]) });
-  let path = r.chance(0.5) ? `/autodiscover/autodiscover.json?${q}` : `/autodiscover/autodiscover.json/v1.0/${encodeURIComponent(r.pick([s.email, ...ODD_STRINGS]))}?Protocol=${encodeURIComponent(r.pick(['ActiveSync', '', ...ODD_STRINGS]))}`;
+  let path = r.chance(0.5) ? `/autodiscover/autodiscover.json?${q}` : `/autodiscover/autodiscover.json/v1.0/${enc(r.pick([s.email, ...ODD_STRINGS]))}?Protocol=${enc(r.pick(['ActiveSync', '', ...ODD_STRINGS]))}`;
   if (r.chance(0.3)) path = path.slice(0, r.int(path.length) + 1) + r.pick(['%', '%zz', '?', '&&', '/..', '%00']);
   return { type: 'http', label: 'Autodiscover/json', valid: false, holdable: false, req: { method: 'GET', path, headers: r.chance(0.5) ? auth : {} } };
 }

@@ -70,6 +70,7 @@ function summary(r: FuzzReport): string {
     `| cross-user reach | ${r.crossUser} |`,
     `| held Ping/Sync let go | ${r.held} |`,
     `| connections closed without an answer | ${r.closedWithoutAnswer} |`,
+    `| operations the fuzzer failed to generate | ${r.fuzzerErrors} |`,
     `| RSS start -> end (after GC) | ${mb(r.rssStart)} -> ${mb(r.rssEnd)} MiB |`,
     `| heap used start -> end (after GC) | ${mb(r.heapStart)} -> ${mb(r.heapEnd)} MiB |`,
     `| longest event-loop stall | ${r.maxStallMs.toFixed(0)} ms (window: ${r.worstStallLabels.join(', ')}) |`,
