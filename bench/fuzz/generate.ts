@@ -83,7 +83,9 @@ function eas(r: Rng, s: DeviceState, ctx: GenerateContext): Operation {
     } else req.raw = { contentLength: r.pick([0, Math.max(0, len - 1 - r.int(len + 1)), len + 1 + r.int(1000), 2 ** 31, -1]) };
   }
   // Ping and Sync may be held by design (MS-ASCMD 2.2.1.13, 2.2.3.194): not a hang when they wait.
-  const holdable = t.cmd === 'Ping' || (t.cmd === 'Sync' && (body === undefined || body.length === 0 || (tree !== undefined && hasElement(tree, HELD)))) || how === 'query';
+  // Any Sync may be: one without Collections (an empty body, or a damaged one that decodes so)
+  // repeats the device's previous Sync, Wait included. A server-wide hang still shows in the probes.
+  const holdable = t.cmd === 'Ping' || t.cmd === 'Sync' || (tree !== undefined && hasElement(tree, HELD)) || how === 'query';
   const sentVersion = base64 ? version : headers['MS-ASProtocolVersion'];
   return { type: 'http', label: `${t.cmd}/${how}${base64 ? '/b64' : ''}`, req, holdable, valid: how === 'valid', cmd: t.cmd, ...(typeof sentVersion === 'string' ? { version: sentVersion } : {}) };
 }

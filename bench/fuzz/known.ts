@@ -12,9 +12,11 @@ const ITEM_7 = 'issue 15 item 7 (SendMail/Smart* bad input logged as error)';
 /** A 5xx answer that is a known item's, or undefined. */
 export function knownIssue(op: Operation, out: Outcome): string | undefined {
   if (op.type !== 'http' || out.kind !== 'answer') return undefined;
-  // Item 7: protocol 12.x has no WBXML status for SendMail/SmartReply/SmartForward, so a refusal
-  // (no relay for an outside recipient, source item not found) is HTTP 500, and logged as error.
-  if (out.status === 500 && op.cmd !== undefined && MAIL_OUT.has(op.cmd) && /^12\./.test(op.version ?? '') && out.body.length === 0) return ITEM_7;
+  // Item 7: the MIME form of SendMail/SmartReply/SmartForward (protocol 12.x, or a body that is
+  // not WBXML under any version) has no WBXML status, so a refusal (no relay for an outside recipient,
+  // source item not found) is HTTP 500, and logged as error.
+  const mimeForm = /^12\./.test(op.version ?? '') || !/wbxml/i.test(String(op.req.headers['Content-Type'] ?? ''));
+  if (out.status === 500 && op.cmd !== undefined && MAIL_OUT.has(op.cmd) && mimeForm && out.body.length === 0) return ITEM_7;
   return undefined;
 }
 
@@ -30,7 +32,8 @@ export function knownErrorLine(line: string): string | undefined {
   // Item 7: a malformed body (WBXML that does not decode) logged with its stack.
   const err = l.err as { type?: string } | undefined;
   if (err?.type === 'WbxmlError') return ITEM_7;
-  // Item 7: the 12.x refusals above, whose request line is at error (110/111 are server errors: not excluded).
-  if (l.msg === 'request' && l.httpStatus === 500 && /^12\./.test(String(l.protocolVersion)) && typeof l.easStatus === 'number' && l.easStatus !== 110 && l.easStatus !== 111) return ITEM_7;
+  // Item 7: the MIME-form refusals above, whose request line is at error: HTTP 500 with the EAS
+  // status the handler chose (110/111 are server errors: not excluded).
+  if (l.msg === 'request' && l.httpStatus === 500 && typeof l.easStatus === 'number' && l.easStatus !== 110 && l.easStatus !== 111) return ITEM_7;
   return undefined;
 }
