@@ -230,7 +230,13 @@ export function mutateText(r: Rng, text: string, hugeMax: number): Buffer {
 
 /** Every node of a tree (for checks on the request's shape). */
 export function hasElement(tree: WbxmlNode, names: ReadonlySet<string>): boolean {
-  if (!isElement(tree)) return false;
-  if (names.has(tree.name)) return true;
-  return tree.children.some((c) => hasElement(c, names));
+  // Iterative: a mutated tree can be nested deeper than the stack.
+  const stack: WbxmlNode[] = [tree];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (!isElement(n)) continue;
+    if (names.has(n.name)) return true;
+    stack.push(...n.children);
+  }
+  return false;
 }
