@@ -201,10 +201,13 @@ async function markVerb(ctx: SendContext, item: Item, kind: SendKind, recipients
 }
 
 /**
- * Statuses that are easd's (or its relay's) fault, not the client's: every other refusal is of
- * the client's input and logged at warn, even where 12.x answers it with HTTP 500.
+ * Statuses that are easd's own fault: every other refusal is logged at warn on its request line,
+ * even where 12.x answers it with HTTP 500. 120 (no relay configured, the relay refusing or
+ * unreachable, local delivery failing) is not among them: src/mail/relay.ts logs its cause where it
+ * happens (warn for the relay and its configuration, error for a local store fault), as it does
+ * for 14.0+ devices, whose 120 travels in a 200.
  */
-const SERVER_SIDE: ReadonlySet<number> = new Set([SendStatus.ServerError, SendStatus.ServerErrorRetryLater, SendStatus.SubmissionFailed]);
+const SERVER_SIDE: ReadonlySet<number> = new Set([SendStatus.ServerError, SendStatus.ServerErrorRetryLater]);
 
 /** Whether a ComposeMail status refuses the client's input (for the request line's level). */
 export function isClientStatus(status: number): boolean {
