@@ -68,7 +68,8 @@ export function createMailListener(opts: MailListenerOptions): MailListener {
   const protocol = opts.protocol ?? 'lmtp';
   const maxBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const spoolBytes = opts.spoolThresholdBytes ?? DEFAULT_SPOOL_THRESHOLD_BYTES;
-  const log = opts.log.child({ svc: protocol });
+  // `listener`, not `svc`: the server's base fields already name svc, and a key written twice loses one.
+  const log = opts.log.child({ listener: protocol });
   let domains: { set: Set<string>; at: number } | undefined;
   const domainSet = async () => {
     if (!domains || Date.now() - domains.at > DOMAIN_CACHE_MS) domains = { set: await acceptedDomains(opts.accounts, opts.acceptedDomains), at: Date.now() };

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bodyCharset } from '../../src/mail/parse.ts';
+import { bodyCharset } from '../../src/mail/body-charset.ts';
 
 const charset = (s: string) => bodyCharset(Buffer.from(s, 'latin1'));
 

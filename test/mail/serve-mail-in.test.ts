@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { duplicateKeys } from '../helpers/log-keys.ts';
 import { openStore } from '../../src/store/open.ts';
 import { cleanEnv, spawnEasd } from '../helpers/easd-process.ts';
 import { easd } from '../logging/cli-helpers.ts';
@@ -46,6 +47,11 @@ test('kb-2.3: easd serve --lmtp and --smtp with repeated --accepted-domain, EASD
     await smtp.close();
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
+    // Every line the served process wrote names each key once (its base fields included: the
+    // mail listener's own fields must not repeat them).
+    const lines = served.output().split('\n').filter((l) => l.startsWith('{'));
+    assert.ok(lines.some((l) => l.includes('"listener":"lmtp"')), 'the mail listener logged');
+    for (const l of lines) assert.deepEqual(duplicateKeys(l), [], l);
     } finally {
       clearTimeout(stop);
       if (child.exitCode === null) child.kill('SIGKILL');
