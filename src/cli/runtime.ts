@@ -17,7 +17,7 @@ import { devicesByAccess } from '../devices/device-state.ts';
 import { DeviceManager } from '../devices/manager.ts';
 import { Protection } from '../devices/protection.ts';
 import { SeenDevices } from '../devices/seen-devices.ts';
-import { countDevicesWith, relayMessages, timedStore } from '../http/metrics.ts';
+import { countDevicesWith, mailIn, relayMessages, timedStore } from '../http/metrics.ts';
 import { HomeDirectory } from '../http/redirect.ts';
 import { buildServer, type ServerConfig } from '../http/server.ts';
 import { MailboxLogCapture } from '../logging/mailbox-log.ts';
@@ -170,7 +170,16 @@ export async function buildRuntime(config: RuntimeConfig, parts: RuntimeParts): 
     delivery,
     deliveryTargets,
     async listenMail(protocol, host, port) {
-      const listener = createMailListener({ ...deliveryTargets, log, protocol, acceptedDomains, maxMessageBytes: config.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, afterDelivery, junkRules });
+      const listener = createMailListener({
+        ...deliveryTargets,
+        log,
+        protocol,
+        acceptedDomains,
+        maxMessageBytes: config.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+        afterDelivery,
+        junkRules,
+        ...(config.server.metrics ? { onRecipientResult: (result: 'accepted' | 'refused' | 'deferred') => mailIn.inc({ protocol, result }) } : {}),
+      });
       listeners.push(listener);
       return listener.listen(host, port);
     },

@@ -19,7 +19,8 @@
  *   without a password check, by reason (an attack shows here, not as log lines per request);
  * - easd_store_call_duration_seconds{method}: time of each Store call made by the server;
  * - easd_auth_failures_total{reason}, easd_relay_messages_total{result}, easd_devices{access},
- *   easd_build_info{version,node}; mail taken in is counted by the LMTP/SMTP listener;
+ *   easd_build_info{version,node}, easd_mail_in_recipients_total{protocol,result} (told by the
+ *   LMTP/SMTP listener);
  * - the process metrics of prom-client (CPU, memory, event loop lag, handles).
  */
 import { createServer, type Server } from 'node:http';
@@ -120,6 +121,13 @@ export const relayMessages = new Counter({
   name: 'easd_relay_messages_total',
   help: 'Messages handed to the SMTP relay, by result: sent, failed (refused or unreachable), too_large',
   labelNames: ['result'] as const,
+  registers: [registry],
+});
+
+export const mailIn = new Counter({
+  name: 'easd_mail_in_recipients_total',
+  help: 'Recipients of mail taken in over LMTP or SMTP, by protocol and result: accepted, refused (5xx), deferred (4xx)',
+  labelNames: ['protocol', 'result'] as const,
   registers: [registry],
 });
 

@@ -19,6 +19,7 @@
 import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import { acceptedDomains, deliverMessage, isStoreFull, resolveRecipient, type AfterDeliveryHook, type DeliveryTargets, type RecipientResult } from './deliver.ts';
+import { headerField } from './dsn.ts';
 import type { JunkRule } from './junk.ts';
 import { DEFAULT_SPOOL_THRESHOLD_BYTES, readMessageStream, removeSpoolDir, type SpooledMessage } from './spool.ts';
 
@@ -43,6 +44,11 @@ export interface MailListenerOptions extends DeliveryTargets {
   spoolDir?: string;
   /** Messages over this many bytes are spooled to a file rather than held in memory. */
   spoolThresholdBytes?: number;
+  /**
+   * Told of each recipient's outcome, for metrics: accepted (delivered), refused (a 5xx at RCPT or
+   * after DATA) or deferred (a 4xx: the MTA retries).
+   */
+  onRecipientResult?: (result: 'accepted' | 'refused' | 'deferred') => void;
 }
 
 export interface MailListener {
@@ -85,15 +91,23 @@ export function createMailListener(opts: MailListenerOptions): MailListener {
     authOptional: true,
     logger: false,
     closeTimeout: 5000,
-    onRcptTo(address, _session, callback) {
+    onRcptTo(address, session, callback) {
+      const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+      // A refusal is the sender's or the MTA's matter, not easd's fault: warn, with the envelope.
+      const refuse = (reason: string, reply: SmtpReplyError) => {
+        opts.onRecipientResult?.('refused');
+        log.warn({ from, recipient: address.address, reply: `${reply.responseCode} ${reply.message}` }, `recipient refused: ${reason}`);
+        callback(reply);
+      };
       void (async () => {
         try {
           const res = await resolveRecipient(opts.accounts, address.address, await domainSet());
           if (res.kind === 'user') return callback();
-          if (res.kind === 'unknown_user') return callback(new SmtpReplyError(550, `5.1.1 <${address.address}>: no such user here`));
-          return callback(new SmtpReplyError(550, `5.7.1 <${address.address}>: relaying denied, domain not accepted here`));
+          if (res.kind === 'unknown_user') return refuse('no such user', new SmtpReplyError(550, `5.1.1 <${address.address}>: no such user here`));
+          return refuse('domain not accepted', new SmtpReplyError(550, `5.7.1 <${address.address}>: relaying denied, domain not accepted here`));
         } catch (err) {
           log.error({ err, recipient: address.address }, 'recipient lookup failed');
+          opts.onRecipientResult?.('deferred');
           callback(isStoreFull(err) ? new SmtpReplyError(452, '4.3.1 insufficient system storage') : new SmtpReplyError(451, '4.3.0 temporary failure, try again later'));
         }
       })();
@@ -102,7 +116,8 @@ export function createMailListener(opts: MailListenerOptions): MailListener {
       const recipients = session.envelope.rcptTo.map((r) => r.address);
       void readMessageStream(stream, { maxBytes, memoryBytes: spoolBytes, ...(opts.spoolDir !== undefined ? { dir: opts.spoolDir } : {}) }).then(async (read) => {
         if (read.kind === 'over') {
-          log.info({ recipients, limit: maxBytes }, 'message over the size limit refused');
+          recipients.forEach(() => opts.onRecipientResult?.('refused'));
+          log.warn({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', recipients, limit: maxBytes }, 'message over the size limit refused');
           return callback(new SmtpReplyError(552, `5.3.4 message exceeds the maximum size of ${maxBytes} bytes`));
         }
         let reply: Reply;
@@ -137,6 +152,12 @@ export function createMailListener(opts: MailListenerOptions): MailListener {
     } catch (err) {
       log.error({ err }, 'delivery failed');
       return answer(isStoreFull(err) ? new SmtpReplyError(452, '4.3.1 insufficient system storage') : new SmtpReplyError(451, '4.3.0 temporary failure, try again later'));
+    }
+    for (const r of results) opts.onRecipientResult?.(r.code === 250 ? 'accepted' : r.code >= 500 ? 'refused' : 'deferred');
+    const notDelivered = results.filter((r) => r.code !== 250);
+    if (notDelivered.length > 0) {
+      const messageId = headerField(Buffer.isBuffer(raw) ? raw : raw.head, 'message-id');
+      log.warn({ messageId, from: envelopeFrom, refused: notDelivered.map((r) => `${r.recipient} ${r.code} ${r.message}`) }, 'message not delivered to some recipients');
     }
     const replies = results.map((r) => (r.code === 250 ? `${r.message} delivered to ${r.recipient}` : new SmtpReplyError(r.code, r.message)));
     if (protocol === 'lmtp') return answer(null, replies);
