@@ -6,6 +6,7 @@
  * test/store/durability-kill.test.ts runs a short one as part of `npm test`.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { rng } from '../sync/bench-kit.ts';
 import { DurableDevice } from './device.ts';
 import { Ledger, subjectOf, type MailRecord } from './ledger.ts';
 import { lmtpDeliver } from './lmtp.ts';
@@ -54,17 +55,6 @@ export interface DurabilityReport {
   serverErrors: string[];
 }
 
-/** A small deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const EMAIL = 'durable@example.com';
 const PASSWORD = 'durability-password-1';

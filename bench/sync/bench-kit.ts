@@ -1,6 +1,7 @@
 /**
  * The generic half of the benchmark kit (re-exported by bench/sync/common.ts): arguments, the
- * machine description, the RESULTS.md appender, latency statistics and progress lines.
+ * machine description, the RESULTS.md appender, latency statistics, progress lines and a
+ * deterministic PRNG.
  * Measurements, not tests: nothing here fails on a slow result.
  */
 import { spawnSync } from 'node:child_process';
@@ -138,4 +139,16 @@ export const msSince = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e
 
 export function log(msg: string): void {
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+/** A small deterministic PRNG (mulberry32). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

@@ -34,23 +34,12 @@ export const DATA_ROOT = process.env.EASD_BENCH_DATA || join(tmpdir(), 'easd-ben
 const DATASET_VERSION = 1;
 
 export * from './bench-kit.ts';
-import { f0, f1, log, msSince, nowNs, PG_URL, ROOT } from './bench-kit.ts';
+import { f0, f1, log, msSince, nowNs, PG_URL, rng, ROOT } from './bench-kit.ts';
 
 
 // ---------------------------------------------------------------------------------------------
 // Mailbox data
 
-/** A small deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = (
   'the of and to in is for on that with as this by be are from at or it an was your we our will can have please ' +

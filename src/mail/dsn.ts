@@ -8,6 +8,7 @@
  * nothing answers it (automatic replies skip mail without one, RFC 3834 2).
  */
 import { randomBytes } from 'node:crypto';
+import { headerBlock, headerValue } from './raw-headers.ts';
 
 export interface FailedRecipient {
   /** The address as it was given (bare). */
@@ -30,9 +31,6 @@ export interface DsnInput {
   failed: readonly FailedRecipient[];
   now: Date;
 }
-
-/** The original's header block is quoted up to this size; a longer one is cut at a line. */
-const MAX_QUOTED_HEADERS = 64 * 1024;
 
 /** The whole report as an RFC 5322 message. */
 export function buildDsn(input: DsnInput): Buffer {
@@ -83,29 +81,4 @@ export function buildDsn(input: DsnInput): Buffer {
     '',
   ];
   return Buffer.from(lines.join('\r\n'), 'utf8');
-}
-
-/** The header block of a message (up to the first empty line), with CRLF line ends, bounded. */
-function headerBlock(raw: Buffer): string {
-  const text = raw.subarray(0, MAX_QUOTED_HEADERS + 4).toString('latin1');
-  const end = text.search(/\r?\n\r?\n/);
-  let block = end >= 0 ? text.slice(0, end) : text;
-  if (block.length > MAX_QUOTED_HEADERS) block = block.slice(0, block.lastIndexOf('\n', MAX_QUOTED_HEADERS));
-  // Latin-1 keeps every byte; the block is written back byte for byte.
-  return Buffer.from(block.replace(/\r?\n/g, '\r\n'), 'latin1').toString('utf8');
-}
-
-/** The unfolded value of the first field of that name, if any. */
-function headerValue(block: string, name: string): string | undefined {
-  const unfolded = block.replace(/\r\n[ \t]+/g, ' ');
-  for (const line of unfolded.split('\r\n')) {
-    const colon = line.indexOf(':');
-    if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === name) return line.slice(colon + 1).trim();
-  }
-  return undefined;
-}
-
-/** The unfolded value of a header field of a raw message (the first of that name), if any. */
-export function headerField(raw: Buffer, name: string): string | undefined {
-  return headerValue(headerBlock(raw), name.toLowerCase());
 }

@@ -19,7 +19,7 @@
 import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import { acceptedDomains, deliverMessage, isStoreFull, resolveRecipient, type AfterDeliveryHook, type DeliveryTargets, type RecipientResult } from './deliver.ts';
-import { headerField } from './dsn.ts';
+import { headerField } from './raw-headers.ts';
 import type { JunkRule } from './junk.ts';
 import { DEFAULT_SPOOL_THRESHOLD_BYTES, readMessageStream, removeSpoolDir, type SpooledMessage } from './spool.ts';
 

@@ -25,7 +25,8 @@ import { hostname } from 'node:os';
 import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
 import { acceptedDomains, resolveRecipient, type RecipientAccounts, type RecipientResult } from './deliver.ts';
-import { buildDsn, headerField, type FailedRecipient } from './dsn.ts';
+import { buildDsn, type FailedRecipient } from './dsn.ts';
+import { headerField } from './raw-headers.ts';
 
 export type StartTlsMode = 'require' | 'opportunistic' | 'off';
 
@@ -145,10 +146,9 @@ export function createOutboundMail(opts: OutboundOptions): OutboundMail {
   const reportingHost = opts.hostname ?? hostname();
 
   /** Tells the sender which recipients did not get the message; a failure here is only logged (the message went). */
-  const bounce = async (msg: OutboundMessage, failed: FailedRecipient[]): Promise<void> => {
+  const bounce = async (msg: OutboundMessage, failed: FailedRecipient[], domains: ReadonlySet<string>): Promise<void> => {
     const sender = bare(msg.from);
     opts.log.warn({ from: sender, bounced: failed.map((f) => `${f.recipient} ${f.status}`) }, 'outbound mail: some recipients did not get it; the sender gets a bounce');
-    const domains = await acceptedDomains(opts.accounts, opts.acceptedDomains);
     if ((await resolveRecipient(opts.accounts, sender, domains)).kind !== 'user') {
       opts.log.warn({ from: sender }, 'outbound mail: no bounce, the sender is not a user of this server');
       return;
@@ -196,8 +196,9 @@ export function createOutboundMail(opts: OutboundOptions): OutboundMail {
           // The size lets the relay's EHLO SIZE refuse the message before DATA (RFC 1870 6).
           info = await transport.sendMail({ envelope: { from: msg.from, to: remote, size: msg.raw.length } as { from: string; to: string[] }, raw: msg.raw });
         } catch (err) {
-          opts.onRelayResult?.(isTooLarge(err) ? 'too_large' : 'failed');
-          if (isTooLarge(err)) {
+          const tooLarge = isTooLarge(err);
+          opts.onRelayResult?.(tooLarge ? 'too_large' : 'failed');
+          if (tooLarge) {
             opts.log.warn({ relay: relayName, messageId, from: msg.from, to: remote, bytes: msg.raw.length, response: smtpResponse(err) }, 'outbound mail refused: larger than the relay takes');
             throw new OutboundError('too_large', `the message (${msg.raw.length} bytes) is larger than the SMTP relay takes`, { cause: err });
           }
@@ -232,7 +233,7 @@ export function createOutboundMail(opts: OutboundOptions): OutboundMail {
           throw new OutboundError('local_failed', 'local delivery failed');
         }
       }
-      if (failed.length > 0) await bounce(msg, failed);
+      if (failed.length > 0) await bounce(msg, failed, domains);
       opts.log.info({ messageId, from: msg.from, local: local.length, relayed: remote.length, bytes: msg.raw.length, ...(queueId ? { relay: relayName, queueId } : {}) }, 'outbound mail sent');
       return { local, relayed: remote, bounced: failed.map((f) => f.recipient) };
     },

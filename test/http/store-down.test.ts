@@ -5,6 +5,7 @@
  * database is back. The database is the real PostgreSQL behind a TCP relay the test can cut.
  */
 import assert from 'node:assert/strict';
+import { connect as tcp } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -18,7 +19,7 @@ import type { Store } from '../../src/store/types.ts';
 import { el } from '../../src/wbxml/tree.ts';
 import { PG_TEST_URL, pgSkipped } from '../helpers/db.ts';
 import { EasClient } from '../helpers/eas-client.ts';
-import { collectingLogger, type LogLine } from '../helpers/server.ts';
+import { collectingLogger, startTestServer, type LogLine } from '../helpers/server.ts';
 import { CuttableRelay } from '../helpers/tcp-relay.ts';
 
 const PASSWORD = 'pa55word-for-outage-7c';
@@ -91,8 +92,6 @@ describe('the database down under a running server (PostgreSQL)', { skip: pgSkip
 
 describe('a client that drops its request body is not a store outage', () => {
   it('is answered (or dropped) as the client\'s fault: no 503, no error line', async () => {
-    const { startTestServer } = await import('../helpers/server.ts');
-    const { connect: tcp } = await import('node:net');
     const srv = await startTestServer({ users: [{ email: 'drop@example.com', password: PASSWORD }] });
     try {
       const port = Number(new URL(srv.url).port);
